@@ -1,0 +1,66 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from ztix import context
+from ztix.api import problems
+from ztix.api.routes import admin, auth, requests
+from ztix.auth.peeringdb import PeeringDBClient
+from ztix.auth.ratelimit import LoginThrottle
+from ztix.config import Settings
+from ztix.db.session import Database
+from ztix.workflow import dispatch
+from ztix.workflow.dispatch import Dispatcher, NoDispatcher
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    dispatcher: Dispatcher | None = None,
+    peeringdb: PeeringDBClient | None = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="ZT-IX",
+        summary="Control plane of a virtual Internet Exchange on ZeroTier",
+        version="0.1.0",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.database = database or Database(settings.database_url)
+    dispatch.install(app.state.database.sessionmaker, dispatcher or NoDispatcher())
+    app.state.login_throttle = LoginThrottle(
+        settings.auth.rate_limit_storage,
+        settings.auth.login_failures_per_username,
+        settings.auth.login_failures_per_address,
+    )
+    app.state.peeringdb = peeringdb or PeeringDBClient(settings.peeringdb)
+
+    @app.middleware("http")
+    async def correlation(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        given = request.headers.get("x-request-id", "")
+        cid = given if _REQUEST_ID.fullmatch(given) else context.new_correlation_id()
+        token = context.correlation_id.set(cid)
+        try:
+            response = await call_next(request)
+        finally:
+            context.correlation_id.reset(token)
+        response.headers["X-Request-ID"] = cid
+        return response
+
+    problems.install(app)
+    app.include_router(auth.router)
+    app.include_router(requests.router)
+    app.include_router(admin.router)
+    return app

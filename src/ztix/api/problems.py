@@ -1,0 +1,118 @@
+"""RFC 9457 problem details for every error, each with a stable ``code`` (ztix.errors)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ztix.errors import CODES, AppError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem. Extension members (``errors``, ``retry_after``, ...) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+
+
+def problem_response(
+    request: Request, code: str, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    kind = CODES[code]
+    body: dict[str, Any] = {
+        "type": f"/api/v1/problems/{code}",
+        "title": kind.title,
+        "status": kind.status,
+        "detail": detail or kind.title,
+        "code": code,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra["retry_after"])
+    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def responses(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem codes a route can answer with."""
+    by_status: dict[int, list[str]] = defaultdict(list)
+    for code in (*codes, "validation_failed"):
+        by_status[CODES[code].status].append(code)
+    return {
+        status: {
+            "model": Problem,
+            "content": {PROBLEM_JSON: {}},
+            "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(set(found))),
+        }
+        for status, found in sorted(by_status.items())
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(request, exc.code, exc.detail, **exc.extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
+    # A field validator may raise a registered code as its error type (see api.schemas):
+    # the first such code names the problem, so "invalid_asn" reads as itself.
+    code = next((e["type"] for e in errors if e["type"] in CODES), "validation_failed")
+    detail = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors)
+    return problem_response(request, code, detail, errors=_json_safe(errors))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "validation_failed" if exc.status_code < 500 else "internal_error"
+    )
+    return problem_response(request, code)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(request, "internal_error", "an internal error occurred; it is logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,158 @@
+"""The IX admin's queue, decisions and audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from ztix.api.deps import AdminUser, CurrentActor, Csrf, DbSession
+from ztix.api.problems import responses
+from ztix.api.schemas import (
+    AdminJoinRequestDetail,
+    AdminJoinRequestOut,
+    AdminRequestPage,
+    AuditEventOut,
+    Page,
+    RejectBody,
+)
+from ztix.db.models import AuditEvent, JoinRequest
+from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+from ztix.domain.requests import RequestStatus
+from ztix.errors import AppError
+from ztix.workflow import requests as service
+
+router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf])
+
+AUTH = ("not_authenticated", "session_expired", "account_disabled", "admin_required")
+DECISION = (*AUTH, "csrf_failed", "request_not_found", "invalid_transition")
+
+
+@router.get(
+    "/requests",
+    response_model=AdminRequestPage,
+    responses=responses(*AUTH, "invalid_network_id"),
+)
+def list_requests(
+    db: DbSession,
+    _admin: AdminUser,
+    status: Annotated[list[RequestStatus] | None, Query()] = None,
+    asn: Annotated[int | None, Query(ge=0, le=4_294_967_295)] = None,
+    zt_network_id: Annotated[str | None, Query()] = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    sort: Annotated[service.SortKey, Query()] = "-created_at",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AdminRequestPage:
+    """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests."""
+    if zt_network_id is not None:
+        try:
+            zt_network_id = normalize_network_id(zt_network_id)
+        except InvalidIdentifier as exc:
+            raise AppError(exc.code, exc.detail) from exc
+    f = service.RequestFilter(
+        statuses=tuple(status or ()),
+        asn=asn,
+        zt_network_id=zt_network_id,
+        min_age_minutes=min_age_minutes,
+    )
+    items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
+    return AdminRequestPage(
+        items=[AdminJoinRequestOut.of(r) for r in items],
+        total=service.count_requests(db, f),
+        limit=limit,
+        offset=offset,
+        counts=service.status_counts(db),
+    )
+
+
+def _detail(db: DbSession, request: JoinRequest) -> AdminJoinRequestDetail:
+    events = db.scalars(
+        select(AuditEvent).where(AuditEvent.request_id == request.id).order_by(AuditEvent.id)
+    )
+    return AdminJoinRequestDetail(
+        **AdminJoinRequestOut.of(request).model_dump(),
+        audit=[AuditEventOut.of(e) for e in events],
+    )
+
+
+@router.get(
+    "/requests/{request_id}",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*AUTH, "request_not_found"),
+)
+def get_request(request_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> AdminJoinRequestDetail:
+    """A request with its whole audit timeline."""
+    request = db.get(JoinRequest, request_id)
+    if request is None:
+        raise AppError("request_not_found")
+    return _detail(db, request)
+
+
+@router.post(
+    "/requests/{request_id}/approve",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*DECISION),
+)
+def approve(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Approve a ``pending`` request; provisioning starts once this commits."""
+    request = service.approve(db, request_id, actor)
+    db.commit()
+    return _detail(db, request)
+
+
+@router.post(
+    "/requests/{request_id}/reject",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*DECISION, "reason_required"),
+)
+def reject(
+    request_id: uuid.UUID, body: RejectBody, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Reject a ``pending`` request; the reason is shown to the member."""
+    request = service.reject(db, request_id, actor, body.reason)
+    db.commit()
+    return _detail(db, request)
+
+
+@router.post(
+    "/requests/{request_id}/retry",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*DECISION),
+)
+def retry(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Send a ``failed`` request back to ``approved`` with a fresh attempt count."""
+    request = service.retry(db, request_id, actor)
+    db.commit()
+    return _detail(db, request)
+
+
+@router.get("/audit", response_model=Page[AuditEventOut], responses=responses(*AUTH))
+def audit_events(
+    db: DbSession,
+    _admin: AdminUser,
+    request_id: Annotated[uuid.UUID | None, Query()] = None,
+    actor: Annotated[str | None, Query(max_length=150)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AuditEventOut]:
+    """The audit trail, newest first."""
+    query = select(AuditEvent)
+    if request_id is not None:
+        query = query.where(AuditEvent.request_id == request_id)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    events = db.scalars(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))
+    return Page(
+        items=[AuditEventOut.of(e) for e in events], total=total, limit=limit, offset=offset
+    )

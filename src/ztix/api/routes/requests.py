@@ -1,0 +1,135 @@
+"""A member's own join requests and the onboarding context."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from ztix.api.deps import CurrentActor, CurrentUser, Csrf, DbSession, SettingsDep
+from ztix.api.problems import responses
+from ztix.api.schemas import (
+    AsnOut,
+    JoinRequestCreate,
+    JoinRequestOut,
+    NetworkOut,
+    OnboardingContext,
+    Page,
+)
+from ztix.domain.requests import RequestStatus
+from ztix.workflow import requests as service
+
+router = APIRouter(prefix="/api/v1", tags=["member"], dependencies=[Csrf])
+
+AUTH = ("not_authenticated", "session_expired", "account_disabled")
+
+
+@router.get(
+    "/onboarding/context", response_model=OnboardingContext, responses=responses(*AUTH)
+)
+def onboarding_context(db: DbSession, user: CurrentUser, settings: SettingsDep) -> OnboardingContext:
+    """What the member may ask for: their ASNs, the IX networks open to them, the approval mode."""
+    seen: set[int] = set()
+    asns = []
+    for a in user.asns:
+        if a.asn not in seen:
+            seen.add(a.asn)
+            asns.append(
+                AsnOut(
+                    asn=a.asn,
+                    source=a.source,  # type: ignore[arg-type]
+                    network_name=a.network_name,
+                    peeringdb_perms=a.peeringdb_perms,
+                )
+            )
+    return OnboardingContext(
+        asns=asns,
+        networks=[NetworkOut.of(n) for n in service.networks_for(db, user)],
+        approval_mode=settings.workflow.approval_mode.value,
+        allow_private_asns=settings.workflow.allow_private_asns,
+    )
+
+
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=JoinRequestOut,
+    responses=responses(
+        *AUTH,
+        "csrf_failed",
+        "invalid_asn",
+        "invalid_node_id",
+        "invalid_network_id",
+        "asn_not_authorized",
+        "network_not_authorized",
+        "network_not_found",
+        "duplicate_open_request",
+    ),
+)
+def create_request(
+    body: JoinRequestCreate,
+    db: DbSession,
+    user: CurrentUser,
+    actor: CurrentActor,
+    settings: SettingsDep,
+) -> JoinRequestOut:
+    """Ask to join an IX network with one router. Answers the new request (``pending``, or
+    ``approved`` straight away under ``policy_auto``)."""
+    request = service.create_request(
+        db,
+        settings,
+        user,
+        actor,
+        asn=body.asn,
+        zt_network_id=body.zt_network_id,
+        node_id=body.node_id,
+        notes=body.notes,
+    )
+    db.commit()
+    return JoinRequestOut.of(request)
+
+
+@router.get("/requests", response_model=Page[JoinRequestOut], responses=responses(*AUTH))
+def list_requests(
+    db: DbSession,
+    user: CurrentUser,
+    status: Annotated[list[RequestStatus] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[JoinRequestOut]:
+    """Requests for the ASNs you hold, newest first."""
+    f = service.RequestFilter(
+        statuses=tuple(status or ()), asns_visible=frozenset(service.user_asns(user))
+    )
+    items = service.list_requests(db, f, sort="-created_at", limit=limit, offset=offset)
+    return Page(
+        items=[JoinRequestOut.of(r) for r in items],
+        total=service.count_requests(db, f),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/requests/{request_id}",
+    response_model=JoinRequestOut,
+    responses=responses(*AUTH, "request_not_found"),
+)
+def get_request(request_id: uuid.UUID, db: DbSession, user: CurrentUser) -> JoinRequestOut:
+    """One of your requests. Someone else's answers 404, as if it did not exist."""
+    return JoinRequestOut.of(service.visible_request(db, user, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/cancel",
+    response_model=JoinRequestOut,
+    responses=responses(*AUTH, "csrf_failed", "request_not_found", "invalid_transition"),
+)
+def cancel_request(
+    request_id: uuid.UUID, db: DbSession, user: CurrentUser, actor: CurrentActor
+) -> JoinRequestOut:
+    """Withdraw a request that is still ``pending``."""
+    request = service.cancel(db, user, request_id, actor)
+    db.commit()
+    return JoinRequestOut.of(request)

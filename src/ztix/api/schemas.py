@@ -1,0 +1,263 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from ztix.db.models import AuditEvent, IxNetwork, JoinRequest, User
+from ztix.domain.identifiers import (
+    InvalidIdentifier,
+    normalize_network_id,
+    normalize_node_id,
+    validate_asn,
+)
+from ztix.domain.requests import RequestStatus
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """The one pagination shape of every list."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --- auth ------------------------------------------------------------------------------
+
+
+class LocalLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class AuthorizeUrl(BaseModel):
+    authorize_url: str
+
+
+class OidcCallback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(min_length=1, max_length=2048)
+    state: str = Field(min_length=1, max_length=512)
+
+
+class AsnOut(BaseModel):
+    asn: int
+    source: Literal["peeringdb", "local"]
+    network_name: str
+    peeringdb_perms: int | None
+
+
+class NetworkOut(BaseModel):
+    zt_network_id: str
+    name: str
+    description: str
+    ipv4_prefix: str
+    ipv6_prefix: str
+
+    @classmethod
+    def of(cls, n: IxNetwork) -> NetworkOut:
+        return cls(
+            zt_network_id=n.zt_network_id,
+            name=n.name,
+            description=n.description,
+            ipv4_prefix=n.ipv4_prefix,
+            ipv6_prefix=n.ipv6_prefix,
+        )
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    role: Literal["admin", "operator"]
+    login_method: Literal["local", "peeringdb"]
+    asns: list[AsnOut]
+    csrf_token: str
+
+    @classmethod
+    def of(cls, user: User, csrf_token: str, method: str) -> MeOut:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            email=user.email,
+            role=user.role,  # type: ignore[arg-type]
+            login_method=method,  # type: ignore[arg-type]
+            asns=[
+                AsnOut(
+                    asn=a.asn,
+                    source=a.source,  # type: ignore[arg-type]
+                    network_name=a.network_name,
+                    peeringdb_perms=a.peeringdb_perms,
+                )
+                for a in user.asns
+            ],
+            csrf_token=csrf_token,
+        )
+
+
+# --- join requests ---------------------------------------------------------------------
+
+
+def _as_code(fn: Any, value: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(value, **kwargs)
+    except InvalidIdentifier as exc:
+        # The error type is the registered problem code (see api.problems).
+        raise PydanticCustomError(exc.code, exc.detail) from exc
+
+
+class JoinRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asn: int = Field(description="The ASN to peer as (public ASNs only)")
+    zt_network_id: str = Field(description="The IX's ZeroTier network ID, 16 hex digits")
+    node_id: str = Field(description="Your router's ZeroTier node ID (`zerotier-cli info`)")
+    notes: str = Field("", max_length=2000)
+
+    @field_validator("asn", mode="before")
+    @classmethod
+    def _asn(cls, value: Any) -> int:
+        # Shape only here; whether private ASNs are allowed is the service's decision.
+        asn: int = _as_code(validate_asn, value, allow_private=True)
+        return asn
+
+    @field_validator("node_id", mode="before")
+    @classmethod
+    def _node(cls, value: Any) -> str:
+        node: str = _as_code(normalize_node_id, value)
+        return node
+
+    @field_validator("zt_network_id", mode="before")
+    @classmethod
+    def _nwid(cls, value: Any) -> str:
+        nwid: str = _as_code(normalize_network_id, value)
+        return nwid
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LastError(BaseModel):
+    code: str
+    message: str | None
+    system: str | None
+
+
+class JoinRequestOut(BaseModel):
+    id: uuid.UUID
+    asn: int
+    zt_network_id: str
+    network_name: str
+    node_id: str
+    status: RequestStatus
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    decided_at: datetime | None
+    decision_reason: str | None
+    approved_by_policy: bool
+    attempts: int
+    last_error: LastError | None
+
+    @classmethod
+    def of(cls, r: JoinRequest) -> JoinRequestOut:
+        return cls(
+            id=r.id,
+            asn=r.asn,
+            zt_network_id=r.network.zt_network_id,
+            network_name=r.network.name,
+            node_id=r.node_id,
+            status=RequestStatus(r.status),
+            notes=r.notes,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+            decided_at=r.decided_at,
+            decision_reason=r.decision_reason,
+            approved_by_policy=r.approved_by_policy,
+            attempts=r.attempts,
+            last_error=(
+                LastError(
+                    code=r.last_error_code,
+                    message=r.last_error_message,
+                    system=r.last_error_system,
+                )
+                if r.last_error_code
+                else None
+            ),
+        )
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    occurred_at: datetime
+    actor: str
+    actor_user_id: int | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    request_id: uuid.UUID | None
+    from_status: str | None
+    to_status: str | None
+    details: dict[str, Any]
+    client_address: str | None
+    correlation_id: str | None
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> AuditEventOut:
+        return cls(
+            id=e.id,
+            occurred_at=e.occurred_at,
+            actor=e.actor,
+            actor_user_id=e.actor_user_id,
+            action=e.action,
+            target_type=e.target_type,
+            target_id=e.target_id,
+            request_id=e.request_id,
+            from_status=e.from_status,
+            to_status=e.to_status,
+            details=e.details,
+            client_address=e.client_address,
+            correlation_id=e.correlation_id,
+        )
+
+
+class AdminJoinRequestOut(JoinRequestOut):
+    created_by: str | None
+    decided_by: str | None
+
+    @classmethod
+    def of(cls, r: JoinRequest) -> AdminJoinRequestOut:
+        return cls(
+            **JoinRequestOut.of(r).model_dump(),
+            created_by=r.created_by.username if r.created_by else None,
+            decided_by=r.decided_by.username if r.decided_by else None,
+        )
+
+
+class AdminJoinRequestDetail(AdminJoinRequestOut):
+    audit: list[AuditEventOut]
+
+
+class AdminRequestPage(Page[AdminJoinRequestOut]):
+    counts: dict[RequestStatus, int] = Field(
+        description="Requests per status over the whole IX (not only this filter)"
+    )
+
+
+class OnboardingContext(BaseModel):
+    asns: list[AsnOut]
+    networks: list[NetworkOut]
+    approval_mode: Literal["manual_admin", "policy_auto"]
+    allow_private_asns: bool

@@ -1,0 +1,266 @@
+"""The ``ztix`` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from ztix.config import ConfigError, Settings, load_settings
+from ztix.db import migrate
+from ztix.db.session import Database
+from ztix.errors import AppError
+from ztix.workflow import audit, networks, users
+
+app = typer.Typer(help="ZT-IX: control plane of a virtual Internet Exchange.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Local accounts.", no_args_is_help=True)
+networks_app = typer.Typer(
+    help="IX networks. They are declared in the runtime config (`networks:`); "
+    "`sync` writes them to the database (serve does it at start).",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(networks_app, name="networks")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _fail(exc: AppError) -> typer.Exit:
+    typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+    return typer.Exit(1)
+
+
+def ensure_initial_admin(db: Session) -> str | None:
+    """On a database with no admin, create ``admin`` with a generated password; return it."""
+    from ztix.auth.passwords import generate_password
+
+    if users.count_admins(db) > 0:
+        return None
+    password = generate_password()
+    username = "admin"
+    if users.get_user_by_username(db, username) is not None:
+        username = "ixadmin"
+    users.create_local_user(
+        db, audit.SYSTEM, username=username, password=password, admin=True,
+        display_name="Initial admin",
+    )
+    return f"{username}:{password}"
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    migrate_db: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")
+    ] = True,
+    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+) -> None:
+    """Run the API (and, in the embedded default, everything else) in this process."""
+    import uvicorn
+
+    settings = _settings(config)
+    if migrate_db:
+        migrate.upgrade(settings.database_url)
+    database = Database(settings.database_url)
+    with database.session() as db:
+        for line in networks.sync_networks(db, audit.SYSTEM, settings.networks):
+            typer.echo(line, err=True)
+        created = ensure_initial_admin(db)
+    database.dispose()
+    if created:
+        username, password = created.split(":", 1)
+        typer.echo(
+            "\n  Created the initial admin account (the password is shown only this once):\n"
+            f"    username: {username}\n    password: {password}\n",
+            err=True,
+        )
+    uvicorn.run(
+        "ztix.api.main:app",
+        factory=False,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers,
+        proxy_headers=False,
+        log_level=settings.logging.level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
+    """Upgrade the schema (default: to the newest revision)."""
+    settings = _settings(config)
+    migrate.upgrade(settings.database_url, revision)
+    typer.echo(f"database at {migrate.current(settings.database_url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(config: ConfigOption = None, revision: str = "-1") -> None:
+    """Downgrade the schema (default: one revision; `base` removes every table)."""
+    settings = _settings(config)
+    migrate.downgrade(settings.database_url, revision)
+    typer.echo(f"database at {migrate.current(settings.database_url) or 'base'}")
+
+
+@db_app.command("current")
+def db_current(config: ConfigOption = None) -> None:
+    """Show the schema revision of the database and the newest one this code knows."""
+    settings = _settings(config)
+    typer.echo(f"current: {migrate.current(settings.database_url) or 'base'}")
+    typer.echo(f"head:    {migrate.head()}")
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="Login name")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    admin: Annotated[bool, typer.Option("--admin", help="Make an IX admin")] = False,
+    asn: Annotated[list[int] | None, typer.Option("--asn", help="An ASN the user holds")] = None,
+    network: Annotated[
+        list[str] | None,
+        typer.Option("--network", help="Restrict to this IX network ID (repeatable)"),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a local account. The password comes from stdin, or is generated and printed."""
+    from ztix.auth.passwords import generate_password
+    from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id, validate_asn
+
+    settings = _settings(config)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = generate_password()
+    database = Database(settings.database_url)
+    try:
+        asns = [validate_asn(a, allow_private=settings.workflow.allow_private_asns) for a in asn or []]
+        nwids = [normalize_network_id(n) for n in network or []]
+        with database.session() as db:
+            nets = []
+            for nwid in nwids:
+                found = networks.get_network(db, nwid)
+                if found is None:
+                    raise AppError("network_not_found", f"no IX network {nwid}; run `ztix networks sync`")
+                nets.append(found)
+            user = users.create_local_user(
+                db, audit.CLI, username=username, password=password, admin=admin,
+                asns=asns, networks=nets,
+            )
+            role = user.role
+    except InvalidIdentifier as exc:
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from exc
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        raise _fail(exc) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"created {role} {username}")
+    if not password_stdin:
+        typer.echo(f"password: {password}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument()],
+    config: ConfigOption = None,
+) -> None:
+    """Set a local account's password, read from standard input; its sessions are revoked."""
+    settings = _settings(config)
+    password = sys.stdin.readline().rstrip("\r\n")
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            users.set_password(db, audit.CLI, username, password)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        raise _fail(exc) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"password of {username} changed")
+
+
+@users_app.command("disable")
+def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOption = None) -> None:
+    """Disable an account and revoke its sessions at once."""
+    settings = _settings(config)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            users.disable_user(db, audit.CLI, username)
+    except AppError as exc:
+        raise _fail(exc) from exc
+    finally:
+        database.dispose()
+    typer.echo(f"disabled {username}")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """List accounts with role, state and ASNs."""
+    settings = _settings(config)
+    database = Database(settings.database_url)
+    with database.session() as db:
+        rows = [
+            (
+                u.username,
+                u.role,
+                "active" if u.is_active else "disabled",
+                ",".join(f"AS{a.asn}" for a in u.asns) or "-",
+            )
+            for u in users.list_users(db)
+        ]
+    database.dispose()
+    typer.echo(f"{'USERNAME':<30} {'ROLE':<9} {'STATE':<9} ASNS")
+    for name, role, state, asns in rows:
+        typer.echo(f"{name:<30} {role:<9} {state:<9} {asns}")
+
+
+@networks_app.command("sync")
+def networks_sync(config: ConfigOption = None) -> None:
+    """Write the networks declared in the runtime config to the database."""
+    settings = _settings(config)
+    database = Database(settings.database_url)
+    with database.session() as db:
+        changes = networks.sync_networks(db, audit.CLI, settings.networks)
+    database.dispose()
+    for line in changes or ["networks already in sync"]:
+        typer.echo(line)
+
+
+@networks_app.command("list")
+def networks_list(config: ConfigOption = None) -> None:
+    """List IX networks in the database."""
+    settings = _settings(config)
+    database = Database(settings.database_url)
+    with database.session() as db:
+        rows = [
+            (n.zt_network_id, "active" if n.is_active else "inactive", n.ipv4_prefix, n.ipv6_prefix, n.name)
+            for n in networks.all_networks(db)
+        ]
+    database.dispose()
+    typer.echo(f"{'NETWORK ID':<17} {'STATE':<9} {'IPV4':<18} {'IPV6':<24} NAME")
+    for row in rows:
+        typer.echo(f"{row[0]:<17} {row[1]:<9} {row[2]:<18} {row[3]:<24} {row[4]}")

@@ -1,0 +1,259 @@
+"""Settings: one YAML runtime config for policy and topology, secrets from the environment.
+
+This is the only module that reads the environment (DESIGN §6). Precedence, highest first:
+environment variables (``ZTIX_<SECTION>__<KEY>``, plus ``DATABASE_URL``), ``*_FILE``
+variables naming a file that holds a secret, the YAML file named by ``ZTIX_CONFIG``
+(default ``runtime-config.yaml`` when it exists), then the defaults below.
+A wrong key or value raises :class:`ConfigError` naming the key's path and the reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+
+DEFAULT_CONFIG_FILE = Path("runtime-config.yaml")
+DEFAULT_DATABASE_URL = "sqlite:///var/ztix.sqlite3"
+PEERINGDB_DISCOVERY_URL = "https://auth.peeringdb.com/oauth2/.well-known/openid-configuration"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names each bad key and why."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ApprovalMode(StrEnum):
+    MANUAL_ADMIN = "manual_admin"
+    POLICY_AUTO = "policy_auto"
+
+
+class ServerConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
+    trusted_proxies: tuple[str, ...] = ()
+
+
+class RateLimit(Strict):
+    """At most ``attempts`` failures within ``window_seconds``."""
+
+    attempts: int = Field(ge=1)
+    window_seconds: int = Field(ge=1)
+
+
+class AuthConfig(Strict):
+    session_ttl_hours: float = Field(12, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(120, gt=0)
+    # None: Secure cookies everywhere but in the development environment.
+    cookie_secure: bool | None = None
+    cookie_name: str = Field("ztix_session", pattern=r"^[A-Za-z0-9_]+$")
+    login_failures_per_username: RateLimit = RateLimit(attempts=5, window_seconds=900)
+    login_failures_per_address: RateLimit = RateLimit(attempts=20, window_seconds=900)
+    # "memory://" for one process; "redis://host:6379/N" when several API workers run.
+    rate_limit_storage: str = "memory://"
+
+
+class PeeringDBConfig(Strict):
+    enabled: bool = True
+    discovery_url: str = PEERINGDB_DISCOVERY_URL
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    # Where PeeringDB sends the browser back: the SPA's /auth/callback page.
+    redirect_uri: str = "http://127.0.0.1:8000/auth/callback"
+    # An ASN is granted when the network's perms has every bit of this mask
+    # (1 read, 2 update, 4 create, 8 delete).
+    required_perms: int = Field(2, ge=1, le=15)
+    state_ttl_seconds: int = Field(600, ge=30, le=3600)
+    # PeeringDB user ids (the `id` claim) that are IX admins.
+    admin_user_ids: tuple[int, ...] = ()
+    http_timeout_seconds: float = Field(10, gt=0)
+    # Accept http:// endpoints (tests and local providers only).
+    allow_insecure_http: bool = False
+
+
+class WorkflowConfig(Strict):
+    approval_mode: ApprovalMode = ApprovalMode.MANUAL_ADMIN
+    # Private ASNs are refused at an IX; tests and the embedded demo may allow them.
+    allow_private_asns: bool = False
+
+
+class NetworkConfig(Strict):
+    zt_network_id: str
+    name: str = Field(min_length=1, max_length=200)
+    ipv4_prefix: ipaddress.IPv4Network
+    ipv6_prefix: ipaddress.IPv6Network
+    description: str = ""
+
+    @field_validator("zt_network_id")
+    @classmethod
+    def _nwid(cls, value: str) -> str:
+        try:
+            return normalize_network_id(value)
+        except InvalidIdentifier as exc:
+            raise ValueError(exc.detail) from exc
+
+    @field_validator("ipv4_prefix")
+    @classmethod
+    def _v4_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
+        if value.prefixlen > 30:
+            raise ValueError("an IPv4 peering LAN must be /30 or larger")
+        return value
+
+    @field_validator("ipv6_prefix")
+    @classmethod
+    def _v6_size(cls, value: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
+        if value.prefixlen > 64:
+            raise ValueError("an IPv6 peering LAN must be /64 or larger")
+        return value
+
+
+class LoggingConfig(Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """Everything ZT-IX is configured with. Build it with :func:`load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZTIX_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    server: ServerConfig = ServerConfig()
+    auth: AuthConfig = AuthConfig()
+    peeringdb: PeeringDBConfig = PeeringDBConfig()
+    workflow: WorkflowConfig = WorkflowConfig()
+    networks: tuple[NetworkConfig, ...] = ()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        seen: set[str] = set()
+        for net in self.networks:
+            if net.zt_network_id in seen:
+                raise ValueError(f"network {net.zt_network_id} is declared twice")
+            seen.add(net.zt_network_id)
+        if self.environment is Environment.PRODUCTION and self.cookie_secure is False:
+            raise ValueError("auth.cookie_secure cannot be false in production")
+        return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.auth.cookie_secure is not None:
+            return self.auth.cookie_secure
+        return self.environment is not Environment.DEVELOPMENT
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Init kwargs carry the YAML document and the *_FILE secrets (see load_settings);
+        # the environment overrides both.
+        return (env_settings, init_settings)
+
+
+# Secrets that may be given as the content of a file: VARIABLE_FILE=/path.
+SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
+    "ZTIX_PEERINGDB__CLIENT_SECRET": ("peeringdb", "client_secret"),
+    "DATABASE_URL": ("database_url",),
+}
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def _set_path(data: dict[str, Any], path: tuple[str, ...], value: str) -> None:
+    for key in path[:-1]:
+        data = data.setdefault(key, {})
+    data[path[-1]] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        lines.append(f"{loc}: {reason}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def config_path(environ: dict[str, str] | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    if env.get("ZTIX_CONFIG"):
+        return Path(env["ZTIX_CONFIG"])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (``ZTIX_CONFIG``), secret files and environment, and validate."""
+    file = path if path is not None else config_path()
+    data: dict[str, Any] = _read_yaml(file) if file is not None else {}
+    for variable, key_path in SECRET_FILE_VARIABLES.items():
+        secret_file = os.environ.get(f"{variable}_FILE")
+        if secret_file and variable not in os.environ:
+            try:
+                secret = Path(secret_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{variable}_FILE: cannot read {secret_file}") from exc
+            _set_path(data, key_path, secret)
+    data.update(overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        where = f"{file}: " if file is not None else ""
+        raise ConfigError(where + _describe(exc)) from exc

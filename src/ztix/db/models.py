@@ -1,0 +1,238 @@
+"""The ZT-IX data model. Every table lives here; migrations under ``migrations/``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ztix.db.base import Base, BigIntPK, UTCDateTime, utcnow
+from ztix.domain.requests import CLOSED_STATUSES, RequestStatus
+
+_CLOSED_SQL = ", ".join(f"'{s.value}'" for s in sorted(CLOSED_STATUSES))
+OPEN_REQUEST_WHERE = text(f"status NOT IN ({_CLOSED_SQL})")
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20), default="operator")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    peeringdb_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    asns: Mapped[list[UserAsn]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="UserAsn.asn"
+    )
+    network_grants: Mapped[list[UserNetworkGrant]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    credential: Mapped[LocalCredential | None] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'operator')", name="role"),)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class LocalCredential(Base):
+    __tablename__ = "local_credentials"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="credential")
+
+
+class UserAsn(Base):
+    """An ASN a user may act for, and where that right came from."""
+
+    __tablename__ = "user_asns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    asn: Mapped[int] = mapped_column(BigInteger, index=True)
+    source: Mapped[str] = mapped_column(String(20))  # "peeringdb" or "local"
+    peeringdb_perms: Mapped[int | None] = mapped_column(Integer)
+    network_name: Mapped[str] = mapped_column(String(255), default="")
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="asns")
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "asn", "source", name="uq_user_asns_user_asn_source"),
+        CheckConstraint("source IN ('peeringdb', 'local')", name="source"),
+    )
+
+
+class UserNetworkGrant(Base):
+    """Restricts a user to some IX networks; a user with no grants may join any active one."""
+
+    __tablename__ = "user_network_grants"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("ix_networks.id", ondelete="CASCADE"), primary_key=True
+    )
+
+    user: Mapped[User] = relationship(back_populates="network_grants")
+    network: Mapped[IxNetwork] = relationship()
+
+
+class UserSession(Base):
+    """A server-side login session; the cookie holds a random token, the table its hash."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(20))  # "local" or "peeringdb"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+
+
+class OidcLoginState(Base):
+    """One PeeringDB login attempt: single-use state bound to the browser that started it."""
+
+    __tablename__ = "oidc_login_states"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    browser_binding_hash: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IxNetwork(Base):
+    """An IX peering LAN: a ZeroTier network with its IPv4 and IPv6 peering prefixes."""
+
+    __tablename__ = "ix_networks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zt_network_id: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    ipv4_prefix: Mapped[str] = mapped_column(String(43))
+    ipv6_prefix: Mapped[str] = mapped_column(String(43))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class JoinRequest(Base):
+    """A network's request to put one router (node ID) on one IX network for one ASN."""
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    asn: Mapped[int] = mapped_column(BigInteger)
+    network_id: Mapped[int] = mapped_column(ForeignKey("ix_networks.id"))
+    node_id: Mapped[str] = mapped_column(String(10))
+    status: Mapped[RequestStatus] = mapped_column(String(20), default=RequestStatus.PENDING)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    approved_by_policy: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error_code: Mapped[str | None] = mapped_column(String(64))
+    last_error_message: Mapped[str | None] = mapped_column(Text)
+    last_error_system: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    network: Mapped[IxNetwork] = relationship(lazy="joined", innerjoin=True)
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s.value}'" for s in RequestStatus) + ")",
+            name="status",
+        ),
+        # DESIGN §3: at most one open request per (ASN, network, node), enforced by the DB.
+        Index(
+            "uq_join_requests_open",
+            "asn",
+            "network_id",
+            "node_id",
+            unique=True,
+            postgresql_where=OPEN_REQUEST_WHERE,
+            sqlite_where=OPEN_REQUEST_WHERE,
+        ),
+        # The admin queue: newest first, optionally by status / ASN / network.
+        Index("ix_join_requests_created", "created_at", "id"),
+        Index("ix_join_requests_status_created", "status", "created_at", "id"),
+        Index("ix_join_requests_asn_created", "asn", "created_at", "id"),
+        Index("ix_join_requests_network_created", "network_id", "created_at", "id"),
+    )
+
+
+class RequestStatusCount(Base):
+    """Running count of requests per status, kept in the transaction of every transition.
+
+    It lets the admin queue show totals and per-status counts without counting every row.
+    """
+
+    __tablename__ = "request_status_counts"
+
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AuditEvent(Base):
+    """Append-only record of who did what to which object, from where."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who acted, in words: a username, "cli", "policy", "system", "anonymous".
+    actor: Mapped[str] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    correlation_id: Mapped[str | None] = mapped_column(String(64))

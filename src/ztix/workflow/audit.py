@@ -1,0 +1,62 @@
+"""The append-only audit trail. Every state change writes its event in the same transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ztix import context
+from ztix.db.models import AuditEvent, User
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a user, or a named part of the system ("cli", "policy", "system")."""
+
+    name: str
+    user_id: int | None = None
+    client_address: str | None = None
+
+    @classmethod
+    def for_user(cls, user: User, client_address: str | None = None) -> Actor:
+        return cls(name=user.username, user_id=user.id, client_address=client_address)
+
+    def via(self, name: str) -> Actor:
+        """The same origin acting through a named mechanism (e.g. the approval policy)."""
+        return replace(self, name=name, user_id=None)
+
+
+CLI = Actor(name="cli")
+SYSTEM = Actor(name="system")
+
+
+def record(
+    db: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: str | int | uuid.UUID | None = None,
+    request_id: uuid.UUID | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor=actor.name,
+        actor_user_id=actor.user_id,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        request_id=request_id,
+        from_status=from_status,
+        to_status=to_status,
+        details=details or {},
+        client_address=actor.client_address,
+        correlation_id=context.correlation_id.get(),
+    )
+    db.add(event)
+    return event

@@ -1,0 +1,74 @@
+"""IX networks. They are declared in the runtime config and synced into the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ztix.config import NetworkConfig
+from ztix.db.models import IxNetwork
+from ztix.workflow import audit
+from ztix.workflow.audit import Actor
+
+
+def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) -> list[str]:
+    """Upsert declared networks; deactivate (never delete) ones no longer declared.
+
+    Returns a line per change, for the CLI and logs. Every change is audited.
+    """
+    changes: list[str] = []
+    existing = {n.zt_network_id: n for n in db.scalars(select(IxNetwork))}
+    for conf in declared:
+        want = {
+            "name": conf.name,
+            "description": conf.description,
+            "ipv4_prefix": str(conf.ipv4_prefix),
+            "ipv6_prefix": str(conf.ipv6_prefix),
+            "is_active": True,
+        }
+        row = existing.get(conf.zt_network_id)
+        if row is None:
+            row = IxNetwork(zt_network_id=conf.zt_network_id, **want)
+            db.add(row)
+            db.flush()
+            changes.append(f"added network {conf.zt_network_id} ({conf.name})")
+            audit.record(
+                db, actor, "network.added", target_type="network",
+                target_id=conf.zt_network_id, details=want,
+            )
+            continue
+        diff = {k: [getattr(row, k), v] for k, v in want.items() if getattr(row, k) != v}
+        if diff:
+            for key, (_old, new) in diff.items():
+                setattr(row, key, new)
+            changes.append(f"updated network {conf.zt_network_id}: {', '.join(sorted(diff))}")
+            audit.record(
+                db, actor, "network.updated", target_type="network",
+                target_id=conf.zt_network_id, details={"changes": diff},
+            )
+    declared_ids = {c.zt_network_id for c in declared}
+    for nwid, row in existing.items():
+        if nwid not in declared_ids and row.is_active:
+            # Requests and audit events refer to it: keep the row, refuse new joins.
+            row.is_active = False
+            changes.append(f"deactivated network {nwid} (no longer declared)")
+            audit.record(
+                db, actor, "network.deactivated", target_type="network", target_id=nwid
+            )
+    return changes
+
+
+def active_networks(db: Session) -> list[IxNetwork]:
+    return list(
+        db.scalars(select(IxNetwork).where(IxNetwork.is_active).order_by(IxNetwork.name))
+    )
+
+
+def get_network(db: Session, zt_network_id: str) -> IxNetwork | None:
+    return db.scalar(select(IxNetwork).where(IxNetwork.zt_network_id == zt_network_id))
+
+
+def all_networks(db: Session) -> list[IxNetwork]:
+    return list(db.scalars(select(IxNetwork).order_by(IxNetwork.zt_network_id)))

@@ -1,0 +1,326 @@
+"""Join requests: creation, admin decisions and the member's own actions.
+
+Every function here takes an open session and leaves committing to the caller; each status
+change and its audit event are written together, and work for the job system is handed over
+only after commit (:mod:`ztix.workflow.dispatch`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from ztix.config import ApprovalMode, Settings
+from ztix.db.base import utcnow
+from ztix.db.models import IxNetwork, JoinRequest, RequestStatusCount, User
+from ztix.domain.identifiers import (
+    InvalidIdentifier,
+    normalize_network_id,
+    normalize_node_id,
+    validate_asn,
+)
+from ztix.domain.requests import (
+    OPEN_STATUSES,
+    InvalidTransition,
+    RequestStatus,
+    check_transition,
+)
+from ztix.errors import AppError
+from ztix.workflow import audit, dispatch
+from ztix.workflow.audit import Actor
+from ztix.workflow.networks import get_network
+
+# Statuses after which the job system has work to do.
+_NEEDS_WORK = frozenset({RequestStatus.APPROVED, RequestStatus.DEPROVISIONING})
+
+
+def _identifier(fn: Any, value: object, **kwargs: Any) -> Any:
+    try:
+        return fn(value, **kwargs)
+    except InvalidIdentifier as exc:
+        raise AppError(exc.code, exc.detail) from exc
+
+
+def user_asns(user: User) -> set[int]:
+    return {a.asn for a in user.asns}
+
+
+def networks_for(db: Session, user: User) -> list[IxNetwork]:
+    """The active IX networks ``user`` may join: their grants, or all when they have none."""
+    query = select(IxNetwork).where(IxNetwork.is_active).order_by(IxNetwork.name)
+    granted = {g.network_id for g in user.network_grants}
+    if granted and not user.is_admin:
+        query = query.where(IxNetwork.id.in_(granted))
+    return list(db.scalars(query))
+
+
+def _adjust_counts(db: Session, old: RequestStatus | None, new: RequestStatus) -> None:
+    # Fixed order (old then new, alphabetical when both) keeps concurrent writers from
+    # deadlocking on the two counter rows.
+    deltas = {new.value: 1} if old is None else {old.value: -1, new.value: 1}
+    for status in sorted(deltas):
+        db.execute(
+            update(RequestStatusCount)
+            .where(RequestStatusCount.status == status)
+            .values(count=RequestStatusCount.count + deltas[status])
+        )
+
+
+def transition(
+    db: Session,
+    request: JoinRequest,
+    target: RequestStatus,
+    actor: Actor,
+    action: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Move ``request`` to ``target`` with its audit event, or raise ``invalid_transition``."""
+    current = RequestStatus(request.status)
+    try:
+        check_transition(current, target)
+    except InvalidTransition as exc:
+        raise AppError(
+            "invalid_transition", str(exc), status=current.value, wanted=target.value
+        ) from exc
+    request.status = target
+    request.updated_at = utcnow()
+    _adjust_counts(db, current, target)
+    audit.record(
+        db,
+        actor,
+        action,
+        target_type="request",
+        target_id=request.id,
+        request_id=request.id,
+        from_status=current.value,
+        to_status=target.value,
+        details=details,
+    )
+    if target in _NEEDS_WORK:
+        dispatch.after_commit(db, request.id)
+
+
+def _open_request(db: Session, asn: int, network_id: int, node_id: str) -> JoinRequest | None:
+    return db.scalar(
+        select(JoinRequest).where(
+            JoinRequest.asn == asn,
+            JoinRequest.network_id == network_id,
+            JoinRequest.node_id == node_id,
+            JoinRequest.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    )
+
+
+def _duplicate(existing: JoinRequest) -> AppError:
+    return AppError(
+        "duplicate_open_request",
+        f"request {existing.id} for AS{existing.asn} and node {existing.node_id} "
+        f"is still {existing.status}",
+        existing_request_id=str(existing.id),
+        existing_status=str(existing.status),
+    )
+
+
+def create_request(
+    db: Session,
+    settings: Settings,
+    user: User,
+    actor: Actor,
+    *,
+    asn: object,
+    zt_network_id: object,
+    node_id: object,
+    notes: str = "",
+) -> JoinRequest:
+    allow_private = settings.workflow.allow_private_asns
+    asn_value: int = _identifier(validate_asn, asn, allow_private=allow_private)
+    node: str = _identifier(normalize_node_id, node_id)
+    nwid: str = _identifier(normalize_network_id, zt_network_id)
+    if not user.is_admin and asn_value not in user_asns(user):
+        raise AppError("asn_not_authorized", f"you do not hold AS{asn_value}")
+    network = get_network(db, nwid)
+    if network is None or not network.is_active:
+        raise AppError("network_not_found", f"no IX network {nwid}")
+    if network not in networks_for(db, user):
+        raise AppError("network_not_authorized", f"you may not join network {nwid}")
+    existing = _open_request(db, asn_value, network.id, node)
+    if existing is not None:
+        raise _duplicate(existing)
+
+    request = JoinRequest(
+        asn=asn_value,
+        network=network,
+        node_id=node,
+        notes=notes.strip(),
+        status=RequestStatus.PENDING,
+        created_by_id=user.id,
+    )
+    try:
+        with db.begin_nested():
+            db.add(request)
+            db.flush()
+    except IntegrityError:
+        # Another transaction created the same open request between our check and insert:
+        # the partial unique index refused ours.
+        existing = _open_request(db, asn_value, network.id, node)
+        if existing is None:
+            raise
+        raise _duplicate(existing) from None
+    _adjust_counts(db, None, RequestStatus.PENDING)
+    audit.record(
+        db,
+        actor,
+        "request.created",
+        target_type="request",
+        target_id=request.id,
+        request_id=request.id,
+        to_status=RequestStatus.PENDING.value,
+        details={"asn": asn_value, "zt_network_id": nwid, "node_id": node},
+    )
+    if settings.workflow.approval_mode is ApprovalMode.POLICY_AUTO:
+        request.approved_by_policy = True
+        request.decided_at = utcnow()
+        transition(
+            db,
+            request,
+            RequestStatus.APPROVED,
+            actor.via("policy"),
+            "request.approved",
+            {"by": "policy", "approval_mode": ApprovalMode.POLICY_AUTO.value},
+        )
+    return request
+
+
+def lock_request(db: Session, request_id: uuid.UUID) -> JoinRequest:
+    """Load a request for change, holding its row lock (PostgreSQL) until commit."""
+    request = db.scalar(
+        select(JoinRequest).where(JoinRequest.id == request_id).with_for_update(of=JoinRequest)
+    )
+    if request is None:
+        raise AppError("request_not_found")
+    return request
+
+
+def visible_request(db: Session, user: User, request_id: uuid.UUID) -> JoinRequest:
+    """A request the user may see; anyone else's answers ``request_not_found`` (never 403)."""
+    request = db.get(JoinRequest, request_id)
+    if request is None or (not user.is_admin and request.asn not in user_asns(user)):
+        raise AppError("request_not_found")
+    return request
+
+
+def approve(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    request = lock_request(db, request_id)
+    transition(db, request, RequestStatus.APPROVED, actor, "request.approved", {"by": "admin"})
+    request.decided_by_id = actor.user_id
+    request.decided_at = utcnow()
+    request.approved_by_policy = False
+    return request
+
+
+def reject(db: Session, request_id: uuid.UUID, actor: Actor, reason: str) -> JoinRequest:
+    reason = reason.strip()
+    if not reason:
+        raise AppError("reason_required", "say why the request is rejected")
+    request = lock_request(db, request_id)
+    transition(db, request, RequestStatus.REJECTED, actor, "request.rejected", {"reason": reason})
+    request.decided_by_id = actor.user_id
+    request.decided_at = utcnow()
+    request.decision_reason = reason
+    return request
+
+
+def retry(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    request = lock_request(db, request_id)
+    previous = {
+        "attempts": request.attempts,
+        "last_error_code": request.last_error_code,
+        "last_error_system": request.last_error_system,
+    }
+    transition(db, request, RequestStatus.APPROVED, actor, "request.retried", previous)
+    request.attempts = 0  # an admin retry starts a fresh attempt count
+    return request
+
+
+def cancel(db: Session, user: User, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    visible_request(db, user, request_id)
+    request = lock_request(db, request_id)
+    transition(db, request, RequestStatus.CANCELLED, actor, "request.cancelled")
+    return request
+
+
+# --- listing ---------------------------------------------------------------------------
+
+SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "asn", "-asn"]
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    statuses: tuple[RequestStatus, ...] = ()
+    asn: int | None = None
+    zt_network_id: str | None = None
+    min_age_minutes: int | None = None
+    asns_visible: frozenset[int] | None = None  # None: every ASN (admins)
+
+
+def _filtered(f: RequestFilter) -> Select[tuple[JoinRequest]]:
+    query = select(JoinRequest)
+    if f.statuses:
+        query = query.where(JoinRequest.status.in_([s.value for s in f.statuses]))
+    if f.asn is not None:
+        query = query.where(JoinRequest.asn == f.asn)
+    if f.zt_network_id is not None:
+        query = query.join(JoinRequest.network).where(
+            IxNetwork.zt_network_id == f.zt_network_id
+        )
+    if f.min_age_minutes is not None:
+        query = query.where(
+            JoinRequest.created_at <= utcnow() - timedelta(minutes=f.min_age_minutes)
+        )
+    if f.asns_visible is not None:
+        query = query.where(JoinRequest.asn.in_(sorted(f.asns_visible)))
+    return query
+
+
+def count_requests(db: Session, f: RequestFilter) -> int:
+    only_status = f.asn is None and f.zt_network_id is None and f.min_age_minutes is None
+    if only_status and f.asns_visible is None:
+        # Unfiltered or by status: the maintained counters, not a scan of every row.
+        counts = status_counts(db)
+        return sum(counts[s] for s in (f.statuses or tuple(RequestStatus)))
+    subquery = _filtered(f).with_only_columns(JoinRequest.id).subquery()
+    return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
+
+
+def list_requests(
+    db: Session, f: RequestFilter, *, sort: SortKey, limit: int, offset: int
+) -> list[JoinRequest]:
+    column = {
+        "created_at": JoinRequest.created_at,
+        "updated_at": JoinRequest.updated_at,
+        "asn": JoinRequest.asn,
+    }[sort.lstrip("-")]
+    descending = sort.startswith("-")
+    order = [column.desc(), JoinRequest.id.desc()] if descending else [column, JoinRequest.id]
+    query = (
+        _filtered(f)
+        .options(joinedload(JoinRequest.created_by), joinedload(JoinRequest.decided_by))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(db.scalars(query))
+
+
+def status_counts(db: Session) -> dict[RequestStatus, int]:
+    rows = db.execute(select(RequestStatusCount.status, RequestStatusCount.count)).all()
+    counts = dict.fromkeys(RequestStatus, 0)
+    for status, count in rows:
+        counts[RequestStatus(status)] = int(count)
+    return counts
