@@ -117,9 +117,7 @@ AppFactory = Callable[..., TestClient]
 
 
 @pytest.fixture
-def make_client(
-    database: Database, dispatcher: RecordingDispatcher
-) -> Iterator[AppFactory]:
+def make_client(database: Database, dispatcher: RecordingDispatcher) -> Iterator[AppFactory]:
     """Build a TestClient for an app with the given settings overrides."""
     clients: list[TestClient] = []
 
@@ -153,6 +151,7 @@ def create_user(
 ) -> None:
     with database.session() as db:
         nets = [networks.get_network(db, n) for n in network_ids]
+        assert None not in nets, "sync the networks (make_client) before granting them"
         users.create_local_user(
             db,
             audit.CLI,
@@ -192,8 +191,9 @@ def login_as(make_client: AppFactory, database: Database) -> Callable[..., Sessi
     """Log a new user in on a fresh client: ``login_as("alice", asns=(64500,))``."""
 
     def factory(username: str, *, client: TestClient | None = None, **kw: Any) -> Session:
+        client = client or make_client()  # syncs the networks first
         create_user(database, username, **kw)
-        return login(client or make_client(), username)
+        return login(client, username)
 
     return factory
 
@@ -218,3 +218,16 @@ def status_counts(database: Database) -> dict[str, int]:
 
 ALL_STATUSES = [s.value for s in RequestStatus]
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2() -> Iterator[None]:
+    """Real argon2id, with the cost turned down so hundreds of logins stay fast."""
+    from argon2 import PasswordHasher
+
+    from ztix.auth import passwords
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import (
     BaseSettings,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -191,7 +192,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Init kwargs carry the YAML document and the *_FILE secrets (see load_settings);
         # the environment overrides both.
-        return (env_settings, init_settings)
+        return (_EnvWithoutSecretFiles(settings_cls), init_settings)
+
+
+class _EnvWithoutSecretFiles(EnvSettingsSource):
+    """The environment, less the ``*_FILE`` variables that load_settings reads itself."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        for key_path in SECRET_FILE_VARIABLES.values():
+            node: Any = data
+            for key in key_path[:-1]:
+                node = node.get(key) if isinstance(node, dict) else None
+            if isinstance(node, dict):
+                node.pop(f"{key_path[-1]}_file", None)
+        return data
 
 
 # Secrets that may be given as the content of a file: VARIABLE_FILE=/path.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
@@ -27,7 +28,15 @@ def create_app(
     dispatcher: Dispatcher | None = None,
     peeringdb: PeeringDBClient | None = None,
 ) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.peeringdb.close()
+        if database is None:  # ours to close
+            app.state.database.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ZT-IX",
         summary="Control plane of a virtual Internet Exchange on ZeroTier",
         version="0.1.0",

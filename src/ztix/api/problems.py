@@ -17,6 +17,7 @@ from ztix.errors import CODES, AppError
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+_RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 
 class Problem(BaseModel):
@@ -36,6 +37,8 @@ def problem_response(
     request: Request, code: str, detail: str | None = None, **extra: Any
 ) -> JSONResponse:
     kind = CODES[code]
+    clash = _RESERVED & extra.keys()
+    assert not clash, f"problem extensions may not replace {sorted(clash)}"
     body: dict[str, Any] = {
         "type": f"/api/v1/problems/{code}",
         "title": kind.title,

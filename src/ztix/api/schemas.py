@@ -9,7 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ztix.db.models import AuditEvent, IxNetwork, JoinRequest, User
+from ztix.db.models import AuditEvent, IxNetwork, JoinRequest, User, UserAsn
 from ztix.domain.identifiers import (
     InvalidIdentifier,
     normalize_network_id,
@@ -44,9 +44,13 @@ class AuthorizeUrl(BaseModel):
 
 
 class OidcCallback(BaseModel):
+    """What PeeringDB put on the /auth/callback URL: ``code`` and ``state``, or ``error``."""
+
     model_config = ConfigDict(extra="forbid")
-    code: str = Field(min_length=1, max_length=2048)
     state: str = Field(min_length=1, max_length=512)
+    code: str | None = Field(None, min_length=1, max_length=2048)
+    error: str | None = Field(None, max_length=200)
+    error_description: str | None = Field(None, max_length=1000)
 
 
 class AsnOut(BaseModel):
@@ -54,6 +58,15 @@ class AsnOut(BaseModel):
     source: Literal["peeringdb", "local"]
     network_name: str
     peeringdb_perms: int | None
+
+    @classmethod
+    def of(cls, a: UserAsn) -> AsnOut:
+        return cls(
+            asn=a.asn,
+            source=a.source,
+            network_name=a.network_name,
+            peeringdb_perms=a.peeringdb_perms,
+        )
 
 
 class NetworkOut(BaseModel):
@@ -91,17 +104,9 @@ class MeOut(BaseModel):
             username=user.username,
             display_name=user.display_name,
             email=user.email,
-            role=user.role,  # type: ignore[arg-type]
-            login_method=method,  # type: ignore[arg-type]
-            asns=[
-                AsnOut(
-                    asn=a.asn,
-                    source=a.source,  # type: ignore[arg-type]
-                    network_name=a.network_name,
-                    peeringdb_perms=a.peeringdb_perms,
-                )
-                for a in user.asns
-            ],
+            role=user.role,
+            login_method=method,
+            asns=[AsnOut.of(a) for a in user.asns],
             csrf_token=csrf_token,
         )
 

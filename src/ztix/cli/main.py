@@ -56,7 +56,11 @@ def ensure_initial_admin(db: Session) -> str | None:
     if users.get_user_by_username(db, username) is not None:
         username = "ixadmin"
     users.create_local_user(
-        db, audit.SYSTEM, username=username, password=password, admin=True,
+        db,
+        audit.SYSTEM,
+        username=username,
+        password=password,
+        admin=True,
         display_name="Initial admin",
     )
     return f"{username}:{password}"
@@ -145,24 +149,30 @@ def users_create(
     from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id, validate_asn
 
     settings = _settings(config)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = generate_password()
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
     database = Database(settings.database_url)
     try:
-        asns = [validate_asn(a, allow_private=settings.workflow.allow_private_asns) for a in asn or []]
+        asns = [
+            validate_asn(a, allow_private=settings.workflow.allow_private_asns) for a in asn or []
+        ]
         nwids = [normalize_network_id(n) for n in network or []]
         with database.session() as db:
             nets = []
             for nwid in nwids:
                 found = networks.get_network(db, nwid)
                 if found is None:
-                    raise AppError("network_not_found", f"no IX network {nwid}; run `ztix networks sync`")
+                    raise AppError(
+                        "network_not_found", f"no IX network {nwid}; run `ztix networks sync`"
+                    )
                 nets.append(found)
             user = users.create_local_user(
-                db, audit.CLI, username=username, password=password, admin=admin,
-                asns=asns, networks=nets,
+                db,
+                audit.CLI,
+                username=username,
+                password=password,
+                admin=admin,
+                asns=asns,
+                networks=nets,
             )
             role = user.role
     except InvalidIdentifier as exc:
@@ -257,7 +267,13 @@ def networks_list(config: ConfigOption = None) -> None:
     database = Database(settings.database_url)
     with database.session() as db:
         rows = [
-            (n.zt_network_id, "active" if n.is_active else "inactive", n.ipv4_prefix, n.ipv6_prefix, n.name)
+            (
+                n.zt_network_id,
+                "active" if n.is_active else "inactive",
+                n.ipv4_prefix,
+                n.ipv6_prefix,
+                n.name,
+            )
             for n in networks.all_networks(db)
         ]
     database.dispose()

@@ -35,8 +35,12 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
             db.flush()
             changes.append(f"added network {conf.zt_network_id} ({conf.name})")
             audit.record(
-                db, actor, "network.added", target_type="network",
-                target_id=conf.zt_network_id, details=want,
+                db,
+                actor,
+                "network.added",
+                target_type="network",
+                target_id=conf.zt_network_id,
+                details=want,
             )
             continue
         diff = {k: [getattr(row, k), v] for k, v in want.items() if getattr(row, k) != v}
@@ -45,8 +49,12 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
                 setattr(row, key, new)
             changes.append(f"updated network {conf.zt_network_id}: {', '.join(sorted(diff))}")
             audit.record(
-                db, actor, "network.updated", target_type="network",
-                target_id=conf.zt_network_id, details={"changes": diff},
+                db,
+                actor,
+                "network.updated",
+                target_type="network",
+                target_id=conf.zt_network_id,
+                details={"changes": diff},
             )
     declared_ids = {c.zt_network_id for c in declared}
     for nwid, row in existing.items():
@@ -54,16 +62,12 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
             # Requests and audit events refer to it: keep the row, refuse new joins.
             row.is_active = False
             changes.append(f"deactivated network {nwid} (no longer declared)")
-            audit.record(
-                db, actor, "network.deactivated", target_type="network", target_id=nwid
-            )
+            audit.record(db, actor, "network.deactivated", target_type="network", target_id=nwid)
     return changes
 
 
 def active_networks(db: Session) -> list[IxNetwork]:
-    return list(
-        db.scalars(select(IxNetwork).where(IxNetwork.is_active).order_by(IxNetwork.name))
-    )
+    return list(db.scalars(select(IxNetwork).where(IxNetwork.is_active).order_by(IxNetwork.name)))
 
 
 def get_network(db: Session, zt_network_id: str) -> IxNetwork | None:

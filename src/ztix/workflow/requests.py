@@ -79,14 +79,22 @@ def transition(
     actor: Actor,
     action: str,
     details: dict[str, Any] | None = None,
+    *,
+    only_from: RequestStatus | None = None,
 ) -> None:
-    """Move ``request`` to ``target`` with its audit event, or raise ``invalid_transition``."""
+    """Move ``request`` to ``target`` with its audit event, or raise ``invalid_transition``.
+
+    ``only_from`` narrows an action to one source state where the state machine allows
+    several (approving is for pending requests; failed ones are retried).
+    """
     current = RequestStatus(request.status)
     try:
+        if only_from is not None and current is not only_from:
+            raise InvalidTransition(current, target)
         check_transition(current, target)
     except InvalidTransition as exc:
         raise AppError(
-            "invalid_transition", str(exc), status=current.value, wanted=target.value
+            "invalid_transition", str(exc), current_status=current.value, wanted_status=target.value
         ) from exc
     request.status = target
     request.updated_at = utcnow()
@@ -217,7 +225,15 @@ def visible_request(db: Session, user: User, request_id: uuid.UUID) -> JoinReque
 
 def approve(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
     request = lock_request(db, request_id)
-    transition(db, request, RequestStatus.APPROVED, actor, "request.approved", {"by": "admin"})
+    transition(
+        db,
+        request,
+        RequestStatus.APPROVED,
+        actor,
+        "request.approved",
+        {"by": "admin"},
+        only_from=RequestStatus.PENDING,
+    )
     request.decided_by_id = actor.user_id
     request.decided_at = utcnow()
     request.approved_by_policy = False
@@ -243,7 +259,15 @@ def retry(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
         "last_error_code": request.last_error_code,
         "last_error_system": request.last_error_system,
     }
-    transition(db, request, RequestStatus.APPROVED, actor, "request.retried", previous)
+    transition(
+        db,
+        request,
+        RequestStatus.APPROVED,
+        actor,
+        "request.retried",
+        previous,
+        only_from=RequestStatus.FAILED,
+    )
     request.attempts = 0  # an admin retry starts a fresh attempt count
     return request
 
@@ -269,16 +293,14 @@ class RequestFilter:
     asns_visible: frozenset[int] | None = None  # None: every ASN (admins)
 
 
-def _filtered(f: RequestFilter) -> Select[tuple[JoinRequest]]:
+def _filtered(f: RequestFilter) -> Select[JoinRequest]:
     query = select(JoinRequest)
     if f.statuses:
         query = query.where(JoinRequest.status.in_([s.value for s in f.statuses]))
     if f.asn is not None:
         query = query.where(JoinRequest.asn == f.asn)
     if f.zt_network_id is not None:
-        query = query.join(JoinRequest.network).where(
-            IxNetwork.zt_network_id == f.zt_network_id
-        )
+        query = query.join(JoinRequest.network).where(IxNetwork.zt_network_id == f.zt_network_id)
     if f.min_age_minutes is not None:
         query = query.where(
             JoinRequest.created_at <= utcnow() - timedelta(minutes=f.min_age_minutes)

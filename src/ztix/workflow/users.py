@@ -154,7 +154,11 @@ def set_password(db: Session, actor: Actor, username: str, password: str) -> Use
         user.credential.updated_at = utcnow()
     revoked = revoke_user_sessions(db, user.id)
     audit.record(
-        db, actor, "user.password_set", target_type="user", target_id=user.id,
+        db,
+        actor,
+        "user.password_set",
+        target_type="user",
+        target_id=user.id,
         details={"username": user.username, "sessions_revoked": revoked},
     )
     return user

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from ztix.api.deps import AdminUser, CurrentActor, Csrf, DbSession
+from ztix.api.deps import AdminUser, Csrf, CurrentActor, DbSession
 from ztix.api.problems import responses
 from ztix.api.schemas import (
     AdminJoinRequestDetail,

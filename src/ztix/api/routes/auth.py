@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from ztix.api.deps import (
     ClientAddress,
-    CurrentSession,
     Csrf,
+    CurrentSession,
     DbSession,
     LoginThrottleDep,
     SettingsDep,
@@ -24,6 +24,7 @@ from ztix.auth.sessions import new_token, revoke_session, start_session, token_h
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import OidcLoginState
+from ztix.domain.identifiers import InvalidIdentifier, validate_asn
 from ztix.errors import AppError
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
@@ -48,7 +49,13 @@ def _set_session_cookie(response: Response, settings: Settings, token: str) -> N
 
 
 def _login_failed(
-    db: Session, error: AppError, *, method: str, address: str, who: str = "anonymous", **extra: object
+    db: Session,
+    error: AppError,
+    *,
+    method: str,
+    address: str,
+    who: str = "anonymous",
+    **extra: object,
 ) -> AppError:
     """Record a failed login in its own transaction and hand back the error to raise."""
     db.rollback()
@@ -82,9 +89,7 @@ def local_login(
     try:
         throttle.check(body.username, address)
     except AppError as exc:
-        raise _login_failed(
-            db, exc, method="local", address=address, who=body.username
-        ) from None
+        raise _login_failed(db, exc, method="local", address=address, who=body.username) from None
     user = get_user_by_username(db, body.username)
     stored_hash = user.credential.password_hash if user and user.credential else None
     if not verify_password(stored_hash, body.password):
@@ -195,17 +200,15 @@ def peeringdb_start(
     return AuthorizeUrl(authorize_url=start.authorize_url)
 
 
-def _claim_state(
-    db: Session, request: Request, settings: Settings, state: str
-) -> OidcLoginState:
+def _claim_state(db: Session, request: Request, settings: Settings, state: str) -> OidcLoginState:
     row = db.get(OidcLoginState, token_hash(state))
     binding = request.cookies.get(BINDING_COOKIE, "")
     if row is None:
         raise AppError("state_invalid", "unknown login state; start the login again")
-    if not hmac.compare_digest(row.browser_binding_hash, token_hash(binding)):
-        raise AppError("state_invalid", "this login was started in another browser")
     if row.used_at is not None:
         raise AppError("state_replayed")
+    if not hmac.compare_digest(row.browser_binding_hash, token_hash(binding)):
+        raise AppError("state_invalid", "this login was started in another browser")
     if utcnow() - row.created_at > timedelta(seconds=settings.peeringdb.state_ttl_seconds):
         raise AppError("state_expired")
     row.used_at = utcnow()
@@ -213,11 +216,21 @@ def _claim_state(
     return row
 
 
+def _peerable(asn: int, settings: Settings) -> bool:
+    """PeeringDB lists reserved and private ASNs too; only those that may peer are granted."""
+    try:
+        validate_asn(asn, allow_private=settings.workflow.allow_private_asns)
+    except InvalidIdentifier:
+        return False
+    return True
+
+
 @router.post(
     "/auth/peeringdb/callback",
     response_model=MeOut,
     responses=responses(
         "peeringdb_disabled",
+        "provider_error",
         "state_invalid",
         "state_replayed",
         "state_expired",
@@ -246,10 +259,21 @@ def peeringdb_callback(
     who = "anonymous"
     try:
         row = _claim_state(db, request, settings, body.state)
+        if body.error or not body.code:
+            raise AppError(
+                "provider_error",
+                f"PeeringDB answered {body.error or 'no code'}"
+                + (f": {body.error_description}" if body.error_description else ""),
+                provider_error=(body.error or "")[:64],
+            )
         identity = client.complete(body.code, nonce=row.nonce, code_verifier=row.code_verifier)
         who = f"peeringdb:{identity.id}"
         pdb.check_verified(identity)
-        networks = pdb.eligible_networks(identity, settings.peeringdb.required_perms)
+        networks = [
+            n
+            for n in pdb.eligible_networks(identity, settings.peeringdb.required_perms)
+            if _peerable(n.asn, settings)
+        ]
         is_admin = identity.id in settings.peeringdb.admin_user_ids
         if not networks and not is_admin:
             raise AppError(
@@ -284,5 +308,3 @@ def peeringdb_callback(
     db.commit()
     _set_session_cookie(response, settings, token)
     return MeOut.of(user, session.csrf_token, "peeringdb")
-
-

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ztix.api.deps import CurrentActor, CurrentUser, Csrf, DbSession, SettingsDep
+from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.api.schemas import (
     AsnOut,
@@ -25,24 +25,14 @@ router = APIRouter(prefix="/api/v1", tags=["member"], dependencies=[Csrf])
 AUTH = ("not_authenticated", "session_expired", "account_disabled")
 
 
-@router.get(
-    "/onboarding/context", response_model=OnboardingContext, responses=responses(*AUTH)
-)
-def onboarding_context(db: DbSession, user: CurrentUser, settings: SettingsDep) -> OnboardingContext:
+@router.get("/onboarding/context", response_model=OnboardingContext, responses=responses(*AUTH))
+def onboarding_context(
+    db: DbSession, user: CurrentUser, settings: SettingsDep
+) -> OnboardingContext:
     """What the member may ask for: their ASNs, the IX networks open to them, the approval mode."""
-    seen: set[int] = set()
-    asns = []
-    for a in user.asns:
-        if a.asn not in seen:
-            seen.add(a.asn)
-            asns.append(
-                AsnOut(
-                    asn=a.asn,
-                    source=a.source,  # type: ignore[arg-type]
-                    network_name=a.network_name,
-                    peeringdb_perms=a.peeringdb_perms,
-                )
-            )
+    # An ASN held both locally and through PeeringDB is offered once.
+    asns = list({a.asn: AsnOut.of(a) for a in reversed(user.asns)}.values())
+    asns.sort(key=lambda a: a.asn)
     return OnboardingContext(
         asns=asns,
         networks=[NetworkOut.of(n) for n in service.networks_for(db, user)],

@@ -10,8 +10,9 @@ from ztix.db.models import *  # noqa: F403  (register every table on the metadat
 from ztix.db.session import is_sqlite, make_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
-assert url, "ztix.db.migrate sets sqlalchemy.url"
+_url = config.get_main_option("sqlalchemy.url")
+assert _url, "ztix.db.migrate sets sqlalchemy.url"
+url: str = _url
 
 
 def run_migrations_offline() -> None:

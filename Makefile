@@ -1,0 +1,47 @@
+# ZT-IX — the two commands of the README, and the steps they are made of.
+#   make run    ZT-IX on its embedded default (SQLite under ./var, http://127.0.0.1:8000)
+#   make test   the whole suite: lint, types, tests (what CI runs)
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+CONFIG ?= runtime-config.yaml
+
+.PHONY: run test deps uv services lint typecheck pytest bench clean
+
+run: deps $(CONFIG)
+	@mkdir -p var
+	ZTIX_CONFIG=$(CONFIG) uv run ztix serve
+
+test: deps services lint typecheck pytest
+
+# The embedded default starts from the annotated example; edit the copy, not the example.
+$(CONFIG):
+	cp runtime-config.example.yaml $(CONFIG)
+	@echo "created $(CONFIG) from runtime-config.example.yaml"
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --user uv 2>/dev/null \
+	  || python3 -m pip install --quiet uv
+
+deps: uv
+	uv sync --frozen --quiet
+
+services:
+	@scripts/ensure-services.sh
+
+lint:
+	uv run ruff check src tests bench
+	uv run ruff format --check src tests bench
+
+typecheck:
+	uv run mypy
+
+pytest:
+	uv run pytest -n 2 --dist loadfile
+
+bench: deps services
+	uv run python -m bench.admin_queue
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,538 @@
+"""PeeringDB login: an OpenID Connect relying party (authorization code flow with PKCE).
+
+PeeringDB's quirks (DESIGN §4): endpoints and issuer come from discovery, the token endpoint
+accepts only ``client_secret_post`` (Basic auth is answered 401), ID tokens are RS256, and
+claims of scopes that were not granted come back as ``null`` rather than absent.
+
+No database and no web framework here: the caller keeps ``state``, ``nonce`` and
+``code_verifier`` bound to the browser session and passes them back to :meth:`complete`.
+Secrets and tokens never appear in logs or error details.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeGuard
+from urllib.parse import urlsplit
+
+import authlib.deprecate
+import httpx
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ClaimError,
+    ExpiredTokenError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import Key, KeySet, RSAKey
+from joserfc.jws import JWSRegistry
+
+from ztix.config import PeeringDBConfig
+from ztix.errors import AppError
+
+# Authlib 1.9 prefers the "httpx2" distribution and warns once at import when it falls back
+# to httpx, which is the one we ship; the warning says nothing actionable to an operator.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+    from authlib.common.urls import add_params_to_uri
+    from authlib.integrations.base_client import OAuthError
+    from authlib.integrations.httpx_client import OAuth2Client
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+log = logging.getLogger(__name__)
+
+SCOPES = ("openid", "profile", "email", "networks")
+ID_TOKEN_ALGORITHMS = ("RS256",)
+# Clock skew tolerated on exp and iat.
+CLOCK_LEEWAY_SECONDS = 60
+# Discovery documents and key sets change rarely; refetch after this long anyway.
+METADATA_TTL_SECONDS = 3600
+
+IdTokenCheck = Literal[
+    "signature", "alg", "iss", "aud", "exp", "iat", "nonce", "malformed", "sub_mismatch"
+]
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+
+
+@dataclass(frozen=True)
+class AuthorizationStart:
+    """Where to send the browser, and what to remember (server-side) until it comes back."""
+
+    authorize_url: str
+    state: str
+    nonce: str
+    code_verifier: str
+
+
+@dataclass(frozen=True)
+class PeeringDBNetwork:
+    id: int
+    name: str
+    asn: int
+    # Bitmask: 1 read, 2 update, 4 create, 8 delete.
+    perms: int
+
+
+@dataclass(frozen=True)
+class PeeringDBIdentity:
+    sub: str
+    id: int
+    name: str
+    email: str | None
+    email_verified: bool
+    verified_user: bool
+    networks: tuple[PeeringDBNetwork, ...]
+
+
+def eligible_networks(identity: PeeringDBIdentity, required_perms: int) -> list[PeeringDBNetwork]:
+    """The networks on which the user holds every permission bit of ``required_perms``."""
+    return [net for net in identity.networks if net.perms & required_perms == required_perms]
+
+
+def check_verified(identity: PeeringDBIdentity) -> None:
+    """Refuse accounts PeeringDB has not verified, or whose e-mail is unverified."""
+    if not identity.verified_user:
+        raise AppError("user_not_verified", "The PeeringDB account is not verified")
+    if not identity.email_verified:
+        raise AppError("user_not_verified", "The PeeringDB account's e-mail is not verified")
+
+
+class PeeringDBClient:
+    """Talks to PeeringDB's OpenID Connect endpoints. Safe to share between threads.
+
+    ``transport`` replaces the network (tests); by default each request goes out over a
+    pooled connection with ``config.http_timeout_seconds``.
+    """
+
+    def __init__(
+        self, config: PeeringDBConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self._config = config
+        self._transport = transport
+        self._http = httpx.Client(**self._http_options())
+        self._lock = threading.Lock()
+        self._metadata: ProviderMetadata | None = None
+        self._jwks: KeySet | None = None
+        self._fetched_at = 0.0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PeeringDBClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- discovery -------------------------------------------------------------------
+
+    def discover(self) -> ProviderMetadata:
+        """The provider's endpoints and issuer, fetched once (with its key set) and cached."""
+        with self._lock:
+            fresh = time.monotonic() - self._fetched_at < METADATA_TTL_SECONDS
+            if self._metadata is None or not fresh:
+                metadata = self._fetch_metadata()
+                self._jwks = self._fetch_jwks(metadata)
+                self._metadata = metadata
+                self._fetched_at = time.monotonic()
+            return self._metadata
+
+    def _key_set(self, kid: str | None) -> KeySet:
+        """The provider's signing keys, refetched once when none of them is ``kid``."""
+        metadata = self.discover()
+        with self._lock:
+            jwks = self._jwks
+            assert jwks is not None
+            if kid is not None and all(key.kid != kid for key in jwks):
+                log.info("PeeringDB ID token names an unknown key id; refetching the JWKS")
+                jwks = self._jwks = self._fetch_jwks(metadata)
+            return jwks
+
+    def _fetch_metadata(self) -> ProviderMetadata:
+        url = self._config.discovery_url
+        self._require_secure(url, "discovery_url")
+        doc = self._get_json(url, "discovery document")
+        fields: dict[str, str] = {}
+        for name in (
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+        ):
+            value = doc.get(name)
+            if not isinstance(value, str) or not value:
+                raise AppError(
+                    "provider_unavailable", f"PeeringDB's discovery document lacks {name}"
+                )
+            if name != "issuer":
+                self._require_secure(value, name)
+            fields[name] = value
+        return ProviderMetadata(**fields)
+
+    def _fetch_jwks(self, metadata: ProviderMetadata) -> KeySet:
+        doc = self._get_json(metadata.jwks_uri, "key set")
+        raw_keys = doc.get("keys")
+        if not isinstance(raw_keys, list):
+            raise AppError("provider_unavailable", "PeeringDB's key set has no keys")
+        keys: list[Key] = []
+        for raw in raw_keys:
+            # Only RSA signing keys: an "oct" key here must never become an HMAC secret.
+            if not isinstance(raw, dict) or raw.get("kty") != "RSA":
+                continue
+            if raw.get("use") not in (None, "sig"):
+                continue
+            try:
+                keys.append(RSAKey.import_key(raw))
+            except (JoseError, ValueError, TypeError):
+                log.warning("Ignoring an unusable key in PeeringDB's key set")
+        if not keys:
+            raise AppError("provider_unavailable", "PeeringDB's key set has no RSA signing key")
+        return KeySet(keys)
+
+    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+        try:
+            response = self._http.get(url, headers={"Accept": "application/json"})
+        except httpx.HTTPError as exc:
+            log.warning("Cannot fetch PeeringDB's %s: %s", what, type(exc).__name__)
+            raise AppError("provider_unavailable", f"Cannot fetch PeeringDB's {what}") from None
+        if not response.is_success:
+            log.warning("PeeringDB's %s answered HTTP %s", what, response.status_code)
+            raise AppError(
+                "provider_unavailable",
+                f"PeeringDB's {what} answered HTTP {response.status_code}",
+                upstream_status=response.status_code,
+            )
+        doc = _json_object(response)
+        if doc is None:
+            raise AppError("provider_unavailable", f"PeeringDB's {what} is not a JSON object")
+        return doc
+
+    # -- the flow ----------------------------------------------------------------------
+
+    def start(self) -> AuthorizationStart:
+        """A fresh authorization request: send the browser to ``authorize_url``."""
+        metadata = self.discover()
+        state = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(32)
+        code_verifier = secrets.token_urlsafe(64)  # 86 characters, within RFC 7636's 43..128
+        params = [
+            ("response_type", "code"),
+            ("client_id", self._config.client_id),
+            ("redirect_uri", self._config.redirect_uri),
+            ("scope", " ".join(SCOPES)),
+            ("state", state),
+            ("nonce", nonce),
+            ("code_challenge", create_s256_code_challenge(code_verifier)),
+            ("code_challenge_method", "S256"),
+        ]
+        url = str(add_params_to_uri(metadata.authorization_endpoint, params))
+        return AuthorizationStart(
+            authorize_url=url, state=state, nonce=nonce, code_verifier=code_verifier
+        )
+
+    def complete(self, code: str, *, nonce: str, code_verifier: str) -> PeeringDBIdentity:
+        """Exchange the code, validate the ID token, and read the user's profile.
+
+        The caller has already matched ``state`` against the one it stored for this browser.
+        """
+        metadata = self.discover()
+        tokens = self._exchange_code(metadata, code, code_verifier)
+        id_claims = self._validate_id_token(metadata, tokens["id_token"], nonce)
+        userinfo = self._userinfo(metadata, tokens["access_token"])
+        if userinfo.get("sub") != id_claims["sub"]:
+            raise AppError(
+                "id_token_invalid",
+                "The profile belongs to another user than the ID token",
+                check="sub_mismatch",
+            )
+        return _identity(id_claims, userinfo)
+
+    def _exchange_code(
+        self, metadata: ProviderMetadata, code: str, code_verifier: str
+    ) -> dict[str, str]:
+        oauth = OAuth2Client(
+            client_id=self._config.client_id,
+            client_secret=self._config.client_secret.get_secret_value(),
+            token_endpoint_auth_method="client_secret_post",  # noqa: S106  (a method name)
+            code_challenge_method="S256",
+            redirect_uri=self._config.redirect_uri,
+            **self._http_options(),
+        )
+        oauth.register_compliance_hook("access_token_response", _refuse_token_error)
+        try:
+            token: Mapping[str, Any] = oauth.fetch_token(
+                metadata.token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=code_verifier,
+            )
+        except httpx.HTTPError as exc:
+            log.warning("Cannot reach PeeringDB's token endpoint: %s", type(exc).__name__)
+            raise AppError(
+                "provider_unavailable", "Cannot reach PeeringDB's token endpoint"
+            ) from None
+        except OAuthError as exc:
+            error = _safe_error_code(getattr(exc, "error", None))
+            raise AppError(
+                "token_exchange_failed",
+                f"PeeringDB refused the login code: {error}",
+                provider_error=error,
+            ) from None
+        except ValueError:
+            raise AppError(
+                "token_exchange_failed", "PeeringDB's token response is not a JSON object"
+            ) from None
+        finally:
+            if self._transport is None:  # an injected transport belongs to the caller
+                oauth.close()
+        access_token = token.get("access_token")
+        id_token = token.get("id_token")
+        if not isinstance(access_token, str) or not access_token:
+            raise AppError("token_exchange_failed", "PeeringDB returned no access token")
+        if not isinstance(id_token, str) or not id_token:
+            raise AppError("token_exchange_failed", "PeeringDB returned no ID token")
+        token_type = token.get("token_type")
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            raise AppError("token_exchange_failed", "PeeringDB returned a non-Bearer token")
+        return {"access_token": access_token, "id_token": id_token}
+
+    def _validate_id_token(
+        self, metadata: ProviderMetadata, id_token: str, nonce: str
+    ) -> dict[str, Any]:
+        header = _jws_header(id_token)
+        alg = header.get("alg")
+        if alg not in ID_TOKEN_ALGORITHMS:
+            # Covers "none" and HS256 (whose secret could be our copy of the public key).
+            raise _invalid("alg", f"The ID token is signed with {alg!r}, not RS256")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise _invalid("malformed", "The ID token's key id is not a string")
+        key_set = self._key_set(kid)
+        if kid is not None and all(key.kid != kid for key in key_set):
+            raise _invalid(
+                "signature", "The ID token is signed with a key PeeringDB does not publish"
+            )
+        candidates = [key for key in key_set if kid is None or key.kid == kid]
+        registry = JWSRegistry(algorithms=list(ID_TOKEN_ALGORITHMS), strict_check_header=False)
+        decoded: jwt.Token | None = None
+        for key in candidates:
+            try:
+                decoded = jwt.decode(
+                    id_token, key, algorithms=ID_TOKEN_ALGORITHMS, registry=registry
+                )
+                break
+            except BadSignatureError:
+                continue
+            except JoseError:
+                raise _invalid("malformed", "The ID token cannot be decoded") from None
+        if decoded is None:
+            raise _invalid("signature", "The ID token's signature does not verify")
+        claims = decoded.claims
+        self._validate_claims(claims, issuer=metadata.issuer, nonce=nonce)
+        return claims
+
+    def _validate_claims(self, claims: dict[str, Any], *, issuer: str, nonce: str) -> None:
+        client_id = self._config.client_id
+        registry = jwt.JWTClaimsRegistry(
+            leeway=CLOCK_LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            sub={"essential": True},
+            aud={"essential": True, "value": client_id},
+            exp={"essential": True},
+            iat={"essential": True},
+            nonce={"essential": True, "value": nonce},
+        )
+        try:
+            registry.validate(claims)
+        except MissingClaimError as exc:
+            missing = exc.claim.split(",")
+            found = [check for name, check in _CLAIM_CHECKS.items() if name in missing]
+            raise _invalid(
+                found[0] if found else "malformed", f"The ID token lacks {', '.join(missing)}"
+            ) from None
+        except ExpiredTokenError:
+            raise _invalid("exp", "The ID token has expired") from None
+        except ClaimError as exc:
+            raise _invalid(
+                _CLAIM_CHECKS.get(exc.claim, "malformed"),
+                f"The ID token's {exc.claim} is not acceptable",
+            ) from None
+        aud = claims["aud"]
+        azp = claims.get("azp")
+        if isinstance(aud, list) and len(aud) > 1 and azp is None:
+            raise _invalid("aud", "The ID token has several audiences but no azp")
+        if azp is not None and azp != client_id:
+            raise _invalid("aud", "The ID token was issued to another client (azp)")
+
+    def _userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
+        try:
+            response = self._http.get(
+                metadata.userinfo_endpoint,
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            log.warning("Cannot reach PeeringDB's userinfo endpoint: %s", type(exc).__name__)
+            raise AppError(
+                "userinfo_failed", "Cannot reach PeeringDB's userinfo endpoint"
+            ) from None
+        if not response.is_success:
+            log.warning("PeeringDB's userinfo endpoint answered HTTP %s", response.status_code)
+            raise AppError(
+                "userinfo_failed",
+                f"PeeringDB's userinfo endpoint answered HTTP {response.status_code}",
+                upstream_status=response.status_code,
+            )
+        doc = _json_object(response)
+        if doc is None:
+            raise AppError("userinfo_failed", "PeeringDB's profile is not a JSON object")
+        return doc
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _http_options(self) -> dict[str, Any]:
+        return {
+            "timeout": self._config.http_timeout_seconds,
+            "transport": self._transport,
+            "follow_redirects": False,
+        }
+
+    def _require_secure(self, url: str, what: str) -> None:
+        scheme = urlsplit(url).scheme
+        if scheme == "https" or (scheme == "http" and self._config.allow_insecure_http):
+            return
+        raise AppError(
+            "provider_unavailable",
+            f"PeeringDB's {what} must be an https:// URL "
+            "(http:// only with peeringdb.allow_insecure_http)",
+        )
+
+
+# Claim name -> the check it fails, in the order missing claims are reported.
+_CLAIM_CHECKS: dict[str, IdTokenCheck] = {
+    "iss": "iss",
+    "aud": "aud",
+    "exp": "exp",
+    "iat": "iat",
+    "nbf": "iat",  # not yet valid: as good as issued in the future
+    "nonce": "nonce",
+}
+_ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _invalid(check: IdTokenCheck, detail: str) -> AppError:
+    log.warning("PeeringDB ID token rejected (%s): %s", check, detail)
+    return AppError("id_token_invalid", detail, check=check)
+
+
+def _jws_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS, read without trusting anything in it."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _invalid("malformed", "The ID token is not a signed JWT")
+    segment = parts[0]
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        header = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _invalid("malformed", "The ID token's header is not base64url JSON") from None
+    if not isinstance(header, dict):
+        raise _invalid("malformed", "The ID token's header is not a JSON object")
+    return header
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        doc = response.json()
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _safe_error_code(value: object) -> str:
+    """The provider's OAuth ``error`` code if it looks like one (it is echoed to users)."""
+    if isinstance(value, str) and _ERROR_CODE.match(value):
+        return value
+    return "unknown_error"
+
+
+def _refuse_token_error(response: httpx.Response) -> httpx.Response:
+    """Authlib hook: any non-2xx answer is a refusal, whatever its body looks like."""
+    if response.is_success:
+        return response
+    doc = _json_object(response) or {}
+    error = _safe_error_code(doc.get("error"))
+    log.warning("PeeringDB's token endpoint answered HTTP %s (%s)", response.status_code, error)
+    raise AppError(
+        "token_exchange_failed",
+        f"PeeringDB's token endpoint answered HTTP {response.status_code}: {error}",
+        provider_error=error,
+        upstream_status=response.status_code,
+    )
+
+
+def _identity(id_claims: Mapping[str, Any], userinfo: Mapping[str, Any]) -> PeeringDBIdentity:
+    # The userinfo answer is the profile of record; the ID token fills what it left null.
+    claims = {**id_claims, **{k: v for k, v in userinfo.items() if v is not None}}
+    sub = str(id_claims["sub"])
+    user_id = claims.get("id")
+    if not _is_int(user_id):
+        if not sub.isdigit():
+            raise AppError("userinfo_failed", "PeeringDB's profile lacks the user id")
+        user_id = int(sub)
+    name = claims.get("name")
+    if not isinstance(name, str) or not name.strip():
+        parts = (claims.get("given_name"), claims.get("family_name"))
+        name = " ".join(p for p in parts if isinstance(p, str) and p)
+    email = claims.get("email")
+    return PeeringDBIdentity(
+        sub=sub,
+        id=user_id,
+        name=name,
+        email=email if isinstance(email, str) and email else None,
+        email_verified=claims.get("email_verified") is True,
+        verified_user=claims.get("verified_user") is True,
+        networks=_networks(claims.get("networks")),
+    )
+
+
+def _networks(value: object) -> tuple[PeeringDBNetwork, ...]:
+    if not isinstance(value, list):  # null when the networks scope was not granted
+        return ()
+    networks = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        net_id, asn, perms, name = (item.get(k) for k in ("id", "asn", "perms", "name"))
+        if not (_is_int(net_id) and _is_int(asn) and _is_int(perms)):
+            log.warning("Ignoring a malformed network in a PeeringDB profile")
+            continue
+        networks.append(
+            PeeringDBNetwork(
+                id=net_id, name=name if isinstance(name, str) else "", asn=asn, perms=perms
+            )
+        )
+    return tuple(networks)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

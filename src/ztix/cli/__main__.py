@@ -1,0 +1,3 @@
+from ztix.cli.main import app
+
+app(prog_name="ztix")

@@ -1,0 +1,176 @@
+"""The ztix command line, run as a real process against a real database."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "runtime-config.example.yaml"
+
+
+def run(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ztix.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("ZTIX_", "DATABASE_URL"))},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        "ZTIX_CONFIG": str(EXAMPLE),
+    }
+
+
+def test_db_commands(env: dict[str, str]) -> None:
+    assert "current: base" in run(env, "db", "current").stdout
+    up = run(env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    current = run(env, "db", "current").stdout
+    head = re.search(r"head:\s+(\S+)", current)
+    assert head and f"current: {head.group(1)}" in current
+    down = run(env, "db", "downgrade", "--revision", "base")
+    assert down.returncode == 0, down.stderr
+    assert "database at base" in down.stdout
+
+
+def test_users_and_networks(env: dict[str, str]) -> None:
+    run(env, "db", "upgrade")
+    synced = run(env, "networks", "sync")
+    assert "added network 8056c2e21c000001" in synced.stdout
+    assert "already in sync" in run(env, "networks", "sync").stdout
+    listing = run(env, "networks", "list").stdout
+    assert "8056c2e21c000001" in listing and "192.0.2.0/24" in listing
+
+    created = run(
+        env,
+        "users",
+        "create",
+        "--username",
+        "alice",
+        "--password-stdin",
+        "--asn",
+        "213035",
+        "--asn",
+        "13335",
+        "--network",
+        "8056C2E21C000001",
+        stdin="a long enough password\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created operator alice" in created.stdout
+    assert "password" not in created.stdout
+
+    generated = run(env, "users", "create", "--username", "root", "--admin")
+    assert generated.returncode == 0
+    assert re.search(r"password: \S{16,}", generated.stdout)
+
+    dup = run(env, "users", "create", "--username", "alice", "--password-stdin", stdin="x" * 20)
+    assert dup.returncode == 1
+    assert "user_exists" in dup.stderr
+
+    bad_asn = run(env, "users", "create", "--username", "b", "--asn", "64500")
+    assert bad_asn.returncode == 1 and "invalid_asn" in bad_asn.stderr
+    short = run(env, "users", "create", "--username", "c", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least 12" in short.stderr
+    bad_net = run(env, "users", "create", "--username", "d", "--network", "8056c2e21c0000ff")
+    assert bad_net.returncode == 1 and "network_not_found" in bad_net.stderr
+
+    listing = run(env, "users", "list").stdout
+    assert re.search(r"alice\s+operator\s+active\s+AS13335,AS213035", listing)
+    assert re.search(r"root\s+admin\s+active", listing)
+    assert run(env, "users", "disable", "alice").returncode == 0
+    assert re.search(r"alice\s+operator\s+disabled", run(env, "users", "list").stdout)
+    missing = run(env, "users", "disable", "nobody")
+    assert missing.returncode == 1 and "user_not_found" in missing.stderr
+
+    changed = run(env, "users", "set-password", "root", stdin="another long password\n")
+    assert changed.returncode == 0, changed.stderr
+
+
+def test_bad_config_stops_with_the_key(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("workflow:\n  approval_mode: sometimes\n")
+    result = run({**env, "ZTIX_CONFIG": str(bad)}, "db", "current")
+    assert result.returncode == 2
+    assert "workflow.approval_mode" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_first_start_creates_an_admin_who_can_log_in(env: dict[str, str]) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ztix.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        output = ""
+        deadline = time.monotonic() + 60
+        while "Application startup complete" not in output and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                break
+            output += line
+        assert "Application startup complete" in output, output
+        username = re.search(r"username: (\S+)", output)
+        password = re.search(r"password: (\S+)", output)
+        assert username and password, output
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base) as http:
+            response = http.post(
+                "/api/v1/auth/local/login",
+                json={"username": username.group(1), "password": password.group(1)},
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["role"] == "admin"
+            assert (
+                http.get("/api/v1/onboarding/context").json()["networks"][0]["name"] == "ZT-IX Demo"
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    # A second start does not make another admin or print a password.
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ztix.cli.main import ensure_initial_admin\n"
+            "from ztix.db.session import Database\nimport os\n"
+            "d = Database(os.environ['DATABASE_URL'])\n"
+            "with d.session() as s: print(ensure_initial_admin(s))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert second.stdout.strip() == "None"
