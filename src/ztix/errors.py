@@ -58,6 +58,13 @@ CODES: dict[str, ErrorKind] = {
     "invalid_transition": ErrorKind(409, "The request is not in a state that allows this"),
     "request_not_found": ErrorKind(404, "No such request"),
     "user_exists": ErrorKind(409, "A user with this name already exists"),
+    # ZeroTier (controller or Central); the failing system is named beside the code
+    "controller_error": ErrorKind(502, "ZeroTier answered with an error"),
+    "controller_auth_failed": ErrorKind(502, "ZeroTier refused ZT-IX's token"),
+    "controller_not_found": ErrorKind(502, "The ZeroTier network does not exist"),
+    "controller_rejected": ErrorKind(502, "ZeroTier refused or altered the change"),
+    "controller_unavailable": ErrorKind(503, "ZeroTier could not be reached"),
+    "controller_rate_limited": ErrorKind(503, "ZeroTier asked ZT-IX to slow down"),
     "user_not_found": ErrorKind(404, "No such user"),
 }
 
