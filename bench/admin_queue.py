@@ -344,8 +344,8 @@ def load(url: str, size: int, seed: int, admin_id: int, network_ids: dict[str, i
                 )  # fmt: skip
         # The maintained counters, set to the truth.
         cur.execute(
-            "UPDATE request_status_counts c SET count ="
-            " (SELECT count(*) FROM join_requests j WHERE j.status = c.status)"
+            "UPDATE request_status_counts c SET count = (SELECT count(*) FROM join_requests j"
+            " WHERE j.status = c.status AND j.network_id = c.network_id)"
         )
         open_dupes = cur.execute(
             "SELECT count(*) FROM (SELECT 1 FROM join_requests WHERE status NOT IN ("
@@ -356,7 +356,11 @@ def load(url: str, size: int, seed: int, admin_id: int, network_ids: dict[str, i
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
-        counted = dict(conn.execute("SELECT status, count FROM request_status_counts").fetchall())
+        counted = dict(
+            conn.execute(
+                "SELECT status, sum(count) FROM request_status_counts GROUP BY status"
+            ).fetchall()
+        )
     by_status = Counter(s.value for s in statuses)
     assert all(counted[s.value] == by_status[s.value] for s in RequestStatus), counted
     by_asn = Counter(asns)

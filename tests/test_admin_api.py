@@ -236,3 +236,36 @@ def test_approve_is_for_pending_and_retry_for_failed(
     force_failed(database, failed["id"])
     approve = admin.post(f"/api/v1/admin/requests/{failed['id']}/approve")
     assert approve.json()["code"] == "invalid_transition"
+
+
+def test_totals_from_counters_agree_with_counting(
+    admin: Session, member: Session, database: Database
+) -> None:
+    """Network and age filters take their totals from the counters; they must be exact."""
+    made = [new_request(member, node_id=f"abcdef02{i:02d}") for i in range(4)]
+    made += [
+        new_request(member, node_id=f"abcdef03{i:02d}", zt_network_id=NWID_B) for i in range(3)
+    ]
+    admin.post(f"/api/v1/admin/requests/{made[0]['id']}/approve")
+    admin.post(f"/api/v1/admin/requests/{made[5]['id']}/reject", json={"reason": "x"})
+    old = [made[1]["id"], made[5]["id"], made[6]["id"]]
+    with database.session() as db:
+        db.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id.in_([uuid.UUID(i) for i in old]))
+            .values(created_at=utcnow() - timedelta(days=2))
+        )
+
+    def total(**params: Any) -> int:
+        page = admin.get("/api/v1/admin/requests", params=params).json()
+        assert len(page["items"]) == page["total"]  # all fit on one page here
+        return int(page["total"])
+
+    assert total(zt_network_id=NWID) == 4
+    assert total(zt_network_id=NWID_B) == 3
+    assert total(zt_network_id=NWID_B, status="pending") == 2
+    assert total(min_age_minutes=60) == 3
+    assert total(min_age_minutes=60, status="pending") == 2
+    assert total(min_age_minutes=60, zt_network_id=NWID_B) == 2
+    assert total(min_age_minutes=60, zt_network_id=NWID_B, status="rejected") == 1
+    assert total(zt_network_id="8056c2e21c0000ff") == 0

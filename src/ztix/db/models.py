@@ -206,13 +206,17 @@ class JoinRequest(Base):
 
 
 class RequestStatusCount(Base):
-    """Running count of requests per status, kept in the transaction of every transition.
+    """Running count of requests per IX network and status, kept in the transaction of every
+    transition; a row per (network, status) is made with the network.
 
     It lets the admin queue show totals and per-status counts without counting every row.
     """
 
     __tablename__ = "request_status_counts"
 
+    network_id: Mapped[int] = mapped_column(
+        ForeignKey("ix_networks.id", ondelete="CASCADE"), primary_key=True
+    )
     status: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
 

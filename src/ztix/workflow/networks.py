@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ztix.config import NetworkConfig
-from ztix.db.models import IxNetwork
+from ztix.db.models import IxNetwork, RequestStatusCount
+from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
 
@@ -33,6 +34,10 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
             row = IxNetwork(zt_network_id=conf.zt_network_id, **want)
             db.add(row)
             db.flush()
+            db.add_all(
+                RequestStatusCount(network_id=row.id, status=s.value, count=0)
+                for s in RequestStatus
+            )
             changes.append(f"added network {conf.zt_network_id} ({conf.name})")
             audit.record(
                 db,

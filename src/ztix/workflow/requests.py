@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -60,14 +60,19 @@ def networks_for(db: Session, user: User) -> list[IxNetwork]:
     return list(db.scalars(query))
 
 
-def _adjust_counts(db: Session, old: RequestStatus | None, new: RequestStatus) -> None:
-    # Fixed order (old then new, alphabetical when both) keeps concurrent writers from
-    # deadlocking on the two counter rows.
+def _adjust_counts(
+    db: Session, network_id: int, old: RequestStatus | None, new: RequestStatus
+) -> None:
+    # Rows are touched in a fixed (alphabetical) order so that concurrent writers cannot
+    # deadlock on the two counter rows of one network.
     deltas = {new.value: 1} if old is None else {old.value: -1, new.value: 1}
     for status in sorted(deltas):
         db.execute(
             update(RequestStatusCount)
-            .where(RequestStatusCount.status == status)
+            .where(
+                RequestStatusCount.network_id == network_id,
+                RequestStatusCount.status == status,
+            )
             .values(count=RequestStatusCount.count + deltas[status])
         )
 
@@ -98,7 +103,7 @@ def transition(
         ) from exc
     request.status = target
     request.updated_at = utcnow()
-    _adjust_counts(db, current, target)
+    _adjust_counts(db, request.network_id, current, target)
     audit.record(
         db,
         actor,
@@ -180,7 +185,7 @@ def create_request(
         if existing is None:
             raise
         raise _duplicate(existing) from None
-    _adjust_counts(db, None, RequestStatus.PENDING)
+    _adjust_counts(db, network.id, None, RequestStatus.PENDING)
     audit.record(
         db,
         actor,
@@ -288,36 +293,55 @@ SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "asn
 class RequestFilter:
     statuses: tuple[RequestStatus, ...] = ()
     asn: int | None = None
-    zt_network_id: str | None = None
+    network_id: int | None = None
     min_age_minutes: int | None = None
     asns_visible: frozenset[int] | None = None  # None: every ASN (admins)
 
+    def cutoff(self) -> datetime | None:
+        if self.min_age_minutes is None:
+            return None
+        return utcnow() - timedelta(minutes=self.min_age_minutes)
 
-def _filtered(f: RequestFilter) -> Select[JoinRequest]:
-    query = select(JoinRequest)
+
+def _where(f: RequestFilter, *, created_after: datetime | None = None) -> list[Any]:
+    clauses: list[Any] = []
     if f.statuses:
-        query = query.where(JoinRequest.status.in_([s.value for s in f.statuses]))
+        clauses.append(JoinRequest.status.in_([s.value for s in f.statuses]))
     if f.asn is not None:
-        query = query.where(JoinRequest.asn == f.asn)
-    if f.zt_network_id is not None:
-        query = query.join(JoinRequest.network).where(IxNetwork.zt_network_id == f.zt_network_id)
-    if f.min_age_minutes is not None:
-        query = query.where(
-            JoinRequest.created_at <= utcnow() - timedelta(minutes=f.min_age_minutes)
-        )
+        clauses.append(JoinRequest.asn == f.asn)
+    if f.network_id is not None:
+        clauses.append(JoinRequest.network_id == f.network_id)
     if f.asns_visible is not None:
-        query = query.where(JoinRequest.asn.in_(sorted(f.asns_visible)))
-    return query
+        clauses.append(JoinRequest.asn.in_(sorted(f.asns_visible)))
+    cutoff = f.cutoff()
+    if created_after is not None:
+        clauses.append(JoinRequest.created_at > created_after)
+    elif cutoff is not None:
+        clauses.append(JoinRequest.created_at <= cutoff)
+    return clauses
 
 
-def count_requests(db: Session, f: RequestFilter) -> int:
-    only_status = f.asn is None and f.zt_network_id is None and f.min_age_minutes is None
-    if only_status and f.asns_visible is None:
-        # Unfiltered or by status: the maintained counters, not a scan of every row.
-        counts = status_counts(db)
-        return sum(counts[s] for s in (f.statuses or tuple(RequestStatus)))
-    subquery = _filtered(f).with_only_columns(JoinRequest.id).subquery()
-    return int(db.scalar(select(func.count()).select_from(subquery)) or 0)
+def count_requests(
+    db: Session, f: RequestFilter, counts: dict[RequestStatus, int] | None = None
+) -> int:
+    """The number of requests matching ``f``, without counting every row where possible.
+
+    Filters on ASN go to the database (their indexes bound the work). Otherwise the total
+    comes from the maintained per-network, per-status counters, less, for an age filter,
+    the requests newer than the cutoff (a short range of the created_at index).
+    """
+    if f.asn is not None or f.asns_visible is not None:
+        query = select(func.count()).select_from(JoinRequest).where(*_where(f))
+        return int(db.scalar(query) or 0)
+    if counts is None or f.network_id is not None:
+        counts = status_counts(db, f.network_id)
+    total = sum(counts[s] for s in (f.statuses or tuple(RequestStatus)))
+    cutoff = f.cutoff()
+    if cutoff is not None:
+        recent = select(func.count()).select_from(JoinRequest)
+        recent = recent.where(*_where(f, created_after=cutoff))
+        total -= int(db.scalar(recent) or 0)
+    return total
 
 
 def list_requests(
@@ -331,7 +355,8 @@ def list_requests(
     descending = sort.startswith("-")
     order = [column.desc(), JoinRequest.id.desc()] if descending else [column, JoinRequest.id]
     query = (
-        _filtered(f)
+        select(JoinRequest)
+        .where(*_where(f))
         .options(joinedload(JoinRequest.created_by), joinedload(JoinRequest.decided_by))
         .order_by(*order)
         .limit(limit)
@@ -340,9 +365,14 @@ def list_requests(
     return list(db.scalars(query))
 
 
-def status_counts(db: Session) -> dict[RequestStatus, int]:
-    rows = db.execute(select(RequestStatusCount.status, RequestStatusCount.count)).all()
+def status_counts(db: Session, network_id: int | None = None) -> dict[RequestStatus, int]:
+    """Requests per status, over one network or the whole IX, from the counters."""
+    query = select(RequestStatusCount.status, func.sum(RequestStatusCount.count)).group_by(
+        RequestStatusCount.status
+    )
+    if network_id is not None:
+        query = query.where(RequestStatusCount.network_id == network_id)
     counts = dict.fromkeys(RequestStatus, 0)
-    for status, count in rows:
-        counts[RequestStatus(status)] = int(count)
+    for status, count in db.execute(query).all():
+        counts[RequestStatus(status)] = int(count or 0)
     return counts

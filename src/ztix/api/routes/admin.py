@@ -23,6 +23,7 @@ from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
 from ztix.workflow import requests as service
+from ztix.workflow.networks import get_network
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf])
 
@@ -46,25 +47,34 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AdminRequestPage:
-    """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests."""
+    """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests.
+    ``counts`` are per status over the whole IX, whatever the filter."""
+    network_pk: int | None = None
     if zt_network_id is not None:
         try:
-            zt_network_id = normalize_network_id(zt_network_id)
+            nwid = normalize_network_id(zt_network_id)
         except InvalidIdentifier as exc:
             raise AppError(exc.code, exc.detail) from exc
+        network = get_network(db, nwid)
+        if network is None:
+            return AdminRequestPage(
+                items=[], total=0, limit=limit, offset=offset, counts=service.status_counts(db)
+            )
+        network_pk = network.id
     f = service.RequestFilter(
         statuses=tuple(status or ()),
         asn=asn,
-        zt_network_id=zt_network_id,
+        network_id=network_pk,
         min_age_minutes=min_age_minutes,
     )
+    counts = service.status_counts(db)
     items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
     return AdminRequestPage(
         items=[AdminJoinRequestOut.of(r) for r in items],
-        total=service.count_requests(db, f),
+        total=service.count_requests(db, f, counts),
         limit=limit,
         offset=offset,
-        counts=service.status_counts(db),
+        counts=counts,
     )
 
 

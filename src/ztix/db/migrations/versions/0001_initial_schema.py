@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from ztix.db.base import UTCDateTime
-from ztix.domain.requests import RequestStatus
+
 
 revision = "0001"
 down_revision = None
@@ -50,12 +50,6 @@ def upgrade() -> None:
             batch_op.f("ix_oidc_login_states_created_at"), ["created_at"], unique=False
         )
 
-    op.create_table(
-        "request_status_counts",
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("status", name=op.f("pk_request_status_counts")),
-    )
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -173,6 +167,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_local_credentials")),
     )
     op.create_table(
+        "request_status_counts",
+        sa.Column("network_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["network_id"],
+            ["ix_networks.id"],
+            name=op.f("fk_request_status_counts_network_id_ix_networks"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("network_id", "status", name=op.f("pk_request_status_counts")),
+    )
+    op.create_table(
         "user_asns",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -233,8 +240,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
     # ### end Alembic commands ###
-    counts = sa.table("request_status_counts", sa.column("status"), sa.column("count"))
-    op.bulk_insert(counts, [{"status": s.value, "count": 0} for s in RequestStatus])
 
 
 def downgrade() -> None:
@@ -249,6 +254,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_user_asns_asn"))
 
     op.drop_table("user_asns")
+    op.drop_table("request_status_counts")
     op.drop_table("local_credentials")
     with op.batch_alter_table("join_requests", schema=None) as batch_op:
         batch_op.drop_index(
@@ -269,7 +275,6 @@ def downgrade() -> None:
 
     op.drop_table("audit_events")
     op.drop_table("users")
-    op.drop_table("request_status_counts")
     with op.batch_alter_table("oidc_login_states", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oidc_login_states_created_at"))
 
