@@ -23,7 +23,8 @@ def write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 def test_example_file_is_valid_and_documents_every_key() -> None:
     settings = load_settings(EXAMPLE)
-    assert settings.networks[0].zt_network_id == "8056c2e21c000001"
+    assert settings.networks[0].suffix == "000001"
+    assert settings.networks[0].network_id("8056c2e21c") == "8056c2e21c000001"
     document = yaml.safe_load(EXAMPLE.read_text())
 
     def walk(model: type[BaseModel], doc: dict[str, Any], prefix: str) -> list[str]:
@@ -129,3 +130,50 @@ def test_not_yaml(tmp_path: Path) -> None:
     path.write_text("networks: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(path)
+
+
+NET = {"name": "n", "ipv4_prefix": "192.0.2.0/24", "ipv6_prefix": "2001:db8::/64"}
+
+
+def test_network_by_id_or_suffix(tmp_path: Path) -> None:
+    for both_or_neither in ({}, {"zt_network_id": "8056c2e21c000001", "suffix": "000001"}):
+        with pytest.raises(ConfigError, match="exactly one of zt_network_id and suffix"):
+            load_settings(write(tmp_path, {"networks": [{**NET, **both_or_neither}]}))
+    with pytest.raises(ConfigError, match=r"networks\.0\.suffix"):
+        load_settings(write(tmp_path, {"networks": [{**NET, "suffix": "12345"}]}))
+    settings = load_settings(
+        write(
+            tmp_path,
+            {
+                "networks": [
+                    {**NET, "suffix": "ABCDEF"},
+                    {**NET, "zt_network_id": "8056c2e21c000002"},
+                ]
+            },
+        )
+    )
+    assert settings.network_config("1122334455abcdef") is settings.networks[0]
+    assert settings.network_config("8056c2e21c000002") is settings.networks[1]
+    assert settings.network_config("8056c2e21c000003") is None
+    with pytest.raises(ConfigError, match="declared twice"):
+        load_settings(
+            write(
+                tmp_path,
+                {
+                    "networks": [
+                        {**NET, "suffix": "000002"},
+                        {**NET, "zt_network_id": "8056c2e21c000002"},
+                    ]
+                },
+            )
+        )
+
+
+def test_reserved_addresses_must_be_inside_the_prefixes(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="outside"):
+        load_settings(
+            write(
+                tmp_path,
+                {"networks": [{**NET, "suffix": "000001", "reserved_addresses": ["198.51.100.1"]}]},
+            )
+        )

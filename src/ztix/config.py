@@ -109,19 +109,50 @@ class WorkflowConfig(Strict):
 
 
 class NetworkConfig(Strict):
-    zt_network_id: str
+    """An IX network. Give ``zt_network_id`` in full, or only its 6-hex ``suffix`` when the
+    self-hosted controller owns it: the ID is then the controller's address + suffix,
+    learnt at preflight (so a new controller identity keeps the same config)."""
+
+    zt_network_id: str | None = None
+    suffix: str | None = Field(None, pattern=r"^[0-9a-fA-F]{6}$")
     name: str = Field(min_length=1, max_length=200)
     ipv4_prefix: ipaddress.IPv4Network
     ipv6_prefix: ipaddress.IPv6Network
     description: str = ""
+    # Peering-LAN addresses never handed to members (route servers are added to these).
+    reserved_addresses: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()
 
     @field_validator("zt_network_id")
     @classmethod
-    def _nwid(cls, value: str) -> str:
+    def _nwid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             return normalize_network_id(value)
         except InvalidIdentifier as exc:
             raise ValueError(exc.detail) from exc
+
+    @model_validator(mode="after")
+    def _one_id(self) -> NetworkConfig:
+        if (self.zt_network_id is None) == (self.suffix is None):
+            raise ValueError("give exactly one of zt_network_id and suffix")
+        if self.suffix is not None and self.zt_network_id is None:
+            object.__setattr__(self, "suffix", self.suffix.lower())
+        if self.zt_network_id is not None and self.suffix is None:
+            object.__setattr__(self, "suffix", self.zt_network_id[10:])
+        for address in self.reserved_addresses:
+            prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
+            if address not in prefix:
+                raise ValueError(f"reserved address {address} is outside {prefix}")
+        return self
+
+    def network_id(self, controller_address: str | None) -> str | None:
+        """The full network ID, given the controller's address when only a suffix is set."""
+        if self.zt_network_id is not None:
+            return self.zt_network_id
+        if controller_address is None:
+            return None
+        return controller_address.lower() + (self.suffix or "")
 
     @field_validator("ipv4_prefix")
     @classmethod
@@ -136,6 +167,67 @@ class NetworkConfig(Strict):
         if value.prefixlen > 64:
             raise ValueError("an IPv6 peering LAN must be /64 or larger")
         return value
+
+
+class ControllerConfig(Strict):
+    """A self-hosted zerotier-one controller (1.14.x)."""
+
+    url: str = "http://127.0.0.1:9993"
+    # The controller's authtoken.secret. ZTIX_ZEROTIER__CONTROLLER__TOKEN wins over the file.
+    token: SecretStr = SecretStr("")
+    token_file: Path | None = Path("var/zerotier/authtoken.secret")
+    # The controller's home (identity.*, controller.d) when it is on this machine: enables
+    # file snapshots in backups and file restores.
+    home_dir: Path | None = None
+    timeout_seconds: float = Field(10, gt=0)
+    # Run the bundled controller emulator inside `ztix serve` (embedded default, demos).
+    embedded_emulator: bool = False
+    emulator_home: Path = Path("var/zerotier")
+
+
+class CentralConfig(Strict):
+    """ZeroTier Central (hosted controller)."""
+
+    url: str = "https://api.zerotier.com/api/v1"
+    token: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(10, gt=0)
+
+
+class StartupGate(StrEnum):
+    STRICT = "strict"
+    NON_STRICT = "non_strict"
+
+
+class ZeroTierConfig(Strict):
+    provider: Literal["controller", "central"] = "controller"
+    controller: ControllerConfig = ControllerConfig()
+    central: CentralConfig = CentralConfig()
+    # Leaving deauthorizes a member and removes its addresses; true also deletes it.
+    delete_member_on_leave: bool = False
+    # strict: serve and worker refuse to start unless the controller preflight passes.
+    # non_strict: start anyway; readiness says not ready and provisioning waits.
+    startup_gate: StartupGate = StartupGate.NON_STRICT
+
+
+class RetryConfig(Strict):
+    """Exponential back-off with jitter for retryable failures."""
+
+    base_seconds: float = Field(2, gt=0)
+    cap_seconds: float = Field(300, gt=0)
+    max_attempts: int = Field(8, ge=1, le=100)
+
+
+class JobsConfig(Strict):
+    # inprocess: a thread pool inside `ztix serve` (embedded default, no Redis).
+    # celery: Celery workers on Redis (`ztix worker`); the API only enqueues.
+    runner: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # The reconciler re-dispatches lost work and repairs drift this often.
+    reconcile_interval_seconds: float = Field(30, gt=0)
+    # A worker holds a request this long; past it, another may take the request over.
+    lease_seconds: float = Field(120, gt=0)
+    worker_threads: int = Field(4, ge=1, le=64)
+    retry: RetryConfig = RetryConfig()
 
 
 class LoggingConfig(Strict):
@@ -162,18 +254,30 @@ class Settings(BaseSettings):
     peeringdb: PeeringDBConfig = PeeringDBConfig()
     workflow: WorkflowConfig = WorkflowConfig()
     networks: tuple[NetworkConfig, ...] = ()
+    zerotier: ZeroTierConfig = ZeroTierConfig()
+    jobs: JobsConfig = JobsConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         seen: set[str] = set()
         for net in self.networks:
-            if net.zt_network_id in seen:
-                raise ValueError(f"network {net.zt_network_id} is declared twice")
-            seen.add(net.zt_network_id)
+            key = net.zt_network_id or f"suffix {net.suffix}"
+            if key in seen or (net.suffix and f"suffix {net.suffix}" in seen):
+                raise ValueError(f"network {key} is declared twice")
+            seen.update({key, f"suffix {net.suffix}"})
         if self.environment is Environment.PRODUCTION and self.cookie_secure is False:
             raise ValueError("auth.cookie_secure cannot be false in production")
         return self
+
+    def network_config(self, zt_network_id: str) -> NetworkConfig | None:
+        """The declaration of a network, by full ID or by its suffix."""
+        for net in self.networks:
+            if net.zt_network_id == zt_network_id or (
+                net.zt_network_id is None and zt_network_id[10:] == net.suffix
+            ):
+                return net
+        return None
 
     @property
     def cookie_secure(self) -> bool:
@@ -212,6 +316,7 @@ class _EnvWithoutSecretFiles(EnvSettingsSource):
 # Secrets that may be given as the content of a file: VARIABLE_FILE=/path.
 SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_PEERINGDB__CLIENT_SECRET": ("peeringdb", "client_secret"),
+    "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
     "DATABASE_URL": ("database_url",),
 }
 

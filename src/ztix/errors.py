@@ -65,6 +65,7 @@ CODES: dict[str, ErrorKind] = {
     "controller_rejected": ErrorKind(502, "ZeroTier refused or altered the change"),
     "controller_unavailable": ErrorKind(503, "ZeroTier could not be reached"),
     "controller_rate_limited": ErrorKind(503, "ZeroTier asked ZT-IX to slow down"),
+    "address_plan_exhausted": ErrorKind(409, "No peering-LAN address is left"),
     "user_not_found": ErrorKind(404, "No such user"),
 }
 

@@ -16,7 +16,8 @@ from ztix.auth.ratelimit import LoginThrottle
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.workflow import dispatch
-from ztix.workflow.dispatch import Dispatcher, NoDispatcher
+from ztix.jobs.runner import InProcessRunner
+from ztix.workflow.dispatch import Dispatcher
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -28,12 +29,22 @@ def create_app(
     dispatcher: Dispatcher | None = None,
     peeringdb: PeeringDBClient | None = None,
 ) -> FastAPI:
+    own_database = database is None
+    database = database or Database(settings.database_url)
+    runner: InProcessRunner | None = None
+    if dispatcher is None:
+        dispatcher, runner = _job_dispatcher(settings, database)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runner is not None:
+            runner.start()
         yield
+        if runner is not None:
+            runner.stop()
         app.state.peeringdb.close()
-        if database is None:  # ours to close
-            app.state.database.dispose()
+        if own_database:
+            database.dispose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -45,8 +56,9 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.database = database or Database(settings.database_url)
-    dispatch.install(app.state.database.sessionmaker, dispatcher or NoDispatcher())
+    app.state.database = database
+    app.state.dispatcher = dispatcher
+    dispatch.install(database.sessionmaker, dispatcher)
     app.state.login_throttle = LoginThrottle(
         settings.auth.rate_limit_storage,
         settings.auth.login_failures_per_username,
@@ -73,3 +85,22 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(admin.router)
     return app
+
+
+def _job_dispatcher(
+    settings: Settings, database: Database
+) -> tuple[Dispatcher, InProcessRunner | None]:
+    """Celery when configured; otherwise jobs run on threads of this process."""
+    if settings.jobs.runner == "celery":
+        from ztix.jobs.celery_app import CeleryDispatcher, configure
+
+        configure(settings)
+        return CeleryDispatcher(), None
+    from ztix.jobs.context import build_context
+
+    runner = InProcessRunner(
+        threads=settings.jobs.worker_threads,
+        reconcile_interval=settings.jobs.reconcile_interval_seconds,
+    )
+    runner.bind(build_context(settings, runner, database))
+    return runner, runner

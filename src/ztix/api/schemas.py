@@ -160,6 +160,34 @@ class LastError(BaseModel):
     system: str | None
 
 
+class MembershipOut(BaseModel):
+    """The member on the IX's ZeroTier network, as ZT-IX last read it back."""
+
+    node_id: str
+    zt_network_id: str
+    authorized: bool | None
+    ipv4: str | None
+    ipv6: str | None
+    provider: str | None
+    last_synced_at: datetime | None
+    join_command: str
+
+    @classmethod
+    def of(cls, r: JoinRequest) -> MembershipOut | None:
+        if not r.addresses and r.zt_synced_at is None:
+            return None
+        return cls(
+            node_id=r.node_id,
+            zt_network_id=r.network.zt_network_id,
+            authorized=r.zt_authorized,
+            ipv4=r.address(4),
+            ipv6=r.address(6),
+            provider=r.zt_provider,
+            last_synced_at=r.zt_synced_at,
+            join_command=f"zerotier-cli join {r.network.zt_network_id}",
+        )
+
+
 class JoinRequestOut(BaseModel):
     id: uuid.UUID
     asn: int
@@ -174,7 +202,9 @@ class JoinRequestOut(BaseModel):
     decision_reason: str | None
     approved_by_policy: bool
     attempts: int
+    next_attempt_at: datetime | None
     last_error: LastError | None
+    membership: MembershipOut | None
 
     @classmethod
     def of(cls, r: JoinRequest) -> JoinRequestOut:
@@ -192,6 +222,8 @@ class JoinRequestOut(BaseModel):
             decision_reason=r.decision_reason,
             approved_by_policy=r.approved_by_policy,
             attempts=r.attempts,
+            next_attempt_at=r.next_attempt_at,
+            membership=MembershipOut.of(r),
             last_error=(
                 LastError(
                     code=r.last_error_code,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -280,3 +281,44 @@ def networks_list(config: ConfigOption = None) -> None:
     typer.echo(f"{'NETWORK ID':<17} {'STATE':<9} {'IPV4':<18} {'IPV6':<24} NAME")
     for row in rows:
         typer.echo(f"{row[0]:<17} {row[1]:<9} {row[2]:<18} {row[3]:<24} {row[4]}")
+
+
+@app.command()
+def worker(
+    config: ConfigOption = None,
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once by this worker")] = 2,
+    pool: Annotated[str, typer.Option(help="Celery pool: prefork, threads or solo")] = "prefork",
+    beat: Annotated[
+        bool, typer.Option("--beat", help="Also run the periodic reconciler (one per site)")
+    ] = False,
+) -> None:
+    """A Celery worker on Redis (jobs.runner: celery)."""
+    from ztix.jobs.celery_app import configure
+
+    settings = _settings(config)
+    if config is not None:
+        os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
+    celery = configure(settings)
+    argv = [
+        "worker",
+        f"--concurrency={concurrency}",
+        f"--pool={pool}",
+        f"--loglevel={settings.logging.level}",
+        "--without-gossip",
+        "--without-mingle",
+    ]
+    if beat:
+        argv.append("--beat")
+    celery.worker_main(argv=argv)
+
+
+@app.command()
+def beat(config: ConfigOption = None) -> None:
+    """Celery beat alone: sends the reconciler task every jobs.reconcile_interval_seconds."""
+    from ztix.jobs.celery_app import configure
+
+    settings = _settings(config)
+    celery = configure(settings)
+    celery.start(
+        argv=["beat", f"--loglevel={settings.logging.level}", "--schedule=var/celerybeat-schedule"]
+    )

@@ -177,8 +177,20 @@ class JoinRequest(Base):
     last_error_message: Mapped[str | None] = mapped_column(Text)
     last_error_system: Mapped[str | None] = mapped_column(String(64))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Job system: who works the request until when, and when the next attempt is due.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The member on ZeroTier as last read back.
+    zt_provider: Mapped[str | None] = mapped_column(String(32))
+    zt_authorized: Mapped[bool | None] = mapped_column(Boolean)
+    zt_revision: Mapped[int | None] = mapped_column(BigInteger)
+    zt_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     network: Mapped[IxNetwork] = relationship(lazy="joined", innerjoin=True)
+    addresses: Mapped[list[AddressAssignment]] = relationship(
+        back_populates="request", order_by="AddressAssignment.family", lazy="selectin"
+    )
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
@@ -202,6 +214,37 @@ class JoinRequest(Base):
         Index("ix_join_requests_status_created", "status", "created_at", "id"),
         Index("ix_join_requests_asn_created", "asn", "created_at", "id"),
         Index("ix_join_requests_network_created", "network_id", "created_at", "id"),
+        # The reconciler looks for work by status and due time.
+        Index("ix_join_requests_status_due", "status", "next_attempt_at"),
+    )
+
+    def address(self, family: int) -> str | None:
+        return next((a.address for a in self.addresses if a.family == family), None)
+
+
+class AddressAssignment(Base):
+    """A peering-LAN address held by a request. Unique per network: two workers can never
+    hand out the same address. Deleted (released) when the member leaves."""
+
+    __tablename__ = "address_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("ix_networks.id"))
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("join_requests.id", ondelete="CASCADE")
+    )
+    family: Mapped[int] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(45))
+    asn: Mapped[int] = mapped_column(BigInteger)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    request: Mapped[JoinRequest] = relationship(back_populates="addresses")
+
+    __table_args__ = (
+        UniqueConstraint("network_id", "address", name="uq_address_assignments_network_address"),
+        UniqueConstraint("request_id", "family", name="uq_address_assignments_request_family"),
+        CheckConstraint("family IN (4, 6)", name="family"),
+        Index("ix_address_assignments_network_asn", "network_id", "family", "asn"),
     )
 
 

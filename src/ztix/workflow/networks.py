@@ -14,14 +14,32 @@ from ztix.workflow import audit
 from ztix.workflow.audit import Actor
 
 
-def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) -> list[str]:
+def sync_networks(
+    db: Session,
+    actor: Actor,
+    declared: Sequence[NetworkConfig],
+    controller_address: str | None = None,
+) -> list[str]:
     """Upsert declared networks; deactivate (never delete) ones no longer declared.
 
-    Returns a line per change, for the CLI and logs. Every change is audited.
+    A network declared by suffix only needs ``controller_address`` (preflight learns it);
+    without it the network is left as it is. Returns a line per change, for the CLI and
+    logs. Every change is audited.
     """
     changes: list[str] = []
     existing = {n.zt_network_id: n for n in db.scalars(select(IxNetwork))}
+    resolved: set[str] = set()
+    waiting: set[str] = set()
     for conf in declared:
+        nwid = conf.network_id(controller_address)
+        if nwid is None:
+            waiting.add(conf.suffix or "")
+            changes.append(
+                f"network suffix {conf.suffix} ({conf.name}) waits for the controller's "
+                "address: run `ztix controller preflight`"
+            )
+            continue
+        resolved.add(nwid)
         want = {
             "name": conf.name,
             "description": conf.description,
@@ -29,22 +47,22 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
             "ipv6_prefix": str(conf.ipv6_prefix),
             "is_active": True,
         }
-        row = existing.get(conf.zt_network_id)
+        row = existing.get(nwid)
         if row is None:
-            row = IxNetwork(zt_network_id=conf.zt_network_id, **want)
+            row = IxNetwork(zt_network_id=nwid, **want)
             db.add(row)
             db.flush()
             db.add_all(
                 RequestStatusCount(network_id=row.id, status=s.value, count=0)
                 for s in RequestStatus
             )
-            changes.append(f"added network {conf.zt_network_id} ({conf.name})")
+            changes.append(f"added network {nwid} ({conf.name})")
             audit.record(
                 db,
                 actor,
                 "network.added",
                 target_type="network",
-                target_id=conf.zt_network_id,
+                target_id=nwid,
                 details=want,
             )
             continue
@@ -52,18 +70,19 @@ def sync_networks(db: Session, actor: Actor, declared: Sequence[NetworkConfig]) 
         if diff:
             for key, (_old, new) in diff.items():
                 setattr(row, key, new)
-            changes.append(f"updated network {conf.zt_network_id}: {', '.join(sorted(diff))}")
+            changes.append(f"updated network {nwid}: {', '.join(sorted(diff))}")
             audit.record(
                 db,
                 actor,
                 "network.updated",
                 target_type="network",
-                target_id=conf.zt_network_id,
+                target_id=nwid,
                 details={"changes": diff},
             )
-    declared_ids = {c.zt_network_id for c in declared}
     for nwid, row in existing.items():
-        if nwid not in declared_ids and row.is_active:
+        if nwid[10:] in waiting:
+            continue  # may be one of the unresolved suffixes; decide at preflight
+        if nwid not in resolved and row.is_active:
             # Requests and audit events refer to it: keep the row, refuse new joins.
             row.is_active = False
             changes.append(f"deactivated network {nwid} (no longer declared)")

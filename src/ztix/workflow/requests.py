@@ -284,6 +284,23 @@ def cancel(db: Session, user: User, request_id: uuid.UUID, actor: Actor) -> Join
     return request
 
 
+def leave(db: Session, user: User, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    """The member asks to leave: ``active → deprovisioning``; the job removes the member."""
+    visible_request(db, user, request_id)
+    request = lock_request(db, request_id)
+    transition(db, request, RequestStatus.DEPROVISIONING, actor, "request.leave_requested")
+    request.attempts = 0
+    return request
+
+
+def deprovision(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    """An admin removes a member: ``active → deprovisioning``."""
+    request = lock_request(db, request_id)
+    transition(db, request, RequestStatus.DEPROVISIONING, actor, "request.deprovisioned")
+    request.attempts = 0
+    return request
+
+
 # --- listing ---------------------------------------------------------------------------
 
 SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "asn", "-asn"]

@@ -143,6 +143,20 @@ def retry(
     return _detail(db, request)
 
 
+@router.post(
+    "/requests/{request_id}/deprovision",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*DECISION),
+)
+def deprovision(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Remove an ``active`` member from the IX (deauthorize, release addresses)."""
+    request = service.deprovision(db, request_id, actor)
+    db.commit()
+    return _detail(db, request)
+
+
 @router.get("/audit", response_model=Page[AuditEventOut], responses=responses(*AUTH))
 def audit_events(
     db: DbSession,

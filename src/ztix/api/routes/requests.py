@@ -123,3 +123,18 @@ def cancel_request(
     request = service.cancel(db, user, request_id, actor)
     db.commit()
     return JoinRequestOut.of(request)
+
+
+@router.post(
+    "/requests/{request_id}/leave",
+    response_model=JoinRequestOut,
+    responses=responses(*AUTH, "csrf_failed", "request_not_found", "invalid_transition"),
+)
+def leave(
+    request_id: uuid.UUID, db: DbSession, user: CurrentUser, actor: CurrentActor
+) -> JoinRequestOut:
+    """Leave the IX with an ``active`` member: it is deauthorized, its addresses released,
+    and its BGP sessions removed; the request ends ``removed``."""
+    request = service.leave(db, user, request_id, actor)
+    db.commit()
+    return JoinRequestOut.of(request)

@@ -1,0 +1,75 @@
+"""Celery on Redis: the distributed job runner (`ztix worker`).
+
+The tasks are thin: they build a :class:`~ztix.jobs.tasks.JobContext` once per worker
+process and call the same job code as the in-process runner. Periodic reconciliation runs
+from Celery beat: `ztix worker --beat` embeds it in one worker (run exactly one beat).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import cache
+from typing import Any
+
+from celery import Celery, Task
+
+from ztix.config import Settings, load_settings
+from ztix.jobs.tasks import JobContext, process_request, reconcile
+
+log = logging.getLogger(__name__)
+
+celery = Celery("ztix")
+
+
+def configure(settings: Settings) -> Celery:
+    """Point the Celery app at the configured broker; called by the API and the worker."""
+    celery.conf.update(
+        broker_url=settings.jobs.broker_url,
+        # No result backend: the database holds every outcome.
+        task_ignore_result=True,
+        # A task is acknowledged after it ran: a killed worker's task is delivered again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # The API must not hang when Redis is down: fail the publish fast; the commit
+        # stands and the reconciler dispatches the work once Redis is back.
+        broker_connection_timeout=2,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+        task_publish_retry=False,
+        beat_schedule={
+            "ztix-reconcile": {
+                "task": "ztix.reconcile",
+                "schedule": settings.jobs.reconcile_interval_seconds,
+            }
+        },
+        timezone="UTC",
+    )
+    return celery
+
+
+class CeleryDispatcher:
+    """Hands work to Celery; a broker outage is logged, not raised (the reconciler recovers)."""
+
+    def request_changed(self, request_id: uuid.UUID) -> None:
+        process_request_task.apply_async(args=(str(request_id),), retry=False)
+
+
+@cache
+def _worker_context() -> JobContext:
+    from ztix.jobs.context import build_context
+
+    return build_context(load_settings(), CeleryDispatcher())
+
+
+@celery.task(name="ztix.process_request", bind=True)
+def process_request_task(self: Task[Any, Any], request_id: str) -> None:
+    outcome = process_request(_worker_context(), uuid.UUID(request_id))
+    if outcome.retry_in is not None:
+        self.apply_async(args=(request_id,), countdown=outcome.retry_in)
+
+
+@celery.task(name="ztix.reconcile")
+def reconcile_task() -> dict[str, int]:
+    return reconcile(_worker_context())

@@ -1,0 +1,101 @@
+"""Building the job context from settings: the one place adapters are chosen."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from ztix.config import Settings
+from ztix.db.session import Database
+from ztix.jobs.tasks import JobContext
+from ztix.workflow.dispatch import Dispatcher
+from ztix.zerotier.central import CentralProvider, CentralSettings
+from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+from ztix.zerotier.provider import (
+    SYSTEM_CONTROLLER,
+    Member,
+    MemberSpec,
+    ProviderUnavailable,
+    ZeroTierProvider,
+)
+
+
+def controller_settings(settings: Settings) -> ControllerSettings:
+    conf = settings.zerotier.controller
+    return ControllerSettings(
+        url=conf.url,
+        token=conf.token if conf.token.get_secret_value() else None,
+        token_file=conf.token_file,
+        timeout_seconds=conf.timeout_seconds,
+    )
+
+
+def build_controller(settings: Settings) -> ControllerProvider:
+    return ControllerProvider(controller_settings(settings))
+
+
+def build_provider(settings: Settings) -> ZeroTierProvider:
+    if settings.zerotier.provider == "central":
+        conf = settings.zerotier.central
+        return CentralProvider(
+            CentralSettings(url=conf.url, token=conf.token, timeout_seconds=conf.timeout_seconds)
+        )
+    return LazyProvider(lambda: build_controller(settings), SYSTEM_CONTROLLER)
+
+
+class LazyProvider:
+    """A provider made on first use, and made again after a failure to make it.
+
+    The controller's token file may not exist yet when ZT-IX starts (a controller that is
+    still coming up, the embedded emulator, a non-strict start-up gate): until it can be
+    read, every call fails as *unavailable*, which the job system retries.
+    """
+
+    def __init__(self, factory: Callable[[], ZeroTierProvider], system: str) -> None:
+        self._factory = factory
+        self._provider: ZeroTierProvider | None = None
+        self._lock = threading.Lock()
+        self.system = system
+
+    def _get(self) -> ZeroTierProvider:
+        with self._lock:
+            if self._provider is None:
+                try:
+                    self._provider = self._factory()
+                except (OSError, ValueError) as exc:
+                    raise ProviderUnavailable(
+                        f"cannot set up the ZeroTier client: {exc}", system=self.system
+                    ) from exc
+            return self._provider
+
+    def ensure_member(self, spec: MemberSpec) -> Member:
+        return self._get().ensure_member(spec)
+
+    def get_member(self, network_id: str, node_id: str) -> Member | None:
+        return self._get().get_member(network_id, node_id)
+
+    def list_members(self, network_id: str) -> dict[str, int]:
+        return self._get().list_members(network_id)
+
+    def deauthorize_member(self, network_id: str, node_id: str) -> Member | None:
+        return self._get().deauthorize_member(network_id, node_id)
+
+    def delete_member(self, network_id: str, node_id: str) -> None:
+        self._get().delete_member(network_id, node_id)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._provider is not None:
+                self._provider.close()
+                self._provider = None
+
+
+def build_context(
+    settings: Settings, dispatcher: Dispatcher, database: Database | None = None
+) -> JobContext:
+    return JobContext(
+        settings=settings,
+        database=database or Database(settings.database_url),
+        provider=build_provider(settings),
+        dispatcher=dispatcher,
+    )

@@ -1,0 +1,92 @@
+"""The in-process job runner of the embedded default: a thread pool inside `ztix serve`.
+
+It runs the same job code as the Celery workers (``ztix.jobs.tasks``). Retries are timers;
+the reconciler is a thread that runs every ``jobs.reconcile_interval_seconds``. Nothing is
+kept in memory that the database does not also hold: a restart loses timers, and the
+reconciler finds the work again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from ztix.jobs.tasks import JobContext, process_request, reconcile
+
+log = logging.getLogger(__name__)
+
+
+class InProcessRunner:
+    """A :class:`~ztix.workflow.dispatch.Dispatcher` that runs jobs on local threads."""
+
+    def __init__(self, threads: int = 4, reconcile_interval: float = 30.0) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ztix-job")
+        self._interval = reconcile_interval
+        self._stop = threading.Event()
+        self._timers: set[threading.Timer] = set()
+        self._lock = threading.Lock()
+        self._reconciler: threading.Thread | None = None
+        self.ctx: JobContext | None = None
+
+    def bind(self, ctx: JobContext) -> None:
+        """Jobs need a context that itself names this runner as its dispatcher."""
+        self.ctx = ctx
+
+    def request_changed(self, request_id: uuid.UUID) -> None:
+        if self._stop.is_set():
+            return
+        self._pool.submit(self._run, request_id)
+
+    def _run(self, request_id: uuid.UUID) -> None:
+        assert self.ctx is not None, "bind() the runner before dispatching"
+        try:
+            outcome = process_request(self.ctx, request_id)
+        except Exception:
+            log.exception("job for request %s crashed; the reconciler will retry it", request_id)
+            return
+        if outcome.retry_in is not None:
+            self._later(outcome.retry_in, request_id)
+
+    def _later(self, delay: float, request_id: uuid.UUID) -> None:
+        def fire() -> None:
+            with self._lock:
+                self._timers.discard(timer)
+            self.request_changed(request_id)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def reconcile_now(self) -> dict[str, int]:
+        assert self.ctx is not None
+        return reconcile(self.ctx)
+
+    def start(self) -> None:
+        """Start the periodic reconciler (its first pass runs at once)."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.reconcile_now()
+                except Exception:
+                    log.exception("reconciler pass failed")
+                self._stop.wait(self._interval)
+
+        self._reconciler = threading.Thread(target=loop, name="ztix-reconciler", daemon=True)
+        self._reconciler.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+        if self._reconciler is not None:
+            self._reconciler.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,198 @@
+"""The job code. The in-process runner and the Celery tasks both call these functions.
+
+``process_request`` does one attempt of whatever a request needs (provision or leave);
+``reconcile`` finds work that was never dispatched, leases that expired, retries that are
+due, and members whose ZeroTier state differs from the database, and re-dispatches or
+repairs them. Both are safe to run twice, late, or concurrently with themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+
+from ztix.config import Settings
+from ztix.db.base import utcnow
+from ztix.db.models import JoinRequest
+from ztix.db.session import Database
+from ztix.domain.addressing import AddressPlanExhausted
+from ztix.domain.requests import RequestStatus
+from ztix.workflow import audit, provisioning
+from ztix.workflow.dispatch import Dispatcher
+from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
+from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
+
+log = logging.getLogger(__name__)
+S = RequestStatus
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_token(worker: str) -> str:
+    """A lease owner unique to one attempt: threads of one worker never share a lease."""
+    return f"{worker}:{uuid.uuid4().hex[:12]}"[-64:]
+
+
+@dataclass
+class JobContext:
+    """What jobs need: settings, the database, a ZeroTier provider, a way to re-dispatch."""
+
+    settings: Settings
+    database: Database
+    provider: ZeroTierProvider
+    dispatcher: Dispatcher
+    gate: ActivationGate = always_ready
+    owner: str = field(default_factory=worker_name)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt did; ``retry_in`` is the delay before the next one, if any."""
+
+    done: bool
+    retry_in: float | None = None
+
+
+def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
+    with ctx.database.session() as db:
+        work = provisioning.claim(db, ctx.settings, request_id, lease_token(ctx.owner))
+    if work is None:
+        return Outcome(done=False)
+    try:
+        if work.kind == "provision":
+            member = ctx.provider.ensure_member(work.spec)
+        elif ctx.settings.zerotier.delete_member_on_leave:
+            ctx.provider.delete_member(work.spec.network_id, work.spec.node_id)
+            member = None
+        else:
+            member = ctx.provider.deauthorize_member(work.spec.network_id, work.spec.node_id)
+    except (ProviderError, AddressPlanExhausted) as exc:
+        log.warning(
+            "request %s: %s attempt %d failed: %s", request_id, work.kind, work.attempt, exc
+        )
+        with ctx.database.session() as db:
+            delay = provisioning.attempt_failed(db, ctx.settings, work, exc)
+        return Outcome(done=False, retry_in=delay)
+    with ctx.database.session() as db:
+        provisioning.succeed(db, work, member, ctx.provider.system, ctx.gate)
+    return Outcome(done=True)
+
+
+def due_requests(ctx: JobContext, limit: int = 500) -> list[uuid.UUID]:
+    """Requests with work outstanding and no live lease, due now.
+
+    On PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``, so reconcilers running at
+    once on several workers split the work instead of dispatching it twice.
+    """
+    now = utcnow()
+    query = (
+        select(JoinRequest.id)
+        .where(
+            JoinRequest.status.in_(
+                [S.APPROVED.value, S.PROVISIONING.value, S.DEPROVISIONING.value]
+            ),
+            or_(JoinRequest.lease_expires_at.is_(None), JoinRequest.lease_expires_at < now),
+            or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
+        )
+        .order_by(JoinRequest.updated_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with ctx.database.session() as db:
+        return list(db.scalars(query))
+
+
+def repair_drift(ctx: JobContext) -> int:
+    """Re-apply active members that ZeroTier lacks, has deauthorized or has changed.
+
+    Compares revisions first (one list call per network) and reads a member only when its
+    revision moved or it is missing. Returns the number of members repaired.
+    """
+    repaired = 0
+    with ctx.database.session() as db:
+        active = list(db.scalars(select(JoinRequest).where(JoinRequest.status == S.ACTIVE.value)))
+        by_network: dict[str, list[JoinRequest]] = {}
+        for request in active:
+            by_network.setdefault(request.network.zt_network_id, []).append(request)
+        wanted = {
+            r.id: MemberSpec(
+                network_id=nwid,
+                node_id=r.node_id,
+                authorized=True,
+                ip_assignments=tuple(a.address for a in r.addresses),
+                name=provisioning.member_name(r),
+            )
+            for nwid, rs in by_network.items()
+            for r in rs
+        }
+        revisions = {r.id: r.zt_revision for r in active}
+    for nwid, requests in by_network.items():
+        try:
+            listed = ctx.provider.list_members(nwid)
+        except ProviderError as exc:
+            log.warning("drift check of %s skipped: %s", nwid, exc)
+            continue
+        for request in requests:
+            spec = wanted[request.id]
+            revision = listed.get(spec.node_id)
+            if revision is not None and revision == revisions[request.id]:
+                continue
+            try:
+                current = ctx.provider.get_member(nwid, spec.node_id)
+                if current is not None and current.matches(spec):
+                    member = current
+                    action = None
+                else:
+                    member = ctx.provider.ensure_member(spec)
+                    action = "member.repaired"
+            except ProviderError as exc:
+                log.warning("repair of %s on %s failed: %s", spec.node_id, nwid, exc)
+                continue
+            with ctx.database.session() as db:
+                row = db.get(JoinRequest, request.id)
+                if row is None or row.status != S.ACTIVE.value:
+                    continue
+                row.zt_revision = member.revision
+                row.zt_authorized = member.authorized
+                row.zt_synced_at = utcnow()
+                if action:
+                    repaired += 1
+                    audit.record(
+                        db,
+                        WORKER,
+                        action,
+                        target_type="request",
+                        target_id=row.id,
+                        request_id=row.id,
+                        details={
+                            "found": None
+                            if current is None
+                            else {
+                                "authorized": current.authorized,
+                                "ip_assignments": list(current.ip_assignments),
+                            },
+                            "set": {
+                                "authorized": True,
+                                "ip_assignments": list(spec.ip_assignments),
+                            },
+                        },
+                    )
+    return repaired
+
+
+def reconcile(ctx: JobContext) -> dict[str, int]:
+    """One pass of the reconciler; returns what it found, for logs and metrics."""
+    due = due_requests(ctx)
+    for request_id in due:
+        ctx.dispatcher.request_changed(request_id)
+    repaired = repair_drift(ctx)
+    if due or repaired:
+        log.info("reconciler: %d dispatched, %d members repaired", len(due), repaired)
+    return {"dispatched": len(due), "repaired": repaired}

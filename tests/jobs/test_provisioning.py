@@ -1,0 +1,436 @@
+"""Provisioning and leaving against the controller emulator, on SQLite and PostgreSQL.
+
+Each test asserts the invariants of issue 3: no lost request, no duplicate member,
+distinct addresses, and a complete audit trail.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from tests.jobs.conftest import QueueDispatcher
+from ztix.config import Settings
+from ztix.db.base import utcnow
+from ztix.db.models import AddressAssignment, AuditEvent, JoinRequest, User
+from ztix.db.session import Database
+from ztix.jobs.tasks import JobContext, process_request, reconcile
+from ztix.workflow import audit, users
+from ztix.workflow import requests as service
+from ztix.zerotier.emulator import ControllerEmulator
+
+ADMIN = audit.Actor(name="root")
+
+
+def submit(
+    database: Database,
+    settings: Settings,
+    asn: int = 213035,
+    node: str = "abcdef0123",
+    network: int = 0,
+    approve: bool = True,
+) -> uuid.UUID:
+    with database.session() as db:
+        user = db.scalar(select(User).where(User.username == "op"))
+        if user is None:
+            user = users.create_local_user(
+                db, audit.CLI, username="op", password="x" * 12, admin=True
+            )
+        nwid = settings.networks[network].zt_network_id
+        request = service.create_request(
+            db, settings, user, ADMIN, asn=asn, zt_network_id=nwid, node_id=node
+        )
+        if approve:
+            service.approve(db, request.id, ADMIN)
+        return request.id
+
+
+def load(database: Database, request_id: uuid.UUID) -> JoinRequest:
+    with database.session() as db:
+        request = db.get(JoinRequest, request_id)
+        assert request is not None
+        request.addresses  # noqa: B018  (load before the session closes)
+        request.network  # noqa: B018
+        return request
+
+
+def actions(database: Database, request_id: uuid.UUID) -> list[str]:
+    with database.session() as db:
+        return list(
+            db.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.request_id == request_id)
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def run_until_settled(ctx: JobContext, request_id: uuid.UUID, limit: int = 40) -> None:
+    """Run attempts as a worker would, waiting out the retry delays (they are tiny here),
+    until the request reaches a state no job acts on."""
+    import time
+
+    for _ in range(limit):
+        outcome = process_request(ctx, request_id)
+        if load(database=ctx.database, request_id=request_id).status in SETTLED:
+            return
+        time.sleep(outcome.retry_in if outcome.retry_in is not None else 0.05)
+    raise AssertionError(f"request {request_id} did not settle")
+
+
+SETTLED = {"active", "failed", "removed"}
+
+
+def test_approved_request_becomes_an_authorized_member(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    assert process_request(ctx, rid).done
+    request = load(database, rid)
+    assert request.status == "active"
+    assert request.address(4) == "192.0.2.1"
+    assert request.address(6) == "2001:db8:ab::21:3035:1"
+    assert request.zt_authorized is True
+    assert request.zt_provider == "zerotier-controller"
+    assert request.attempts == 1
+    member = emulator.member(request.network.zt_network_id, "abcdef0123")
+    assert member is not None
+    assert member["authorized"] is True
+    assert sorted(member["ipAssignments"]) == ["192.0.2.1", "2001:db8:ab::21:3035:1"]
+    assert member["noAutoAssignIps"] is True
+    assert actions(database, rid) == [
+        "request.created",
+        "request.approved",
+        "provisioning.started",
+        "provisioning.succeeded",
+    ]
+    # Running the job again changes nothing.
+    assert not process_request(ctx, rid).done
+    assert actions(database, rid)[-1] == "provisioning.succeeded"
+
+
+def test_addresses_skip_reserved_and_number_nodes_per_asn(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    from tests.jobs.conftest import ix_networks
+
+    nets = ix_networks(emulator)
+    nets[0]["reserved_addresses"] = ["192.0.2.1", "192.0.2.2", "2001:db8:ab::21:3035:1"]
+    ctx = job_context(zt_settings(networks=nets))
+    first = submit(database, ctx.settings, node="abcdef0001")
+    second = submit(database, ctx.settings, node="abcdef0002")
+    other = submit(database, ctx.settings, asn=13335, node="abcdef0003")
+    for rid in (first, second, other):
+        assert process_request(ctx, rid).done
+    got = [
+        (load(database, r).address(4), load(database, r).address(6)) for r in (first, second, other)
+    ]
+    assert got == [
+        ("192.0.2.3", "2001:db8:ab::21:3035:2"),
+        ("192.0.2.4", "2001:db8:ab::21:3035:3"),
+        ("192.0.2.5", "2001:db8:ab::1:3335:1"),
+    ]
+
+
+def test_controller_errors_are_retried_then_active(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    emulator.fail_next(2, status=503)
+    first = process_request(ctx, rid)
+    assert not first.done and first.retry_in is not None
+    assert 0 < first.retry_in <= 0.2
+    request = load(database, rid)
+    assert request.status == "provisioning"
+    assert request.last_error_code == "controller_unavailable"
+    assert request.last_error_system == "zerotier-controller"
+    assert request.next_attempt_at is not None
+    # Not due yet: another worker picking it up now does nothing.
+    assert process_request(ctx, rid).done is False
+    run_until_settled(ctx, rid)
+    request = load(database, rid)
+    assert request.status == "active"
+    assert request.last_error_code is None
+    trail = actions(database, rid)
+    assert trail.count("provisioning.attempt_failed") >= 1
+    assert trail[-1] == "provisioning.succeeded"
+    assert list(emulator.store.members[request.network.zt_network_id]) == ["abcdef0123"]
+
+
+def test_timeouts_and_dropped_connections_are_retried(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    settings = zt_settings()
+    settings = settings.model_copy(
+        update={
+            "zerotier": settings.zerotier.model_copy(
+                update={
+                    "controller": settings.zerotier.controller.model_copy(
+                        update={"timeout_seconds": 0.3}
+                    )
+                }
+            )
+        }
+    )
+    ctx = job_context(settings)
+    rid = submit(database, ctx.settings)
+    emulator.time_out_next(1, hang_seconds=2)
+    emulator.drop_next(1)
+    run_until_settled(ctx, rid)
+    assert load(database, rid).status == "active"
+    with database.session() as db:
+        codes = [
+            e.details["code"]
+            for e in db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "provisioning.attempt_failed")
+            )
+        ]
+    assert codes and set(codes) == {"controller_unavailable"}
+
+
+def test_giving_up_after_max_attempts(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    emulator.fail_next(100, status=500 + 3)
+    run_until_settled(ctx, rid)
+    request = load(database, rid)
+    assert request.status == "failed"
+    assert request.attempts == 4
+    assert request.last_error_code == "controller_unavailable"
+    assert actions(database, rid)[-1] == "provisioning.gave_up"
+    # An admin retry starts a fresh count and succeeds once the controller is back.
+    emulator.reset_faults()
+    with database.session() as db:
+        service.retry(db, rid, ADMIN)
+    assert load(database, rid).attempts == 0
+    assert process_request(ctx, rid).done
+    request = load(database, rid)
+    assert (request.status, request.attempts) == ("active", 1)
+
+
+def test_bad_token_fails_at_once(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    settings = zt_settings()
+    ctx = job_context(settings)
+    emulator.set_token("another-token-entirely")
+    rid = submit(database, settings)
+    outcome = process_request(ctx, rid)
+    assert outcome.retry_in is None
+    request = load(database, rid)
+    assert (request.status, request.attempts) == ("failed", 1)
+    assert request.last_error_code == "controller_auth_failed"
+
+
+def test_missing_network_fails_at_once(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+
+    with ControllerProvider(ControllerSettings(url=emulator.url, token=emulator.token)) as zt:
+        zt.delete_network(ctx.settings.networks[0].zt_network_id or "")
+    process_request(ctx, rid)
+    request = load(database, rid)
+    assert (request.status, request.last_error_code) == ("failed", "controller_not_found")
+
+
+def test_two_workers_racing_for_one_request(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx_a, ctx_b = job_context(), job_context()
+    rid = submit(database, ctx_a.settings)
+    emulator.set_latency(0.2)  # both are in flight at once
+    results: list[bool] = []
+    barrier = threading.Barrier(2)
+
+    def work(ctx: JobContext) -> None:
+        barrier.wait()
+        results.append(process_request(ctx, rid).done)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in (ctx_a, ctx_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, True]
+    assert actions(database, rid).count("provisioning.started") == 1
+    assert load(database, rid).status == "active"
+
+
+def test_expired_lease_is_taken_over_by_the_reconciler(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    """A worker that died mid-provisioning: its lease runs out, the reconciler re-dispatches."""
+    from ztix.workflow import provisioning
+
+    dispatcher = QueueDispatcher()
+    ctx = job_context(dispatcher=dispatcher)
+    rid = submit(database, ctx.settings)
+    with database.session() as db:
+        assert provisioning.claim(db, ctx.settings, rid, "dead-worker") is not None
+    assert reconcile(ctx)["dispatched"] == 0  # the lease is live
+    with database.session() as db:
+        db.execute(update(JoinRequest).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    assert reconcile(ctx)["dispatched"] == 1
+    assert dispatcher.queue == [rid]
+    assert process_request(ctx, rid).done
+    request = load(database, rid)
+    assert (request.status, request.attempts) == ("active", 2)
+    assert len(request.addresses) == 2  # the dead worker's allocation was kept, not doubled
+
+
+def test_reconciler_dispatches_undispatched_approvals(
+    job_context: Callable[..., JobContext], database: Database
+) -> None:
+    dispatcher = QueueDispatcher()
+    ctx = job_context(dispatcher=dispatcher)
+    rids = [submit(database, ctx.settings, node=f"abcdef00{i:02d}") for i in range(3)]
+    pending = submit(database, ctx.settings, node="abcdef0099", approve=False)
+    reconcile(ctx)
+    assert sorted(dispatcher.queue) == sorted(rids)
+    assert pending not in dispatcher.queue
+
+
+def test_leave_deauthorizes_and_releases_addresses(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    with database.session() as db:
+        user = db.scalar(select(User).where(User.username == "op"))
+        assert user is not None
+        service.leave(db, user, rid, ADMIN)
+    assert process_request(ctx, rid).done
+    request = load(database, rid)
+    assert request.status == "removed"
+    assert request.addresses == []
+    member = emulator.member(request.network.zt_network_id, "abcdef0123")
+    assert member is not None and member["authorized"] is False
+    assert member["ipAssignments"] == []
+    with database.session() as db:
+        assert db.scalars(select(AddressAssignment)).all() == []
+    trail = actions(database, rid)
+    assert trail[-3:] == [
+        "request.leave_requested",
+        "deprovisioning.started",
+        "deprovisioning.succeeded",
+    ]
+    # The released addresses go to the next member.
+    again = submit(database, ctx.settings, node="abcdef0124")
+    process_request(ctx, again)
+    assert load(database, again).address(4) == "192.0.2.1"
+
+
+def test_leave_can_delete_the_member(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    ctx = job_context(
+        zt_settings(
+            zerotier={
+                "controller": {"url": emulator.url, "token": emulator.token},
+                "delete_member_on_leave": True,
+            }
+        )
+    )
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    with database.session() as db:
+        service.deprovision(db, rid, ADMIN)
+    process_request(ctx, rid)
+    assert load(database, rid).status == "removed"
+    assert emulator.member(ctx.settings.networks[0].zt_network_id or "", "abcdef0123") is None
+
+
+def test_leaving_keeps_trying_through_outages(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    with database.session() as db:
+        service.deprovision(db, rid, ADMIN)
+    emulator.fail_next(6, status=502)  # more failures than max_attempts
+    run_until_settled(ctx, rid, limit=30)
+    assert load(database, rid).status == "removed"
+
+
+def test_drift_is_repaired(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+
+    ctx = job_context()
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    assert reconcile(ctx)["repaired"] == 0
+    nwid = ctx.settings.networks[0].zt_network_id or ""
+    with ControllerProvider(ControllerSettings(url=emulator.url, token=emulator.token)) as zt:
+        zt.deauthorize_member(nwid, "abcdef0123")
+    assert reconcile(ctx)["repaired"] == 1
+    member = emulator.member(nwid, "abcdef0123")
+    assert member is not None and member["authorized"] is True
+    assert actions(database, rid)[-1] == "member.repaired"
+    assert reconcile(ctx)["repaired"] == 0
+
+
+def test_api_shows_the_membership(
+    make_client: Callable[..., object],
+    zt_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    from tests.conftest import create_user, login
+    from tests.jobs.conftest import ix_networks
+
+    settings = zt_settings()
+    client = make_client(networks=ix_networks(emulator))
+    create_user(database, "alice", asns=(213035,))
+    session = login(client, "alice")  # type: ignore[arg-type]
+    nwid = settings.networks[0].zt_network_id
+    created = session.post(
+        "/api/v1/requests", json={"asn": 213035, "zt_network_id": nwid, "node_id": "abcdef0123"}
+    ).json()
+    assert created["membership"] is None
+    with database.session() as db:
+        service.approve(db, uuid.UUID(created["id"]), ADMIN)
+    process_request(job_context(settings), uuid.UUID(created["id"]))
+    shown = session.get(f"/api/v1/requests/{created['id']}").json()
+    assert shown["status"] == "active"
+    assert shown["membership"] == {
+        "node_id": "abcdef0123",
+        "zt_network_id": nwid,
+        "authorized": True,
+        "ipv4": "192.0.2.1",
+        "ipv6": "2001:db8:ab::21:3035:1",
+        "provider": "zerotier-controller",
+        "last_synced_at": shown["membership"]["last_synced_at"],
+        "join_command": f"zerotier-cli join {nwid}",
+    }
+    left = session.post(f"/api/v1/requests/{created['id']}/leave")
+    assert left.status_code == 200 and left.json()["status"] == "deprovisioning"
+    again = session.post(f"/api/v1/requests/{created['id']}/leave")
+    assert again.json()["code"] == "invalid_transition"
