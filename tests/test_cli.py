@@ -18,6 +18,12 @@ from tests.conftest import ROOT
 EXAMPLE = ROOT / "runtime-config.example.yaml"
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def run(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -34,11 +40,31 @@ def run(
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
+    """The example config (the embedded default), with its state under tmp_path."""
+    zt_home = tmp_path / "zerotier"
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("ZTIX_", "DATABASE_URL"))},
         "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
         "ZTIX_CONFIG": str(EXAMPLE),
+        "ZTIX_ZEROTIER__CONTROLLER__URL": f"http://127.0.0.1:{free_port()}",
+        "ZTIX_ZEROTIER__CONTROLLER__EMULATOR_HOME": str(zt_home),
+        "ZTIX_ZEROTIER__CONTROLLER__TOKEN_FILE": str(zt_home / "authtoken.secret"),
+        "ZTIX_JOBS__RECONCILE_INTERVAL_SECONDS": "1",
     }
+
+
+@pytest.fixture
+def env_full_ids(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """A config whose network is given by full ID (no controller needed to sync it)."""
+    config = tmp_path / "full-ids.yaml"
+    config.write_text(
+        "networks:\n"
+        "  - zt_network_id: 8056c2e21c000001\n"
+        "    name: ZT-IX Demo\n"
+        "    ipv4_prefix: 192.0.2.0/24\n"
+        "    ipv6_prefix: 2001:db8:ab::/64\n"
+    )
+    return {**env, "ZTIX_CONFIG": str(config)}
 
 
 def test_db_commands(env: dict[str, str]) -> None:
@@ -53,7 +79,8 @@ def test_db_commands(env: dict[str, str]) -> None:
     assert "database at base" in down.stdout
 
 
-def test_users_and_networks(env: dict[str, str]) -> None:
+def test_users_and_networks(env_full_ids: dict[str, str]) -> None:
+    env = env_full_ids
     run(env, "db", "upgrade")
     synced = run(env, "networks", "sync")
     assert "added network 8056c2e21c000001" in synced.stdout
@@ -113,12 +140,6 @@ def test_bad_config_stops_with_the_key(env: dict[str, str], tmp_path: Path) -> N
     result = run({**env, "ZTIX_CONFIG": str(bad)}, "db", "current")
     assert result.returncode == 2
     assert "workflow.approval_mode" in result.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_first_start_creates_an_admin_who_can_log_in(env: dict[str, str]) -> None:

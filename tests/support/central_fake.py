@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -93,7 +94,12 @@ class FakeCentral:
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
-            self._server.shutdown()
+            stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+            stopper.start()
+            while stopper.is_alive():  # a connection wakes serve_forever's selector at once
+                with contextlib.suppress(OSError):
+                    socket.create_connection(self._server.server_address[:2], 0.1).close()
+                stopper.join(0.01)
             self._server.server_close()
             self._thread.join(timeout=5)
         self._server = self._thread = None

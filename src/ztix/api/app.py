@@ -15,8 +15,8 @@ from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import LoginThrottle
 from ztix.config import Settings
 from ztix.db.session import Database
-from ztix.workflow import dispatch
 from ztix.jobs.runner import InProcessRunner
+from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

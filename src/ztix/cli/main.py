@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.orm import Session
 
+from ztix.cli import controller
 from ztix.config import ConfigError, Settings, load_settings
 from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.errors import AppError
 from ztix.workflow import audit, networks, users
+
+if TYPE_CHECKING:
+    from ztix.zerotier.emulator import ControllerEmulator
 
 app = typer.Typer(help="ZT-IX: control plane of a virtual Internet Exchange.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -27,6 +31,7 @@ networks_app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(networks_app, name="networks")
+app.add_typer(controller.app, name="controller")
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
@@ -83,10 +88,10 @@ def serve(
     settings = _settings(config)
     if migrate_db:
         migrate.upgrade(settings.database_url)
+    emulator = start_embedded_emulator(settings)
     database = Database(settings.database_url)
+    gate_or_exit(settings, database)
     with database.session() as db:
-        for line in networks.sync_networks(db, audit.SYSTEM, settings.networks):
-            typer.echo(line, err=True)
         created = ensure_initial_admin(db)
     database.dispose()
     if created:
@@ -96,15 +101,70 @@ def serve(
             f"    username: {username}\n    password: {password}\n",
             err=True,
         )
-    uvicorn.run(
-        "ztix.api.main:app",
-        factory=False,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        workers=workers,
-        proxy_headers=False,
-        log_level=settings.logging.level.lower(),
+    try:
+        uvicorn.run(
+            "ztix.api.main:app",
+            factory=False,
+            host=host or settings.server.host,
+            port=port or settings.server.port,
+            workers=workers,
+            proxy_headers=False,
+            log_level=settings.logging.level.lower(),
+        )
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
+    """The embedded default's controller: the bundled emulator, on the configured URL."""
+    conf = settings.zerotier.controller
+    if settings.zerotier.provider != "controller" or not conf.embedded_emulator:
+        return None
+    from urllib.parse import urlsplit
+
+    from ztix.zerotier.emulator import ControllerEmulator
+
+    url = urlsplit(conf.url)
+    emulator = ControllerEmulator(
+        conf.emulator_home, host=url.hostname or "127.0.0.1", port=url.port or 9993
     )
+    try:
+        emulator.start()
+    except OSError as exc:
+        typer.echo(
+            f"error: cannot start the embedded controller emulator on {conf.url}: {exc}", err=True
+        )
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"embedded ZeroTier controller emulator {emulator.address} on {emulator.url} "
+        f"(state in {conf.emulator_home}; not for production)",
+        err=True,
+    )
+    return emulator
+
+
+def gate_or_exit(settings: Settings, database: Database) -> None:
+    """The start-up gate (zerotier.startup_gate), then the networks table."""
+    from ztix.zerotier.gate import startup_check
+
+    result = startup_check(settings, database)
+    if result.must_stop:
+        typer.echo(f"error: start-up gate: {result.reason}", err=True)
+        raise typer.Exit(1)
+    if not result.ready:
+        typer.echo(
+            f"warning: ZeroTier controller not ready, starting anyway: {result.reason}", err=True
+        )
+    if result.report is None:
+        # No preflight ran (ZeroTier Central, or a controller we could not reach): networks
+        # given by full ID can still be written; suffixes wait for the controller.
+        with database.session() as db:
+            for line in networks.sync_networks(db, audit.SYSTEM, settings.networks):
+                typer.echo(line, err=True)
+    else:
+        for line in result.report.table_changes:
+            typer.echo(line, err=True)
 
 
 @db_app.command("upgrade")
@@ -298,6 +358,9 @@ def worker(
     settings = _settings(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
+    database = Database(settings.database_url)
+    gate_or_exit(settings, database)
+    database.dispose()
     celery = configure(settings)
     argv = [
         "worker",
@@ -313,12 +376,18 @@ def worker(
 
 
 @app.command()
-def beat(config: ConfigOption = None) -> None:
-    """Celery beat alone: sends the reconciler task every jobs.reconcile_interval_seconds."""
+def beat(
+    config: ConfigOption = None,
+    schedule: Annotated[Path, typer.Option(help="Beat's state file")] = Path(
+        "var/celerybeat-schedule"
+    ),
+) -> None:
+    """Celery beat alone: sends the reconciler task every jobs.reconcile_interval_seconds.
+    Run exactly one beat per site (or one `ztix worker --beat`)."""
+    from celery.apps.beat import Beat
+
     from ztix.jobs.celery_app import configure
 
     settings = _settings(config)
-    celery = configure(settings)
-    celery.start(
-        argv=["beat", f"--loglevel={settings.logging.level}", "--schedule=var/celerybeat-schedule"]
-    )
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    Beat(app=configure(settings), schedule=str(schedule), loglevel=settings.logging.level).run()

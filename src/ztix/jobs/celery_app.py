@@ -24,6 +24,7 @@ celery = Celery("ztix")
 
 def configure(settings: Settings) -> Celery:
     """Point the Celery app at the configured broker; called by the API and the worker."""
+    _forget_connections()
     celery.conf.update(
         broker_url=settings.jobs.broker_url,
         # No result backend: the database holds every outcome.
@@ -47,6 +48,22 @@ def configure(settings: Settings) -> Celery:
         timezone="UTC",
     )
     return celery
+
+
+def _forget_connections() -> None:
+    """Drop pooled connections to a previously configured broker.
+
+    Celery keeps its broker pools for the app's lifetime and offers no public reset; this
+    is what it does itself after a fork. Only matters when one process is configured
+    twice (tests); a deployment configures once.
+    """
+    pool = getattr(celery, "_pool", None)
+    if pool is not None:
+        pool.force_close_all()
+    celery._pool = None  # type: ignore[attr-defined]
+    amqp = celery.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 class CeleryDispatcher:

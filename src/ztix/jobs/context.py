@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from ztix.config import Settings
 from ztix.db.session import Database
@@ -15,6 +16,8 @@ from ztix.zerotier.provider import (
     SYSTEM_CONTROLLER,
     Member,
     MemberSpec,
+    ProviderAuthFailed,
+    ProviderError,
     ProviderUnavailable,
     ZeroTierProvider,
 )
@@ -68,20 +71,43 @@ class LazyProvider:
                     ) from exc
             return self._provider
 
+    def _call(self, method: str, *args: Any) -> Any:
+        provider = self._get()
+        try:
+            return getattr(provider, method)(*args)
+        except ProviderAuthFailed:
+            # The token may have been rotated under us (`ztix controller reload-token` only
+            # reaches its own process): re-read the token file once, then try again.
+            reload = getattr(provider, "reload_token", None)
+            if reload is None:
+                raise
+            try:
+                reload()
+            except ProviderError:
+                raise ProviderAuthFailed(
+                    "the controller refused the token, and the token file holds no better one",
+                    system=self.system,
+                ) from None
+            return getattr(provider, method)(*args)
+
     def ensure_member(self, spec: MemberSpec) -> Member:
-        return self._get().ensure_member(spec)
+        member: Member = self._call("ensure_member", spec)
+        return member
 
     def get_member(self, network_id: str, node_id: str) -> Member | None:
-        return self._get().get_member(network_id, node_id)
+        member: Member | None = self._call("get_member", network_id, node_id)
+        return member
 
     def list_members(self, network_id: str) -> dict[str, int]:
-        return self._get().list_members(network_id)
+        members: dict[str, int] = self._call("list_members", network_id)
+        return members
 
     def deauthorize_member(self, network_id: str, node_id: str) -> Member | None:
-        return self._get().deauthorize_member(network_id, node_id)
+        member: Member | None = self._call("deauthorize_member", network_id, node_id)
+        return member
 
     def delete_member(self, network_id: str, node_id: str) -> None:
-        self._get().delete_member(network_id, node_id)
+        self._call("delete_member", network_id, node_id)
 
     def close(self) -> None:
         with self._lock:

@@ -50,6 +50,10 @@ class JobContext:
     dispatcher: Dispatcher
     gate: ActivationGate = always_ready
     owner: str = field(default_factory=worker_name)
+    # False until a controller preflight has passed in this process (non-strict start-up):
+    # the reconciler keeps trying it, so networks declared by suffix appear once the
+    # controller answers.
+    controller_ready: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,10 @@ def repair_drift(ctx: JobContext) -> int:
 
 def reconcile(ctx: JobContext) -> dict[str, int]:
     """One pass of the reconciler; returns what it found, for logs and metrics."""
+    if not ctx.controller_ready:
+        from ztix.zerotier.gate import startup_check
+
+        ctx.controller_ready = startup_check(ctx.settings, ctx.database).ready
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)

@@ -59,7 +59,7 @@ class Work:
 def backoff_seconds(attempt: int, retry: RetryConfig, rng: random.Random | None = None) -> float:
     """Exponential back-off with "equal jitter": half fixed, half random."""
     ceiling = min(retry.cap_seconds, retry.base_seconds * 2 ** max(attempt - 1, 0))
-    jitter = (rng or random.Random()).uniform(0, ceiling / 2)
+    jitter = (rng or random.Random()).uniform(0, ceiling / 2)  # noqa: S311 (jitter, not crypto)
     return float(ceiling / 2 + jitter)
 
 

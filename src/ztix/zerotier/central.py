@@ -3,8 +3,10 @@
 ``Authorization: token <t>``; member settings live in a ``config`` wrapper and the name at the
 top level. Central is rate limited (20 requests/s free, 100/s paid): a 429 becomes
 :class:`ProviderRateLimited` carrying the wait from ``Retry-After`` or ``X-RateLimit-Reset``,
-and the job system retries after it. Bodies are strictly typed and every write is read back,
-as with the self-hosted controller. The token is never logged.
+and the job system retries after it. Other statuses: 401/403 auth failed, 404 not found,
+other 4xx rejected, 5xx (500 included: it is Central's own failure) unavailable. Bodies are
+strictly typed and every write is read back, as with the self-hosted controller. The token
+is never logged.
 """
 
 from __future__ import annotations

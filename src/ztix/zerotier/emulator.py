@@ -754,7 +754,7 @@ class ControllerEmulator:
         self._port = server.server_address[1]
         thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
+            kwargs={"poll_interval": 0.5},
             name=f"zt-emulator-{self._port}",
             daemon=True,
         )
@@ -767,7 +767,7 @@ class ControllerEmulator:
         if server is None or thread is None:
             return
         self._stopping.set()  # release requests held by the timeout fault
-        server.shutdown()
+        server.stop_serving()
         server.close_connections()
         server.server_close()
         thread.join(timeout=5)
@@ -964,6 +964,17 @@ class _Server(ThreadingHTTPServer):
             self._connections.discard(request)
         super().shutdown_request(request)
 
+    def stop_serving(self) -> None:
+        """shutdown(), without waiting up to a poll interval for the loop to notice."""
+        stopper = threading.Thread(target=self.shutdown, daemon=True)
+        stopper.start()
+        host, port = str(self.server_address[0]), int(self.server_address[1])
+        while stopper.is_alive():
+            # A connection wakes the selector, which then sees the shutdown request.
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 0.1):
+                pass
+            stopper.join(0.01)
+
     def close_connections(self) -> None:
         # Idle keep-alive connections would otherwise keep their threads blocked in recv().
         with self._connections_lock:
@@ -1004,6 +1015,7 @@ class _Handler(BaseHTTPRequestHandler):
     # its delayed ACK (~40 ms) on every request.
     disable_nagle_algorithm = True
     server_version = "libzt"
+    sys_version = ""
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -1090,6 +1102,10 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError as exc:
             if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.EBADF):
                 raise
+        except Exception as exc:
+            # OneService's exception handler: any exception in a route is a 500.
+            log.exception("emulator route failed")
+            self._send(500, {"error": 500, "description": f"{type(exc).__name__}: {exc}"})
 
     def _require_auth(self, query: dict[str, list[str]]) -> None:
         if not self.emulator.authorized(self.headers, query, self.client_address[0]):
@@ -1119,7 +1135,9 @@ class _Handler(BaseHTTPRequestHandler):
             # The real controller blocks in DB::waitForReady(); answering 503 is kinder.
             if name not in _NO_DATABASE_ROUTES and not self.emulator.database_ready:
                 raise _HttpError(503, {})
-            args = [g.lower() for g in match.groups()]
+            # IDs are parsed as hex numbers, except the address of the old create route,
+            # which is compared as a string with the controller's (lower-case) address.
+            args = [g if name == "network_create_old" else g.lower() for g in match.groups()]
             return handler(*args, body) if self.command in ("POST", "PUT") else handler(*args)
         raise _HttpError(404)
 
