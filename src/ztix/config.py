@@ -230,6 +230,89 @@ class JobsConfig(Strict):
     retry: RetryConfig = RetryConfig()
 
 
+class RouteServerConfig(Strict):
+    """One BIRD 2 route server (DESIGN §4). ZT-IX writes only under ``config_dir``; the
+    server's own bird.conf includes ZT-IX's main file (docs/route-servers.md)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    enabled: bool = True
+    # ssh: SFTP + birdc over SSH with a pinned host key. local: files and birdc on this
+    # machine (single-box IXes, tests, the embedded default).
+    transport: Literal["ssh", "local"] = "ssh"
+    host: str = ""
+    port: int = Field(22, ge=1, le=65535)
+    user: str = "ztix"
+    # The server's host key as a known_hosts line; no key is ever accepted unseen.
+    host_key: str = ""
+    # The SSH private key: ZTIX_ROUTESERVERS__<N>__PRIVATE_KEY is awkward, so a file path.
+    private_key_file: Path | None = None
+    birdc: str = "birdc"
+    birdc_socket: Path = Path("/run/bird/bird.ctl")
+    # ZT-IX's files: <config_dir>/ztix.conf (included by the server's bird.conf) and
+    # <config_dir>/peers/*.conf.
+    config_dir: Path = Path("/etc/bird/ztix")
+    # The file `birdc configure` loads (the server's own bird.conf, which includes ours).
+    main_config: Path = Path("/etc/bird/bird.conf")
+    asn: int = Field(ge=1, le=4_294_967_294)
+    router_id: ipaddress.IPv4Address
+    # Which IX network this server serves, by suffix or full ID, and its addresses there.
+    network: str = Field(pattern=r"^([0-9a-fA-F]{6}|[0-9a-fA-F]{16})$")
+    ipv4: ipaddress.IPv4Address
+    ipv6: ipaddress.IPv6Address
+    # Its ZeroTier node: ZT-IX authorizes it on the network with the addresses above.
+    node_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{10}$")
+    # Servers of a pair are reconfigured one after the other, lowest first.
+    pair_order: int = 0
+    configure_timeout_seconds: int = Field(60, ge=5, le=3600)
+    ssh_timeout_seconds: float = Field(15, gt=0)
+
+
+class RpkiValidatorConfig(Strict):
+    """An RTR server (StayRTR, Routinator, rpki-client + StayRTR)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,30}$")
+    host: str
+    port: int = Field(3323, ge=1, le=65535)
+    refresh_seconds: int = Field(300, ge=1)
+    retry_seconds: int = Field(90, ge=1)
+    expire_seconds: int = Field(7200, ge=600)
+
+
+class RouteServerPolicyConfig(Strict):
+    """The import policy; see docs/route-servers.md for the order and the reject codes."""
+
+    ipv4_min_length: int = Field(8, ge=1, le=32)
+    ipv4_max_length: int = Field(24, ge=1, le=32)
+    ipv6_min_length: int = Field(12, ge=1, le=128)
+    ipv6_max_length: int = Field(48, ge=1, le=128)
+    max_as_path_length: int = Field(32, ge=1, le=255)
+    # Max-prefix: admin override → PeeringDB info_prefixes4/6 × (1 + headroom) → default.
+    max_prefix_headroom_percent: int = Field(25, ge=0, le=1000)
+    default_max_prefix_ipv4: int = Field(100, ge=1)
+    default_max_prefix_ipv6: int = Field(50, ge=1)
+    import_limit_action: Literal["warn", "block", "restart", "disable"] = "restart"
+    rpki_invalid: Literal["reject", "tag"] = "reject"
+
+
+class PeeringDBApiConfig(Strict):
+    """PeeringDB's REST API (max-prefix hints, AS-SETs, never-via-route-servers)."""
+
+    base_url: str = "https://www.peeringdb.com/api"
+    # ZTIX_PEERINGDB_API__API_KEY (or ..._API_KEY_FILE); anonymous when empty.
+    api_key: SecretStr = SecretStr("")
+    cache_ttl_seconds: int = Field(86400, ge=60)
+    batch_size: int = Field(100, ge=1, le=500)
+    timeout_seconds: float = Field(15, gt=0)
+
+
+class RouteServersConfig(Strict):
+    servers: tuple[RouteServerConfig, ...] = ()
+    rpki_validators: tuple[RpkiValidatorConfig, ...] = ()
+    policy: RouteServerPolicyConfig = RouteServerPolicyConfig()
+    # Session state read with `birdc show protocols` is cached this long.
+    status_cache_seconds: float = Field(10, ge=0)
+
+
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -256,6 +339,8 @@ class Settings(BaseSettings):
     networks: tuple[NetworkConfig, ...] = ()
     zerotier: ZeroTierConfig = ZeroTierConfig()
     jobs: JobsConfig = JobsConfig()
+    routeservers: RouteServersConfig = RouteServersConfig()
+    peeringdb_api: PeeringDBApiConfig = PeeringDBApiConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
@@ -266,9 +351,31 @@ class Settings(BaseSettings):
             if key in seen or (net.suffix and f"suffix {net.suffix}" in seen):
                 raise ValueError(f"network {key} is declared twice")
             seen.update({key, f"suffix {net.suffix}"})
+        names = [rs.name for rs in self.routeservers.servers]
+        if len(names) != len(set(names)):
+            raise ValueError("route server names must be unique")
+        for rs in self.routeservers.servers:
+            served = self.find_network(rs.network)
+            if served is None:
+                raise ValueError(f"route server {rs.name}: no declared network {rs.network}")
+            if rs.ipv4 not in served.ipv4_prefix or rs.ipv6 not in served.ipv6_prefix:
+                raise ValueError(
+                    f"route server {rs.name}: addresses outside {served.name}'s prefixes"
+                )
+            if rs.transport == "ssh" and not (rs.host and rs.host_key and rs.private_key_file):
+                raise ValueError(
+                    f"route server {rs.name}: ssh needs host, host_key and private_key_file"
+                )
         if self.environment is Environment.PRODUCTION and self.cookie_secure is False:
             raise ValueError("auth.cookie_secure cannot be false in production")
         return self
+
+    def find_network(self, ref: str) -> NetworkConfig | None:
+        """A declared network by full ID (16 hex) or by suffix (6 hex)."""
+        ref = ref.lower()
+        if len(ref) == 16:
+            return self.network_config(ref)
+        return next((n for n in self.networks if n.suffix == ref), None)
 
     def network_config(self, zt_network_id: str) -> NetworkConfig | None:
         """The declaration of a network, by full ID or by its suffix."""
@@ -317,6 +424,8 @@ class _EnvWithoutSecretFiles(EnvSettingsSource):
 SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_PEERINGDB__CLIENT_SECRET": ("peeringdb", "client_secret"),
     "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
+    "ZTIX_ZEROTIER__CONTROLLER__TOKEN": ("zerotier", "controller", "token"),
+    "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),
 }
 

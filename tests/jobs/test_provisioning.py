@@ -434,3 +434,41 @@ def test_api_shows_the_membership(
     assert left.status_code == 200 and left.json()["status"] == "deprovisioning"
     again = session.post(f"/api/v1/requests/{created['id']}/leave")
     assert again.json()["code"] == "invalid_transition"
+
+
+def test_fifty_concurrent_approvals_get_distinct_addresses(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    """50 approvals at once, worked by 8 concurrent workers: 50 distinct IPv4 and IPv6."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ctx = job_context()
+    rids = [
+        submit(
+            database,
+            ctx.settings,
+            asn=213035 if i % 2 else 13335,
+            node=f"abcd{i:06d}",
+            approve=False,
+        )
+        for i in range(50)
+    ]
+
+    def approve(rid: uuid.UUID) -> None:
+        with database.session() as db:
+            service.approve(db, rid, ADMIN)
+
+    workers = [job_context(ctx.settings) for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(approve, rids))
+        for _ in range(3):  # a few rounds: every worker tries every request
+            list(pool.map(lambda i: run_until_settled(workers[i % 8], rids[i]), range(50)))
+    requests = [load(database, r) for r in rids]
+    assert {r.status for r in requests} == {"active"}
+    v4 = {r.address(4) for r in requests}
+    v6 = {r.address(6) for r in requests}
+    assert len(v4) == 50 and len(v6) == 50
+    nwid = ctx.settings.networks[0].zt_network_id or ""
+    assert len(emulator.store.members[nwid]) == 50
+    for rid in rids:
+        assert actions(database, rid).count("provisioning.started") == 1
