@@ -7,13 +7,13 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 
 CONFIG ?= runtime-config.yaml
 
-.PHONY: run test deps uv services lint typecheck pytest bench clean
+.PHONY: run test deps uv system-deps services lint typecheck pytest bench clean
 
 run: deps $(CONFIG)
 	@mkdir -p var
 	ZTIX_CONFIG=$(CONFIG) uv run ztix serve
 
-test: deps services lint typecheck pytest
+test: deps system-deps services lint typecheck pytest
 
 # The embedded default starts from the annotated example; edit the copy, not the example.
 $(CONFIG):
@@ -26,6 +26,9 @@ uv:
 
 deps: uv
 	uv sync --frozen --quiet
+
+system-deps:
+	@scripts/install-system-deps.sh
 
 services:
 	@scripts/ensure-services.sh
@@ -40,8 +43,9 @@ typecheck:
 pytest:
 	uv run pytest -n 2 --dist loadfile
 
-bench: deps services
-	uv run python -m bench.admin_queue
+bench: deps system-deps services
+	uv run python -m bench.admin_queue --write-docs
+	uv run python -m bench.provisioning --write-docs
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

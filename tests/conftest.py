@@ -100,9 +100,13 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
 @dataclass
 class RecordingDispatcher:
     seen: list[uuid.UUID]
+    route_server_syncs: int = 0
 
     def request_changed(self, request_id: uuid.UUID) -> None:
         self.seen.append(request_id)
+
+    def route_servers_changed(self) -> None:
+        self.route_server_syncs += 1
 
 
 @pytest.fixture

@@ -286,7 +286,7 @@ class RouteServerPolicyConfig(Strict):
     ipv6_min_length: int = Field(12, ge=1, le=128)
     ipv6_max_length: int = Field(48, ge=1, le=128)
     max_as_path_length: int = Field(32, ge=1, le=255)
-    # Max-prefix: admin override → PeeringDB info_prefixes4/6 × (1 + headroom) → default.
+    # Max-prefix: admin override → PeeringDB info_prefixes4/6 x (1 + headroom) → default.
     max_prefix_headroom_percent: int = Field(25, ge=0, le=1000)
     default_max_prefix_ipv4: int = Field(100, ge=1)
     default_max_prefix_ipv6: int = Field(50, ge=1)

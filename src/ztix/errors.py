@@ -66,6 +66,10 @@ CODES: dict[str, ErrorKind] = {
     "controller_unavailable": ErrorKind(503, "ZeroTier could not be reached"),
     "controller_rate_limited": ErrorKind(503, "ZeroTier asked ZT-IX to slow down"),
     "address_plan_exhausted": ErrorKind(409, "No peering-LAN address is left"),
+    "route_server_apply_failed": ErrorKind(
+        502, "A route server did not take its new configuration"
+    ),
+    "route_server_not_found": ErrorKind(404, "No such route server"),
     "user_not_found": ErrorKind(404, "No such user"),
 }
 

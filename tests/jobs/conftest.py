@@ -67,9 +67,13 @@ class QueueDispatcher:
 
     def __init__(self) -> None:
         self.queue: list[Any] = []
+        self.route_server_syncs = 0
 
     def request_changed(self, request_id: Any) -> None:
         self.queue.append(request_id)
+
+    def route_servers_changed(self) -> None:
+        self.route_server_syncs += 1
 
 
 @pytest.fixture

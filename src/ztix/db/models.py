@@ -186,6 +186,9 @@ class JoinRequest(Base):
     zt_authorized: Mapped[bool | None] = mapped_column(Boolean)
     zt_revision: Mapped[int | None] = mapped_column(BigInteger)
     zt_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Admin overrides of the route servers' import limits for this member.
+    max_prefix_ipv4_override: Mapped[int | None] = mapped_column(Integer)
+    max_prefix_ipv6_override: Mapped[int | None] = mapped_column(Integer)
 
     network: Mapped[IxNetwork] = relationship(lazy="joined", innerjoin=True)
     addresses: Mapped[list[AddressAssignment]] = relationship(
@@ -283,3 +286,60 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     client_address: Mapped[str | None] = mapped_column(String(64))
     correlation_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class PeeringDBNetwork(Base):
+    """PeeringDB's `net` record of an ASN, cached (PeeringDB rate-limits hard)."""
+
+    __tablename__ = "peeringdb_networks"
+
+    asn: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    found: Mapped[bool] = mapped_column(Boolean)  # False: PeeringDB has no net for this ASN
+    name: Mapped[str] = mapped_column(String(255), default="")
+    info_prefixes4: Mapped[int | None] = mapped_column(Integer)
+    info_prefixes6: Mapped[int | None] = mapped_column(Integer)
+    irr_as_set: Mapped[str] = mapped_column(String(255), default="")
+    info_never_via_route_servers: Mapped[bool] = mapped_column(Boolean, default=False)
+    policy_general: Mapped[str] = mapped_column(String(32), default="")
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RouteServerState(Base):
+    """What each route server should run and what it last ran, and its sync lease."""
+
+    __tablename__ = "route_server_states"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    desired_hash: Mapped[str | None] = mapped_column(String(64))
+    applied_hash: Mapped[str | None] = mapped_column(String(64))
+    peers_desired: Mapped[int] = mapped_column(Integer, default=0)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_result: Mapped[str | None] = mapped_column(String(16))  # applied|unchanged|failed
+    last_stage: Mapped[str | None] = mapped_column(String(32))
+    last_exit_status: Mapped[int | None] = mapped_column(Integer)
+    last_output: Mapped[str | None] = mapped_column(Text)
+    last_duration_ms: Mapped[int | None] = mapped_column(Integer)
+    reconfigure_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Folding: a trigger while a sync runs only moves this; the running sync goes again.
+    sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RouteServerPeer(Base):
+    """A member as a client of one route server: its limits, and whether it is applied."""
+
+    __tablename__ = "route_server_peers"
+
+    server: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("join_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    asn: Mapped[int] = mapped_column(BigInteger)
+    max_prefix_ipv4: Mapped[int] = mapped_column(Integer)
+    max_prefix_ipv6: Mapped[int] = mapped_column(Integer)
+    # override | peeringdb | default (no data) | default (peeringdb unavailable)
+    max_prefix_source: Mapped[str] = mapped_column(String(48))
+    applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ from typing import Any
 from celery import Celery, Task
 
 from ztix.config import Settings, load_settings
-from ztix.jobs.tasks import JobContext, process_request, reconcile
+from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,9 @@ class CeleryDispatcher:
     def request_changed(self, request_id: uuid.UUID) -> None:
         process_request_task.apply_async(args=(str(request_id),), retry=False)
 
+    def route_servers_changed(self) -> None:
+        sync_route_servers_task.apply_async(retry=False)
+
 
 @cache
 def _worker_context() -> JobContext:
@@ -85,6 +88,13 @@ def process_request_task(self: Task[Any, Any], request_id: str) -> None:
     outcome = process_request(_worker_context(), uuid.UUID(request_id))
     if outcome.retry_in is not None:
         self.apply_async(args=(request_id,), countdown=outcome.retry_in)
+
+
+@celery.task(name="ztix.sync_route_servers")
+def sync_route_servers_task() -> None:
+    # Many of these may queue up in a burst; each is cheap when nothing changed (the
+    # desired hash equals the applied one) and the server leases fold the rest.
+    sync_route_servers(_worker_context())
 
 
 @celery.task(name="ztix.reconcile")

@@ -9,6 +9,9 @@ from typing import Any
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext
+from ztix.peeringdb.api import PeeringDBApi
+from ztix.routeserver.desired import enabled_servers
+from ztix.routeserver.sync import gate_for
 from ztix.workflow.dispatch import Dispatcher
 from ztix.zerotier.central import CentralProvider, CentralSettings
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
@@ -119,9 +122,13 @@ class LazyProvider:
 def build_context(
     settings: Settings, dispatcher: Dispatcher, database: Database | None = None
 ) -> JobContext:
-    return JobContext(
+    ctx = JobContext(
         settings=settings,
         database=database or Database(settings.database_url),
         provider=build_provider(settings),
         dispatcher=dispatcher,
     )
+    if enabled_servers(settings):
+        ctx.gate = gate_for(settings)
+        ctx.peeringdb = PeeringDBApi(settings.peeringdb_api)
+    return ctx

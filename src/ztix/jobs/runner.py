@@ -13,7 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from ztix.jobs.tasks import JobContext, process_request, reconcile
+from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class InProcessRunner:
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
         self._reconciler: threading.Thread | None = None
+        self._sync_queued = threading.Event()
         self.ctx: JobContext | None = None
 
     def bind(self, ctx: JobContext) -> None:
@@ -38,6 +39,22 @@ class InProcessRunner:
         if self._stop.is_set():
             return
         self._pool.submit(self._run, request_id)
+
+    def route_servers_changed(self) -> None:
+        # One queued sync is enough: it reads the database when it starts, so it covers
+        # every change made before then (the rest fold in through the server leases).
+        if self._stop.is_set() or self._sync_queued.is_set():
+            return
+        self._sync_queued.set()
+        self._pool.submit(self._sync)
+
+    def _sync(self) -> None:
+        assert self.ctx is not None
+        self._sync_queued.clear()
+        try:
+            sync_route_servers(self.ctx)
+        except Exception:
+            log.exception("route-server sync crashed; the reconciler will retry it")
 
     def _run(self, request_id: uuid.UUID) -> None:
         assert self.ctx is not None, "bind() the runner before dispatching"

@@ -22,6 +22,13 @@ from ztix.db.models import JoinRequest
 from ztix.db.session import Database
 from ztix.domain.addressing import AddressPlanExhausted
 from ztix.domain.requests import RequestStatus
+from ztix.peeringdb.api import PeeringDBApi
+from ztix.routeserver.sync import (
+    RouteServerContext,
+    ServerOutcome,
+    route_servers_behind,
+    sync_round,
+)
 from ztix.workflow import audit, provisioning
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
@@ -50,6 +57,8 @@ class JobContext:
     dispatcher: Dispatcher
     gate: ActivationGate = always_ready
     owner: str = field(default_factory=worker_name)
+    # Route servers (None: none configured) and PeeringDB's API for their limits.
+    peeringdb: PeeringDBApi | None = None
     # False until a controller preflight has passed in this process (non-strict start-up):
     # the reconciler keeps trying it, so networks declared by suffix appear once the
     # controller answers.
@@ -85,7 +94,14 @@ def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
             delay = provisioning.attempt_failed(db, ctx.settings, work, exc)
         return Outcome(done=False, retry_in=delay)
     with ctx.database.session() as db:
-        provisioning.succeed(db, work, member, ctx.provider.system, ctx.gate)
+        provisioning.succeed(
+            db,
+            work,
+            member,
+            ctx.provider.system,
+            ctx.gate,
+            recheck_after=ctx.settings.jobs.lease_seconds,
+        )
     return Outcome(done=True)
 
 
@@ -191,6 +207,20 @@ def repair_drift(ctx: JobContext) -> int:
     return repaired
 
 
+def route_server_context(ctx: JobContext) -> RouteServerContext:
+    return RouteServerContext(
+        settings=ctx.settings,
+        database=ctx.database,
+        owner=ctx.owner,
+        peeringdb=ctx.peeringdb,
+    )
+
+
+def sync_route_servers(ctx: JobContext, *, verify: bool = False) -> list[ServerOutcome]:
+    """One sync round over every enabled route server (folded; see routeserver.sync)."""
+    return sync_round(route_server_context(ctx), verify=verify)
+
+
 def reconcile(ctx: JobContext) -> dict[str, int]:
     """One pass of the reconciler; returns what it found, for logs and metrics."""
     if not ctx.controller_ready:
@@ -201,6 +231,14 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
     repaired = repair_drift(ctx)
-    if due or repaired:
-        log.info("reconciler: %d dispatched, %d members repaired", len(due), repaired)
-    return {"dispatched": len(due), "repaired": repaired}
+    behind = route_servers_behind(route_server_context(ctx))
+    if behind:
+        ctx.dispatcher.route_servers_changed()
+    if due or repaired or behind:
+        log.info(
+            "reconciler: %d dispatched, %d members repaired, route servers behind: %s",
+            len(due),
+            repaired,
+            ", ".join(behind) or "none",
+        )
+    return {"dispatched": len(due), "repaired": repaired, "route_servers_behind": len(behind)}

@@ -28,6 +28,7 @@ from ztix.domain.addressing import AddressPlanExhausted, lowest_free_ipv4, lowes
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
+from ztix.workflow.dispatch import route_servers_after_commit
 from ztix.workflow.requests import transition
 from ztix.zerotier.provider import Member, MemberSpec, ProviderError
 
@@ -233,15 +234,31 @@ def succeed(
     member: Member | None,
     system: str,
     gate: ActivationGate = always_ready,
+    recheck_after: float = 120.0,
 ) -> bool:
-    """Record a successful provider call; returns False when the lease had been lost."""
+    """Record a successful provider call; returns False when the lease had been lost.
+
+    A member waiting for the route servers stays ``provisioning``: the route-server sync
+    activates it; ``recheck_after`` seconds later the reconciler looks again regardless.
+    """
     request = _holding(db, work)
     if request is None:
         return False
     _record_member(request, member, system)
     request.last_error_code = request.last_error_message = request.last_error_system = None
-    if work.kind == "provision":
-        if RequestStatus(request.status) is S.PROVISIONING and gate(db, request):
+    if work.kind == "provision" and RequestStatus(request.status) is S.PROVISIONING:
+        if not gate(db, request):
+            request.next_attempt_at = utcnow() + timedelta(seconds=recheck_after)
+            audit.record(
+                db,
+                WORKER,
+                "provisioning.waiting_for_route_servers",
+                target_type="request",
+                target_id=request.id,
+                request_id=request.id,
+                details={"attempt": work.attempt},
+            )
+        else:
             transition(
                 db,
                 request,
@@ -255,10 +272,11 @@ def succeed(
                     "ipv6": request.address(6),
                 },
             )
-    else:
+    elif work.kind == "deprovision":
         released = [a.address for a in request.addresses]
         db.execute(delete(AddressAssignment).where(AddressAssignment.request_id == request.id))
         request.addresses.clear()
+        route_servers_after_commit(db)  # take its sessions off the route servers
         transition(
             db,
             request,

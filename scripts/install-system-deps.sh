@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Debian packages the test suite drives for real (DESIGN §8): BIRD 2, StayRTR, OpenSSH,
+# redis-server, iproute2 (network namespaces). Installs only what is missing.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have bird || need+=(bird2)
+have stayrtr || need+=(stayrtr)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have ssh-keygen || need+=(openssh-client)
+have ip || need+=(iproute2)
+have redis-server || need+=(redis-server)
+have pg_isready || need+=(postgresql-client)
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing Debian packages: ${need[*]} (run as root, or apt-get install them)" >&2
+    exit 1
+  fi
+  echo "installing: ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

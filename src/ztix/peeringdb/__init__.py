@@ -1,0 +1,1 @@
+"""PeeringDB's network data (REST API): max-prefix hints, AS-SETs, route-server policy."""

@@ -1,0 +1,135 @@
+"""What each route server should run, built from the database and the configuration."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ztix.config import RouteServerConfig, Settings
+from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork
+from ztix.domain.requests import RequestStatus
+from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
+from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+
+# A member is a route-server client once it is authorized on ZeroTier (provisioning,
+# waiting for the route servers) and while it is active. Leaving removes it.
+CLIENT_STATUSES = (RequestStatus.PROVISIONING.value, RequestStatus.ACTIVE.value)
+
+
+def enabled_servers(settings: Settings) -> list[RouteServerConfig]:
+    """Enabled route servers in the order they are reconfigured (pair order, then name)."""
+    servers = [rs for rs in settings.routeservers.servers if rs.enabled]
+    return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
+
+def network_row(db: Session, settings: Settings, rs: RouteServerConfig) -> IxNetwork | None:
+    declared = settings.find_network(rs.network)
+    if declared is None:
+        return None
+    if declared.zt_network_id is not None:
+        return db.scalar(select(IxNetwork).where(IxNetwork.zt_network_id == declared.zt_network_id))
+    rows = db.scalars(select(IxNetwork).where(IxNetwork.is_active)).all()
+    return next((r for r in rows if r.zt_network_id[10:] == declared.suffix), None)
+
+
+@dataclass(frozen=True)
+class PeerLimits:
+    request_id: str
+    asn: int
+    limits: MaxPrefix
+
+
+def client_requests(db: Session, network_id: int) -> list[JoinRequest]:
+    return list(
+        db.scalars(
+            select(JoinRequest)
+            .where(
+                JoinRequest.network_id == network_id,
+                JoinRequest.status.in_(CLIENT_STATUSES),
+                JoinRequest.zt_authorized.is_(True),
+            )
+            .order_by(JoinRequest.asn, JoinRequest.node_id)
+        )
+    )
+
+
+def build(
+    db: Session, settings: Settings, rs: RouteServerConfig, *, peeringdb_failed: bool = False
+) -> tuple[DesiredConfig, list[PeerLimits]]:
+    conf = settings.routeservers
+    declared = settings.find_network(rs.network)
+    assert declared is not None  # checked when the settings were loaded
+    server = RouteServer(
+        name=rs.name,
+        asn=rs.asn,
+        router_id=rs.router_id,
+        ipv4=rs.ipv4,
+        ipv6=rs.ipv6,
+        ipv4_prefix=declared.ipv4_prefix,
+        ipv6_prefix=declared.ipv6_prefix,
+        config_dir=str(rs.config_dir),
+        validators=tuple(
+            RpkiValidator(
+                name=v.name,
+                address=_host(v.host),
+                port=v.port,
+                refresh_seconds=v.refresh_seconds,
+                retry_seconds=v.retry_seconds,
+                expire_seconds=v.expire_seconds,
+            )
+            for v in conf.rpki_validators
+        ),
+        policy=Policy(
+            ipv4_min_length=conf.policy.ipv4_min_length,
+            ipv4_max_length=conf.policy.ipv4_max_length,
+            ipv6_min_length=conf.policy.ipv6_min_length,
+            ipv6_max_length=conf.policy.ipv6_max_length,
+            max_as_path_length=conf.policy.max_as_path_length,
+            import_limit_action=conf.policy.import_limit_action,
+            rpki_invalid=conf.policy.rpki_invalid,
+        ),
+        never_via_route_servers=tuple(never_via_route_servers(db)),
+    )
+    network = network_row(db, settings, rs)
+    requests = client_requests(db, network.id) if network is not None else []
+    records = {
+        r.asn: r
+        for r in db.scalars(
+            select(PeeringDBNetwork).where(PeeringDBNetwork.asn.in_({q.asn for q in requests}))
+        )
+    }
+    peers: list[Peer] = []
+    limits: list[PeerLimits] = []
+    for request in requests:
+        lim = max_prefix(
+            records.get(request.asn),
+            conf.policy,
+            override_ipv4=request.max_prefix_ipv4_override,
+            override_ipv6=request.max_prefix_ipv6_override,
+            peeringdb_failed=peeringdb_failed,
+        )
+        v4, v6 = request.address(4), request.address(6)
+        peers.append(
+            Peer(
+                request_id=str(request.id),
+                asn=request.asn,
+                node_id=request.node_id,
+                ipv4=ipaddress.IPv4Address(v4) if v4 else None,
+                ipv6=ipaddress.IPv6Address(v6) if v6 else None,
+                max_prefix_ipv4=lim.ipv4,
+                max_prefix_ipv6=lim.ipv6,
+                description=f"AS{request.asn} {request.node_id}",
+            )
+        )
+        limits.append(PeerLimits(str(request.id), request.asn, lim))
+    return DesiredConfig(server=server, peers=tuple(peers)), limits
+
+
+def _host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return host

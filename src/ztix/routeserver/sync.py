@@ -1,0 +1,482 @@
+"""Bringing every route server to its desired configuration, one server at a time.
+
+A sync round walks the enabled servers in pair order. For each it takes the server's
+lease, builds and renders the desired configuration, applies it (``routeserver.apply``,
+no database transaction open meanwhile) and records the outcome. A failure stops the
+round: the next server of the pair is not touched. Triggers that arrive while a server is
+being synced only mark it requested; the worker holding it goes again before letting go,
+so a burst of approvals folds into a handful of reconfigurations.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ztix.config import RouteServerConfig, Settings
+from ztix.db.base import utcnow
+from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
+from ztix.db.session import Database
+from ztix.domain.requests import RequestStatus
+from ztix.peeringdb import cache as pdb_cache
+from ztix.peeringdb.api import PeeringDBApi, PeeringDBUnavailable
+from ztix.routeserver import desired as desired_state
+from ztix.workflow import audit
+from ztix.workflow.audit import Actor
+from ztix.workflow.dispatch import route_servers_after_commit
+from ztix.workflow.requests import transition
+
+if TYPE_CHECKING:
+    from ztix.routeserver.apply import ApplyResult
+    from ztix.routeserver.transport import RouteServerTransport
+
+log = logging.getLogger(__name__)
+SYNC = Actor(name="route-server-sync")
+S = RequestStatus
+
+TransportFactory = Callable[[RouteServerConfig], "RouteServerTransport"]
+
+
+def _default_transport(rs: RouteServerConfig) -> RouteServerTransport:
+    from ztix.routeserver.transport import transport_for
+
+    return transport_for(rs)
+
+
+@dataclass(frozen=True)
+class ServerOutcome:
+    server: str
+    result: str  # applied | unchanged | failed | busy
+    passes: int = 0
+    stage: str | None = None
+    detail: str = ""
+
+
+@dataclass
+class RouteServerContext:
+    settings: Settings
+    database: Database
+    owner: str
+    transports: TransportFactory = _default_transport
+    peeringdb: PeeringDBApi | None = None
+
+
+# --- leases and folding ----------------------------------------------------------------
+
+
+def _ensure_rows(db: Session, names: list[str]) -> None:
+    existing = set(db.scalars(select(RouteServerState.name)))
+    for name in names:
+        if name not in existing:
+            try:
+                with db.begin_nested():
+                    db.add(RouteServerState(name=name))
+            except IntegrityError:
+                pass  # another worker made it
+
+
+def request_sync(db: Session, names: list[str]) -> None:
+    """Mark servers as needing a sync (the holder of a server's lease goes again)."""
+    _ensure_rows(db, names)
+    db.execute(
+        update(RouteServerState)
+        .where(RouteServerState.name.in_(names))
+        .values(sync_requested_at=utcnow())
+    )
+
+
+def _claim(db: Session, name: str, owner: str, lease_seconds: float) -> bool:
+    now = utcnow()
+    result = db.execute(
+        update(RouteServerState)
+        .where(
+            RouteServerState.name == name,
+            or_(
+                RouteServerState.lease_expires_at.is_(None), RouteServerState.lease_expires_at < now
+            ),
+        )
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+def _lease_seconds(settings: Settings, rs: RouteServerConfig) -> float:
+    # Long enough for an upload, a check, a configure and its confirm on a slow host.
+    return max(
+        settings.jobs.lease_seconds, rs.configure_timeout_seconds + 4 * rs.ssh_timeout_seconds
+    )
+
+
+# --- the round -------------------------------------------------------------------------
+
+
+def sync_round(
+    ctx: RouteServerContext, only: set[str] | None = None, *, verify: bool = False
+) -> list[ServerOutcome]:
+    """Sync the enabled servers in pair order. Without ``verify``, a server whose desired
+    hash equals its recorded applied hash is skipped without contacting it; with it, the
+    files on the server are compared too (the reconciler's periodic check)."""
+    servers = [
+        rs for rs in desired_state.enabled_servers(ctx.settings) if only is None or rs.name in only
+    ]
+    if not servers:
+        return []
+    peeringdb_failed = _refresh_peeringdb(ctx)
+    outcomes: list[ServerOutcome] = []
+    for index, rs in enumerate(servers):
+        outcome = _sync_server(ctx, rs, peeringdb_failed, verify)
+        outcomes.append(outcome)
+        if outcome.result == "busy":
+            # Someone else holds this server: they will also do the ones after it.
+            with ctx.database.session() as db:
+                request_sync(db, [r.name for r in servers[index:]])
+            break
+        if outcome.result == "failed":
+            break  # never touch the next server of a pair after a failure
+    return outcomes
+
+
+def _sync_server(
+    ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
+) -> ServerOutcome:
+    token = f"{ctx.owner}:{uuid.uuid4().hex[:12]}"[-80:]
+    with ctx.database.session() as db:
+        request_sync(db, [rs.name])  # first mark, then claim: a holder cannot miss us
+        if not _claim(db, rs.name, token, _lease_seconds(ctx.settings, rs)):
+            return ServerOutcome(rs.name, "busy")
+    passes = 0
+    try:
+        while True:
+            passes += 1
+            outcome = _one_pass(ctx, rs, pdb_failed, verify and passes == 1)
+            if outcome.result == "failed":
+                return ServerOutcome(rs.name, "failed", passes, outcome.stage, outcome.detail)
+            with ctx.database.session() as db:
+                state = db.scalar(
+                    select(RouteServerState)
+                    .where(RouteServerState.name == rs.name)
+                    .with_for_update()
+                )
+                assert state is not None
+                if state.sync_requested_at is None:
+                    state.lease_owner = None
+                    state.lease_expires_at = None
+                    return ServerOutcome(rs.name, outcome.result, passes)
+    finally:
+        with ctx.database.session() as db:
+            db.execute(
+                update(RouteServerState)
+                .where(RouteServerState.name == rs.name, RouteServerState.lease_owner == token)
+                .values(lease_owner=None, lease_expires_at=None)
+            )
+
+
+def _one_pass(
+    ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
+) -> ServerOutcome:
+    """Build, render and (when it differs from what the server runs) apply, once."""
+    from ztix.routeserver.render import expected_protocols, render, render_hash
+
+    with ctx.database.session() as db:
+        state = db.get(RouteServerState, rs.name)
+        assert state is not None
+        state.sync_requested_at = None  # what arrives from now on needs another pass
+        desired, limits = desired_state.build(db, ctx.settings, rs, peeringdb_failed=pdb_failed)
+        files = render(desired)
+        state.desired_hash = render_hash(files)
+        state.peers_desired = len(desired.peers)
+        _record_peers(db, rs.name, limits)
+        peers = {p.request_id for p in desired.peers}
+        if not verify and state.applied_hash == state.desired_hash:
+            # The server already runs exactly this (as read back at its last apply).
+            _mark_applied(db, rs.name, peers)
+            activate_ready(db, ctx.settings)
+            return ServerOutcome(rs.name, "unchanged")
+    result = _apply(ctx, rs, files, expected_protocols(desired))
+    with ctx.database.session() as db:
+        _record_result(db, ctx.settings, rs, result, peers)
+    if not result.ok:
+        return ServerOutcome(rs.name, "failed", 1, result.stage, result.output_excerpt or "")
+    return ServerOutcome(rs.name, "applied" if result.changed else "unchanged")
+
+
+def _mark_applied(db: Session, server: str, peers: set[str]) -> None:
+    db.execute(
+        update(RouteServerPeer)
+        .where(
+            RouteServerPeer.server == server,
+            RouteServerPeer.request_id.in_([uuid.UUID(p) for p in peers]),
+            RouteServerPeer.applied.is_(False),
+        )
+        .values(applied=True, applied_at=utcnow())
+    )
+
+
+def route_servers_behind(ctx: RouteServerContext) -> list[str]:
+    """Servers whose recorded applied configuration is not the desired one (or unknown)."""
+    servers = desired_state.enabled_servers(ctx.settings)
+    if not servers:
+        return []
+    from ztix.routeserver.render import render, render_hash
+
+    behind = []
+    with ctx.database.session() as db:
+        for rs in servers:
+            state = db.get(RouteServerState, rs.name)
+            desired, _ = desired_state.build(db, ctx.settings, rs)
+            if state is None or state.applied_hash != render_hash(render(desired)):
+                behind.append(rs.name)
+        db.rollback()  # a read: build() may have touched nothing, keep it that way
+    return behind
+
+
+def _apply(
+    ctx: RouteServerContext, rs: RouteServerConfig, files: dict[str, str], protocols: set[str]
+) -> ApplyResult:
+    from ztix.routeserver.apply import apply
+
+    transport = ctx.transports(rs)
+    try:
+        return apply(
+            transport,
+            files,
+            protocols,
+            main_config=str(rs.main_config),
+            timeout_seconds=rs.configure_timeout_seconds,
+        )
+    finally:
+        transport.close()
+
+
+def _record_peers(db: Session, server: str, limits: list[desired_state.PeerLimits]) -> None:
+    wanted = {uuid.UUID(p.request_id): p for p in limits}
+    rows = {
+        r.request_id: r
+        for r in db.scalars(select(RouteServerPeer).where(RouteServerPeer.server == server))
+    }
+    for request_id, row in rows.items():
+        if request_id not in wanted:
+            db.delete(row)
+    now = utcnow()
+    for request_id, lim in wanted.items():
+        row = rows.get(request_id) or RouteServerPeer(
+            server=server, request_id=request_id, applied=False
+        )
+        changed = (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6)
+        row.asn = lim.asn
+        row.max_prefix_ipv4 = lim.limits.ipv4
+        row.max_prefix_ipv6 = lim.limits.ipv6
+        row.max_prefix_source = lim.limits.source
+        if changed:
+            row.updated_at = now
+        db.add(row)
+
+
+def _record_result(
+    db: Session, settings: Settings, rs: RouteServerConfig, result: ApplyResult, peers: set[str]
+) -> None:
+    state = db.get(RouteServerState, rs.name)
+    assert state is not None
+    now = utcnow()
+    state.last_sync_at = now
+    state.last_duration_ms = int(result.duration * 1000)
+    state.last_stage = result.stage
+    state.last_exit_status = result.exit_status
+    state.last_output = (result.output_excerpt or "")[:4000] or None
+    details: dict[str, Any] = {
+        "server": rs.name,
+        "host": result.host,
+        "peers": len(peers),
+        "desired_hash": state.desired_hash,
+    }
+    if result.ok:
+        state.last_result = "applied" if result.changed else "unchanged"
+        state.applied_hash = result.applied_hash
+        if result.changed:
+            state.reconfigure_count += 1
+            audit.record(
+                db,
+                SYNC,
+                "routeserver.applied",
+                target_type="route_server",
+                target_id=rs.name,
+                details=details,
+            )
+        db.execute(
+            update(RouteServerPeer)
+            .where(
+                RouteServerPeer.server == rs.name,
+                RouteServerPeer.request_id.in_([uuid.UUID(p) for p in peers]),
+                RouteServerPeer.applied.is_(False),
+            )
+            .values(applied=True, applied_at=now)
+        )
+        activate_ready(db, settings)
+        return
+    state.last_result = "failed"
+    details.update(
+        stage=result.stage,
+        exit_status=result.exit_status,
+        output=(result.output_excerpt or "")[:500],
+    )
+    audit.record(
+        db,
+        SYNC,
+        "routeserver.apply_failed",
+        target_type="route_server",
+        target_id=rs.name,
+        details=details,
+    )
+    _fail_waiting(db, settings, rs, result)
+
+
+# --- the convergence gate --------------------------------------------------------------
+
+
+def _servers_for(settings: Settings, zt_network_id: str) -> list[str]:
+    return [
+        rs.name
+        for rs in desired_state.enabled_servers(settings)
+        if (net := settings.find_network(rs.network)) is not None
+        and net.network_id(zt_network_id[:10]) == zt_network_id
+    ]
+
+
+def peer_applied_everywhere(db: Session, settings: Settings, request: JoinRequest) -> bool:
+    servers = _servers_for(settings, request.network.zt_network_id)
+    if not servers:
+        return True
+    applied = set(
+        db.scalars(
+            select(RouteServerPeer.server).where(
+                RouteServerPeer.request_id == request.id,
+                RouteServerPeer.server.in_(servers),
+                RouteServerPeer.applied.is_(True),
+            )
+        )
+    )
+    return applied == set(servers)
+
+
+def gate_for(settings: Settings) -> Callable[[Session, JoinRequest], bool]:
+    """The activation gate of provisioning: active only once every enabled route server of
+    the member's network runs its sessions. Not yet: ask for a sync (after commit)."""
+
+    def gate(db: Session, request: JoinRequest) -> bool:
+        if peer_applied_everywhere(db, settings, request):
+            return True
+        route_servers_after_commit(db)
+        return False
+
+    return gate
+
+
+def activate_ready(db: Session, settings: Settings) -> int:
+    """Move to active every authorized, provisioning request whose peer every server runs."""
+    waiting = db.scalars(
+        select(JoinRequest).where(
+            JoinRequest.status == S.PROVISIONING.value, JoinRequest.zt_authorized.is_(True)
+        )
+    ).all()
+    done = 0
+    for request in waiting:
+        if (
+            request.lease_owner is not None
+            and request.lease_expires_at
+            and request.lease_expires_at > utcnow()
+        ):
+            continue  # its provisioning job is still running; it will look itself
+        if peer_applied_everywhere(db, settings, request):
+            request.next_attempt_at = None
+            transition(
+                db,
+                request,
+                S.ACTIVE,
+                SYNC,
+                "provisioning.succeeded",
+                {
+                    "route_servers": _servers_for(settings, request.network.zt_network_id),
+                    "ipv4": request.address(4),
+                    "ipv6": request.address(6),
+                },
+            )
+            done += 1
+    return done
+
+
+def _fail_waiting(
+    db: Session, settings: Settings, rs: RouteServerConfig, result: ApplyResult
+) -> None:
+    applied_here = select(RouteServerPeer.request_id).where(
+        RouteServerPeer.server == rs.name, RouteServerPeer.applied.is_(True)
+    )
+    waiting = db.scalars(
+        select(JoinRequest).where(
+            JoinRequest.status == S.PROVISIONING.value,
+            JoinRequest.zt_authorized.is_(True),
+            JoinRequest.id.not_in(applied_here),
+        )
+    ).all()
+    message = (
+        f"route server {rs.name} ({result.host}): stage {result.stage}, "
+        f"exit {result.exit_status}: {(result.output_excerpt or '').strip()[:300]}"
+    )
+    for request in waiting:
+        if rs.name in _servers_for(settings, request.network.zt_network_id):
+            request.last_error_code = "route_server_apply_failed"
+            request.last_error_system = f"route-server:{rs.name}"
+            request.last_error_message = message
+            request.lease_owner = request.lease_expires_at = None
+            transition(
+                db,
+                request,
+                S.FAILED,
+                SYNC,
+                "provisioning.gave_up",
+                {
+                    "code": "route_server_apply_failed",
+                    "server": rs.name,
+                    "host": result.host,
+                    "stage": result.stage,
+                    "exit_status": result.exit_status,
+                },
+            )
+
+
+# --- PeeringDB ---------------------------------------------------------------------------
+
+
+def _refresh_peeringdb(ctx: RouteServerContext) -> bool:
+    """Refresh stale PeeringDB data of the members; True when PeeringDB failed us."""
+    if ctx.peeringdb is None:
+        return False
+    with ctx.database.session() as db:
+        asns = set(
+            db.scalars(
+                select(JoinRequest.asn).where(JoinRequest.status.in_(desired_state.CLIENT_STATUSES))
+            )
+        )
+        stale = pdb_cache.stale_asns(db, asns, ctx.settings.peeringdb_api.cache_ttl_seconds)
+    if not stale:
+        return False
+    try:
+        records = pdb_cache.fetch(ctx.peeringdb, stale)
+    except PeeringDBUnavailable as exc:
+        log.warning("PeeringDB refresh failed, defaults apply where nothing is cached: %s", exc)
+        return True
+    with ctx.database.session() as db:
+        pdb_cache.store(db, records)
+    return False
+
+
+def remove_peer_rows(db: Session, request_id: uuid.UUID) -> None:
+    db.execute(delete(RouteServerPeer).where(RouteServerPeer.request_id == request_id))
