@@ -22,6 +22,9 @@ from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit, networks, users
 
+# The controller emulator and job-context fixtures, for every test package.
+pytest_plugins = ["tests.support.zt_fixtures"]
+
 PG_ADMIN_DSN = os.environ.get("ZTIX_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NWID = "8056c2e21c000001"
 NWID_B = "8056c2e21c000002"

@@ -231,7 +231,12 @@ def test_policy_auto_approves_at_creation(
     database: Database,
     dispatcher: RecordingDispatcher,
 ) -> None:
-    client = make_client(workflow={"approval_mode": "policy_auto"})
+    # alice holds her ASN through a local grant: trusted here (tests/policy covers PeeringDB
+    # perms and the other guardrails).
+    client = make_client(
+        workflow={"approval_mode": "policy_auto"},
+        policy={"auto_approval": {"allow_local_grants": True}},
+    )
     session = login_as("alice", asns=(213035,), client=client)
     assert session.get("/api/v1/onboarding/context").json()["approval_mode"] == "policy_auto"
     body = new_request(session).json()

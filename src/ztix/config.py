@@ -13,7 +13,7 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -21,6 +21,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     SecretStr,
     ValidationError,
     field_validator,
@@ -34,6 +36,7 @@ from pydantic_settings import (
 )
 
 from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+from ztix.domain.policy import AsnRange, parse_asn_range
 
 DEFAULT_CONFIG_FILE = Path("runtime-config.yaml")
 DEFAULT_DATABASE_URL = "sqlite:///var/ztix.sqlite3"
@@ -108,6 +111,10 @@ class WorkflowConfig(Strict):
     allow_private_asns: bool = False
 
 
+# An ASN list entry: one ASN (64500 or "AS64500") or an inclusive range ("64500-64510").
+AsnEntry = Annotated[AsnRange, PlainValidator(parse_asn_range), PlainSerializer(str)]
+
+
 class NetworkConfig(Strict):
     """An IX network. Give ``zt_network_id`` in full, or only its 6-hex ``suffix`` when the
     self-hosted controller owns it: the ID is then the controller's address + suffix,
@@ -121,6 +128,11 @@ class NetworkConfig(Strict):
     description: str = ""
     # Peering-LAN addresses never handed to members (route servers are added to these).
     reserved_addresses: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()
+    # Eligibility policy: the ASNs that may join this network, on top of policy.allowed_asns
+    # (empty: every eligible ASN), and whether an admin approves every request even under
+    # policy_auto.
+    allowed_asns: tuple[AsnEntry, ...] = ()
+    manual_approval: bool = False
 
     @field_validator("zt_network_id")
     @classmethod
@@ -246,11 +258,13 @@ class RouteServerConfig(Strict):
     host_key: str = ""
     # The SSH private key: ZTIX_ROUTESERVERS__<N>__PRIVATE_KEY is awkward, so a file path.
     private_key_file: Path | None = None
-    birdc: str = "birdc"
+    # A full path: commands run over SSH do not have /usr/sbin in PATH on Debian.
+    birdc: str = "/usr/sbin/birdc"
     birdc_socket: Path = Path("/run/bird/bird.ctl")
     # ZT-IX's files: <config_dir>/ztix.conf (included by the server's bird.conf) and
-    # <config_dir>/peers/*.conf.
-    config_dir: Path = Path("/etc/bird/ztix")
+    # <config_dir>/peers/*.conf. A new set goes live by renaming directories next to it,
+    # so ZT-IX's SSH user owns the parent (docs/route-servers.md).
+    config_dir: Path = Path("/etc/bird/ztix/live")
     # The file `birdc configure` loads (the server's own bird.conf, which includes ours).
     main_config: Path = Path("/etc/bird/bird.conf")
     asn: int = Field(ge=1, le=4_294_967_294)
@@ -313,6 +327,39 @@ class RouteServersConfig(Strict):
     status_cache_seconds: float = Field(10, ge=0)
 
 
+class PeeringDBRequirementsConfig(Strict):
+    """Requirements on the ASN's PeeringDB `net` record (read through the PeeringDB cache)."""
+
+    require_record: bool = False
+    reject_never_via_route_servers: bool = False
+    # PeeringDB's policy_general, least to most open: No, Restrictive, Selective, Open.
+    min_policy_general: Literal["No", "Restrictive", "Selective", "Open"] | None = None
+    # review: a failed requirement leaves the request for an admin; deny: it refuses it.
+    # PeeringDB unreachable is never a pass nor a refusal: an admin decides.
+    on_failure: Literal["review", "deny"] = "review"
+
+
+class AutoApprovalConfig(Strict):
+    """Guardrails of policy_auto: an eligible request is still left to an admin unless these
+    hold."""
+
+    # The requester's PeeringDB perms on the ASN's network must hold every bit of this mask.
+    required_peeringdb_perms: int = Field(2, ge=1, le=15)
+    # ASNs granted by an admin (`ztix users create --asn`) carry no PeeringDB perms.
+    allow_local_grants: bool = False
+    # At most this many automatic approvals per ASN in any 24 hours; null: no limit.
+    max_per_asn_per_day: int | None = Field(None, ge=1)
+
+
+class PolicyConfig(Strict):
+    """Who may join (eligibility) and when no human needs to look (docs/architecture.md)."""
+
+    allowed_asns: tuple[AsnEntry, ...] = ()  # empty: any ASN that may peer
+    denied_asns: tuple[AsnEntry, ...] = ()  # wins over every allow list
+    peeringdb: PeeringDBRequirementsConfig = PeeringDBRequirementsConfig()
+    auto_approval: AutoApprovalConfig = AutoApprovalConfig()
+
+
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -336,6 +383,7 @@ class Settings(BaseSettings):
     auth: AuthConfig = AuthConfig()
     peeringdb: PeeringDBConfig = PeeringDBConfig()
     workflow: WorkflowConfig = WorkflowConfig()
+    policy: PolicyConfig = PolicyConfig()
     networks: tuple[NetworkConfig, ...] = ()
     zerotier: ZeroTierConfig = ZeroTierConfig()
     jobs: JobsConfig = JobsConfig()
@@ -424,7 +472,6 @@ class _EnvWithoutSecretFiles(EnvSettingsSource):
 SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_PEERINGDB__CLIENT_SECRET": ("peeringdb", "client_secret"),
     "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
-    "ZTIX_ZEROTIER__CONTROLLER__TOKEN": ("zerotier", "controller", "token"),
     "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),
 }

@@ -54,6 +54,9 @@ CODES: dict[str, ErrorKind] = {
     "asn_not_authorized": ErrorKind(403, "You do not hold this ASN"),
     "network_not_found": ErrorKind(404, "No such IX network"),
     "network_not_authorized": ErrorKind(403, "You may not join this IX network"),
+    # the eligibility policy refused the request; the problem's `rule` names the config key
+    "asn_not_eligible": ErrorKind(403, "This ASN may not join this IX"),
+    "network_not_eligible": ErrorKind(403, "This ASN may not join this IX network"),
     "duplicate_open_request": ErrorKind(409, "An open request already exists"),
     "invalid_transition": ErrorKind(409, "The request is not in a state that allows this"),
     "request_not_found": ErrorKind(404, "No such request"),

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import _truncate, create_user, login
-from tests.jobs.conftest import ix_networks
+from tests.support.zt_fixtures import ix_networks
 from ztix.api.app import create_app
 from ztix.config import Settings, load_settings
 from ztix.db import migrate

@@ -16,6 +16,7 @@ from ztix.domain.identifiers import (
     normalize_node_id,
     validate_asn,
 )
+from ztix.domain.policy import CheckStatus, Decision, Reason
 from ztix.domain.requests import RequestStatus
 
 T = TypeVar("T")
@@ -188,6 +189,47 @@ class MembershipOut(BaseModel):
         )
 
 
+class PolicyReasonOut(BaseModel):
+    code: Reason
+    message: str
+
+
+class PolicyOut(BaseModel):
+    """The eligibility policy's verdict as the member sees it: the decision and why a human
+    must look. The checks' evidence (which list entry matched, the requester's perms, the
+    daily count) is the IX's own business and only admins see it (``policy_verdict``)."""
+
+    decision: Decision
+    reasons: list[PolicyReasonOut]
+
+    @classmethod
+    def of(cls, record: dict[str, Any] | None) -> PolicyOut | None:
+        return None if record is None else cls.model_validate(record, strict=False)
+
+
+class PolicyCheckOut(BaseModel):
+    name: str = Field(description="The check, e.g. asn_denylist, peeringdb_route_servers")
+    rule: str = Field(description="The configuration key that states the rule")
+    status: CheckStatus
+    detail: str
+    evidence: dict[str, Any] = Field(
+        description="What decided it: the list entry matched, the PeeringDB field and value"
+    )
+
+
+class PolicyVerdictOut(PolicyOut):
+    """The whole verdict, for admins."""
+
+    auto_approval: bool = Field(description="Whether policy_auto was on when it was made")
+    evaluated_at: datetime
+    denied_by: str | None
+    checks: list[PolicyCheckOut]
+
+    @classmethod
+    def of(cls, record: dict[str, Any] | None) -> PolicyVerdictOut | None:
+        return None if record is None else cls.model_validate(record, strict=False)
+
+
 class JoinRequestOut(BaseModel):
     id: uuid.UUID
     asn: int
@@ -205,6 +247,10 @@ class JoinRequestOut(BaseModel):
     next_attempt_at: datetime | None
     last_error: LastError | None
     membership: MembershipOut | None
+    policy: PolicyOut | None = Field(
+        description="The eligibility policy's decision at creation and why a human must look "
+        "(null for requests older than the policy)"
+    )
 
     @classmethod
     def of(cls, r: JoinRequest) -> JoinRequestOut:
@@ -224,6 +270,7 @@ class JoinRequestOut(BaseModel):
             attempts=r.attempts,
             next_attempt_at=r.next_attempt_at,
             membership=MembershipOut.of(r),
+            policy=PolicyOut.of(r.policy_verdict),
             last_error=(
                 LastError(
                     code=r.last_error_code,
@@ -273,6 +320,7 @@ class AuditEventOut(BaseModel):
 class AdminJoinRequestOut(JoinRequestOut):
     created_by: str | None
     decided_by: str | None
+    policy_verdict: PolicyVerdictOut | None
 
     @classmethod
     def of(cls, r: JoinRequest) -> AdminJoinRequestOut:
@@ -280,6 +328,7 @@ class AdminJoinRequestOut(JoinRequestOut):
             **JoinRequestOut.of(r).model_dump(),
             created_by=r.created_by.username if r.created_by else None,
             decided_by=r.decided_by.username if r.decided_by else None,
+            policy_verdict=PolicyVerdictOut.of(r.policy_verdict),
         )
 
 

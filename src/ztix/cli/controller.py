@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from ztix.config import ConfigError, Settings, load_settings
-from ztix.db.session import Database
+from ztix.cli.common import ConfigOption, fail, settings_or_exit
+from ztix.cli.common import database as _database
+from ztix.config import Settings
 from ztix.workflow.audit import CLI
 from ztix.zerotier import lifecycle
 from ztix.zerotier.controller import ControllerProvider
@@ -27,9 +28,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
-]
 IgnoreNodes = Annotated[
     list[str] | None,
     typer.Option(
@@ -41,38 +39,16 @@ DEFAULT_BACKUP_DIR = Path("var/backups")
 DEFAULT_KEEP = 14
 
 
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
 @contextmanager
 def _controller(settings: Settings) -> Iterator[ControllerProvider]:
     if settings.zerotier.provider != "controller":
-        raise _fail("zerotier.provider is central: there is no self-hosted controller")
+        raise fail("zerotier.provider is central: there is no self-hosted controller")
     from ztix.jobs.context import build_controller
 
     try:
         controller = build_controller(settings)
     except (ProviderError, ValueError) as exc:
-        raise _fail(exc.message if isinstance(exc, ProviderError) else str(exc)) from exc
+        raise fail(exc.message if isinstance(exc, ProviderError) else str(exc)) from exc
     with controller:
         yield controller
 
@@ -95,7 +71,7 @@ def _nodes(values: list[str] | None) -> frozenset[str]:
 @app.command()
 def preflight(config: ConfigOption = None) -> None:
     """Check the controller; create or correct the IX networks; sync the networks table."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     with _database(settings) as database, _controller(settings) as controller:
         report = lifecycle.preflight(settings, database, controller, CLI)
     if report.controller_address:
@@ -103,7 +79,7 @@ def preflight(config: ConfigOption = None) -> None:
     _print_checks(report.checks)
     failed = report.failed_check
     if failed is not None:
-        raise _fail(f"preflight failed: {failed.name}: {failed.detail}")
+        raise fail(f"preflight failed: {failed.name}: {failed.detail}")
     typer.echo("preflight passed" + ("" if report.changed else "; nothing to change"))
 
 
@@ -114,14 +90,14 @@ def reload_token(config: ConfigOption = None) -> None:
     Running `serve`/`worker` processes keep their own client: this checks the new file and
     records the rotation.
     """
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     token_file = settings.zerotier.controller.token_file
     if token_file is None:
-        raise _fail("zerotier.controller.token_file is not set: nothing to reload")
+        raise fail("zerotier.controller.token_file is not set: nothing to reload")
     with _database(settings) as database, _controller(settings) as controller:
         report = lifecycle.reload_token(controller, CLI, database, token_file=token_file)
     if not report.ok:
-        raise _fail(report.detail)
+        raise fail(report.detail)
     typer.echo(f"token from {report.token_file}: {report.detail}")
 
 
@@ -136,12 +112,12 @@ def backup(
     ] = DEFAULT_KEEP,
 ) -> None:
     """Write a backup archive (logical export + file snapshot when home_dir is readable)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     with _database(settings) as database, _controller(settings) as controller:
         try:
             report = lifecycle.backup(settings, controller, dest, keep, CLI, database)
         except ProviderError as exc:
-            raise _fail(f"backup failed: {exc.message}") from exc
+            raise fail(f"backup failed: {exc.message}") from exc
     files = f"{report.file_count} files" if report.files_included else "no file snapshot"
     typer.echo(
         f"wrote {report.path} ({report.size_bytes} bytes): controller "
@@ -152,7 +128,7 @@ def backup(
         typer.echo(f"deleted old archive {path}")
     typer.echo(f"{len(report.kept)} archives kept in {dest}")
     if not report.ok:
-        raise _fail("; ".join(report.warnings) + " (old archives were kept)")
+        raise fail("; ".join(report.warnings) + " (old archives were kept)")
 
 
 @app.command()
@@ -170,9 +146,9 @@ def restore(
 ) -> None:
     """Restore a backup archive."""
     if mode not in ("logical", "files"):
-        raise _fail("--mode must be logical or files")
+        raise fail("--mode must be logical or files")
     restore_mode: Literal["logical", "files"] = "files" if mode == "files" else "logical"
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     with _database(settings) as database:
         if restore_mode == "files":
             report = lifecycle.restore(settings, None, archive, "files", CLI, database)
@@ -180,7 +156,7 @@ def restore(
             with _controller(settings) as controller:
                 report = lifecycle.restore(settings, controller, archive, "logical", CLI, database)
     if report.refused:
-        raise _fail(f"restore refused: {report.refused}")
+        raise fail(f"restore refused: {report.refused}")
     typer.echo(
         f"restored ({report.mode}) {report.networks} networks, {report.members} members"
         + (f", {report.files} files" if report.mode == "files" else "")
@@ -190,7 +166,7 @@ def restore(
     if report.mismatches:
         for line in report.mismatches:
             typer.echo(f"  mismatch: {line}")
-        raise _fail(f"restore incomplete: {len(report.mismatches)} problems (see above)")
+        raise fail(f"restore incomplete: {len(report.mismatches)} problems (see above)")
 
 
 @app.command("restore-validate")
@@ -200,13 +176,13 @@ def restore_validate(
     config: ConfigOption = None,
 ) -> None:
     """Restore into a scratch emulator and compare with the database's active members."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     with _database(settings) as database:
         report = lifecycle.restore_validate(
             archive, database, known_extra_nodes=_nodes(ignore_node), actor=CLI
         )
     if report.error:
-        raise _fail(f"cannot validate {archive}: {report.error}")
+        raise fail(f"cannot validate {archive}: {report.error}")
     for part in report.parts:
         state = "ok" if part.ok else "DIFFERS"
         what = "logical export" if part.source == "logical" else "file snapshot"
@@ -218,19 +194,19 @@ def restore_validate(
             typer.echo(f"  problem: {problem}")
         _print_differences(part.differences)
     if not report.ok:
-        raise _fail("the archive does not match the database")
+        raise fail("the archive does not match the database")
     typer.echo("the archive matches the database's active memberships")
 
 
 @app.command()
 def drift(ignore_node: IgnoreNodes = None, config: ConfigOption = None) -> None:
     """Compare the controller's members with ZT-IX's active memberships (read-only)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     with _database(settings) as database, _controller(settings) as controller:
         try:
             report = lifecycle.drift(settings, database, controller, _nodes(ignore_node), CLI)
         except ProviderError as exc:
-            raise _fail(f"drift check failed: {exc.message}") from exc
+            raise fail(f"drift check failed: {exc.message}") from exc
     typer.echo(
         f"checked {report.networks_checked} networks, {report.members_checked} members: "
         f"{len(report.differences)} differences"
@@ -252,5 +228,5 @@ def emulator(
     """Run the bundled controller emulator in the foreground (demos, local development)."""
     from ztix.zerotier.emulator import ControllerEmulator
 
-    state = home or _settings(config).zerotier.controller.emulator_home
+    state = home or settings_or_exit(config).zerotier.controller.emulator_home
     ControllerEmulator(state, host, port).run_forever()

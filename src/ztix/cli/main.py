@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from ztix.cli import controller
-from ztix.config import ConfigError, Settings, load_settings
+from ztix.cli import controller, policy, routeservers
+from ztix.cli.common import ConfigOption, fail, settings_or_exit
+from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.errors import AppError
@@ -32,23 +33,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(networks_app, name="networks")
 app.add_typer(controller.app, name="controller")
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+app.add_typer(routeservers.app, name="routeservers")
+app.add_typer(policy.app, name="policy")
 
 
 def _fail(exc: AppError) -> typer.Exit:
-    typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
-    return typer.Exit(1)
+    return fail(f"{exc.detail} ({exc.code})")
 
 
 def ensure_initial_admin(db: Session) -> str | None:
@@ -85,7 +75,7 @@ def serve(
     """Run the API (and, in the embedded default, everything else) in this process."""
     import uvicorn
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
@@ -170,7 +160,7 @@ def gate_or_exit(settings: Settings, database: Database) -> None:
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
     """Upgrade the schema (default: to the newest revision)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     migrate.upgrade(settings.database_url, revision)
     typer.echo(f"database at {migrate.current(settings.database_url)}")
 
@@ -178,7 +168,7 @@ def db_upgrade(config: ConfigOption = None, revision: str = "head") -> None:
 @db_app.command("downgrade")
 def db_downgrade(config: ConfigOption = None, revision: str = "-1") -> None:
     """Downgrade the schema (default: one revision; `base` removes every table)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     migrate.downgrade(settings.database_url, revision)
     typer.echo(f"database at {migrate.current(settings.database_url) or 'base'}")
 
@@ -186,7 +176,7 @@ def db_downgrade(config: ConfigOption = None, revision: str = "-1") -> None:
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
     """Show the schema revision of the database and the newest one this code knows."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     typer.echo(f"current: {migrate.current(settings.database_url) or 'base'}")
     typer.echo(f"head:    {migrate.head()}")
 
@@ -209,7 +199,7 @@ def users_create(
     from ztix.auth.passwords import generate_password
     from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id, validate_asn
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
     database = Database(settings.database_url)
     try:
@@ -257,7 +247,7 @@ def users_set_password(
     config: ConfigOption = None,
 ) -> None:
     """Set a local account's password, read from standard input; its sessions are revoked."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     password = sys.stdin.readline().rstrip("\r\n")
     database = Database(settings.database_url)
     try:
@@ -276,7 +266,7 @@ def users_set_password(
 @users_app.command("disable")
 def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOption = None) -> None:
     """Disable an account and revoke its sessions at once."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     database = Database(settings.database_url)
     try:
         with database.session() as db:
@@ -291,7 +281,7 @@ def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOpti
 @users_app.command("list")
 def users_list(config: ConfigOption = None) -> None:
     """List accounts with role, state and ASNs."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     database = Database(settings.database_url)
     with database.session() as db:
         rows = [
@@ -312,7 +302,7 @@ def users_list(config: ConfigOption = None) -> None:
 @networks_app.command("sync")
 def networks_sync(config: ConfigOption = None) -> None:
     """Write the networks declared in the runtime config to the database."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     database = Database(settings.database_url)
     with database.session() as db:
         changes = networks.sync_networks(db, audit.CLI, settings.networks)
@@ -324,7 +314,7 @@ def networks_sync(config: ConfigOption = None) -> None:
 @networks_app.command("list")
 def networks_list(config: ConfigOption = None) -> None:
     """List IX networks in the database."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     database = Database(settings.database_url)
     with database.session() as db:
         rows = [
@@ -355,7 +345,7 @@ def worker(
     """A Celery worker on Redis (jobs.runner: celery)."""
     from ztix.jobs.celery_app import configure
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
     database = Database(settings.database_url)
@@ -388,6 +378,6 @@ def beat(
 
     from ztix.jobs.celery_app import configure
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     schedule.parent.mkdir(parents=True, exist_ok=True)
     Beat(app=configure(settings), schedule=str(schedule), loglevel=settings.logging.level).run()

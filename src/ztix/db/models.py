@@ -189,6 +189,9 @@ class JoinRequest(Base):
     # Admin overrides of the route servers' import limits for this member.
     max_prefix_ipv4_override: Mapped[int | None] = mapped_column(Integer)
     max_prefix_ipv6_override: Mapped[int | None] = mapped_column(Integer)
+    # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
+    # requests older than the policy.
+    policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     network: Mapped[IxNetwork] = relationship(lazy="joined", innerjoin=True)
     addresses: Mapped[list[AddressAssignment]] = relationship(
@@ -223,6 +226,20 @@ class JoinRequest(Base):
 
     def address(self, family: int) -> str | None:
         return next((a.address for a in self.addresses if a.family == family), None)
+
+
+class RequestPolicyReason(Base):
+    """One reason the policy left a request to a human (a row per reason of its verdict):
+    the admin queue's "needs a human because …" filter."""
+
+    __tablename__ = "request_policy_reasons"
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("join_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    reason: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+    __table_args__ = (Index("ix_request_policy_reasons_reason", "reason", "request_id"),)
 
 
 class AddressAssignment(Base):

@@ -12,6 +12,7 @@ from ztix.jobs.tasks import JobContext
 from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver.desired import enabled_servers
 from ztix.routeserver.sync import gate_for
+from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
 from ztix.zerotier.central import CentralProvider, CentralSettings
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
@@ -122,9 +123,14 @@ class LazyProvider:
 def build_context(
     settings: Settings, dispatcher: Dispatcher, database: Database | None = None
 ) -> JobContext:
+    if database is None:
+        # A worker's own database: work its jobs ask for after commit goes to `dispatcher`.
+        # (An app's database already has its dispatcher installed by create_app.)
+        database = Database(settings.database_url)
+        dispatch.install(database.sessionmaker, dispatcher)
     ctx = JobContext(
         settings=settings,
-        database=database or Database(settings.database_url),
+        database=database,
         provider=build_provider(settings),
         dispatcher=dispatcher,
     )

@@ -104,6 +104,10 @@ def build(
     peers: list[Peer] = []
     limits: list[PeerLimits] = []
     for request in requests:
+        if request.asn == rs.asn:
+            # A member cannot peer with a route server as the server's own ASN; BGP would
+            # treat the session as internal. Left out rather than breaking everyone's config.
+            continue
         lim = max_prefix(
             records.get(request.asn),
             conf.policy,

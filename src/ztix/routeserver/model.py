@@ -6,7 +6,9 @@ validated (integers, parsed addresses, hex IDs): nothing a user typed reaches BI
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -74,3 +76,14 @@ class RouteServer:
 class DesiredConfig:
     server: RouteServer
     peers: tuple[Peer, ...]
+
+
+def files_hash(files: Mapping[str, str]) -> str:
+    """The digest of a file set (64 hex): sha256 over the sorted paths and contents, each
+    length-prefixed. The renderer's "desired hash" and the applier's "applied hash" are both
+    this, so the two can be compared."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        name, body = path.encode(), files[path].encode()
+        digest.update(b"%d:%s\0%d:%s\0" % (len(name), name, len(body), body))
+    return digest.hexdigest()

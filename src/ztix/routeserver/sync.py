@@ -29,6 +29,7 @@ from ztix.domain.requests import RequestStatus
 from ztix.peeringdb import cache as pdb_cache
 from ztix.peeringdb.api import PeeringDBApi, PeeringDBUnavailable
 from ztix.routeserver import desired as desired_state
+from ztix.routeserver.model import DesiredConfig
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
 from ztix.workflow.dispatch import route_servers_after_commit
@@ -184,14 +185,31 @@ def _one_pass(
     ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
 ) -> ServerOutcome:
     """Build, render and (when it differs from what the server runs) apply, once."""
-    from ztix.routeserver.render import expected_protocols, render, render_hash
+    from ztix.routeserver.render import RenderError, render, render_hash
 
     with ctx.database.session() as db:
         state = db.get(RouteServerState, rs.name)
         assert state is not None
         state.sync_requested_at = None  # what arrives from now on needs another pass
         desired, limits = desired_state.build(db, ctx.settings, rs, peeringdb_failed=pdb_failed)
-        files = render(desired)
+        try:
+            files = render(desired)
+        except RenderError as exc:
+            # A bug or a value the model let through: nothing reaches the server.
+            log.error("route server %s: rendering failed: %s", rs.name, exc)
+            state.last_result = "failed"
+            state.last_stage = "render"
+            state.last_output = str(exc)[:4000]
+            state.last_sync_at = utcnow()
+            audit.record(
+                db,
+                SYNC,
+                "routeserver.apply_failed",
+                target_type="route_server",
+                target_id=rs.name,
+                details={"server": rs.name, "stage": "render", "output": str(exc)[:500]},
+            )
+            return ServerOutcome(rs.name, "failed", 1, "render", str(exc))
         state.desired_hash = render_hash(files)
         state.peers_desired = len(desired.peers)
         _record_peers(db, rs.name, limits)
@@ -207,6 +225,16 @@ def _one_pass(
     if not result.ok:
         return ServerOutcome(rs.name, "failed", 1, result.stage, result.output_excerpt or "")
     return ServerOutcome(rs.name, "applied" if result.changed else "unchanged")
+
+
+def expected_protocols(desired: DesiredConfig) -> set[str]:
+    """Every BIRD protocol the rendered configuration must create (checked after apply)."""
+    from ztix.routeserver.render import peer_protocols, rpki_protocols
+
+    names = set(rpki_protocols(desired.server))
+    for peer in desired.peers:
+        names.update(peer_protocols(peer))
+    return names
 
 
 def _mark_applied(db: Session, server: str, peers: set[str]) -> None:

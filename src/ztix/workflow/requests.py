@@ -18,13 +18,20 @@ from sqlalchemy.orm import Session, joinedload
 
 from ztix.config import ApprovalMode, Settings
 from ztix.db.base import utcnow
-from ztix.db.models import IxNetwork, JoinRequest, RequestStatusCount, User
+from ztix.db.models import (
+    IxNetwork,
+    JoinRequest,
+    RequestPolicyReason,
+    RequestStatusCount,
+    User,
+)
 from ztix.domain.identifiers import (
     InvalidIdentifier,
     normalize_network_id,
     normalize_node_id,
     validate_asn,
 )
+from ztix.domain.policy import Decision, Reason
 from ztix.domain.requests import (
     OPEN_STATUSES,
     InvalidTransition,
@@ -32,7 +39,8 @@ from ztix.domain.requests import (
     check_transition,
 )
 from ztix.errors import AppError
-from ztix.workflow import audit, dispatch
+from ztix.peeringdb import cache as pdb_cache
+from ztix.workflow import audit, dispatch, policy
 from ztix.workflow.audit import Actor
 from ztix.workflow.networks import get_network
 
@@ -140,17 +148,31 @@ def _duplicate(existing: JoinRequest) -> AppError:
     )
 
 
-def create_request(
+class RequestRefused(AppError):
+    """The eligibility policy refused a request. The refusal's audit event is in the
+    session: the caller commits it before answering the error."""
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A join request's validated identifiers, before anything is written."""
+
+    asn: int
+    network: IxNetwork
+    node_id: str
+
+
+def validate_new_request(
     db: Session,
     settings: Settings,
     user: User,
-    actor: Actor,
     *,
     asn: object,
     zt_network_id: object,
     node_id: object,
-    notes: str = "",
-) -> JoinRequest:
+) -> NewRequest:
+    """Identifiers, ASN ownership, network grant and the duplicate check: everything that
+    refuses a request before the policy (and PeeringDB) is consulted."""
     allow_private = settings.workflow.allow_private_asns
     asn_value: int = _identifier(validate_asn, asn, allow_private=allow_private)
     node: str = _identifier(normalize_node_id, node_id)
@@ -165,14 +187,73 @@ def create_request(
     existing = _open_request(db, asn_value, network.id, node)
     if existing is not None:
         raise _duplicate(existing)
+    return NewRequest(asn_value, network, node)
+
+
+def create_request(
+    db: Session,
+    settings: Settings,
+    user: User,
+    actor: Actor,
+    *,
+    asn: object,
+    zt_network_id: object,
+    node_id: object,
+    notes: str = "",
+    peeringdb: policy.PeeringDBFetch | None = None,
+) -> JoinRequest:
+    """Validate, run the eligibility policy once, and insert the request with its verdict.
+
+    A refused request raises :class:`RequestRefused` (``asn_not_eligible`` or
+    ``network_not_eligible``) after recording ``request.refused``. Under ``policy_auto`` an
+    ``allow`` verdict approves at once; otherwise the request stays ``pending`` with the
+    verdict's reasons. ``peeringdb`` is a lookup made before the transaction, if any
+    (:func:`ztix.workflow.policy.peeringdb_wanted`); its records are cached here.
+    """
+    new = validate_new_request(
+        db, settings, user, asn=asn, zt_network_id=zt_network_id, node_id=node_id
+    )
+    if peeringdb is not None and peeringdb.records:
+        pdb_cache.store(db, peeringdb.records)
+    verdict = policy.evaluate(
+        db,
+        settings,
+        asn=new.asn,
+        network=new.network,
+        holder=policy.holding(user, new.asn),
+        fetched=peeringdb,
+        serialize=True,
+    )
+    record = policy.as_record(verdict)
+    identifiers = {
+        "asn": new.asn,
+        "zt_network_id": new.network.zt_network_id,
+        "node_id": new.node_id,
+    }
+    if verdict.denied and verdict.denied_by is not None:
+        audit.record(
+            db,
+            actor,
+            "request.refused",
+            target_type="asn",
+            target_id=new.asn,
+            details={**identifiers, "policy": record},
+        )
+        code = "asn_not_eligible"
+        if verdict.decision is Decision.DENY_NETWORK:
+            code = "network_not_eligible"
+        raise RequestRefused(
+            code, verdict.refusal, rule=verdict.denied_by.rule, check=verdict.denied_by.name
+        )
 
     request = JoinRequest(
-        asn=asn_value,
-        network=network,
-        node_id=node,
+        asn=new.asn,
+        network=new.network,
+        node_id=new.node_id,
         notes=notes.strip(),
         status=RequestStatus.PENDING,
         created_by_id=user.id,
+        policy_verdict=record,
     )
     try:
         with db.begin_nested():
@@ -181,11 +262,12 @@ def create_request(
     except IntegrityError:
         # Another transaction created the same open request between our check and insert:
         # the partial unique index refused ours.
-        existing = _open_request(db, asn_value, network.id, node)
+        existing = _open_request(db, new.asn, new.network.id, new.node_id)
         if existing is None:
             raise
         raise _duplicate(existing) from None
-    _adjust_counts(db, network.id, None, RequestStatus.PENDING)
+    db.add_all(RequestPolicyReason(request_id=request.id, reason=r.value) for r in verdict.reasons)
+    _adjust_counts(db, new.network.id, None, RequestStatus.PENDING)
     audit.record(
         db,
         actor,
@@ -194,9 +276,9 @@ def create_request(
         target_id=request.id,
         request_id=request.id,
         to_status=RequestStatus.PENDING.value,
-        details={"asn": asn_value, "zt_network_id": nwid, "node_id": node},
+        details={**identifiers, "policy": record},
     )
-    if settings.workflow.approval_mode is ApprovalMode.POLICY_AUTO:
+    if verdict.decision is Decision.ALLOW:
         request.approved_by_policy = True
         request.decided_at = utcnow()
         transition(
@@ -205,7 +287,11 @@ def create_request(
             RequestStatus.APPROVED,
             actor.via("policy"),
             "request.approved",
-            {"by": "policy", "approval_mode": ApprovalMode.POLICY_AUTO.value},
+            {
+                "by": "policy",
+                "approval_mode": ApprovalMode.POLICY_AUTO.value,
+                "checks_passed": [c.name for c in verdict.checks],
+            },
         )
     return request
 
@@ -313,6 +399,7 @@ class RequestFilter:
     network_id: int | None = None
     min_age_minutes: int | None = None
     asns_visible: frozenset[int] | None = None  # None: every ASN (admins)
+    needs_human_reason: Reason | None = None  # a reason of the policy's verdict
 
     def cutoff(self) -> datetime | None:
         if self.min_age_minutes is None:
@@ -330,6 +417,14 @@ def _where(f: RequestFilter, *, created_after: datetime | None = None) -> list[A
         clauses.append(JoinRequest.network_id == f.network_id)
     if f.asns_visible is not None:
         clauses.append(JoinRequest.asn.in_(sorted(f.asns_visible)))
+    if f.needs_human_reason is not None:
+        clauses.append(
+            JoinRequest.id.in_(
+                select(RequestPolicyReason.request_id).where(
+                    RequestPolicyReason.reason == f.needs_human_reason.value
+                )
+            )
+        )
     cutoff = f.cutoff()
     if created_after is not None:
         clauses.append(JoinRequest.created_at > created_after)
@@ -343,11 +438,12 @@ def count_requests(
 ) -> int:
     """The number of requests matching ``f``, without counting every row where possible.
 
-    Filters on ASN go to the database (their indexes bound the work). Otherwise the total
-    comes from the maintained per-network, per-status counters, less, for an age filter,
-    the requests newer than the cutoff (a short range of the created_at index).
+    Filters on ASN or policy reason go to the database (their indexes bound the work).
+    Otherwise the total comes from the maintained per-network, per-status counters, less,
+    for an age filter, the requests newer than the cutoff (a short range of the created_at
+    index).
     """
-    if f.asn is not None or f.asns_visible is not None:
+    if f.asn is not None or f.asns_visible is not None or f.needs_human_reason is not None:
         query = select(func.count()).select_from(JoinRequest).where(*_where(f))
         return int(db.scalar(query) or 0)
     if counts is None or f.network_id is not None:

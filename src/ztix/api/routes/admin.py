@@ -20,6 +20,7 @@ from ztix.api.schemas import (
 )
 from ztix.db.models import AuditEvent, JoinRequest
 from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
 from ztix.workflow import requests as service
@@ -43,12 +44,18 @@ def list_requests(
     asn: Annotated[int | None, Query(ge=0, le=4_294_967_295)] = None,
     zt_network_id: Annotated[str | None, Query()] = None,
     min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    needs_human_reason: Annotated[
+        Reason | None,
+        Query(description="Requests whose policy verdict gave this reason for a human"),
+    ] = None,
     sort: Annotated[service.SortKey, Query()] = "-created_at",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> AdminRequestPage:
-    """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests.
-    ``counts`` are per status over the whole IX, whatever the filter."""
+    """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
+    ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
+    ``status=pending``: the ones still waiting). ``counts`` are per status over the whole
+    IX, whatever the filter."""
     network_pk: int | None = None
     if zt_network_id is not None:
         try:
@@ -66,6 +73,7 @@ def list_requests(
         asn=asn,
         network_id=network_pk,
         min_age_minutes=min_age_minutes,
+        needs_human_reason=needs_human_reason,
     )
     counts = service.status_counts(db)
     items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
@@ -94,7 +102,7 @@ def _detail(db: DbSession, request: JoinRequest) -> AdminJoinRequestDetail:
     responses=responses(*AUTH, "request_not_found"),
 )
 def get_request(request_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> AdminJoinRequestDetail:
-    """A request with its whole audit timeline."""
+    """A request with its policy verdict (``policy_verdict``) and its whole audit timeline."""
     request = db.get(JoinRequest, request_id)
     if request is None:
         raise AppError("request_not_found")

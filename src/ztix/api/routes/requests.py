@@ -18,6 +18,7 @@ from ztix.api.schemas import (
     Page,
 )
 from ztix.domain.requests import RequestStatus
+from ztix.workflow import policy
 from ztix.workflow import requests as service
 
 router = APIRouter(prefix="/api/v1", tags=["member"], dependencies=[Csrf])
@@ -55,6 +56,8 @@ def onboarding_context(
         "network_not_authorized",
         "network_not_found",
         "duplicate_open_request",
+        "asn_not_eligible",
+        "network_not_eligible",
     ),
 )
 def create_request(
@@ -64,18 +67,23 @@ def create_request(
     actor: CurrentActor,
     settings: SettingsDep,
 ) -> JoinRequestOut:
-    """Ask to join an IX network with one router. Answers the new request (``pending``, or
-    ``approved`` straight away under ``policy_auto``)."""
-    request = service.create_request(
-        db,
-        settings,
-        user,
-        actor,
-        asn=body.asn,
-        zt_network_id=body.zt_network_id,
-        node_id=body.node_id,
-        notes=body.notes,
-    )
+    """Ask to join an IX network with one router. The IX's eligibility policy decides at
+    once: refused (``asn_not_eligible`` / ``network_not_eligible``, naming the rule),
+    ``approved`` under ``policy_auto`` when every check and guardrail passes, or ``pending``
+    with the reasons an admin must look (``policy.reasons``)."""
+    ids = {"asn": body.asn, "zt_network_id": body.zt_network_id, "node_id": body.node_id}
+    new = service.validate_new_request(db, settings, user, **ids)
+    fetched = None
+    if policy.peeringdb_wanted(db, settings, new.asn):
+        db.commit()  # no transaction (on SQLite: no write lock) is held while PeeringDB answers
+        fetched = policy.fetch_peeringdb(settings, new.asn)
+    try:
+        request = service.create_request(
+            db, settings, user, actor, **ids, notes=body.notes, peeringdb=fetched
+        )
+    except service.RequestRefused:
+        db.commit()  # the refusal stays in the audit trail
+        raise
     db.commit()
     return JoinRequestOut.of(request)
 

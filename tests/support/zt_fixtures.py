@@ -1,4 +1,5 @@
-"""Fixtures for provisioning: a controller emulator with the IX networks on it."""
+"""Fixtures for provisioning: a controller emulator with the IX networks on it (a pytest
+plugin loaded by tests/conftest.py, so every test package has them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.conftest import NETWORKS, make_settings
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext
-from ztix.workflow import audit, networks
+from ztix.workflow import audit, dispatch, networks
 from ztix.workflow.dispatch import Dispatcher
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
@@ -91,6 +92,7 @@ def job_context(
             ControllerSettings(url=conf.url, token=conf.token, timeout_seconds=conf.timeout_seconds)
         )
         ctx = JobContext(settings, database, provider, dispatcher or QueueDispatcher())
+        dispatch.install(database.sessionmaker, ctx.dispatcher)
         contexts.append(ctx)
         return ctx
 

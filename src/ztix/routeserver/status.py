@@ -1,0 +1,58 @@
+"""BGP session state read from each route server (`birdc show protocols all`), cached
+briefly (``routeservers.status_cache_seconds``) so that polling UIs cost the servers little."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ztix.config import RouteServerConfig
+from ztix.routeserver.apply import ProtocolState, status
+from ztix.routeserver.transport import RouteServerError, RouteServerTransport, transport_for
+
+
+@dataclass(frozen=True)
+class ServerSessions:
+    server: str
+    ok: bool
+    read_at: datetime
+    error: str | None = None
+    protocols: dict[str, ProtocolState] = field(default_factory=dict)
+
+
+_cache: dict[str, tuple[float, ServerSessions]] = {}
+_lock = threading.Lock()
+
+
+def read_sessions(
+    rs: RouteServerConfig,
+    *,
+    max_age: float,
+    transports: Callable[[RouteServerConfig], RouteServerTransport] = transport_for,
+) -> ServerSessions:
+    """The server's protocols, at most ``max_age`` seconds old; an unreachable server is
+    reported (``ok`` false, ``error``), not raised."""
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(rs.name)
+        if cached is not None and now - cached[0] <= max_age:
+            return cached[1]
+    try:
+        transport = transports(rs)
+        try:
+            found = ServerSessions(rs.name, True, datetime.now(UTC), protocols=status(transport))
+        finally:
+            transport.close()
+    except RouteServerError as exc:
+        found = ServerSessions(rs.name, False, datetime.now(UTC), error=str(exc)[:500])
+    with _lock:
+        _cache[rs.name] = (time.monotonic(), found)
+    return found
+
+
+def forget() -> None:
+    with _lock:
+        _cache.clear()

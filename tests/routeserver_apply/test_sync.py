@@ -1,0 +1,295 @@
+"""Route-server orchestration end to end on one machine: the controller emulator and two
+real BIRD route servers on the local transport.
+
+Approve → member authorized on the emulator → peer configured on both servers (in pair
+order) → active; leave → peer gone from both; a failing server stops the round and fails
+the waiting request with its host and stage; bursts of triggers fold.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.jobs.test_provisioning import ADMIN, actions, load, submit
+from tests.routeserver_apply.conftest import BIRDC, Bird, running_bird
+from tests.support.zt_fixtures import QueueDispatcher, ix_networks
+from ztix.config import Settings
+from ztix.db.models import RouteServerPeer, RouteServerState
+from ztix.db.session import Database
+from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
+from ztix.routeserver.model import RouteServer
+from ztix.routeserver.render import render_host_config
+from ztix.routeserver.sync import gate_for
+from ztix.workflow import requests as service
+from ztix.zerotier.emulator import ControllerEmulator
+
+SERVERS = [
+    {
+        "name": "rs1",
+        "pair_order": 0,
+        "router_id": "192.0.2.1",
+        "ipv4": "192.0.2.1",
+        "ipv6": "2001:db8:ab::1",
+    },
+    {
+        "name": "rs2",
+        "pair_order": 1,
+        "router_id": "192.0.2.2",
+        "ipv4": "192.0.2.2",
+        "ipv6": "2001:db8:ab::2",
+    },
+]
+
+
+def host_config(entry: dict[str, Any], root: Path) -> str:
+    import ipaddress
+
+    server = RouteServer(
+        name=entry["name"],
+        asn=213035,
+        router_id=ipaddress.IPv4Address(entry["router_id"]),
+        ipv4=ipaddress.IPv4Address(entry["ipv4"]),
+        ipv6=ipaddress.IPv6Address(entry["ipv6"]),
+        ipv4_prefix=ipaddress.IPv4Network("192.0.2.0/24"),
+        ipv6_prefix=ipaddress.IPv6Network("2001:db8:ab::/64"),
+        config_dir=str(root / "etc" / "ztix" / "live"),
+    )
+    return render_host_config(server, log_file=str(root / "bird.log"))
+
+
+@pytest.fixture
+def birds(tmp_path: Path) -> Iterator[dict[str, Bird]]:
+    import shutil
+    import tempfile
+
+    roots = {e["name"]: Path(tempfile.mkdtemp(prefix=f"{e['name']}-", dir="/tmp")) for e in SERVERS}
+    with ExitStack() as stack:
+        running = {
+            e["name"]: stack.enter_context(
+                running_bird(roots[e["name"]], host_config(e, roots[e["name"]]))
+            )
+            for e in SERVERS
+        }
+        yield running
+    for root in roots.values():
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def rs_settings(
+    zt_settings: Callable[..., Settings], birds: dict[str, Bird], emulator: ControllerEmulator
+) -> Callable[..., Settings]:
+    def factory(**server_overrides: dict[str, Any]) -> Settings:
+        nets = ix_networks(emulator)
+        nets[0]["reserved_addresses"] = [
+            "192.0.2.1",
+            "192.0.2.2",
+            "2001:db8:ab::1",
+            "2001:db8:ab::2",
+        ]
+        servers = []
+        for entry in SERVERS:
+            bird = birds[entry["name"]]
+            servers.append(
+                {
+                    **entry,
+                    "transport": "local",
+                    "birdc": BIRDC,
+                    "birdc_socket": str(bird.socket),
+                    "config_dir": str(bird.config_dir),
+                    "main_config": str(bird.main_config),
+                    "asn": 6695,
+                    "network": nets[0]["zt_network_id"],
+                    "configure_timeout_seconds": 30,
+                    **server_overrides.get(entry["name"], {}),
+                }
+            )
+        return zt_settings(networks=nets, routeservers={"servers": servers})
+
+    return factory
+
+
+def context(job_context: Callable[..., JobContext], settings: Settings) -> JobContext:
+    ctx = job_context(settings, QueueDispatcher())
+    ctx.gate = gate_for(settings)
+    ctx.controller_ready = True
+    return ctx
+
+
+def protocols(bird: Bird) -> set[str]:
+    reply = bird.birdc("show", "protocols")
+    return {line.split()[0] for code, line in reply.lines if code in (1002, 0) and line.strip()}
+
+
+def test_approve_to_active_on_two_servers_then_leave(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+    emulator: ControllerEmulator,
+) -> None:
+    ctx = context(job_context, rs_settings())
+    rid = submit(database, ctx.settings)
+    assert not process_request(ctx, rid).done or load(database, rid).status == "provisioning"
+    request = load(database, rid)
+    assert request.status == "provisioning"  # authorized, waiting for the route servers
+    assert request.zt_authorized is True
+    assert ctx.dispatcher.route_server_syncs == 1  # type: ignore[attr-defined]
+    outcomes = sync_route_servers(ctx)
+    assert [(o.server, o.result) for o in outcomes] == [("rs1", "applied"), ("rs2", "applied")]
+    assert load(database, rid).status == "active"
+    names = {"AS213035_abcdef0123_v4", "AS213035_abcdef0123_v6"}
+    for bird in birds.values():
+        assert names <= protocols(bird)
+    trail = actions(database, rid)
+    assert trail[-2:] == ["provisioning.waiting_for_route_servers", "provisioning.succeeded"]
+    with database.session() as db:
+        states = {s.name: s for s in db.scalars(select(RouteServerState))}
+        assert all(s.applied_hash == s.desired_hash for s in states.values())
+        peers = db.scalars(select(RouteServerPeer)).all()
+        assert {(p.server, p.applied) for p in peers} == {("rs1", True), ("rs2", True)}
+        assert {p.max_prefix_source for p in peers} == {"default (no peeringdb data)"}
+    # Nothing changed: a second round does not touch BIRD.
+    assert [o.result for o in sync_route_servers(ctx)] == ["unchanged", "unchanged"]
+    # Leaving takes the sessions off both servers.
+    with database.session() as db:
+        service.deprovision(db, rid, ADMIN)
+    assert process_request(ctx, rid).done
+    assert load(database, rid).status == "removed"
+    sync_route_servers(ctx)
+    for bird in birds.values():
+        assert not names & protocols(bird)
+
+
+def test_a_failing_server_stops_the_round_and_fails_the_request(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+) -> None:
+    settings = rs_settings(rs1={"birdc_socket": "/tmp/no-such-bird.ctl"})
+    ctx = context(job_context, settings)
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    outcomes = sync_route_servers(ctx)
+    assert [(o.server, o.result) for o in outcomes] == [("rs1", "failed")]
+    request = load(database, rid)
+    assert request.status == "failed"
+    assert request.last_error_code == "route_server_apply_failed"
+    assert request.last_error_system == "route-server:rs1"
+    assert "rs1" in (request.last_error_message or "")
+    with database.session() as db:
+        rs2 = db.get(RouteServerState, "rs2")
+        assert rs2 is None or rs2.last_sync_at is None  # the pair's second server untouched
+        rs1 = db.get(RouteServerState, "rs1")
+        assert rs1 is not None and rs1.last_result == "failed" and rs1.last_stage
+    assert not any(p.startswith("AS213035") for p in protocols(birds["rs2"]))
+
+
+def test_a_rejected_config_is_undone_and_named(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+) -> None:
+    """BIRD refuses the configuration (here: rs1's host config includes a file that does
+    not parse); the previous configuration keeps running and the request says where."""
+    ctx = context(job_context, rs_settings())
+    first = submit(database, ctx.settings, node="abcdef0001")
+    process_request(ctx, first)
+    sync_route_servers(ctx)
+    assert load(database, first).status == "active"
+    # Break rs1: its bird.conf now refers to something BIRD will refuse at check time.
+    bird = birds["rs1"]
+    bird.main_config.write_text(bird.main_config.read_text() + "\nthis is not bird syntax;\n")
+    second = submit(database, ctx.settings, node="abcdef0002")
+    process_request(ctx, second)
+    outcomes = sync_route_servers(ctx)
+    assert outcomes[0].result == "failed" and outcomes[0].stage == "check"
+    request = load(database, second)
+    assert request.status == "failed"
+    assert "stage check" in (request.last_error_message or "")
+    assert "AS213035_abcdef0001_v4" in protocols(bird)  # the old config still runs
+    assert "AS213035_abcdef0002_v4" not in protocols(bird)
+
+
+def test_triggers_fold_into_few_reconfigures(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+) -> None:
+    ctx = context(job_context, rs_settings())
+    rids = [submit(database, ctx.settings, node=f"abcd00{i:04d}") for i in range(12)]
+    for rid in rids:
+        process_request(ctx, rid)
+    # Twelve triggers, synced by four racing workers: far fewer reconfigures than triggers.
+    threads = [threading.Thread(target=sync_route_servers, args=(ctx,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {load(database, r).status for r in rids} == {"active"}
+    with database.session() as db:
+        counts = {s.name: s.reconfigure_count for s in db.scalars(select(RouteServerState))}
+    assert all(1 <= c <= 2 for c in counts.values()), counts
+
+
+def test_reconciler_resyncs_a_server_that_is_behind(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+) -> None:
+    ctx = context(job_context, rs_settings())
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    syncs = ctx.dispatcher.route_server_syncs  # type: ignore[attr-defined]
+    assert reconcile(ctx)["route_servers_behind"] == 2
+    assert ctx.dispatcher.route_server_syncs == syncs + 1  # type: ignore[attr-defined]
+    sync_route_servers(ctx)
+    assert reconcile(ctx)["route_servers_behind"] == 0
+
+
+def test_max_prefix_from_peeringdb_and_override(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+) -> None:
+    from ztix.db.base import utcnow
+    from ztix.db.models import JoinRequest, PeeringDBNetwork
+
+    ctx = context(job_context, rs_settings())
+    with database.session() as db:
+        db.add(
+            PeeringDBNetwork(
+                asn=213035, found=True, info_prefixes4=8, info_prefixes6=4, fetched_at=utcnow()
+            )
+        )
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    sync_route_servers(ctx)
+    with database.session() as db:
+        peer = db.get(RouteServerPeer, ("rs1", rid))
+        assert peer is not None
+        assert (peer.max_prefix_ipv4, peer.max_prefix_ipv6, peer.max_prefix_source) == (
+            10,
+            5,
+            "peeringdb",
+        )
+        request = db.get(JoinRequest, rid)
+        assert request is not None
+        request.max_prefix_ipv4_override = 3
+        request.max_prefix_ipv6_override = 2
+    sync_route_servers(ctx)
+    with database.session() as db:
+        peer = db.get(RouteServerPeer, ("rs1", rid))
+        assert peer is not None and peer.max_prefix_source == "override"
+    text = (birds["rs1"].config_dir / "peers" / "AS213035_abcdef0123.conf").read_text()
+    assert "import limit 3" in text
