@@ -158,13 +158,7 @@ def test_network_by_id_or_suffix(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="declared twice"):
         load_settings(
             write(
-                tmp_path,
-                {
-                    "networks": [
-                        {**NET, "suffix": "000002"},
-                        {**NET, "zt_network_id": "8056c2e21c000002"},
-                    ]
-                },
+                tmp_path, {"networks": [{**NET, "suffix": "000002"}, {**NET, "suffix": "000002"}]}
             )
         )
 

@@ -144,14 +144,20 @@ class NetworkConfig(Strict):
         except InvalidIdentifier as exc:
             raise ValueError(exc.detail) from exc
 
+    @field_validator("suffix")
+    @classmethod
+    def _lower_suffix(cls, value: str | None) -> str | None:
+        return None if value is None else value.lower()
+
+    @property
+    def id_suffix(self) -> str:
+        """The 6-hex suffix, given or taken from the full network ID."""
+        return self.suffix or (self.zt_network_id or "")[10:]
+
     @model_validator(mode="after")
     def _one_id(self) -> NetworkConfig:
         if (self.zt_network_id is None) == (self.suffix is None):
             raise ValueError("give exactly one of zt_network_id and suffix")
-        if self.suffix is not None and self.zt_network_id is None:
-            object.__setattr__(self, "suffix", self.suffix.lower())
-        if self.zt_network_id is not None and self.suffix is None:
-            object.__setattr__(self, "suffix", self.zt_network_id[10:])
         for address in self.reserved_addresses:
             prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
             if address not in prefix:
@@ -395,10 +401,12 @@ class Settings(BaseSettings):
     def _consistent(self) -> Settings:
         seen: set[str] = set()
         for net in self.networks:
+            # Full IDs against full IDs, suffixes against suffixes: whether a suffix and a
+            # full ID name the same network depends on the controller's address.
             key = net.zt_network_id or f"suffix {net.suffix}"
-            if key in seen or (net.suffix and f"suffix {net.suffix}" in seen):
+            if key in seen:
                 raise ValueError(f"network {key} is declared twice")
-            seen.update({key, f"suffix {net.suffix}"})
+            seen.add(key)
         names = [rs.name for rs in self.routeservers.servers]
         if len(names) != len(set(names)):
             raise ValueError("route server names must be unique")
@@ -423,7 +431,7 @@ class Settings(BaseSettings):
         ref = ref.lower()
         if len(ref) == 16:
             return self.network_config(ref)
-        return next((n for n in self.networks if n.suffix == ref), None)
+        return next((n for n in self.networks if n.id_suffix == ref), None)
 
     def network_config(self, zt_network_id: str) -> NetworkConfig | None:
         """The declaration of a network, by full ID or by its suffix."""

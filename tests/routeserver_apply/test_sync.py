@@ -293,3 +293,68 @@ def test_max_prefix_from_peeringdb_and_override(
         assert peer is not None and peer.max_prefix_source == "override"
     text = (birds["rs1"].config_dir / "peers" / "AS213035_abcdef0123.conf").read_text()
     assert "import limit 3" in text
+
+
+def test_route_server_views_for_admins_and_members(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    make_client: Callable[..., Any],
+    database: Database,
+    emulator: ControllerEmulator,
+) -> None:
+    from tests.conftest import create_user, login
+    from ztix.routeserver.status import forget
+
+    settings = rs_settings()
+    ctx = context(job_context, settings)
+    client = make_client(
+        networks=[n.model_dump(mode="json") for n in settings.networks],
+        zerotier=settings.zerotier.model_dump(mode="json"),
+        routeservers=settings.routeservers.model_dump(mode="json"),
+    )
+    rid = submit(database, ctx.settings)
+    process_request(ctx, rid)
+    sync_route_servers(ctx)
+    forget()
+    create_user(database, "root", admin=True)
+    create_user(database, "alice", asns=(213035,))
+    admin = login(client, "root")
+    servers = admin.get("/api/v1/admin/route-servers", params={"sessions": "true"}).json()
+    assert [s["name"] for s in servers] == ["rs1", "rs2"]
+    for server in servers:
+        assert server["sync"]["in_sync"] is True
+        assert server["sync"]["last_result"] == "applied"
+        assert server["sessions_ok"] is True
+        assert {s["protocol"] for s in server["sessions"]} == {
+            "AS213035_abcdef0123_v4",
+            "AS213035_abcdef0123_v6",
+        }
+    detail = admin.get("/api/v1/admin/route-servers/rs1").json()
+    v4 = next(s for s in detail["sessions"] if s["family"] == "ipv4")
+    assert v4["neighbor_as"] == 213035 and v4["neighbor_address"] == "192.0.2.3"
+    assert v4["import_limit"] == 100
+    assert admin.get("/api/v1/admin/route-servers/nope").json()["code"] == "route_server_not_found"
+    member = login(client, "alice")
+    mine = member.get(f"/api/v1/requests/{rid}/route-servers").json()
+    assert [(m["name"], m["asn"], m["ipv4"], m["applied"]) for m in mine] == [
+        ("rs1", 6695, "192.0.2.1", True),
+        ("rs2", 6695, "192.0.2.2", True),
+    ]
+    assert all(len(m["sessions"]) == 2 for m in mine)
+    # Admins set a member's import limit; the servers are resynced with it.
+    admin = login(client, "root")
+    syncs = ctx.dispatcher.route_server_syncs  # type: ignore[attr-defined]
+    put = admin.client.put(
+        f"/api/v1/admin/requests/{rid}/max-prefix",
+        json={"ipv4": 7, "ipv6": None},
+        headers={"X-CSRF-Token": admin.csrf},
+    )
+    assert put.status_code == 200, put.text
+    assert ctx.dispatcher.route_server_syncs == syncs + 1  # type: ignore[attr-defined]
+    sync_route_servers(ctx)
+    with database.session() as db:
+        peer = db.get(RouteServerPeer, ("rs1", rid))
+        assert peer is not None and (peer.max_prefix_ipv4, peer.max_prefix_source) == (
+            7,
+            "override/default (no peeringdb data)",
+        )
