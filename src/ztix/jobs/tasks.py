@@ -26,6 +26,7 @@ from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver.sync import (
     RouteServerContext,
     ServerOutcome,
+    refresh_peeringdb,
     route_servers_behind,
     sync_round,
 )
@@ -231,6 +232,7 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
     repaired = repair_drift(ctx)
+    refresh_peeringdb(route_server_context(ctx))
     behind = route_servers_behind(route_server_context(ctx))
     if behind:
         ctx.dispatcher.route_servers_changed()

@@ -11,6 +11,8 @@ so a burst of approvals folds into a handful of reconfigurations.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -481,6 +483,34 @@ def _fail_waiting(
 
 
 # --- PeeringDB ---------------------------------------------------------------------------
+
+
+_never_via_lock = threading.Lock()
+_never_via_fetched = -1e18  # monotonic time of this process's last never-via list fetch
+
+
+def refresh_peeringdb(ctx: RouteServerContext) -> bool:
+    """The reconciler's periodic refresh: members' stale records, and PeeringDB's
+    never-via-route-servers list once per cache TTL. True when PeeringDB failed us."""
+    global _never_via_fetched
+    if ctx.peeringdb is None:
+        return False
+    failed = _refresh_peeringdb(ctx)
+    with _never_via_lock:
+        due = time.monotonic() - _never_via_fetched >= ctx.settings.peeringdb_api.cache_ttl_seconds
+        if due:
+            _never_via_fetched = time.monotonic()
+    if due:
+        try:
+            flagged = ctx.peeringdb.never_via_route_servers()
+        except PeeringDBUnavailable as exc:
+            log.warning("PeeringDB never-via-route-servers list not refreshed: %s", exc)
+            with _never_via_lock:
+                _never_via_fetched = -1e18  # try again next pass
+            return True
+        with ctx.database.session() as db:
+            pdb_cache.store_never_via_route_servers(db, flagged)
+    return failed
 
 
 def _refresh_peeringdb(ctx: RouteServerContext) -> bool:
