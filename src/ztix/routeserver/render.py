@@ -17,7 +17,6 @@ newer than 2.0.12's filter language.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -28,7 +27,14 @@ from typing import Any, ClassVar
 
 import jinja2
 
-from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.model import (
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+    files_hash,
+)
 
 MAIN_FILE = "ztix.conf"
 PEERS_DIR = "peers"
@@ -609,9 +615,5 @@ def render_host_config(server: RouteServer, *, log_file: str | None = None) -> s
 
 
 def render_hash(files: Mapping[str, str]) -> str:
-    """The "desired hash": sha256 over the sorted paths and their contents."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        name, body = path.encode(), files[path].encode()
-        digest.update(b"%d:%s\0%d:%s\0" % (len(name), name, len(body), body))
-    return digest.hexdigest()
+    """The "desired hash": the same digest the applier reports as the applied hash."""
+    return files_hash(files)
