@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real (DESIGN §8): BIRD 2, StayRTR, OpenSSH,
-# redis-server, iproute2 (network namespaces). Installs only what is missing.
+# redis-server, iproute2 (network namespaces), Chromium for the browser tests (driven by
+# Python Playwright; never `playwright install`), pngquant for their screenshots, and
+# Node.js/npm for the web app when missing. Installs only what is missing.
 set -euo pipefail
 
 need=()
@@ -12,6 +14,10 @@ have ssh-keygen || need+=(openssh-client)
 have ip || need+=(iproute2)
 have redis-server || need+=(redis-server)
 have pg_isready || need+=(postgresql-client)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+have pngquant || need+=(pngquant)
+have npm || need+=(nodejs npm)
+have docker-compose || need+=(docker-compose)   # validates deploy/compose.yaml; no engine
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

@@ -370,6 +370,24 @@ class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class IxfConfig(Strict):
+    """The IX-F Member Export (``GET /participants.json``, IX-F JSON schema 1.0): public,
+    so it carries only what the IX publishes anyway, never personal data."""
+
+    enabled: bool = True
+    # The IX's ID in the IX-F database (https://ixpdb.euro-ix.net); 0 until registered.
+    ixf_id: int = Field(0, ge=0)
+    # The IX's own persistent number for itself, referenced by every member connection.
+    ixp_id: int = Field(1, ge=0)
+    shortname: str = Field("ZT-IX", min_length=1, max_length=100)
+    name: str = Field("ZT-IX virtual Internet Exchange", min_length=1, max_length=200)
+    url: str | None = Field(None, pattern=r"^https?://\S+$")
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2
+    peeringdb_id: int | None = Field(None, ge=1)  # the N of https://www.peeringdb.com/ix/N
+    # Cache-Control max-age of the export; collectors poll it, it changes slowly.
+    cache_seconds: int = Field(300, ge=0, le=86400)
+
+
 class Settings(BaseSettings):
     """Everything ZT-IX is configured with. Build it with :func:`load_settings`."""
 
@@ -396,6 +414,7 @@ class Settings(BaseSettings):
     routeservers: RouteServersConfig = RouteServersConfig()
     peeringdb_api: PeeringDBApiConfig = PeeringDBApiConfig()
     logging: LoggingConfig = LoggingConfig()
+    ixf: IxfConfig = IxfConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 
 from ztix import context
 from ztix.api import problems
-from ztix.api.routes import admin, auth, requests, routeservers
+from ztix.api.routes import admin, auth, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import LoginThrottle
 from ztix.config import Settings
@@ -85,6 +85,7 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(admin.router)
     app.include_router(routeservers.router)
+    app.include_router(ixf.router)
     return app
 
 
