@@ -97,8 +97,8 @@ class PeeringDBApi:
                     found[record.asn] = record
         return found
 
-    def _fetch_batch(self, batch: list[int]) -> list[NetRecord]:
-        params = {"asn__in": ",".join(str(a) for a in batch), "depth": "0"}
+    def _get_data(self, params: dict[str, str]) -> list[object]:
+        """GET /net with ``params``: the ``data`` list, or a PeeringDB error."""
         try:
             response = self._client.get("/net", params=params)
         except httpx.HTTPError as exc:
@@ -114,25 +114,15 @@ class PeeringDBApi:
             raise PeeringDBUnavailable("PeeringDB answered something that is not its JSON") from exc
         if not isinstance(data, list):
             raise PeeringDBUnavailable("PeeringDB's data is not a list")
+        return data
+
+    def _fetch_batch(self, batch: list[int]) -> list[NetRecord]:
+        data = self._get_data({"asn__in": ",".join(str(a) for a in batch), "depth": "0"})
         return [r for r in (parse_net(i) for i in data if isinstance(i, dict)) if r is not None]
 
     def never_via_route_servers(self) -> list[int]:
         """Every ASN whose PeeringDB record says it must never be seen via route servers."""
-        try:
-            response = self._client.get(
-                "/net", params={"info_never_via_route_servers": "1", "fields": "asn"}
-            )
-        except httpx.HTTPError as exc:
-            raise PeeringDBUnavailable(f"PeeringDB unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429:
-            retry = response.headers.get("Retry-After", "60")
-            raise PeeringDBRateLimited(float(retry) if retry.isdigit() else 60.0)
-        if response.status_code != 200:
-            raise PeeringDBUnavailable(f"PeeringDB answered HTTP {response.status_code}")
-        try:
-            data = response.json()["data"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise PeeringDBUnavailable("PeeringDB answered something that is not its JSON") from exc
+        data = self._get_data({"info_never_via_route_servers": "1", "fields": "asn"})
         return sorted(
             {i["asn"] for i in data if isinstance(i, dict) and isinstance(i.get("asn"), int)}
         )
