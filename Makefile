@@ -7,13 +7,14 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 
 CONFIG ?= runtime-config.yaml
 
-.PHONY: run test deps uv system-deps services lint typecheck pytest bench clean
+.PHONY: run test deps uv system-deps services lint typecheck pytest bench clean \
+	frontend frontend-check
 
-run: deps $(CONFIG)
+run: deps frontend $(CONFIG)
 	@mkdir -p var
 	ZTIX_CONFIG=$(CONFIG) uv run ztix serve
 
-test: deps system-deps services lint typecheck pytest
+test: deps system-deps services frontend lint typecheck frontend-check pytest
 
 # The embedded default starts from the annotated example; edit the copy, not the example.
 $(CONFIG):
@@ -26,6 +27,24 @@ uv:
 
 deps: uv
 	uv sync --frozen --quiet
+
+# The web app (frontend/): installed from the lock file, built into frontend/dist when the
+# build is missing or older than its sources; FastAPI serves it in the embedded default.
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.json frontend/package.json
+
+frontend: frontend/dist/index.html
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build --silent
+	@touch $@
+
+# Types, then component and hook tests (Vitest).
+frontend-check: frontend/node_modules/.package-lock.json
+	cd frontend && npx tsc --noEmit && npm test --silent
 
 system-deps:
 	@scripts/install-system-deps.sh
@@ -48,4 +67,4 @@ bench: deps system-deps services
 	uv run python -m bench.provisioning --write-docs
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache frontend/dist

@@ -571,8 +571,13 @@ class ProgressPoller:
             .group_by(JoinRequest.status)
         )
         while not self._stop.is_set():
-            with self.database.session() as db:
-                counts = Counter({s: int(c) for s, c in db.execute(query)})
+            try:
+                with self.database.session() as db:
+                    counts = Counter({s: int(c) for s, c in db.execute(query)})
+            except Exception as exc:  # a hiccup must not end the measurement
+                print(f"poller: {exc!r}", file=sys.stderr)
+                self._stop.wait(BULK_POLL_SECONDS)
+                continue
             now = time.time()
             self.statuses = counts
             self.samples.append((now, counts["active"]))
@@ -583,7 +588,7 @@ class ProgressPoller:
 
     def wait(self, timeout: float) -> bool:
         self._thread.join(timeout)
-        return self.done_at is not None
+        return self.done_at is not None or not self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
@@ -893,7 +898,7 @@ def run_bulk(
                 if spec.backlog:
                     spawned, ready = start_workers(procs, workers, pool, concurrency)
                     print(f"[bulk] {spec.name}: fresh workers ready", file=sys.stderr)
-                poller.wait(timeout=timeout)
+                wait_for_phase(poller, procs, workers, timeout, problems, spec.name)
                 poller.stop()
                 time.sleep(2)  # let late duplicate deliveries land before counting them
                 if poller.done_at is None:
@@ -955,6 +960,24 @@ def run_bulk(
 
 
 PROGRESS = (0.25, 0.5, 0.75, 0.9)
+
+
+def wait_for_phase(
+    poller: ProgressPoller,
+    procs: Processes,
+    workers: list[str],
+    timeout: float,
+    problems: list[str],
+    name: str,
+) -> None:
+    """Until the poller has seen every request active, the timeout passes, or the jobs are
+    plainly broken (as many tasks raised as there are requests: waiting longer is futile)."""
+    deadline = time.monotonic() + timeout
+    while not poller.wait(timeout=2) and time.monotonic() < deadline:
+        raised = sum(sum(task_errors(procs.log(w)).values()) for w in workers)
+        if raised >= poller.total:
+            problems.append(f"{name}: gave up waiting: {raised} `process_request` tasks raised")
+            return
 
 
 # --- report ----------------------------------------------------------------------------

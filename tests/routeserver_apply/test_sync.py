@@ -88,12 +88,7 @@ def rs_settings(
 ) -> Callable[..., Settings]:
     def factory(**server_overrides: dict[str, Any]) -> Settings:
         nets = ix_networks(emulator)
-        nets[0]["reserved_addresses"] = [
-            "192.0.2.1",
-            "192.0.2.2",
-            "2001:db8:ab::1",
-            "2001:db8:ab::2",
-        ]
+        # No reserved_addresses: the route servers' own are reserved automatically.
         servers = []
         for entry in SERVERS:
             bird = birds[entry["name"]]

@@ -9,8 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from ztix import context
-from ztix.api import problems
-from ztix.api.routes import admin, auth, ixf, requests, routeservers
+from ztix.api import problems, spa
+from ztix.api.routes import admin, auth, controller, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import LoginThrottle
 from ztix.config import Settings
@@ -85,7 +85,9 @@ def create_app(
     app.include_router(requests.router)
     app.include_router(admin.router)
     app.include_router(routeservers.router)
+    app.include_router(controller.router)
     app.include_router(ixf.router)
+    spa.install(app)  # last: the web app answers every other GET path
     return app
 
 

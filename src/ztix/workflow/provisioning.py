@@ -100,7 +100,14 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
     """
     net = request.network
     declared = settings.network_config(net.zt_network_id)
-    reserved = set(declared.reserved_addresses) if declared else set()
+    reserved: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = (
+        set(declared.reserved_addresses) if declared else set()
+    )
+    # The route servers' own peering-LAN addresses are never handed to a member.
+    for rs in settings.routeservers.servers:
+        served = settings.find_network(rs.network)
+        if served is not None and served.network_id(net.zt_network_id[:10]) == net.zt_network_id:
+            reserved.update({rs.ipv4, rs.ipv6})
     for family in (4, 6):
         if request.address(family) is not None:
             continue

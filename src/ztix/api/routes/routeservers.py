@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -114,7 +114,7 @@ def _sync_state(row: RouteServerState | None) -> SyncStateOut | None:
 
 def _server_out(
     rs: RouteServerConfig,
-    row: RouteServerState | None,
+    sync: SyncStateOut | None,
     settings: Settings,
     *,
     sessions: bool,
@@ -130,7 +130,7 @@ def _server_out(
         ipv6=str(rs.ipv6),
         network=rs.network,
         pair_order=rs.pair_order,
-        sync=_sync_state(row),
+        sync=sync,
     )
     if sessions and rs.enabled:
         read = read_sessions(rs, max_age=settings.routeservers.status_cache_seconds)
@@ -156,10 +156,10 @@ def list_route_servers(
     sessions: Annotated[bool, Query(description="Also read BGP sessions (cached)")] = False,
 ) -> list[RouteServerOut]:
     """Every configured route server with its last sync (when, result, stage on failure)."""
-    return [
-        _server_out(rs, db.get(RouteServerState, rs.name), settings, sessions=sessions)
-        for rs in sorted(settings.routeservers.servers, key=lambda r: (r.pair_order, r.name))
-    ]
+    servers = sorted(settings.routeservers.servers, key=lambda r: (r.pair_order, r.name))
+    states = {rs.name: _sync_state(db.get(RouteServerState, rs.name)) for rs in servers}
+    db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
+    return [_server_out(rs, states[rs.name], settings, sessions=sessions) for rs in servers]
 
 
 @router.get(
@@ -174,7 +174,9 @@ def get_route_server(
     rs = next((r for r in settings.routeservers.servers if r.name == name), None)
     if rs is None:
         raise AppError("route_server_not_found", f"no route server {name!r}")
-    return _server_out(rs, db.get(RouteServerState, rs.name), settings, sessions=True)
+    state = _sync_state(db.get(RouteServerState, rs.name))
+    db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
+    return _server_out(rs, state, settings, sessions=True)
 
 
 class MemberRouteServerOut(BaseModel):
@@ -188,6 +190,15 @@ class MemberRouteServerOut(BaseModel):
     max_prefix_source: str | None
     sessions_ok: bool | None
     sessions: list[SessionOut]
+
+
+def _peer_limits(peer: RouteServerPeer | None) -> dict[str, Any]:
+    return {
+        "applied": bool(peer and peer.applied),
+        "max_prefix_ipv4": peer.max_prefix_ipv4 if peer else None,
+        "max_prefix_ipv6": peer.max_prefix_ipv6 if peer else None,
+        "max_prefix_source": peer.max_prefix_source if peer else None,
+    }
 
 
 def _protocols_of(request: JoinRequest) -> set[str]:
@@ -218,13 +229,16 @@ def member_route_servers(
     request = service.visible_request(db, user, request_id)
     nwid = request.network.zt_network_id
     mine = _protocols_of(request)
+    live = request.status == "active"
+    servers = [
+        (rs, _peer_limits(db.get(RouteServerPeer, (rs.name, request.id))))
+        for rs in enabled_servers(settings)
+        if (net := settings.find_network(rs.network)) is not None
+        and net.network_id(nwid[:10]) == nwid
+    ]
+    db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
     result = []
-    for rs in enabled_servers(settings):
-        net = settings.find_network(rs.network)
-        if net is None or net.network_id(nwid[:10]) != nwid:
-            continue
-        peer = db.get(RouteServerPeer, (rs.name, request.id))
-        live = request.status == "active"
+    for rs, peer in servers:
         read = (
             read_sessions(rs, max_age=settings.routeservers.status_cache_seconds) if live else None
         )
@@ -234,10 +248,7 @@ def member_route_servers(
                 asn=rs.asn,
                 ipv4=str(rs.ipv4),
                 ipv6=str(rs.ipv6),
-                applied=bool(peer and peer.applied),
-                max_prefix_ipv4=peer.max_prefix_ipv4 if peer else None,
-                max_prefix_ipv6=peer.max_prefix_ipv6 if peer else None,
-                max_prefix_source=peer.max_prefix_source if peer else None,
+                **peer,
                 sessions_ok=read.ok if read else None,
                 sessions=[SessionOut.of(p) for n, p in sorted(read.protocols.items()) if n in mine]
                 if read

@@ -1,0 +1,166 @@
+/** Data hooks: one per API resource, with the polling rules of each page. */
+import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { toast } from "sonner";
+import { api, type QueueFilter } from "@/api/endpoints";
+import { ApiError, setCsrfToken } from "@/api/client";
+import type {
+  AdminJoinRequestDetail,
+  JoinRequest,
+  Me,
+  MemberRouteServer,
+  RouteServer,
+  RequestPage,
+  RequestStatus,
+} from "@/api/types";
+import { CALM, FAST } from "@/lib/polling";
+import { MOVING, TERMINAL } from "@/lib/status";
+import { usePoller } from "./usePoller";
+
+export const keys = {
+  me: ["me"] as const,
+  onboarding: ["onboarding"] as const,
+  myRequests: ["requests"] as const,
+  request: (id: string) => ["request", id] as const,
+  requestRouteServers: (id: string) => ["request", id, "route-servers"] as const,
+  queue: (filter: QueueFilter) => ["admin", "queue", filter] as const,
+  adminRequest: (id: string) => ["admin", "request", id] as const,
+  routeServers: ["admin", "route-servers"] as const,
+  controller: ["admin", "controller"] as const,
+};
+
+/** The logged-in user, or null when there is no session. */
+export function useMe() {
+  return useQuery<Me | null>({
+    queryKey: keys.me,
+    queryFn: async () => {
+      try {
+        const me = await api.me();
+        setCsrfToken(me.csrf_token);
+        return me;
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) {
+          setCsrfToken(null);
+          return null;
+        }
+        throw error;
+      }
+    },
+    staleTime: 60_000,
+    refetchOnWindowFocus: true,
+  });
+}
+
+export function useOnboarding() {
+  return useQuery({ queryKey: keys.onboarding, queryFn: api.onboarding, staleTime: 60_000 });
+}
+
+export function useMyRequests() {
+  const refetchInterval = usePoller<RequestPage>({
+    policy: FAST,
+    done: (page) => page.items.every((r) => TERMINAL.has(r.status)),
+    fingerprint: (page) => page.items.map((r) => `${r.id}:${r.status}:${r.updated_at}`).join(","),
+  });
+  return useQuery({ queryKey: keys.myRequests, queryFn: () => api.myRequests(), refetchInterval });
+}
+
+const requestPrint = (r: JoinRequest) =>
+  `${r.status}:${r.updated_at}:${r.attempts}:${r.membership?.last_synced_at ?? ""}`;
+
+export function useRequest(id: string) {
+  const refetchInterval = usePoller<JoinRequest>({
+    policy: FAST,
+    done: (r) => TERMINAL.has(r.status),
+    fingerprint: requestPrint,
+  });
+  return useQuery({ queryKey: keys.request(id), queryFn: () => api.request(id), refetchInterval });
+}
+
+export function useAdminRequest(id: string) {
+  const refetchInterval = usePoller<AdminJoinRequestDetail>({
+    policy: FAST,
+    done: (r) => TERMINAL.has(r.status),
+    fingerprint: (r) => `${requestPrint(r)}:${r.audit.length}`,
+  });
+  return useQuery({
+    queryKey: keys.adminRequest(id),
+    queryFn: () => api.adminRequest(id),
+    refetchInterval,
+  });
+}
+
+/** Route servers and the member's sessions: worth asking only once addresses exist. */
+export function useRequestRouteServers(id: string, status: RequestStatus | undefined) {
+  const refetchInterval = usePoller<MemberRouteServer[]>({ policy: CALM });
+  const live = status === "active" || (status !== undefined && MOVING.has(status));
+  return useQuery({
+    queryKey: keys.requestRouteServers(id),
+    queryFn: () => api.requestRouteServers(id),
+    enabled: status !== undefined && !TERMINAL.has(status),
+    refetchInterval: live ? refetchInterval : false,
+  });
+}
+
+export function useQueue(filter: QueueFilter) {
+  const refetchInterval = usePoller({
+    policy: CALM,
+    fingerprint: (page: Awaited<ReturnType<typeof api.adminQueue>>) =>
+      JSON.stringify([page.counts, page.items.map((r) => `${r.id}:${r.status}:${r.updated_at}`)]),
+  });
+  return useQuery({
+    queryKey: keys.queue(filter),
+    queryFn: () => api.adminQueue(filter),
+    refetchInterval,
+    placeholderData: (previous) => previous,
+  });
+}
+
+export function useRouteServers() {
+  const refetchInterval = usePoller<RouteServer[]>({ policy: CALM });
+  return useQuery({ queryKey: keys.routeServers, queryFn: api.routeServers, refetchInterval });
+}
+
+export function useController() {
+  const refetchInterval = usePoller({
+    policy: CALM,
+    fingerprint: (state: Awaited<ReturnType<typeof api.controller>>) =>
+      JSON.stringify({ ...state, checked_at: null }),
+  });
+  return useQuery({ queryKey: keys.controller, queryFn: api.controller, refetchInterval });
+}
+
+// --- actions -------------------------------------------------------------------------
+
+type RequestLike = { id: string; status: RequestStatus; updated_at: string };
+
+/** An action on a request that shows its expected outcome at once (optimistic), rolls back
+ *  with an error toast when the server says no, and confirms with a toast when it says yes. */
+export function useRequestAction<T extends RequestLike>(opts: {
+  key: QueryKey;
+  run: (variables: { id: string; reason?: string }) => Promise<T>;
+  optimistic: RequestStatus;
+  success: string;
+  alsoInvalidate?: QueryKey[];
+}) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: opts.run,
+    onMutate: async () => {
+      await client.cancelQueries({ queryKey: opts.key });
+      const before = client.getQueryData<T>(opts.key);
+      if (before) client.setQueryData<T>(opts.key, { ...before, status: opts.optimistic });
+      return { before };
+    },
+    onError: (_error, _vars, context) => {
+      if (context?.before) client.setQueryData(opts.key, context.before);
+      // invalid_transition: show where the request really is now.
+      void client.invalidateQueries({ queryKey: opts.key });
+    },
+    onSuccess: (data) => {
+      client.setQueryData(opts.key, data);
+      toast.success(opts.success);
+    },
+    onSettled: () => {
+      for (const key of opts.alsoInvalidate ?? []) void client.invalidateQueries({ queryKey: key });
+    },
+  });
+}

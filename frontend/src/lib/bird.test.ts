@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { CONTEXT, REQUEST, ROUTE_SERVERS } from "@/test/fixtures";
+import { birdSnippet } from "./bird";
+
+describe("the member's BIRD snippet", () => {
+  const text = birdSnippet(REQUEST, ROUTE_SERVERS)!;
+  it("peers with each route server in both families from the member's own addresses", () => {
+    expect(text).toContain("protocol bgp ztix_rs_1_v4 {");
+    expect(text).toContain("  local 192.0.2.2 as 213035;\n  neighbor 192.0.2.1 as 64999;");
+    expect(text).toContain("protocol bgp ztix_rs_1_v6 {");
+    expect(text).toContain("  local 2001:db8:ab::21:3035:1 as 213035;\n  neighbor 2001:db8:ab::1 as 64999;");
+    expect(text).toContain("  ipv6 {");
+  });
+  it("exports only the member's own routes by default", () => {
+    expect(text.match(/export where source = RTS_STATIC;/g)).toHaveLength(2);
+  });
+  it("is absent without a membership or route servers", () => {
+    expect(birdSnippet({ ...REQUEST, membership: null }, ROUTE_SERVERS)).toBeNull();
+    expect(birdSnippet(REQUEST, [])).toBeNull();
+    expect(CONTEXT.networks).toHaveLength(1);
+  });
+  it("leaves out a family the member has no address in", () => {
+    const v4only = { ...REQUEST, membership: { ...REQUEST.membership!, ipv6: null } };
+    expect(birdSnippet(v4only, ROUTE_SERVERS)).not.toContain("_v6");
+  });
+});

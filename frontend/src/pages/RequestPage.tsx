@@ -1,0 +1,161 @@
+import { ArrowLeft, DoorOpen, Undo2 } from "lucide-react";
+import * as React from "react";
+import { Link, useParams } from "react-router";
+import { isApiError } from "@/api/client";
+import { api } from "@/api/endpoints";
+import { ConfirmAction } from "@/components/app/ConfirmDialog";
+import { ErrorPanel, Mono, PageHeader } from "@/components/app/bits";
+import {
+  MembershipCard,
+  PolicyReasons,
+  RequestNotice,
+  RequestSummary,
+  RouteServersCard,
+  StatusHeadline,
+  Timeline,
+} from "@/components/app/RequestParts";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Skeleton } from "@/components/ui/skeleton";
+import { keys, useRequest, useRequestAction } from "@/hooks/queries";
+import { shortId } from "@/lib/format";
+import { NotFoundPage } from "./NotFoundPage";
+
+/** Someone else's request and a malformed ID both look like a request that does not exist. */
+export function isMissing(error: unknown): boolean {
+  return (
+    isApiError(error) &&
+    (error.code === "request_not_found" || error.code === "not_found" || (error.status === 422 && error.code === "validation_failed"))
+  );
+}
+
+export function RequestPage() {
+  const { id = "" } = useParams();
+  const request = useRequest(id);
+  const key = keys.request(id);
+  const cancel = useRequestAction({
+    key,
+    run: ({ id }) => api.cancel(id),
+    optimistic: "cancelled",
+    success: "Request cancelled",
+    alsoInvalidate: [keys.myRequests],
+  });
+  const leave = useRequestAction({
+    key,
+    run: ({ id }) => api.leave(id),
+    optimistic: "deprovisioning",
+    success: "Leaving the IX: your router is being removed",
+    alsoInvalidate: [keys.myRequests],
+  });
+  React.useEffect(() => {
+    document.title = `Request ${shortId(id)} · ZT-IX`;
+  }, [id]);
+
+  if (request.isPending) return <Skeleton className="h-96 w-full" />;
+  if (request.isError) {
+    if (isMissing(request.error)) return <NotFoundPage what="request" />;
+    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
+  }
+  const r = request.data;
+
+  return (
+    <>
+      <Link to="/dashboard" className="mb-3 inline-flex items-center gap-1 text-sm text-harbor hover:underline">
+        <ArrowLeft className="size-4" aria-hidden="true" />
+        My requests
+      </Link>
+      <PageHeader
+        eyebrow={
+          <>
+            Request <Mono>{shortId(r.id)}</Mono>
+          </>
+        }
+        title={
+          <>
+            <Mono>AS{r.asn}</Mono> on {r.network_name}
+          </>
+        }
+        description={<StatusHeadline request={r} />}
+        actions={
+          <>
+            {r.status === "pending" ? (
+              <ConfirmAction
+                trigger={
+                  <>
+                    <Undo2 aria-hidden="true" />
+                    Cancel request
+                  </>
+                }
+                triggerVariant="outline"
+                title="Cancel this request?"
+                description="The IX team will not review it. You can send a new one at any time."
+                confirmLabel="Cancel request"
+                variant="destructive"
+                pending={cancel.isPending}
+                onConfirm={() => cancel.mutate({ id: r.id })}
+              />
+            ) : null}
+            {r.status === "active" ? (
+              <ConfirmAction
+                trigger={
+                  <>
+                    <DoorOpen aria-hidden="true" />
+                    Leave the IX
+                  </>
+                }
+                triggerVariant="outline"
+                title="Leave the IX with this router?"
+                description={
+                  <>
+                    Node <Mono>{r.node_id}</Mono> is removed from the peering LAN, its addresses are released
+                    and its BGP sessions on the route servers are deleted.
+                  </>
+                }
+                confirmLabel="Leave the IX"
+                variant="destructive"
+                pending={leave.isPending}
+                onConfirm={() => leave.mutate({ id: r.id })}
+              />
+            ) : null}
+          </>
+        }
+      />
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_17rem]">
+        <div className="grid min-w-0 gap-6">
+          <RequestNotice request={r} />
+          <PolicyReasons request={r} />
+          <MembershipCard request={r} />
+          <RouteServersCard request={r} />
+          <Card>
+            <CardHeader>
+              <CardTitle>Details</CardTitle>
+            </CardHeader>
+            <CardContent>
+              <RequestSummary request={r} />
+            </CardContent>
+          </Card>
+        </div>
+        <Card className="h-fit">
+          <CardHeader>
+            <CardTitle>Progress</CardTitle>
+          </CardHeader>
+          <CardContent>
+            <Timeline request={r} />
+          </CardContent>
+        </Card>
+      </div>
+      {r.status === "pending" || r.status === "failed" ? null : (
+        <p className="sr-only" aria-live="polite">
+          Status: {r.status}
+        </p>
+      )}
+      {r.status === "active" ? null : (
+        <div className="mt-6">
+          <Button asChild variant="link" className="px-0">
+            <Link to="/onboarding">Connect another router</Link>
+          </Button>
+        </div>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,35 @@
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, describe, expect, it } from "vitest";
+import { CONTEXT, REQUEST, jsonResponse } from "@/test/fixtures";
+import { mockApi, renderAt } from "@/test/render";
+import { AdminQueuePage, filterFromParams } from "./QueuePage";
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("the queue's filter", () => {
+  it("reads a bookmarked URL and ignores what it does not understand", () => {
+    const f = filterFromParams(new URLSearchParams("status=pending&status=bogus&asn=AS1&age=1440&sort=asn&page=3"));
+    expect(f).toEqual({
+      status: ["pending"], asn: undefined, network: undefined, minAgeMinutes: 1440, sort: "asn", limit: 25, offset: 50,
+    });
+    expect(filterFromParams(new URLSearchParams("sort=evil")).sort).toBe("-created_at");
+  });
+
+  it("asks the API with the chosen status and shows counts for the whole IX", async () => {
+    const page = { items: [{ ...REQUEST, status: "pending", created_by: "ada", decided_by: null, policy_verdict: null }], total: 1, limit: 25, offset: 0, counts: { pending: 1, active: 7 } };
+    const { calls } = mockApi({
+      "GET /admin/requests": () => jsonResponse(page),
+      "GET /onboarding/context": () => jsonResponse(CONTEXT),
+    });
+    renderAt(<AdminQueuePage />, { path: "/admin/requests", route: "/admin/requests" });
+    const active = await screen.findByRole("button", { name: "Active 7" });
+    await userEvent.setup().click(screen.getByRole("button", { name: "Pending 1" }));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.path === "/admin/requests").at(-1)!.search).toContain("status=pending"),
+    );
+    expect(active).toHaveAttribute("aria-pressed", "false");
+    expect(screen.getByRole("button", { name: "Pending 1" })).toHaveAttribute("aria-pressed", "true");
+    expect(screen.getByRole("link", { name: REQUEST.id.slice(0, 8) })).toHaveAttribute("href", `/admin/requests/${REQUEST.id}`);
+  });
+});

@@ -1,0 +1,207 @@
+import { ArrowLeft, Check, PowerOff, RotateCcw, X } from "lucide-react";
+import * as React from "react";
+import { Link, useParams } from "react-router";
+import { api } from "@/api/endpoints";
+import type { AuditEvent } from "@/api/types";
+import { ConfirmAction } from "@/components/app/ConfirmDialog";
+import { ImportLimits } from "@/components/app/ImportLimits";
+import { ErrorPanel, Field, Mono, PageHeader } from "@/components/app/bits";
+import {
+  MembershipCard,
+  PolicyVerdictCard,
+  RequestNotice,
+  RequestSummary,
+  RouteServersCard,
+  StatusHeadline,
+  Timeline,
+} from "@/components/app/RequestParts";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Skeleton } from "@/components/ui/skeleton";
+import { keys, useAdminRequest, useRequestAction } from "@/hooks/queries";
+import { formatDateTime, shortId } from "@/lib/format";
+import { isMissing } from "@/pages/RequestPage";
+import { NotFoundPage } from "@/pages/NotFoundPage";
+
+function describeEvent(e: AuditEvent): string {
+  if (e.from_status || e.to_status) return `${e.from_status ?? "—"} → ${e.to_status ?? "—"}`;
+  return e.action.replace(/[._]/g, " ");
+}
+
+function eventDetails(e: AuditEvent): string | null {
+  const d = e.details ?? {};
+  const parts: string[] = [];
+  for (const key of ["reason", "code", "system", "message", "detail", "ipv4", "ipv6", "attempt"]) {
+    const value = (d as Record<string, unknown>)[key];
+    if (value !== undefined && value !== null && value !== "") parts.push(`${key}: ${String(value)}`);
+  }
+  return parts.length ? parts.join(" · ") : null;
+}
+
+function AuditTimeline({ events }: { events: AuditEvent[] }) {
+  return (
+    <ol className="grid gap-3" aria-label="Audit trail">
+      {[...events].reverse().map((e, i) => (
+        <li key={e.id} className="stagger border-l-2 border-fog pl-3" style={{ "--i": Math.min(i, 12) } as React.CSSProperties}>
+          <div className="flex flex-wrap items-baseline gap-x-2 text-sm">
+            <span className="font-medium text-graphite">{describeEvent(e)}</span>
+            <span className="text-xs text-slate">{e.action}</span>
+          </div>
+          <div className="text-xs text-slate">
+            <time dateTime={e.occurred_at}>{formatDateTime(e.occurred_at)}</time> · by{" "}
+            <span className="text-graphite">{e.actor}</span>
+            {e.client_address ? (
+              <>
+                {" "}
+                from <Mono>{e.client_address}</Mono>
+              </>
+            ) : null}
+          </div>
+          {eventDetails(e) ? <div className="mt-0.5 text-xs break-words text-graphite">{eventDetails(e)}</div> : null}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+export function AdminRequestPage() {
+  const { id = "" } = useParams();
+  const request = useAdminRequest(id);
+  const key = keys.adminRequest(id);
+  const also = [["admin", "queue"], keys.request(id)];
+  const approve = useRequestAction({ key, run: ({ id }) => api.approve(id), optimistic: "approved", success: "Approved: provisioning starts", alsoInvalidate: also });
+  const reject = useRequestAction({ key, run: ({ id, reason }) => api.reject(id, reason ?? ""), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
+  const retry = useRequestAction({ key, run: ({ id }) => api.retry(id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
+  const deprovision = useRequestAction({ key, run: ({ id }) => api.deprovision(id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
+  const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending;
+  React.useEffect(() => {
+    document.title = `Admin · request ${shortId(id)} · ZT-IX`;
+  }, [id]);
+
+  if (request.isPending) return <Skeleton className="h-96 w-full" />;
+  if (request.isError) {
+    if (isMissing(request.error)) return <NotFoundPage what="request" />;
+    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
+  }
+  const r = request.data;
+
+  return (
+    <>
+      <Link to="/admin/requests" className="mb-3 inline-flex items-center gap-1 text-sm text-harbor hover:underline">
+        <ArrowLeft className="size-4" aria-hidden="true" />
+        Request queue
+      </Link>
+      <PageHeader
+        eyebrow={
+          <>
+            Request <Mono>{shortId(r.id)}</Mono>
+          </>
+        }
+        title={
+          <>
+            <Mono>AS{r.asn}</Mono> on {r.network_name}
+          </>
+        }
+        description={<StatusHeadline request={r} />}
+        actions={
+          <>
+            {r.status === "pending" ? (
+              <>
+                <ConfirmAction
+                  trigger={<><Check aria-hidden="true" />Approve</>}
+                  title="Approve this request?"
+                  description={<>ZT-IX authorizes node <Mono>{r.node_id}</Mono> for <Mono>AS{r.asn}</Mono> and sets up its route-server sessions.</>}
+                  confirmLabel="Approve"
+                  pending={busy}
+                  onConfirm={() => approve.mutate({ id: r.id })}
+                />
+                <ConfirmAction
+                  trigger={<><X aria-hidden="true" />Reject</>}
+                  triggerVariant="outline"
+                  title="Reject this request?"
+                  description="The member sees your reason on their request page."
+                  reasonLabel="Reason"
+                  confirmLabel="Reject"
+                  variant="destructive"
+                  pending={busy}
+                  onConfirm={(reason) => reject.mutate({ id: r.id, reason })}
+                />
+              </>
+            ) : null}
+            {r.status === "failed" ? (
+              <ConfirmAction
+                trigger={<><RotateCcw aria-hidden="true" />Retry</>}
+                title="Retry provisioning?"
+                description="The request goes back to approved with a fresh attempt count."
+                confirmLabel="Retry"
+                pending={busy}
+                onConfirm={() => retry.mutate({ id: r.id })}
+              />
+            ) : null}
+            {r.status === "active" ? (
+              <ConfirmAction
+                trigger={<><PowerOff aria-hidden="true" />Deprovision</>}
+                triggerVariant="outline"
+                title="Deprovision this member?"
+                description={<>Node <Mono>{r.node_id}</Mono> is deauthorized, its addresses released and its sessions removed.</>}
+                confirmLabel="Deprovision"
+                variant="destructive"
+                pending={busy}
+                onConfirm={() => deprovision.mutate({ id: r.id })}
+              />
+            ) : null}
+          </>
+        }
+      />
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_19rem]">
+        <div className="grid min-w-0 gap-6">
+          <RequestNotice request={r} admin />
+          <Card>
+            <CardHeader>
+              <CardTitle>Details</CardTitle>
+            </CardHeader>
+            <CardContent>
+              <RequestSummary
+                request={r}
+                extra={
+                  <>
+                    <Field label="Requested by">{r.created_by ?? "—"}</Field>
+                    <Field label="Decided by">
+                      {r.approved_by_policy ? "policy (automatic)" : (r.decided_by ?? "—")}
+                    </Field>
+                    <Field label="Request ID" mono>
+                      {r.id}
+                    </Field>
+                    <Field label="Attempts">{r.attempts}</Field>
+                  </>
+                }
+              />
+            </CardContent>
+          </Card>
+          <PolicyVerdictCard verdict={r.policy_verdict} />
+          <MembershipCard request={r} />
+          <RouteServersCard request={r} />
+          {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
+        </div>
+        <div className="grid h-fit gap-6">
+          <Card>
+            <CardHeader>
+              <CardTitle>Progress</CardTitle>
+            </CardHeader>
+            <CardContent>
+              <Timeline request={r} audit={r.audit} />
+            </CardContent>
+          </Card>
+          <Card>
+            <CardHeader>
+              <CardTitle>Audit trail</CardTitle>
+              <CardDescription>Newest first; every change with who and from where.</CardDescription>
+            </CardHeader>
+            <CardContent>
+              <AuditTimeline events={r.audit} />
+            </CardContent>
+          </Card>
+        </div>
+      </div>
+    </>
+  );
+}
