@@ -30,9 +30,10 @@ fresh workers:
 
 After each phase: distinct IPv4 and IPv6 addresses, exactly N members on the emulator with
 the addresses the database holds, no failed request, one ``provisioning.started`` and one
-``provisioning.succeeded`` per request, how many task deliveries the workers received (from
-their logs). At the end one reconciler pass is timed against every active member (with its
-SQL statements counted).
+``provisioning.succeeded`` per request, how many task deliveries the workers received and
+how many tasks raised (from their logs), approve calls answered with an error (retried, as
+an admin would), and PostgreSQL's deadlock count for the database. At the end one reconciler
+pass is timed against every active member (with its SQL statements counted).
 
 The report goes to ``bench/results/provisioning.md`` and, with ``--write-docs``, into the
 ``bench:provisioning`` section of ``docs/performance.md``. Every process, database and
@@ -573,7 +574,7 @@ class ProgressPoller:
         while not self._stop.is_set():
             try:
                 with self.database.session() as db:
-                    counts = Counter({s: int(c) for s, c in db.execute(query)})
+                    counts = Counter({str(s): int(c) for s, c in db.execute(query)})
             except Exception as exc:  # a hiccup must not end the measurement
                 print(f"poller: {exc!r}", file=sys.stderr)
                 self._stop.wait(BULK_POLL_SECONDS)
@@ -1055,7 +1056,9 @@ def render_latency(results: list[LatencyResult], out: list[str], findings: list[
         "the audit events `request.approved` → `provisioning.succeeded` (the approving "
         "transaction's flush → the job's success transaction's flush), which is what "
         "the job system itself costs: dispatch, claim transaction (lease, addresses), "
-        "member POST and read-back GET to the controller, success transaction.\n"
+        "member POST and read-back GET to the controller, success transaction. The server "
+        "figure starts earlier (before the approval's commit and response), so it can "
+        "exceed the client's.\n"
     )
     add(
         "| database | requests | client p50 | client p95 | client max "
