@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
-from ztix import context
+from ztix import context, observability
 from ztix.api import problems, spa
-from ztix.api.routes import admin, auth, controller, ixf, requests, routeservers
+from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import LoginThrottle
 from ztix.config import Settings
@@ -42,6 +43,7 @@ def create_app(
         yield
         if runner is not None:
             runner.stop()
+        app.state.readiness.close()
         app.state.peeringdb.close()
         if own_database:
             database.dispose()
@@ -65,6 +67,25 @@ def create_app(
         settings.auth.login_failures_per_address,
     )
     app.state.peeringdb = peeringdb or PeeringDBClient(settings.peeringdb)
+    app.state.metrics = metrics = observability.Metrics(database)
+    app.state.readiness = health.Readiness(settings, database)
+
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.http_duration.labels(request.method, template, str(status)).observe(
+                time.perf_counter() - started
+            )
 
     @app.middleware("http")
     async def correlation(
@@ -87,6 +108,7 @@ def create_app(
     app.include_router(routeservers.router)
     app.include_router(controller.router)
     app.include_router(ixf.router)
+    app.include_router(health.router)
     spa.install(app)  # last: the web app answers every other GET path
     return app
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.orm import Session
 
+from ztix import observability
 from ztix.cli import controller, policy, routeservers
 from ztix.cli.common import ConfigOption, fail, settings_or_exit
 from ztix.config import Settings
@@ -76,6 +77,7 @@ def serve(
     import uvicorn
 
     settings = settings_or_exit(config)
+    observability.configure_logging(settings.logging.level, json=True)
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
@@ -100,6 +102,8 @@ def serve(
             workers=workers,
             proxy_headers=False,
             log_level=settings.logging.level.lower(),
+            # JSON lines in every HTTP worker process too, uvicorn's own loggers included.
+            log_config=observability.logging_config(settings.logging.level, json=True),
         )
     finally:
         if emulator is not None:
@@ -348,10 +352,12 @@ def worker(
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
+    observability.configure_logging(settings.logging.level, json=True)
     database = Database(settings.database_url)
     gate_or_exit(settings, database)
     database.dispose()
     celery = configure(settings)
+    celery.conf.worker_hijack_root_logger = False  # keep the JSON lines
     argv = [
         "worker",
         f"--concurrency={concurrency}",

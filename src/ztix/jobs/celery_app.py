@@ -14,6 +14,7 @@ from typing import Any
 
 from celery import Celery, Task
 
+from ztix import context
 from ztix.config import Settings, load_settings
 from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
 
@@ -70,7 +71,11 @@ class CeleryDispatcher:
     """Hands work to Celery; a broker outage is logged, not raised (the reconciler recovers)."""
 
     def request_changed(self, request_id: uuid.UUID) -> None:
-        process_request_task.apply_async(args=(str(request_id),), retry=False)
+        process_request_task.apply_async(
+            args=(str(request_id),),
+            kwargs={"correlation_id": context.correlation_id.get()},
+            retry=False,
+        )
 
     def route_servers_changed(self) -> None:
         sync_route_servers_task.apply_async(retry=False)
@@ -84,10 +89,20 @@ def _worker_context() -> JobContext:
 
 
 @celery.task(name="ztix.process_request", bind=True)
-def process_request_task(self: Task[Any, Any], request_id: str) -> None:
-    outcome = process_request(_worker_context(), uuid.UUID(request_id))
-    if outcome.retry_in is not None:
-        self.apply_async(args=(request_id,), countdown=outcome.retry_in)
+def process_request_task(
+    self: Task[Any, Any], request_id: str, correlation_id: str | None = None
+) -> None:
+    token = context.correlation_id.set(correlation_id)
+    try:
+        outcome = process_request(_worker_context(), uuid.UUID(request_id))
+        if outcome.retry_in is not None:
+            self.apply_async(
+                args=(request_id,),
+                kwargs={"correlation_id": correlation_id},
+                countdown=outcome.retry_in,
+            )
+    finally:
+        context.correlation_id.reset(token)
 
 
 @celery.task(name="ztix.sync_route_servers")

@@ -13,6 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from ztix import context
 from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ class InProcessRunner:
     def request_changed(self, request_id: uuid.UUID) -> None:
         if self._stop.is_set():
             return
-        self._pool.submit(self._run, request_id)
+        # The job logs under the correlation ID of whatever asked for it (an HTTP request).
+        self._pool.submit(self._run, request_id, context.correlation_id.get())
 
     def route_servers_changed(self) -> None:
         # One queued sync is enough: it reads the database when it starts, so it covers
@@ -56,20 +58,29 @@ class InProcessRunner:
         except Exception:
             log.exception("route-server sync crashed; the reconciler will retry it")
 
-    def _run(self, request_id: uuid.UUID) -> None:
+    def _run(self, request_id: uuid.UUID, correlation_id: str | None = None) -> None:
         assert self.ctx is not None, "bind() the runner before dispatching"
+        token = context.correlation_id.set(correlation_id)
         try:
-            outcome = process_request(self.ctx, request_id)
-        except Exception:
-            log.exception("job for request %s crashed; the reconciler will retry it", request_id)
-            return
-        if outcome.retry_in is not None:
-            self._later(outcome.retry_in, request_id)
+            try:
+                outcome = process_request(self.ctx, request_id)
+            except Exception:
+                log.exception(
+                    "job for request %s crashed; the reconciler will retry it", request_id
+                )
+                return
+            if outcome.retry_in is not None:
+                self._later(outcome.retry_in, request_id)
+        finally:
+            context.correlation_id.reset(token)
 
     def _later(self, delay: float, request_id: uuid.UUID) -> None:
+        correlation_id = context.correlation_id.get()
+
         def fire() -> None:
             with self._lock:
                 self._timers.discard(timer)
+            context.correlation_id.set(correlation_id)  # the timer's own thread
             self.request_changed(request_id)
 
         timer = threading.Timer(delay, fire)

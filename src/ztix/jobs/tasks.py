@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
+from ztix import observability
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest
@@ -75,6 +77,7 @@ class Outcome:
 
 
 def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
+    started = time.perf_counter()
     with ctx.database.session() as db:
         work = provisioning.claim(db, ctx.settings, request_id, lease_token(ctx.owner))
     if work is None:
@@ -93,6 +96,7 @@ def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
         )
         with ctx.database.session() as db:
             delay = provisioning.attempt_failed(db, ctx.settings, work, exc)
+        observability.record_provisioning(work.kind, "failed", time.perf_counter() - started)
         return Outcome(done=False, retry_in=delay)
     with ctx.database.session() as db:
         provisioning.succeed(
@@ -103,6 +107,7 @@ def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
             ctx.gate,
             recheck_after=ctx.settings.jobs.lease_seconds,
         )
+    observability.record_provisioning(work.kind, "succeeded", time.perf_counter() - started)
     return Outcome(done=True)
 
 
@@ -219,7 +224,12 @@ def route_server_context(ctx: JobContext) -> RouteServerContext:
 
 def sync_route_servers(ctx: JobContext, *, verify: bool = False) -> list[ServerOutcome]:
     """One sync round over every enabled route server (folded; see routeserver.sync)."""
-    return sync_round(route_server_context(ctx), verify=verify)
+    started = time.perf_counter()
+    outcomes = sync_round(route_server_context(ctx), verify=verify)
+    observability.record_route_server_round(
+        ((o.server, o.result) for o in outcomes), time.perf_counter() - started
+    )
+    return outcomes
 
 
 def reconcile(ctx: JobContext) -> dict[str, int]:

@@ -167,7 +167,7 @@ def _sync_server(
                 state = db.scalar(
                     select(RouteServerState)
                     .where(RouteServerState.name == rs.name)
-                    .with_for_update()
+                    .with_for_update(of=RouteServerState)
                 )
                 assert state is not None
                 if state.sync_requested_at is None:

@@ -207,8 +207,11 @@ def claim(db: Session, settings: Settings, request_id: uuid.UUID, owner: str) ->
 
 def _holding(db: Session, work: Work) -> JoinRequest | None:
     """The request, if this worker still holds its lease (else another took over)."""
+    # `of=`: lock the request row only. JoinRequest.network is joined eagerly, and a plain
+    # FOR UPDATE would lock the network's row too, which deadlocks on PostgreSQL against
+    # approvals whose foreign-key checks share that row (found by bench/provisioning.py).
     request = db.scalar(
-        select(JoinRequest).where(JoinRequest.id == work.request_id).with_for_update()
+        select(JoinRequest).where(JoinRequest.id == work.request_id).with_for_update(of=JoinRequest)
     )
     if request is None or request.lease_owner != work.owner:
         return None

@@ -316,6 +316,10 @@ def visible_request(db: Session, user: User, request_id: uuid.UUID) -> JoinReque
 
 def approve(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
     request = lock_request(db, request_id)
+    # Decision fields first: one UPDATE of the row, not two (each re-runs the FK checks).
+    request.decided_by_id = actor.user_id
+    request.decided_at = utcnow()
+    request.approved_by_policy = False
     transition(
         db,
         request,
@@ -325,9 +329,6 @@ def approve(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
         {"by": "admin"},
         only_from=RequestStatus.PENDING,
     )
-    request.decided_by_id = actor.user_id
-    request.decided_at = utcnow()
-    request.approved_by_policy = False
     return request
 
 

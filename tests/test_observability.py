@@ -1,0 +1,230 @@
+"""Liveness, readiness, metrics and structured logs (docs/operations.md)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.conftest import NWID, RecordingDispatcher, Session, make_settings
+from ztix import context
+from ztix.api.app import create_app
+from ztix.config import Settings
+from ztix.db.session import Database
+from ztix.jobs import celery_app, runner
+from ztix.jobs.tasks import Outcome
+from ztix.observability import JsonFormatter
+from ztix.zerotier.emulator import ControllerEmulator
+
+CLOSED_PG = "postgresql://postgres@127.0.0.1:1/x"
+
+
+def _client(settings: Settings, database: Database) -> TestClient:
+    app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
+    app.state.readiness.ttl = 0  # no caching: each probe runs the checks
+    return TestClient(app)
+
+
+@pytest.fixture
+def down_client() -> Iterator[TestClient]:
+    """An app whose PostgreSQL is a closed port (and no controller to check)."""
+    database = Database(CLOSED_PG)
+    settings = make_settings(CLOSED_PG, zerotier={"provider": "central"})
+    with _client(settings, database) as client:
+        yield client
+    database.dispose()
+
+
+def test_healthz_is_alive(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+def test_readyz_names_an_unreachable_database(down_client: TestClient) -> None:
+    response = down_client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unready"
+    assert body["checks"]["database"]["ok"] is False
+    assert body["checks"]["database"]["reason"]
+    assert "controller" not in body["checks"]  # Central: nothing self-hosted to check
+    assert down_client.get("/healthz").status_code == 200  # alive without a database
+
+
+def test_readyz_follows_the_controller(
+    emulator: ControllerEmulator,
+    zt_settings: Callable[..., Settings],
+    database: Database,
+) -> None:
+    with _client(zt_settings(), database) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 200, response.text
+        checks = response.json()["checks"]
+        assert set(checks) == {"database", "controller"}
+        assert all(c["ok"] for c in checks.values())
+
+        emulator.stop()
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        checks = response.json()["checks"]
+        assert checks["database"]["ok"] is True
+        assert checks["controller"]["ok"] is False
+        assert checks["controller"]["reason"]
+
+        emulator.start()  # same port, same state
+        assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_with_celery_names_the_broker(
+    database: Database, make_client: Callable[..., TestClient]
+) -> None:
+    make_client()  # syncs the networks
+    settings = make_settings(
+        database.url,
+        zerotier={"provider": "central"},
+        jobs={"runner": "celery", "broker_url": "redis://127.0.0.1:1/0"},
+    )
+    with _client(settings, database) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] is True
+    assert checks["broker"]["ok"] is False
+
+
+def test_readyz_is_cached(down_client: TestClient) -> None:
+    readiness = down_client.app.state.readiness  # type: ignore[attr-defined]
+    readiness.ttl = 60
+    calls = 0
+    real = readiness.checks
+
+    def counting() -> Any:
+        nonlocal calls
+        calls += 1
+        return real()
+
+    readiness.checks = counting
+    for _ in range(3):
+        assert down_client.get("/readyz").status_code == 503
+    assert calls == 1
+
+
+def _samples(text: str) -> list[Any]:
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def test_metrics_expose_latency_by_route_and_requests_by_state(member: Session) -> None:
+    created = member.post(
+        "/api/v1/requests", json={"asn": 213035, "zt_network_id": NWID, "node_id": "abcdef0123"}
+    )
+    assert created.status_code in (200, 201), created.text
+    request_id = created.json()["id"]
+    assert member.get(f"/api/v1/requests/{request_id}").status_code == 200
+
+    response = member.client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples = _samples(response.text)
+    routes = {
+        s.labels["route"] for s in samples if s.name == "ztix_http_request_duration_seconds_count"
+    }
+    assert "/api/v1/requests/{request_id}" in routes  # the template, not the raw path
+    assert f"/api/v1/requests/{request_id}" not in routes
+    counts = [
+        s
+        for s in samples
+        if s.name == "ztix_http_request_duration_seconds_count"
+        and s.labels["route"] == "/api/v1/requests/{request_id}"
+    ]
+    assert counts[0].labels["status"] == "200" and counts[0].value == 1
+    states = {s.labels["status"]: s.value for s in samples if s.name == "ztix_requests"}
+    assert states["pending"] == 1
+    assert states["active"] == 0
+
+
+def test_metrics_record_provisioning_attempts(client: TestClient) -> None:
+    from ztix import observability
+
+    observability.record_provisioning("provision", "succeeded", 0.2)
+    observability.record_route_server_round([("rs1", "applied")], 0.5)
+    samples = _samples(client.get("/metrics").text)
+    attempts = [s for s in samples if s.name == "ztix_provisioning_attempts_total"]
+    assert attempts[0].labels == {"kind": "provision", "outcome": "succeeded"}
+    syncs = [s for s in samples if s.name == "ztix_route_server_syncs_total"]
+    assert syncs[0].labels == {"server": "rs1", "result": "applied"} and syncs[0].value == 1
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    ztix = logging.getLogger("ztix")
+    ztix.addHandler(handler)
+    old = ztix.level
+    ztix.setLevel(logging.INFO)
+    yield stream
+    ztix.removeHandler(handler)
+    ztix.setLevel(old)
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_log_carries_the_correlation_id(
+    down_client: TestClient, json_log: io.StringIO
+) -> None:
+    response = down_client.get("/readyz", headers={"X-Request-ID": "probe-42"})
+    assert response.headers["X-Request-ID"] == "probe-42"
+    lines = [entry for entry in _lines(json_log) if entry["logger"] == "ztix.api.routes.health"]
+    assert lines, json_log.getvalue()
+    entry = lines[0]
+    assert entry["correlation_id"] == "probe-42"
+    assert entry["level"] == "WARNING"
+    assert "database" in entry["message"]
+    assert set(entry) >= {"time", "level", "logger", "message", "correlation_id"}
+
+
+def test_in_process_jobs_carry_the_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str | None] = []
+    done = threading.Event()
+
+    def job(ctx: Any, request_id: uuid.UUID) -> Outcome:
+        seen.append(context.correlation_id.get())
+        done.set()
+        return Outcome(done=True)
+
+    monkeypatch.setattr(runner, "process_request", job)
+    pool = runner.InProcessRunner(threads=1)
+    pool.bind(object())  # type: ignore[arg-type]
+    token = context.correlation_id.set("http-7")
+    try:
+        pool.request_changed(uuid.uuid4())
+    finally:
+        context.correlation_id.reset(token)
+    assert done.wait(5)
+    pool.stop()
+    assert seen == ["http-7"]
+
+
+def test_celery_dispatch_carries_the_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        celery_app.process_request_task, "apply_async", lambda **kw: sent.append(kw)
+    )
+    token = context.correlation_id.set("http-8")
+    try:
+        celery_app.CeleryDispatcher().request_changed(uuid.uuid4())
+    finally:
+        context.correlation_id.reset(token)
+    assert sent[0]["kwargs"] == {"correlation_id": "http-8"}
