@@ -10,6 +10,7 @@ import type {
   MaxPrefix,
   Me,
   MemberRouteServer,
+  NeedsHumanReason,
   OidcCallback,
   OnboardingContext,
   RequestPage,
@@ -46,6 +47,7 @@ export const api = {
         asn: filter.asn,
         zt_network_id: filter.network,
         min_age_minutes: filter.minAgeMinutes,
+        needs_human_reason: filter.reason,
         sort: filter.sort,
         limit: filter.limit,
         offset: filter.offset,
@@ -76,6 +78,8 @@ export interface QueueFilter {
   asn?: number;
   network?: string;
   minAgeMinutes?: number;
+  /** Requests the policy left to a human for this reason (a policy reason code). */
+  reason?: NeedsHumanReason;
   sort: SortKey;
   limit: number;
   offset: number;

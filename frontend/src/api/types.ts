@@ -39,3 +39,6 @@ export const ALL_STATUSES: readonly RequestStatus[] = [
   "deprovisioning",
   "removed",
 ];
+
+/** Why the policy left a request to a human (the admin queue can filter on it). */
+export type NeedsHumanReason = components["schemas"]["Reason"];

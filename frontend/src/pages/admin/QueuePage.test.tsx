@@ -11,9 +11,11 @@ describe("the queue's filter", () => {
   it("reads a bookmarked URL and ignores what it does not understand", () => {
     const f = filterFromParams(new URLSearchParams("status=pending&status=bogus&asn=AS1&age=1440&sort=asn&page=3"));
     expect(f).toEqual({
-      status: ["pending"], asn: undefined, network: undefined, minAgeMinutes: 1440, sort: "asn", limit: 25, offset: 50,
+      status: ["pending"], asn: undefined, network: undefined, minAgeMinutes: 1440, reason: undefined, sort: "asn", limit: 25, offset: 50,
     });
     expect(filterFromParams(new URLSearchParams("sort=evil")).sort).toBe("-created_at");
+    expect(filterFromParams(new URLSearchParams("reason=daily_limit_reached")).reason).toBe("daily_limit_reached");
+    expect(filterFromParams(new URLSearchParams("reason=bogus")).reason).toBeUndefined();
   });
 
   it("asks the API with the chosen status and shows counts for the whole IX", async () => {
@@ -31,5 +33,23 @@ describe("the queue's filter", () => {
     expect(active).toHaveAttribute("aria-pressed", "false");
     expect(screen.getByRole("button", { name: "Pending 1" })).toHaveAttribute("aria-pressed", "true");
     expect(screen.getByRole("link", { name: REQUEST.id.slice(0, 8) })).toHaveAttribute("href", `/admin/requests/${REQUEST.id}`);
+  });
+
+  it("filters on why the policy left a request to a human", async () => {
+    const page = { items: [], total: 0, limit: 25, offset: 0, counts: {} };
+    const { calls } = mockApi({
+      "GET /admin/requests": () => jsonResponse(page),
+      "GET /onboarding/context": () => jsonResponse(CONTEXT),
+    });
+    renderAt(<AdminQueuePage />, { path: "/admin/requests", route: "/admin/requests" });
+    await userEvent.setup().selectOptions(
+      await screen.findByLabelText("Needs a human because"),
+      "peeringdb_unknown",
+    );
+    await waitFor(() =>
+      expect(calls.filter((c) => c.path === "/admin/requests").at(-1)!.search).toContain(
+        "needs_human_reason=peeringdb_unknown",
+      ),
+    );
   });
 });

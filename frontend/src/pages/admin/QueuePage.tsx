@@ -2,7 +2,7 @@ import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import type { QueueFilter } from "@/api/endpoints";
-import { ALL_STATUSES, type RequestStatus, type SortKey } from "@/api/types";
+import { ALL_STATUSES, type NeedsHumanReason, type RequestStatus, type SortKey } from "@/api/types";
 import { Empty, ErrorPanel, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
@@ -24,6 +24,17 @@ const AGES: Array<[string, string]> = [
   ["10080", "Older than 1 week"],
 ];
 
+/** The policy's reasons for leaving a request to a human, as the admin filter offers them. */
+export const NEEDS_HUMAN: Array<[NeedsHumanReason, string]> = [
+  ["manual_approval_mode", "Manual approval mode"],
+  ["network_manual", "Network approved by hand"],
+  ["peeringdb_unknown", "PeeringDB could not be asked"],
+  ["peeringdb_requirement_failed", "PeeringDB requirement not met"],
+  ["no_peeringdb_identity", "ASN not held through PeeringDB"],
+  ["peeringdb_perms_insufficient", "PeeringDB permissions too low"],
+  ["daily_limit_reached", "Daily auto-approval limit reached"],
+];
+
 /** The queue's filter lives in the URL, so a view can be bookmarked and shared. */
 export function filterFromParams(params: URLSearchParams): QueueFilter {
   const status = params.getAll("status").filter((s): s is RequestStatus => (ALL_STATUSES as string[]).includes(s));
@@ -31,11 +42,13 @@ export function filterFromParams(params: URLSearchParams): QueueFilter {
   const minAge = Number(params.get("age"));
   const sort = params.get("sort") as SortKey | null;
   const page = Math.max(1, Number(params.get("page")) || 1);
+  const reason = params.get("reason");
   return {
     status: status.length ? status : undefined,
     asn: Number.isInteger(asn) && asn > 0 ? asn : undefined,
     network: params.get("network") || undefined,
     minAgeMinutes: Number.isInteger(minAge) && minAge > 0 ? minAge : undefined,
+    reason: NEEDS_HUMAN.find(([code]) => code === reason)?.[0],
     sort: sort && SORTS.includes(sort) ? sort : "-created_at",
     limit: PAGE_SIZE,
     offset: (page - 1) * PAGE_SIZE,
@@ -184,6 +197,17 @@ export function AdminQueuePage() {
             <NativeSelect id="f-age" value={params.get("age") ?? ""} onChange={(e) => update({ age: e.target.value || null })}>
               {AGES.map(([value, label]) => (
                 <option key={value} value={value}>
+                  {label}
+                </option>
+              ))}
+            </NativeSelect>
+          </div>
+          <div className="grid gap-1.5">
+            <Label htmlFor="f-reason">Needs a human because</Label>
+            <NativeSelect id="f-reason" value={filter.reason ?? ""} onChange={(e) => update({ reason: e.target.value || null })}>
+              <option value="">Any reason</option>
+              {NEEDS_HUMAN.map(([code, label]) => (
+                <option key={code} value={code}>
                   {label}
                 </option>
               ))}
