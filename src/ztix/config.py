@@ -66,6 +66,8 @@ class ServerConfig(Strict):
     port: int = Field(8000, ge=1, le=65535)
     # Client addresses are taken from X-Forwarded-For only when the direct peer is one of these.
     trusted_proxies: tuple[str, ...] = ()
+    # Larger request bodies are refused with 413 payload_too_large (the API takes small JSON).
+    max_body_bytes: int = Field(1_048_576, ge=1024)
 
 
 class RateLimit(Strict):

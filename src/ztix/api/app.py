@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 
 from ztix import context, observability
 from ztix.api import problems, spa
+from ztix.api.hardening import Hardening
 from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import LoginThrottle
@@ -101,6 +102,8 @@ def create_app(
         response.headers["X-Request-ID"] = cid
         return response
 
+    # Outermost: refuses oversized bodies before anything reads them; headers on every answer.
+    app.add_middleware(Hardening, settings=settings)
     problems.install(app)
     app.include_router(auth.router)
     app.include_router(requests.router)
