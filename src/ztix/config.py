@@ -454,6 +454,19 @@ class Settings(BaseSettings):
             return self.network_config(ref)
         return next((n for n in self.networks if n.id_suffix == ref), None)
 
+    def route_servers_of(
+        self, zt_network_id: str, *, enabled_only: bool = True
+    ) -> list[RouteServerConfig]:
+        """The route servers serving a network (by its full ID), in pair order."""
+        servers = [
+            rs
+            for rs in self.routeservers.servers
+            if (rs.enabled or not enabled_only)
+            and (net := self.find_network(rs.network)) is not None
+            and net.network_id(zt_network_id[:10]) == zt_network_id
+        ]
+        return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
     def network_config(self, zt_network_id: str) -> NetworkConfig | None:
         """The declaration of a network, by full ID or by its suffix."""
         for net in self.networks:

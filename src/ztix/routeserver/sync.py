@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -373,12 +373,7 @@ def _record_result(
 
 
 def _servers_for(settings: Settings, zt_network_id: str) -> list[str]:
-    return [
-        rs.name
-        for rs in desired_state.enabled_servers(settings)
-        if (net := settings.find_network(rs.network)) is not None
-        and net.network_id(zt_network_id[:10]) == zt_network_id
-    ]
+    return [rs.name for rs in settings.route_servers_of(zt_network_id)]
 
 
 def peer_applied_everywhere(db: Session, settings: Settings, request: JoinRequest) -> bool:
@@ -534,7 +529,3 @@ def _refresh_peeringdb(ctx: RouteServerContext) -> bool:
     with ctx.database.session() as db:
         pdb_cache.store(db, records)
     return False
-
-
-def remove_peer_rows(db: Session, request_id: uuid.UUID) -> None:
-    db.execute(delete(RouteServerPeer).where(RouteServerPeer.request_id == request_id))

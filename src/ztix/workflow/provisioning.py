@@ -104,10 +104,8 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
         set(declared.reserved_addresses) if declared else set()
     )
     # The route servers' own peering-LAN addresses are never handed to a member.
-    for rs in settings.routeservers.servers:
-        served = settings.find_network(rs.network)
-        if served is not None and served.network_id(net.zt_network_id[:10]) == net.zt_network_id:
-            reserved.update({rs.ipv4, rs.ipv6})
+    for rs in settings.route_servers_of(net.zt_network_id, enabled_only=False):
+        reserved.update({rs.ipv4, rs.ipv6})
     for family in (4, 6):
         if request.address(family) is not None:
             continue

@@ -16,7 +16,6 @@ from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
 from ztix.errors import AppError
 from ztix.routeserver.apply import ProtocolState
-from ztix.routeserver.desired import enabled_servers
 from ztix.routeserver.model import Peer
 from ztix.routeserver.render import peer_protocols
 from ztix.routeserver.status import read_sessions
@@ -232,9 +231,7 @@ def member_route_servers(
     live = request.status == "active"
     servers = [
         (rs, _peer_limits(db.get(RouteServerPeer, (rs.name, request.id))))
-        for rs in enabled_servers(settings)
-        if (net := settings.find_network(rs.network)) is not None
-        and net.network_id(nwid[:10]) == nwid
+        for rs in settings.route_servers_of(nwid)
     ]
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
     result = []
