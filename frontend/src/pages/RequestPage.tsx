@@ -1,17 +1,17 @@
-import { ArrowLeft, DoorOpen, Undo2 } from "lucide-react";
+import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
 import { isApiError } from "@/api/client";
 import { api } from "@/api/endpoints";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
-import { ErrorPanel, Mono, PageHeader } from "@/components/app/bits";
+import { ErrorPanel, Mono } from "@/components/app/bits";
 import {
   MembershipCard,
   PolicyReasons,
+  RequestHeader,
   RequestNotice,
   RequestSummary,
   RouteServersCard,
-  StatusHeadline,
   Timeline,
 } from "@/components/app/RequestParts";
 import { Button } from "@/components/ui/button";
@@ -60,22 +60,9 @@ export function RequestPage() {
 
   return (
     <>
-      <Link to="/dashboard" className="mb-3 inline-flex items-center gap-1 text-sm text-harbor hover:underline">
-        <ArrowLeft className="size-4" aria-hidden="true" />
-        My requests
-      </Link>
-      <PageHeader
-        eyebrow={
-          <>
-            Request <Mono>{shortId(r.id)}</Mono>
-          </>
-        }
-        title={
-          <>
-            <Mono>AS{r.asn}</Mono> on {r.network_name}
-          </>
-        }
-        description={<StatusHeadline request={r} />}
+      <RequestHeader
+        request={r}
+        back={{ to: "/dashboard", label: "My requests" }}
         actions={
           <>
             {r.status === "pending" ? (

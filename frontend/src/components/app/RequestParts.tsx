@@ -1,6 +1,7 @@
 /** The parts of a request page that members and admins both see. */
-import { AlertTriangle, CheckCircle2, Circle, CircleDot, XCircle } from "lucide-react";
+import { AlertTriangle, ArrowLeft, CheckCircle2, Circle, CircleDot, XCircle } from "lucide-react";
 import * as React from "react";
+import { Link } from "react-router";
 import type {
   AdminJoinRequestDetail,
   AuditEvent,
@@ -14,11 +15,11 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { useRequestRouteServers } from "@/hooks/queries";
 import { birdSnippet } from "@/lib/bird";
 import { describeCode } from "@/lib/errors";
-import { formatDateTime, formatRelative } from "@/lib/format";
+import { formatDateTime, formatRelative, shortId } from "@/lib/format";
 import { STATUS } from "@/lib/status";
 import { timelineSteps, type StepState } from "@/lib/timeline";
 import { cn } from "@/lib/utils";
-import { CodeBlock, CopyButton, ErrorPanel, Field, Mono, StatusBadge } from "./bits";
+import { CodeBlock, CopyButton, ErrorPanel, Field, Mono, PageHeader, StatusBadge } from "./bits";
 
 const STEP_ICON: Record<StepState, React.ComponentType<{ className?: string }>> = {
   done: CheckCircle2,
@@ -339,5 +340,40 @@ export function PolicyVerdictCard({ verdict }: { verdict: Verdict | null | undef
         </ul>
       </CardContent>
     </Card>
+  );
+}
+
+/** The top of a request's page, for members and admins alike: the way back, what the
+ * request is, where it stands, and the actions the page offers. */
+export function RequestHeader({
+  request,
+  back,
+  actions,
+}: {
+  request: JoinRequest;
+  back: { to: string; label: string };
+  actions?: React.ReactNode;
+}) {
+  return (
+    <>
+      <Link to={back.to} className="mb-3 inline-flex items-center gap-1 text-sm text-harbor hover:underline">
+        <ArrowLeft className="size-4" aria-hidden="true" />
+        {back.label}
+      </Link>
+      <PageHeader
+        eyebrow={
+          <>
+            Request <Mono>{shortId(request.id)}</Mono>
+          </>
+        }
+        title={
+          <>
+            <Mono>AS{request.asn}</Mono> on {request.network_name}
+          </>
+        }
+        description={<StatusHeadline request={request} />}
+        actions={actions}
+      />
+    </>
   );
 }

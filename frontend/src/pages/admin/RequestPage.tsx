@@ -1,18 +1,18 @@
-import { ArrowLeft, Check, PowerOff, RotateCcw, X } from "lucide-react";
+import { Check, PowerOff, RotateCcw, X } from "lucide-react";
 import * as React from "react";
-import { Link, useParams } from "react-router";
+import { useParams } from "react-router";
 import { api } from "@/api/endpoints";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ImportLimits } from "@/components/app/ImportLimits";
-import { ErrorPanel, Field, Mono, PageHeader } from "@/components/app/bits";
+import { ErrorPanel, Field, Mono } from "@/components/app/bits";
 import {
   MembershipCard,
   PolicyVerdictCard,
+  RequestHeader,
   RequestNotice,
   RequestSummary,
   RouteServersCard,
-  StatusHeadline,
   Timeline,
 } from "@/components/app/RequestParts";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -86,22 +86,9 @@ export function AdminRequestPage() {
 
   return (
     <>
-      <Link to="/admin/requests" className="mb-3 inline-flex items-center gap-1 text-sm text-harbor hover:underline">
-        <ArrowLeft className="size-4" aria-hidden="true" />
-        Request queue
-      </Link>
-      <PageHeader
-        eyebrow={
-          <>
-            Request <Mono>{shortId(r.id)}</Mono>
-          </>
-        }
-        title={
-          <>
-            <Mono>AS{r.asn}</Mono> on {r.network_name}
-          </>
-        }
-        description={<StatusHeadline request={r} />}
+      <RequestHeader
+        request={r}
+        back={{ to: "/admin/requests", label: "Request queue" }}
         actions={
           <>
             {r.status === "pending" ? (
