@@ -242,8 +242,9 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
     repaired = repair_drift(ctx)
-    refresh_peeringdb(route_server_context(ctx))
-    behind = route_servers_behind(route_server_context(ctx))
+    servers = route_server_context(ctx)
+    refresh_peeringdb(servers)
+    behind = route_servers_behind(servers)
     if behind:
         ctx.dispatcher.route_servers_changed()
     if due or repaired or behind:
