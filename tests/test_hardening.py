@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import AppFactory
+from tests.conftest import AppFactory, Session, create_user, login
+from ztix.db.session import Database
 
 
 def test_api_answers_carry_security_headers(client: TestClient) -> None:
@@ -74,3 +75,51 @@ def test_no_handler_runs_on_part_of_an_oversized_body(
     )
     assert response.status_code == 413
     assert "ztix_session" not in client.cookies
+
+
+def test_writes_are_limited_per_user(
+    make_client: AppFactory, login_as: Callable[..., Session]
+) -> None:
+    client = make_client(auth={"writes_per_user": {"attempts": 3, "window_seconds": 60}})
+    alice = login_as("alice", asns=(64500,), client=client)
+    answers = [
+        alice.post("/api/v1/requests/00000000-0000-4000-8000-000000000000/cancel").status_code
+        for _ in range(4)
+    ]
+    assert answers == [404, 404, 404, 429]  # each write counts, whatever its outcome
+    refused = alice.post("/api/v1/requests/00000000-0000-4000-8000-000000000000/cancel")
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert alice.get("/api/v1/requests").status_code == 200  # reads are not limited
+    # Another user on the same app (same address) still writes.
+    bob = login_as("bob", asns=(64501,), client=alice.client)
+    assert (
+        bob.post("/api/v1/requests/00000000-0000-4000-8000-000000000000/cancel").status_code == 404
+    )
+
+
+def test_writes_are_limited_per_address_anonymous_ones_included(
+    make_client: AppFactory, database: Database
+) -> None:
+    client = make_client(auth={"writes_per_address": {"attempts": 4, "window_seconds": 60}})
+    create_user(database, "carol")
+    alice = login(client, "carol")  # write 1 from this address
+    assert alice.post("/api/v1/auth/logout").status_code == 204  # write 2
+    for _ in range(2):  # writes 3 and 4
+        assert client.post("/api/v1/auth/local/login", json={}).status_code == 422
+    refused = client.post("/api/v1/auth/local/login", json={"username": "carol", "password": "x"})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "rate_limited"
+    assert client.get("/api/v1/me").status_code == 401  # reads still answered
+
+
+def test_every_write_route_documents_rate_limited(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method in {"post", "put", "patch", "delete"}:
+                description = operation["responses"]["429"]["description"]
+                assert "`rate_limited`" in description, (method, path)
+    login = spec["paths"]["/api/v1/auth/local/login"]["post"]["responses"]["429"]
+    assert "`too_many_attempts`" in login["description"]

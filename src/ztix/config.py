@@ -71,7 +71,7 @@ class ServerConfig(Strict):
 
 
 class RateLimit(Strict):
-    """At most ``attempts`` failures within ``window_seconds``."""
+    """At most ``attempts`` events (failed logins, writes) within ``window_seconds``."""
 
     attempts: int = Field(ge=1)
     window_seconds: int = Field(ge=1)
@@ -85,6 +85,10 @@ class AuthConfig(Strict):
     cookie_name: str = Field("ztix_session", pattern=r"^[A-Za-z0-9_]+$")
     login_failures_per_username: RateLimit = RateLimit(attempts=5, window_seconds=900)
     login_failures_per_address: RateLimit = RateLimit(attempts=20, window_seconds=900)
+    # State-changing requests (POST, PUT, PATCH, DELETE), answered 429 `rate_limited` past
+    # either limit: per signed-in user, and per client address (anonymous ones included).
+    writes_per_user: RateLimit = RateLimit(attempts=60, window_seconds=60)
+    writes_per_address: RateLimit = RateLimit(attempts=300, window_seconds=60)
     # "memory://" for one process; "redis://host:6379/N" when several API workers run.
     rate_limit_storage: str = "memory://"
 

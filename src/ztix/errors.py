@@ -37,6 +37,7 @@ CODES: dict[str, ErrorKind] = {
     "invalid_credentials": ErrorKind(401, "Wrong username or password"),
     "account_disabled": ErrorKind(403, "This account is disabled"),
     "too_many_attempts": ErrorKind(429, "Too many failed login attempts"),
+    "rate_limited": ErrorKind(429, "Too many changes in a short time; slow down"),
     "peeringdb_disabled": ErrorKind(404, "PeeringDB login is not enabled on this IX"),
     "provider_unavailable": ErrorKind(502, "PeeringDB could not be reached"),
     "state_invalid": ErrorKind(400, "This login link is not valid; start again"),

@@ -1537,6 +1537,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     deprovision_api_v1_admin_requests__request_id__deprovision_post: {
@@ -1612,6 +1622,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     set_max_prefix_api_v1_admin_requests__request_id__max_prefix_put: {
@@ -1673,6 +1693,16 @@ export interface operations {
             };
             /** @description Problem codes: `validation_failed` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1760,6 +1790,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     retry_api_v1_admin_requests__request_id__retry_post: {
@@ -1827,6 +1867,16 @@ export interface operations {
             };
             /** @description Problem codes: `validation_failed` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2010,7 +2060,7 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
-            /** @description Problem codes: `too_many_attempts` */
+            /** @description Problem codes: `rate_limited`, `too_many_attempts` */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,6 +2113,16 @@ export interface operations {
             };
             /** @description Problem codes: `validation_failed` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2145,6 +2205,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
             /** @description Problem codes: `provider_unavailable`, `token_exchange_failed`, `userinfo_failed` */
             502: {
                 headers: {
@@ -2187,6 +2257,16 @@ export interface operations {
             };
             /** @description Problem codes: `validation_failed` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2442,6 +2522,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     get_request_api_v1_requests__request_id__get: {
@@ -2582,6 +2672,16 @@ export interface operations {
                     "application/problem+json": unknown;
                 };
             };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
         };
     };
     leave_api_v1_requests__request_id__leave_post: {
@@ -2649,6 +2749,16 @@ export interface operations {
             };
             /** @description Problem codes: `validation_failed` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": unknown;
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -32,6 +32,7 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   invalid_credentials: { message: "Wrong username or password." },
   account_disabled: { message: "This account is disabled.", hint: "Ask the IX team to re-enable it." },
   too_many_attempts: { message: "Too many failed login attempts.", hint: "Wait a few minutes before trying again." },
+  rate_limited: { message: "Too many changes in a short time.", hint: "Wait a minute, then try again." },
   peeringdb_disabled: { message: "PeeringDB login is not enabled on this IX.", hint: "Use a local account, or ask the IX team." },
   provider_unavailable: { message: "PeeringDB could not be reached.", hint: "Try again in a few minutes." },
   state_invalid: { message: "This login link is not valid, or was started in another browser.", hint: "Start the login again from this browser." },

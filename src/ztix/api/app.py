@@ -6,15 +6,17 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 
 from ztix import context, observability
 from ztix.api import problems, spa
+from ztix.api.deps import UNSAFE_METHODS, limit_writes
 from ztix.api.hardening import Hardening
 from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
-from ztix.auth.ratelimit import LoginThrottle
+from ztix.auth.ratelimit import RateLimits
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.runner import InProcessRunner
@@ -57,16 +59,13 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        dependencies=[Depends(limit_writes)],
     )
     app.state.settings = settings
     app.state.database = database
     app.state.dispatcher = dispatcher
     dispatch.install(database.sessionmaker, dispatcher)
-    app.state.login_throttle = LoginThrottle(
-        settings.auth.rate_limit_storage,
-        settings.auth.login_failures_per_username,
-        settings.auth.login_failures_per_address,
-    )
+    app.state.rate_limits = RateLimits(settings.auth)
     app.state.peeringdb = peeringdb or PeeringDBClient(settings.peeringdb)
     app.state.metrics = metrics = observability.Metrics(database)
     app.state.readiness = health.Readiness(settings, database)
@@ -113,7 +112,36 @@ def create_app(
     app.include_router(ixf.router)
     app.include_router(health.router)
     spa.install(app)  # last: the web app answers every other GET path
+    _document_write_limits(app)
     return app
+
+
+def _document_write_limits(app: FastAPI) -> None:
+    """Every state-changing operation can answer 429 ``rate_limited`` (``limit_writes`` and
+    ``csrf_protect`` count them): the OpenAPI document says so on each."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = generate()
+        for operations in spec.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() not in UNSAFE_METHODS:
+                    continue
+                answers = operation.setdefault("responses", {})
+                # Every route documents 422 validation_failed as a problem: same content.
+                problem = answers.get("429") or answers["422"]
+                codes = set(re.findall(r"`(\w+)`", answers.get("429", {}).get("description", "")))
+                codes.add("rate_limited")
+                answers["429"] = {
+                    **problem,
+                    "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
+                }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _job_dispatcher(

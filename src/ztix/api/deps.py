@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
-from ztix.auth.ratelimit import LoginThrottle
+from ztix.auth.ratelimit import RateLimits
 from ztix.auth.sessions import check_csrf, resolve_session
 from ztix.config import Settings
 from ztix.db.models import User, UserSession
@@ -65,12 +65,19 @@ def _in_any(address: str, networks: tuple[str, ...]) -> bool:
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
+def get_rate_limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
 
 
-LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
+
+
+def limit_writes(request: Request, address: ClientAddress, limits: RateLimitsDep) -> None:
+    """Every state-changing request counts against its client address (an app-wide
+    dependency, so anonymous ones such as logins count too)."""
+    if request.method in UNSAFE_METHODS:
+        limits.write_by_address(address)
 
 
 def current_session(request: Request, db: DbSession, settings: SettingsDep) -> UserSession:
@@ -102,11 +109,14 @@ AdminUser = Annotated[User, Depends(admin_user)]
 def csrf_protect(
     request: Request,
     session: CurrentSession,
+    limits: RateLimitsDep,
     x_csrf_token: Annotated[str | None, Header(description="From GET /api/v1/me")] = None,
 ) -> None:
-    """State-changing requests must echo the session's CSRF token in ``X-CSRF-Token``."""
+    """State-changing requests must echo the session's CSRF token in ``X-CSRF-Token``, and
+    count against the signed-in user's write limit."""
     if request.method in UNSAFE_METHODS:
         check_csrf(session, x_csrf_token)
+        limits.write_by_user(session.user_id)
 
 
 Csrf = Depends(csrf_protect)

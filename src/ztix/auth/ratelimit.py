@@ -1,4 +1,5 @@
-"""Failed-login throttling per username and per client address (moving windows).
+"""Rate limits in moving windows: failed logins (per username and per client address) and
+state-changing requests (per signed-in user and per client address).
 
 Backed by the ``limits`` library: in memory for one process, Redis when several API
 workers must share the counts (``auth.rate_limit_storage``).
@@ -10,29 +11,47 @@ import math
 import time
 
 from limits import RateLimitItemPerSecond
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ztix.config import RateLimit
+from ztix.config import AuthConfig, RateLimit
 from ztix.errors import AppError
 
 
-class LoginThrottle:
-    def __init__(self, storage_uri: str, per_username: RateLimit, per_address: RateLimit) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(storage_uri))
-        self._user = RateLimitItemPerSecond(per_username.attempts, per_username.window_seconds)
-        self._addr = RateLimitItemPerSecond(per_address.attempts, per_address.window_seconds)
+def _item(limit: RateLimit) -> RateLimitItemPerSecond:
+    return RateLimitItemPerSecond(limit.attempts, limit.window_seconds)
 
-    def _keys(self, username: str, address: str) -> list[tuple[RateLimitItemPerSecond, str]]:
-        return [(self._user, f"user:{username.lower()}"), (self._addr, f"addr:{address}")]
 
-    def check(self, username: str, address: str) -> None:
+class RateLimits:
+    """Every limit of one app, on one storage."""
+
+    def __init__(self, config: AuthConfig, storage: Storage | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(
+            storage or storage_from_string(config.rate_limit_storage)
+        )
+        self._login_user = _item(config.login_failures_per_username)
+        self._login_addr = _item(config.login_failures_per_address)
+        self._write_user = _item(config.writes_per_user)
+        self._write_addr = _item(config.writes_per_address)
+
+    def _retry_after(self, item: RateLimitItemPerSecond, *key: str) -> int:
+        reset_at, _remaining = self._limiter.get_window_stats(item, *key)
+        return max(math.ceil(reset_at - time.time()), 1)
+
+    # -- failed logins -----------------------------------------------------------------
+
+    def _login_keys(self, username: str, address: str) -> list[tuple[RateLimitItemPerSecond, str]]:
+        return [
+            (self._login_user, f"user:{username.lower()}"),
+            (self._login_addr, f"addr:{address}"),
+        ]
+
+    def check_login(self, username: str, address: str) -> None:
         """Raise ``too_many_attempts`` (with ``retry_after`` seconds) when either limit is hit."""
         retry_after = 0
-        for item, key in self._keys(username, address):
+        for item, key in self._login_keys(username, address):
             if not self._limiter.test(item, "login-failures", key):
-                reset_at, _remaining = self._limiter.get_window_stats(item, "login-failures", key)
-                retry_after = max(retry_after, math.ceil(reset_at - time.time()), 1)
+                retry_after = max(retry_after, self._retry_after(item, "login-failures", key))
         if retry_after:
             raise AppError(
                 "too_many_attempts",
@@ -40,10 +59,29 @@ class LoginThrottle:
                 retry_after=retry_after,
             )
 
-    def failed(self, username: str, address: str) -> None:
-        for item, key in self._keys(username, address):
+    def login_failed(self, username: str, address: str) -> None:
+        for item, key in self._login_keys(username, address):
             self._limiter.hit(item, "login-failures", key)
 
-    def succeeded(self, username: str) -> None:
+    def login_succeeded(self, username: str) -> None:
         """A correct password clears that username's failures (not the address's)."""
-        self._limiter.clear(self._user, "login-failures", f"user:{username.lower()}")
+        self._limiter.clear(self._login_user, "login-failures", f"user:{username.lower()}")
+
+    # -- writes ------------------------------------------------------------------------
+
+    def write_by_address(self, address: str) -> None:
+        """Count one state-changing request from ``address``; ``rate_limited`` past the limit."""
+        self._write(self._write_addr, f"addr:{address}")
+
+    def write_by_user(self, user_id: int) -> None:
+        """Count one state-changing request of a signed-in user; ``rate_limited`` past it."""
+        self._write(self._write_user, f"user:{user_id}")
+
+    def _write(self, item: RateLimitItemPerSecond, key: str) -> None:
+        if not self._limiter.hit(item, "writes", key):
+            retry_after = self._retry_after(item, "writes", key)
+            raise AppError(
+                "rate_limited",
+                f"Too many changes in a short time; try again in {retry_after} seconds",
+                retry_after=retry_after,
+            )

@@ -13,7 +13,7 @@ from ztix.api.deps import (
     Csrf,
     CurrentSession,
     DbSession,
-    LoginThrottleDep,
+    RateLimitsDep,
     SettingsDep,
 )
 from ztix.api.problems import responses
@@ -81,19 +81,19 @@ def local_login(
     db: DbSession,
     settings: SettingsDep,
     address: ClientAddress,
-    throttle: LoginThrottleDep,
+    limits: RateLimitsDep,
 ) -> MeOut:
     """Log in with a local account (made with `ztix users create`). Failed attempts are
     limited per username and per client address; past the limit the answer is 429 with
     ``Retry-After``."""
     try:
-        throttle.check(body.username, address)
+        limits.check_login(body.username, address)
     except AppError as exc:
         raise _login_failed(db, exc, method="local", address=address, who=body.username) from None
     user = get_user_by_username(db, body.username)
     stored_hash = user.credential.password_hash if user and user.credential else None
     if not verify_password(stored_hash, body.password):
-        throttle.failed(body.username, address)
+        limits.login_failed(body.username, address)
         raise _login_failed(
             db, AppError("invalid_credentials"), method="local", address=address, who=body.username
         )
@@ -102,7 +102,7 @@ def local_login(
         raise _login_failed(
             db, AppError("account_disabled"), method="local", address=address, who=user.username
         )
-    throttle.succeeded(body.username)
+    limits.login_succeeded(body.username)
     token, session = start_session(
         db, user, method="local", client_address=address, config=settings.auth
     )
