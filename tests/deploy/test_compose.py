@@ -138,6 +138,9 @@ def test_ztix_services_run_the_right_commands_with_config_and_secrets(
 ) -> None:
     services = rendered["services"]
     assert services["api"]["command"][:1] == ["serve"] and "--workers" in services["api"]["command"]
+    # Healthy = serving, which `ztix serve` does only after migrating: /healthz, not /readyz
+    # (a controller outage must not make compose restart or hold back the API).
+    assert "/healthz" in str(services["api"]["healthcheck"]["test"])
     assert "--no-migrate" not in services["api"]["command"]  # serve migrates on start
     assert services["worker"]["command"][:1] == ["worker"]
     assert services["beat"]["command"][:1] == ["beat"]
