@@ -14,6 +14,7 @@ have ssh-keygen || need+=(openssh-client)
 have ip || need+=(iproute2)
 have redis-server || need+=(redis-server)
 have pg_isready || need+=(postgresql-client)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)  # private servers in tests
 [ -x /usr/bin/chromium ] || need+=(chromium)
 have pngquant || need+=(pngquant)
 have npm || need+=(nodejs npm)

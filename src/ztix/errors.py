@@ -28,6 +28,7 @@ CODES: dict[str, ErrorKind] = {
     "method_not_allowed": ErrorKind(405, "Method not allowed"),
     "payload_too_large": ErrorKind(413, "The request body is too large"),
     "internal_error": ErrorKind(500, "Internal error"),
+    "database_unavailable": ErrorKind(503, "The database cannot be reached; try again shortly"),
     # sessions and login
     "not_authenticated": ErrorKind(401, "Log in first"),
     "session_expired": ErrorKind(401, "The session has expired; log in again"),

@@ -22,6 +22,7 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   method_not_allowed: { message: "The server does not allow this action here." },
   payload_too_large: { message: "What you sent is too large.", hint: "Shorten the text and try again." },
   internal_error: { message: "Something went wrong on the server.", hint: "Try again in a moment; the error is logged." },
+  database_unavailable: { message: "ZT-IX cannot reach its database just now.", hint: "Try again in a few seconds; if it lasts, tell the IX team." },
   network_error: { message: "The ZT-IX server could not be reached.", hint: "Check your connection; the page retries by itself." },
   // sessions and login
   not_authenticated: { message: "Please log in first." },

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ztix.errors import CODES, AppError
@@ -109,6 +110,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, code)
 
 
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    # OperationalError: the database refused, dropped or timed out the connection (or a
+    # statement): a transient outage to retry, not a bug; /readyz names it too.
+    assert isinstance(exc, OperationalError)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    return problem_response(request, "database_unavailable", retry_after=5)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(request, "internal_error", "an internal error occurred; it is logged")
@@ -118,4 +127,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(Exception, _unhandled)

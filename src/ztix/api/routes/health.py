@@ -2,19 +2,24 @@
 
 ``/readyz`` names each check with ``ok`` and a ``reason``; it answers 503 while any check
 fails and never 500 (a check that raises or hangs is a failed check). Results are cached for
-``Readiness.ttl`` seconds so that probes cost the dependencies little.
+``Readiness.ttl`` seconds so that probes cost the dependencies little. A check still hanging
+from an earlier probe is waited on again, not started twice, so a dead dependency cannot use
+up the checks' threads. Reasons are public: credentials are cut out of them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -29,6 +34,9 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT = 2.0
+
+# ``scheme://user:password@``: the password of any URL an error message may quote.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@]*@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,41 @@ def check_route_servers(settings: Settings) -> CheckResult:
     return CheckResult(True, f"{len(servers)} route servers answered `show status`")
 
 
+def secrets_of(settings: Settings, database: Database) -> list[str]:
+    """The configured secrets a check's error could quote, longest first."""
+    found: set[str] = set()
+    for url in (database.url, settings.database_url, settings.jobs.broker_url):
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            continue
+        if password:
+            found |= {password, unquote(password), quote(unquote(password), safe="")}
+            found.add(quote_plus(unquote(password)))
+    zt = settings.zerotier
+    for token in (zt.controller.token, zt.central.token):
+        if token.get_secret_value():
+            found.add(token.get_secret_value())
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def describe_failure(exc: BaseException) -> str:
+    """``Type: message`` of the driver's own error, on one line (SQLAlchemy's wrapper adds
+    the statement and a link to its docs, which say nothing about the cause)."""
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    message = getattr(cause, "message", None) or str(cause) or ""
+    message = " ".join(str(message).split())
+    return f"{type(cause).__name__}: {message}" if message else type(cause).__name__
+
+
 class Readiness:
     """The checks of one app, run concurrently with a deadline each, cached ``ttl`` s."""
 
@@ -101,6 +144,8 @@ class Readiness:
         self.timeout = CHECK_TIMEOUT + 0.5
         self._lock = threading.Lock()
         self._cached: tuple[float, dict[str, CheckResult]] | None = None
+        self._running: dict[str, Future[CheckResult]] = {}
+        self._secrets = secrets_of(settings, database)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ztix-readyz")
 
     def checks(self) -> dict[str, Callable[[], CheckResult]]:
@@ -121,7 +166,7 @@ class Readiness:
             cached = self._cached
             if cached is not None and time.monotonic() - cached[0] < self.ttl:
                 return cached[1]
-            futures = {name: self._pool.submit(fn) for name, fn in self.checks().items()}
+            futures = {name: self._submit(name, fn) for name, fn in self.checks().items()}
             results: dict[str, CheckResult] = {}
             deadline = time.monotonic() + self.timeout
             for name, future in futures.items():
@@ -130,10 +175,19 @@ class Readiness:
                 except FutureTimeout:
                     results[name] = CheckResult(False, f"no answer within {self.timeout:g} s")
                 except Exception as exc:
-                    reason = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-                    results[name] = CheckResult(False, f"{type(exc).__name__}: {reason}"[:500])
+                    results[name] = CheckResult(False, self.redact(describe_failure(exc))[:500])
             self._cached = (time.monotonic(), results)
             return results
+
+    def _submit(self, name: str, fn: Callable[[], CheckResult]) -> Future[CheckResult]:
+        """Start the check, unless its previous run still hangs: then wait on that one."""
+        running = self._running.get(name)
+        if running is None or running.done():
+            running = self._running[name] = self._pool.submit(fn)
+        return running
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._secrets)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -150,8 +204,10 @@ def readyz(request: Request) -> JSONResponse:
     try:
         results = readiness.run()
     except Exception as exc:  # never a 500
-        log.exception("readiness: the checks could not run")
-        body = {"status": "unready", "checks": {"readiness": {"ok": False, "reason": str(exc)}}}
+        trace = "".join(traceback.format_exception(exc))
+        log.error("readiness: the checks could not run: %s", readiness.redact(trace))
+        reason = readiness.redact(describe_failure(exc))
+        body = {"status": "unready", "checks": {"readiness": {"ok": False, "reason": reason}}}
         return JSONResponse(body, status_code=503)
     ready = all(r.ok for r in results.values())
     if not ready:
