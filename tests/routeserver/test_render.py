@@ -269,3 +269,28 @@ def test_host_config_contains_the_hosts_part() -> None:
     assert "protocol device {" in text
     assert 'log "/var/log/bird/bird.log" all;' in text
     assert 'include "/etc/bird/ztix/ztix.conf";' in text
+
+
+def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ztix.routeserver import render as render_module
+
+    calls: list[int] = []
+    real = render_module.render
+
+    def counted(desired: DesiredConfig) -> dict[str, str]:
+        calls.append(len(desired.peers))
+        return real(desired)
+
+    monkeypatch.setattr(render_module, "render", counted)
+    cache = render_module.RenderCache()
+    files, digest = cache.rendered("rs1", samples.basic())
+    assert digest == render_hash(real(samples.basic()))
+    again, same = cache.rendered("rs1", samples.basic())  # an equal, separately built state
+    assert (again, same) == (files, digest) and len(calls) == 1
+    again["peers/x.conf"] = "changed by a caller"  # callers get their own dict
+    assert cache.rendered("rs1", samples.basic())[0] == files
+    assert cache.rendered("rs2", samples.basic())[1] == digest and len(calls) == 2
+    fewer = DesiredConfig(samples.basic().server, samples.basic().peers[:1])
+    assert cache.rendered("rs1", fewer)[1] != digest and len(calls) == 3

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -617,3 +618,34 @@ def render_host_config(server: RouteServer, *, log_file: str | None = None) -> s
 def render_hash(files: Mapping[str, str]) -> str:
     """The "desired hash": the same digest the applier reports as the applied hash."""
     return files_hash(files)
+
+
+class RenderCache:
+    """The last rendering of each route server, kept while its desired state stays equal.
+
+    Rendering 2,000 peers takes about 0.4 s; comparing two desired states about 7 ms. The
+    reconciler asks every pass whether each server is behind, so on an IX where nothing
+    changed that question costs a comparison, not a render. Rendering depends only on the
+    desired state (templates and constants are fixed for the process), so an equal state
+    has the same files.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, tuple[DesiredConfig, dict[str, str], str]] = {}
+
+    def rendered(self, key: str, desired: DesiredConfig) -> tuple[dict[str, str], str]:
+        """``(files, desired hash)`` for ``desired``; ``key`` names the route server."""
+        with self._lock:
+            last = self._last.get(key)
+        if last is not None and last[0] == desired:
+            return dict(last[1]), last[2]
+        files = render(desired)  # RenderError propagates; nothing is remembered
+        digest = render_hash(files)
+        with self._lock:
+            self._last[key] = (desired, files, digest)
+        return dict(files), digest
+
+
+# One per process: route-server sync rounds and the reconciler share it.
+render_cache = RenderCache()

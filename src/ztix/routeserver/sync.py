@@ -187,7 +187,7 @@ def _one_pass(
     ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
 ) -> ServerOutcome:
     """Build, render and (when it differs from what the server runs) apply, once."""
-    from ztix.routeserver.render import RenderError, render, render_hash
+    from ztix.routeserver.render import RenderError, render_cache
 
     with ctx.database.session() as db:
         state = db.get(RouteServerState, rs.name)
@@ -195,7 +195,7 @@ def _one_pass(
         state.sync_requested_at = None  # what arrives from now on needs another pass
         desired, limits = desired_state.build(db, ctx.settings, rs, peeringdb_failed=pdb_failed)
         try:
-            files = render(desired)
+            files, desired_hash = render_cache.rendered(rs.name, desired)
         except RenderError as exc:
             # A bug or a value the model let through: nothing reaches the server.
             log.error("route server %s: rendering failed: %s", rs.name, exc)
@@ -212,7 +212,7 @@ def _one_pass(
                 details={"server": rs.name, "stage": "render", "output": str(exc)[:500]},
             )
             return ServerOutcome(rs.name, "failed", 1, "render", str(exc))
-        state.desired_hash = render_hash(files)
+        state.desired_hash = desired_hash
         state.peers_desired = len(desired.peers)
         _record_peers(db, rs.name, limits)
         peers = {p.request_id for p in desired.peers}
@@ -256,14 +256,15 @@ def route_servers_behind(ctx: RouteServerContext) -> list[str]:
     servers = desired_state.enabled_servers(ctx.settings)
     if not servers:
         return []
-    from ztix.routeserver.render import render, render_hash
+    from ztix.routeserver.render import render_cache
 
     behind = []
     with ctx.database.session() as db:
         for rs in servers:
             state = db.get(RouteServerState, rs.name)
             desired, _ = desired_state.build(db, ctx.settings, rs)
-            if state is None or state.applied_hash != render_hash(render(desired)):
+            _files, desired_hash = render_cache.rendered(rs.name, desired)
+            if state is None or state.applied_hash != desired_hash:
                 behind.append(rs.name)
         db.rollback()  # a read: build() may have touched nothing, keep it that way
     return behind
