@@ -9,7 +9,9 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -228,3 +230,187 @@ def test_celery_dispatch_carries_the_correlation_id(monkeypatch: pytest.MonkeyPa
     finally:
         context.correlation_id.reset(token)
     assert sent[0]["kwargs"] == {"correlation_id": "http-8"}
+
+
+# -- outbound calls: ZeroTier and PeeringDB ----------------------------------------------------
+
+
+def _value(samples: list[Any], name: str, **labels: str) -> float:
+    return sum(
+        s.value
+        for s in samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_endpoint_templates_hide_the_ids() -> None:
+    from ztix.zerotier.controller import endpoint_template
+
+    nwid, node = "8056c2e21c000001", "abcdef0123"
+    assert endpoint_template("/status") == "/status"
+    assert endpoint_template("/controller") == "/controller"
+    assert endpoint_template("/controller/network") == "/controller/network"
+    assert endpoint_template(f"/controller/network/{nwid}") == "/controller/network/{nwid}"
+    assert endpoint_template("/controller/network/8056c2e21c______") == (
+        "/controller/network/{nwid}"
+    )
+    assert endpoint_template(f"/controller/network/{nwid}/member/{node}") == (
+        "/controller/network/{nwid}/member/{id}"
+    )
+    assert endpoint_template(f"/network/{nwid}/member?x=1") == "/network/{nwid}/member"
+    assert endpoint_template("/unknown/thing") == "/{other}/{other}"
+
+
+def test_metrics_count_controller_calls_by_endpoint_and_status(
+    client: TestClient, emulator: ControllerEmulator
+) -> None:
+    from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+    from ztix.zerotier.provider import MemberSpec, ProviderError
+
+    nwid = f"{emulator.address}000009"
+    settings = ControllerSettings(url=emulator.url, token=emulator.token, timeout_seconds=0.3)
+    with ControllerProvider(settings) as zt:
+        zt.set_network(nwid, {"name": "metrics"})
+        zt.ensure_member(MemberSpec(nwid, "abcdef0123", True, ("192.0.2.9",)))
+        emulator.fail_next(1, 503)
+        with pytest.raises(ProviderError):
+            zt.list_members(nwid)
+        emulator.drop_next(1)
+        with pytest.raises(ProviderError):
+            zt.list_members(nwid)
+        emulator.time_out_next(1, hang_seconds=1)
+        with pytest.raises(ProviderError):
+            zt.list_members(nwid)
+
+    text = client.get("/metrics").text
+    assert nwid not in text and "abcdef0123" not in text  # templates, never raw IDs
+    samples = _samples(text)
+    calls = "ztix_zerotier_calls_total"
+    member = "/controller/network/{nwid}/member/{id}"
+    members = "/controller/network/{nwid}/member"
+    ctl = {"provider": "controller"}
+    assert _value(samples, calls, **ctl, method="POST", endpoint=member, status="200") == 1
+    assert _value(samples, calls, **ctl, method="GET", endpoint=member, status="200") >= 1
+    assert _value(samples, calls, **ctl, method="GET", endpoint=members, status="503") == 1
+    assert _value(samples, calls, **ctl, method="GET", endpoint=members, status="error") == 1
+    assert _value(samples, calls, **ctl, method="GET", endpoint=members, status="timeout") == 1
+    duration = "ztix_zerotier_call_duration_seconds_count"
+    assert _value(samples, duration, **ctl, method="GET", endpoint=members) == 3
+    assert _value(samples, "ztix_zerotier_call_duration_seconds_sum", endpoint=members) >= 0.3
+
+
+def test_metrics_count_central_calls(client: TestClient) -> None:
+    from tests.support.central_fake import FakeCentral
+    from ztix.zerotier.central import CentralProvider, CentralSettings
+    from ztix.zerotier.provider import MemberSpec, ProviderAuthFailed
+
+    nwid = "8056c2e21c000077"
+    with FakeCentral() as central:
+        central.add_network(nwid)
+        settings = CentralSettings(url=central.url, token=central.token)
+        with CentralProvider(settings) as zt:
+            zt.ensure_member(MemberSpec(nwid, "abcdef0456", True, ("192.0.2.7",)))
+        wrong = CentralSettings(url=central.url, token="not-the-token")
+        with CentralProvider(wrong) as zt, pytest.raises(ProviderAuthFailed):
+            zt.list_members(nwid)
+    samples = _samples(client.get("/metrics").text)
+    calls = "ztix_zerotier_calls_total"
+    member = "/network/{nwid}/member/{id}"
+    assert _value(samples, calls, provider="central", method="POST", endpoint=member) == 1
+    assert (
+        _value(samples, calls, provider="central", endpoint="/network/{nwid}/member", status="401")
+        == 1
+    )
+
+
+def test_metrics_count_peeringdb_api_fetches(client: TestClient) -> None:
+    from ztix.config import PeeringDBApiConfig
+    from ztix.peeringdb.api import PeeringDBApi, PeeringDBUnavailable
+
+    answers = iter([200, 502])
+
+    def peeringdb(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers), json={"data": []})
+
+    api = PeeringDBApi(PeeringDBApiConfig(), transport=httpx.MockTransport(peeringdb))
+    api.fetch([213035])
+    with pytest.raises(PeeringDBUnavailable):
+        api.never_via_route_servers()
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    down = PeeringDBApi(PeeringDBApiConfig(), transport=httpx.MockTransport(unreachable))
+    with pytest.raises(PeeringDBUnavailable):
+        down.fetch([213035])
+    samples = _samples(client.get("/metrics").text)
+    fetches = "ztix_peeringdb_fetches_total"
+    assert _value(samples, fetches, kind="net", status="200") == 1
+    assert _value(samples, fetches, kind="net", status="502") == 1
+    assert _value(samples, fetches, kind="net", status="error") == 1
+    assert _value(samples, "ztix_peeringdb_fetch_duration_seconds_count", kind="net") == 3
+
+
+def test_metrics_count_peeringdb_login_requests(client: TestClient) -> None:
+    from tests.support.oidc_provider import FakePeeringDB
+    from ztix.auth.peeringdb import PeeringDBClient
+    from ztix.errors import AppError
+
+    with FakePeeringDB() as fake, PeeringDBClient(fake.config()) as oidc:
+        start = oidc.start()
+        redirect = httpx.get(start.authorize_url, follow_redirects=False)
+        code = parse_qs(urlsplit(redirect.headers["location"]).query)["code"][0]
+        oidc.complete(code, nonce=start.nonce, code_verifier=start.code_verifier)
+        with pytest.raises(AppError):  # the code is single use: 400 invalid_grant
+            oidc.complete(code, nonce=start.nonce, code_verifier=start.code_verifier)
+    samples = _samples(client.get("/metrics").text)
+    fetches = "ztix_peeringdb_fetches_total"
+    assert _value(samples, fetches, kind="oidc_discovery", status="200") == 1
+    assert _value(samples, fetches, kind="oidc_jwks", status="200") == 1
+    assert _value(samples, fetches, kind="oidc_token", status="200") == 1
+    assert _value(samples, fetches, kind="oidc_token", status="400") == 1
+    assert _value(samples, fetches, kind="oidc_userinfo", status="200") == 1
+
+
+def test_metric_names_follow_prometheus_conventions(client: TestClient) -> None:
+    from ztix import observability
+
+    observability.record_zerotier_call("controller", "GET", "/status", "200", 0.01)
+    observability.record_peeringdb_fetch("net", "200", 0.01)
+    families = {f.name: f.type for f in text_string_to_metric_families(client.get("/metrics").text)}
+    assert families["ztix_zerotier_calls"] == "counter"  # exposed as ..._total
+    assert families["ztix_peeringdb_fetches"] == "counter"
+    assert families["ztix_provisioning_attempts"] == "counter"
+    assert families["ztix_route_server_syncs"] == "counter"
+    for name in (
+        "ztix_http_request_duration_seconds",
+        "ztix_zerotier_call_duration_seconds",
+        "ztix_peeringdb_fetch_duration_seconds",
+        "ztix_provisioning_duration_seconds",
+    ):
+        assert families[name] == "histogram"
+
+
+def test_worker_metrics_server_serves_the_job_metrics() -> None:
+    """The thread-pool/solo case in this process; tests/jobs/test_celery.py runs a real
+    prefork worker."""
+    from ztix import observability
+
+    server = observability.serve_worker_metrics("127.0.0.1", 0, multiprocess=False)
+    try:
+        observability.record_provisioning("provision", "succeeded", 0.3)
+        observability.record_zerotier_call(
+            "controller", "POST", "/controller/network/{nwid}/member/{id}", "200", 0.02
+        )
+        answer = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5)
+        assert answer.status_code == 200
+        samples = _samples(answer.text)
+        assert _value(samples, "ztix_provisioning_attempts_total", outcome="succeeded") >= 1
+        assert _value(samples, "ztix_zerotier_calls_total", method="POST") >= 1
+        assert not [s for s in samples if s.name == "ztix_requests"]  # the API's gauge only
+        with pytest.raises(OSError):  # the port is taken
+            observability.serve_worker_metrics("127.0.0.1", server.port, multiprocess=False)
+    finally:
+        server.close()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=2)

@@ -252,6 +252,10 @@ class JobsConfig(Strict):
     lease_seconds: float = Field(120, gt=0)
     worker_threads: int = Field(4, ge=1, le=64)
     retry: RetryConfig = RetryConfig()
+    # `ztix worker` serves Prometheus metrics (its jobs' calls and outcomes) on this
+    # address and port, at /metrics; 0 turns the endpoint off.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(9809, ge=0, le=65535)
 
 
 class RouteServerConfig(Strict):

@@ -1,23 +1,35 @@
 """Metrics, readiness and structured logs (docs/operations.md, "Metrics and readiness").
 
 Metrics live in a :class:`Metrics` per app, each with its own ``CollectorRegistry`` (tests
-build many apps in one process). Job code does not know about apps: it calls the module
-functions :func:`record_provisioning` and :func:`record_route_server_round`, which update every
-live :class:`Metrics` of this process. A Celery worker process has no ``/metrics``: what its
-jobs record stays in that process (its outcomes still show in the requests-by-state gauge).
+build many apps in one process). Job and client code does not know about apps: it calls the
+module functions (:func:`record_provisioning`, :func:`record_route_server_round`,
+:func:`zerotier_call`, :func:`peeringdb_fetch`), which update every live :class:`Metrics` of
+this process.
+
+A Celery worker (``ztix worker``) has no API: :func:`serve_worker_metrics` gives it its own
+Prometheus endpoint. With the prefork pool the jobs run in child processes, so the worker
+switches prometheus_client to its multiprocess mode (each process writes its samples to
+files in ``PROMETHEUS_MULTIPROC_DIR``; a scrape of the parent adds them up).
 """
 
 from __future__ import annotations
 
 import json as jsonlib
 import logging
+import os
+import shutil
+import tempfile
 import threading
+import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+import httpx
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -32,6 +44,8 @@ log = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _JOB_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+# Outbound calls: client timeouts are 10 s (ZeroTier) and 15 s (PeeringDB) by default.
+_CALL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class RequestsByState(Collector):
@@ -101,6 +115,34 @@ class Metrics:
             buckets=_JOB_BUCKETS,
             registry=self.registry,
         )
+        self.zerotier_calls = Counter(
+            "ztix_zerotier_calls",
+            "Calls to the ZeroTier controller or Central by provider, method, endpoint template "
+            "and HTTP status (error, timeout: no answer)",
+            ["provider", "method", "endpoint", "status"],
+            registry=self.registry,
+        )
+        self.zerotier_call_duration = Histogram(
+            "ztix_zerotier_call_duration_seconds",
+            "Duration of calls to the ZeroTier controller or Central",
+            ["provider", "method", "endpoint"],
+            buckets=_CALL_BUCKETS,
+            registry=self.registry,
+        )
+        self.peeringdb_fetches = Counter(
+            "ztix_peeringdb_fetches",
+            "Requests to PeeringDB by kind (API object, or oidc_discovery, oidc_jwks, "
+            "oidc_token, oidc_userinfo) and HTTP status (error, timeout: no answer)",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.peeringdb_fetch_duration = Histogram(
+            "ztix_peeringdb_fetch_duration_seconds",
+            "Duration of requests to PeeringDB by kind",
+            ["kind"],
+            buckets=_CALL_BUCKETS,
+            registry=self.registry,
+        )
         if database is not None:
             self.registry.register(RequestsByState(database))
         _sinks.add(self)
@@ -136,6 +178,147 @@ def record_route_server_round(results: Iterable[tuple[str, str]], seconds: float
                 metrics.route_server_syncs.labels(server, result).inc()
         except Exception:  # pragma: no cover
             log.debug("metrics: route-server round not recorded", exc_info=True)
+
+
+def failure_status(exc: BaseException) -> str:
+    """The ``status`` label of a call that got no HTTP answer."""
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "error"
+
+
+def record_zerotier_call(
+    provider: str, method: str, endpoint: str, status: str, seconds: float
+) -> None:
+    """One HTTP call to ZeroTier; ``endpoint`` is a template, never a raw path."""
+    for metrics in _each():
+        try:
+            metrics.zerotier_calls.labels(provider, method, endpoint, status).inc()
+            metrics.zerotier_call_duration.labels(provider, method, endpoint).observe(seconds)
+        except Exception:  # pragma: no cover
+            log.debug("metrics: ZeroTier call not recorded", exc_info=True)
+
+
+def record_peeringdb_fetch(kind: str, status: str, seconds: float) -> None:
+    """One HTTP request to PeeringDB (its REST API or its OpenID Connect provider)."""
+    for metrics in _each():
+        try:
+            metrics.peeringdb_fetches.labels(kind, status).inc()
+            metrics.peeringdb_fetch_duration.labels(kind).observe(seconds)
+        except Exception:  # pragma: no cover
+            log.debug("metrics: PeeringDB fetch not recorded", exc_info=True)
+
+
+def _metered(send: Callable[[], httpx.Response], record: Callable[[str, float], None]) -> Any:
+    started = time.perf_counter()
+    try:
+        response = send()
+    except BaseException as exc:
+        record(failure_status(exc), time.perf_counter() - started)
+        raise
+    record(str(response.status_code), time.perf_counter() - started)
+    return response
+
+
+def zerotier_call(
+    provider: str, method: str, endpoint: str, send: Callable[[], httpx.Response]
+) -> httpx.Response:
+    """``send()`` (an HTTP call to ZeroTier), counted and timed; exceptions pass through."""
+
+    def record(status: str, seconds: float) -> None:
+        record_zerotier_call(provider, method, endpoint, status, seconds)
+
+    response: httpx.Response = _metered(send, record)
+    return response
+
+
+def peeringdb_fetch(kind: str, send: Callable[[], httpx.Response]) -> httpx.Response:
+    """``send()`` (an HTTP request to PeeringDB), counted and timed."""
+
+    def record(status: str, seconds: float) -> None:
+        record_peeringdb_fetch(kind, status, seconds)
+
+    response: httpx.Response = _metered(send, record)
+    return response
+
+
+# -- the worker's endpoint ---------------------------------------------------------------------
+
+_MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# The worker process's own Metrics (the weak set of sinks alone would let it go).
+_worker_metrics: Metrics | None = None
+
+
+@dataclass
+class WorkerMetricsServer:
+    """The Prometheus endpoint of one ``ztix worker``; :meth:`close` stops it."""
+
+    host: str
+    port: int
+    multiprocess_dir: Path | None
+    _server: Any
+    _thread: threading.Thread
+    _own_dir: bool
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        if self._own_dir and self.multiprocess_dir is not None:
+            shutil.rmtree(self.multiprocess_dir, ignore_errors=True)
+
+
+def _enter_multiprocess_mode() -> tuple[Path, bool]:
+    """Point prometheus_client at a directory shared with the pool's child processes.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` from the environment is used (and emptied, as
+    prometheus_client requires between runs); otherwise a private temporary directory is
+    made and removed at exit. prometheus_client picks its value class from that variable
+    when it is imported, which has happened already here: the class is chosen again, before
+    this process creates any metric, and the children forked later inherit it.
+    """
+    from prometheus_client import values
+
+    given = os.environ.get(_MULTIPROC_ENV)
+    if given:
+        path, own = Path(given), False
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path, own = Path(tempfile.mkdtemp(prefix="ztix-worker-metrics-")), True
+        os.environ[_MULTIPROC_ENV] = str(path)
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
+    return path, own
+
+
+def serve_worker_metrics(host: str, port: int, *, multiprocess: bool) -> WorkerMetricsServer:
+    """Serve this worker's metrics on ``host:port`` (plain HTTP, any path, from a thread).
+
+    ``multiprocess``: jobs run in forked child processes (Celery's prefork pool), whose
+    samples are added up at scrape time. Raises :class:`OSError` when the port is taken.
+    """
+    global _worker_metrics
+    multiprocess_dir: Path | None = None
+    own_dir = False
+    if multiprocess:
+        multiprocess_dir, own_dir = _enter_multiprocess_mode()
+    if _worker_metrics is None:
+        _worker_metrics = Metrics()
+    registry = _worker_metrics.registry
+    if multiprocess_dir is not None:
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+    try:
+        server, thread = start_http_server(port, addr=host, registry=registry)
+    except OSError:
+        if own_dir and multiprocess_dir is not None:
+            shutil.rmtree(multiprocess_dir, ignore_errors=True)
+        raise
+    bound = int(server.server_address[1])
+    log.info("worker metrics on http://%s:%s/metrics", host, bound)
+    return WorkerMetricsServer(host, bound, multiprocess_dir, server, thread, own_dir)
 
 
 # -- structured logs ---------------------------------------------------------------------------

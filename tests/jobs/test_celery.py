@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
@@ -126,6 +127,7 @@ class Site:
                 "reconcile_interval_seconds": 1,
                 "lease_seconds": 4,
                 "retry": {"base_seconds": 0.2, "cap_seconds": 1, "max_attempts": 6},
+                "worker_metrics_port": 0,  # several workers per test share this file
             },
             "logging": {"level": "INFO"},
         }
@@ -307,3 +309,56 @@ def test_many_approvals_get_distinct_addresses(site: Site) -> None:
     for rid in rids:
         site.wait_for(rid, "active", timeout=90)
     assert_one_member_each(site, rids)
+
+
+def test_prefork_worker_serves_the_metrics_of_its_jobs(
+    site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ztix worker` (prefork, the default pool: jobs run in child processes) serves what
+    those children recorded on its metrics port."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = free_port()
+    config = yaml.safe_load(site.config_file.read_text())
+    config["jobs"]["worker_metrics_port"] = port
+    site.config_file.write_text(yaml.safe_dump(config))
+    temp = tmp_path / "worker-tmp"  # where the worker makes its private metrics directory
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    worker = site.spawn("w1", "worker", "--concurrency", "2")
+    rid = site.request("abcdef0123")
+    site.approve(rid)
+    site.wait_for(rid, "active")
+    (shared,) = temp.glob("ztix-worker-metrics-*")
+    writers = {int(p.stem.rsplit("_", 1)[1]) for p in shared.glob("counter_*.db")}
+    assert writers - {worker.pid}, "a pool process recorded the job's metrics"
+
+    def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    def value(samples: dict[Any, float], name: str, **labels: str) -> float:
+        return sum(
+            v
+            for (n, found), v in samples.items()
+            if n == name and set(labels.items()) <= set(found)
+        )
+
+    samples = scrape()
+    attempts = "ztix_provisioning_attempts_total"
+    assert value(samples, attempts, kind="provision", outcome="succeeded") == 1
+    calls = "ztix_zerotier_calls_total"
+    member = "/controller/network/{nwid}/member/{id}"
+    assert value(samples, calls, provider="controller", method="POST", endpoint=member) >= 1
+    # The start-up gate's calls, made by the parent process itself, are there too.
+    assert value(samples, calls, provider="controller", endpoint="/status", status="200") >= 1
+    assert value(samples, "ztix_zerotier_call_duration_seconds_count", endpoint=member) >= 1
+    site.stop()
+    assert worker.returncode is not None
+    assert "worker metrics on http://127.0.0.1:" in (site.tmp / "w1.log").read_text()
+    assert not shared.exists()  # removed when the worker stopped

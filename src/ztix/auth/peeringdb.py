@@ -38,6 +38,7 @@ from joserfc.errors import (
 from joserfc.jwk import Key, KeySet, RSAKey
 from joserfc.jws import JWSRegistry
 
+from ztix import observability
 from ztix.config import PeeringDBConfig
 from ztix.errors import AppError
 
@@ -170,7 +171,7 @@ class PeeringDBClient:
     def _fetch_metadata(self) -> ProviderMetadata:
         url = self._config.discovery_url
         self._require_secure(url, "discovery_url")
-        doc = self._get_json(url, "discovery document")
+        doc = self._get_json(url, "discovery document", "oidc_discovery")
         fields: dict[str, str] = {}
         for name in (
             "issuer",
@@ -190,7 +191,7 @@ class PeeringDBClient:
         return ProviderMetadata(**fields)
 
     def _fetch_jwks(self, metadata: ProviderMetadata) -> KeySet:
-        doc = self._get_json(metadata.jwks_uri, "key set")
+        doc = self._get_json(metadata.jwks_uri, "key set", "oidc_jwks")
         raw_keys = doc.get("keys")
         if not isinstance(raw_keys, list):
             raise AppError("provider_unavailable", "PeeringDB's key set has no keys")
@@ -209,9 +210,11 @@ class PeeringDBClient:
             raise AppError("provider_unavailable", "PeeringDB's key set has no RSA signing key")
         return KeySet(keys)
 
-    def _get_json(self, url: str, what: str) -> dict[str, Any]:
+    def _get_json(self, url: str, what: str, kind: str) -> dict[str, Any]:
         try:
-            response = self._http.get(url, headers={"Accept": "application/json"})
+            response = observability.peeringdb_fetch(
+                kind, lambda: self._http.get(url, headers={"Accept": "application/json"})
+            )
         except httpx.HTTPError as exc:
             log.warning("Cannot fetch PeeringDB's %s: %s", what, type(exc).__name__)
             raise AppError("provider_unavailable", f"Cannot fetch PeeringDB's {what}") from None
@@ -270,15 +273,23 @@ class PeeringDBClient:
     def _exchange_code(
         self, metadata: ProviderMetadata, code: str, code_verifier: str
     ) -> dict[str, str]:
+        answered: list[int] = []  # the token endpoint's HTTP status, for the metrics
+
+        def seen(response: httpx.Response) -> None:
+            answered.append(response.status_code)
+
         oauth = OAuth2Client(
             client_id=self._config.client_id,
             client_secret=self._config.client_secret.get_secret_value(),
             token_endpoint_auth_method="client_secret_post",  # noqa: S106  (a method name)
             code_challenge_method="S256",
             redirect_uri=self._config.redirect_uri,
+            event_hooks={"response": [seen]},
             **self._http_options(),
         )
         oauth.register_compliance_hook("access_token_response", _refuse_token_error)
+        started = time.perf_counter()
+        outcome = "error"
         try:
             token: Mapping[str, Any] = oauth.fetch_token(
                 metadata.token_endpoint,
@@ -287,6 +298,7 @@ class PeeringDBClient:
                 code_verifier=code_verifier,
             )
         except httpx.HTTPError as exc:
+            outcome = observability.failure_status(exc)
             log.warning("Cannot reach PeeringDB's token endpoint: %s", type(exc).__name__)
             raise AppError(
                 "provider_unavailable", "Cannot reach PeeringDB's token endpoint"
@@ -303,6 +315,10 @@ class PeeringDBClient:
                 "token_exchange_failed", "PeeringDB's token response is not a JSON object"
             ) from None
         finally:
+            status = str(answered[-1]) if answered else outcome
+            observability.record_peeringdb_fetch(
+                "oidc_token", status, time.perf_counter() - started
+            )
             if self._transport is None:  # an injected transport belongs to the caller
                 oauth.close()
         access_token = token.get("access_token")
@@ -386,9 +402,15 @@ class PeeringDBClient:
 
     def _userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
         try:
-            response = self._http.get(
-                metadata.userinfo_endpoint,
-                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            response = observability.peeringdb_fetch(
+                "oidc_userinfo",
+                lambda: self._http.get(
+                    metadata.userinfo_endpoint,
+                    headers={
+                        "Authorization": f"Bearer {access_token}",
+                        "Accept": "application/json",
+                    },
+                ),
             )
         except httpx.HTTPError as exc:
             log.warning("Cannot reach PeeringDB's userinfo endpoint: %s", type(exc).__name__)

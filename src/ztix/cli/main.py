@@ -346,16 +346,43 @@ def worker(
         bool, typer.Option("--beat", help="Also run the periodic reconciler (one per site)")
     ] = False,
 ) -> None:
-    """A Celery worker on Redis (jobs.runner: celery)."""
-    from ztix.jobs.celery_app import configure
-
+    """A Celery worker on Redis (jobs.runner: celery). It serves its Prometheus metrics on
+    jobs.worker_metrics_host:jobs.worker_metrics_port (0: none)."""
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
     observability.configure_logging(settings.logging.level, json=True)
-    database = Database(settings.database_url)
-    gate_or_exit(settings, database)
-    database.dispose()
+    metrics = _worker_metrics(settings, pool)
+    try:
+        database = Database(settings.database_url)
+        gate_or_exit(settings, database)
+        database.dispose()
+        _run_worker(settings, concurrency, pool, beat)
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _worker_metrics(settings: Settings, pool: str) -> observability.WorkerMetricsServer | None:
+    """The worker's metrics endpoint; a taken port is logged, not fatal (jobs come first)."""
+    host, port = settings.jobs.worker_metrics_host, settings.jobs.worker_metrics_port
+    if not port:
+        return None
+    try:
+        # Prefork runs the jobs in child processes: their samples go through files.
+        return observability.serve_worker_metrics(host, port, multiprocess=pool == "prefork")
+    except OSError as exc:
+        typer.echo(
+            f"warning: cannot serve worker metrics on {host}:{port} ({exc.strerror}); "
+            "running without them (set jobs.worker_metrics_port per worker)",
+            err=True,
+        )
+        return None
+
+
+def _run_worker(settings: Settings, concurrency: int, pool: str, beat: bool) -> None:
+    from ztix.jobs.celery_app import configure
+
     celery = configure(settings)
     celery.conf.worker_hijack_root_logger = False  # keep the JSON lines
     argv = [

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from ztix import observability
 from ztix.config import PeeringDBApiConfig
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,12 @@ class PeeringDBApi:
                     found[record.asn] = record
         return found
 
-    def _get_data(self, params: dict[str, str]) -> list[object]:
-        """GET /net with ``params``: the ``data`` list, or a PeeringDB error."""
+    def _get_data(self, params: dict[str, str], obj: str = "net") -> list[object]:
+        """GET /<obj> with ``params``: the ``data`` list, or a PeeringDB error."""
         try:
-            response = self._client.get("/net", params=params)
+            response = observability.peeringdb_fetch(
+                obj, lambda: self._client.get(f"/{obj}", params=params)
+            )
         except httpx.HTTPError as exc:
             raise PeeringDBUnavailable(f"PeeringDB unreachable: {type(exc).__name__}") from exc
         if response.status_code == 429:

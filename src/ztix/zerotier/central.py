@@ -17,10 +17,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ztix import observability
 from ztix.zerotier.controller import (
     canonical_spec,
     check_ids,
     check_readback,
+    endpoint_template,
     excerpt,
     member_from_config,
     read_json,
@@ -85,7 +87,12 @@ class CentralProvider:
     def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
         what = f"{method} {path}"
         try:
-            response = self._client.request(method, path, json=body)
+            response = observability.zerotier_call(
+                "central",
+                method,
+                endpoint_template(path),
+                lambda: self._client.request(method, path, json=body),
+            )
         except httpx.TimeoutException:
             raise ProviderUnavailable(
                 f"{what}: no answer within {self._settings.timeout_seconds:g} s",

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ztix import observability
 from ztix.zerotier.provider import (
     SYSTEM_CONTROLLER,
     Member,
@@ -199,8 +200,55 @@ def parse_member_list(data: Any, system: str) -> dict[str, int]:
     return out
 
 
+_PATH_LITERALS = frozenset({"status", "controller", "network", "member"})
+
+
+def endpoint_template(path: str) -> str:
+    """``path`` with its IDs replaced: ``/controller/network/{nwid}/member/{id}``.
+
+    Metric labels take this, never raw IDs, so that their number stays bounded; a segment
+    that is neither a known word nor an ID becomes ``{other}``.
+    """
+    parts = path.split("?", 1)[0].strip("/").split("/")
+    out = []
+    for i, part in enumerate(parts):
+        before = parts[i - 1] if i else ""
+        if part in _PATH_LITERALS:
+            out.append(part)
+        elif before == "network":
+            out.append("{nwid}")
+        elif before == "member":
+            out.append("{id}")
+        else:
+            out.append("{other}")
+    return "/" + "/".join(out)
+
+
+_CREDENTIAL_HEADERS = ("X-ZT1-Auth", "Authorization")
+
+
+def _sent_credentials(response: httpx.Response) -> list[str]:
+    """The credentials the request carried: whole header values and, for ``token <t>`` or
+    ``Bearer <t>``, the bare token too (longest first, so they are replaced whole)."""
+    try:
+        headers = response.request.headers
+    except RuntimeError:  # a response built without a request
+        return []
+    found = set()
+    for name in _CREDENTIAL_HEADERS:
+        for value in headers.get_list(name):
+            found.add(value.strip())
+            found.add(value.strip().partition(" ")[2].strip())
+    return sorted((v for v in found if v), key=len, reverse=True)
+
+
 def excerpt(response: httpx.Response) -> str:
+    """The start of an answer's body, for error messages, with the token we sent blanked:
+    an API or a proxy may quote it back ("invalid token ..."), and error messages reach
+    logs, the audit trail and API answers."""
     text = response.text.strip().replace("\n", " ")
+    for credential in _sent_credentials(response):
+        text = text.replace(credential, "[redacted]")
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
 
 
@@ -289,7 +337,14 @@ class ControllerProvider:
                 token = self._token
         what = f"{method} {path}"
         try:
-            response = self._client.request(method, path, json=body, headers={"X-ZT1-Auth": token})
+            response = observability.zerotier_call(
+                "controller",
+                method,
+                endpoint_template(path),
+                lambda: self._client.request(
+                    method, path, json=body, headers={"X-ZT1-Auth": token}
+                ),
+            )
         except httpx.TimeoutException:
             raise ProviderUnavailable(
                 f"{what}: no answer within {self._settings.timeout_seconds:g} s",
