@@ -195,3 +195,49 @@ def test_first_start_creates_an_admin_who_can_log_in(env: dict[str, str]) -> Non
         check=True,
     )
     assert second.stdout.strip() == "None"
+
+
+def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -> None:
+    """`ztix serve --workers 2`: a scrape reaches one worker, and it reports the requests
+    both answered (prometheus_client's multiprocess mode, through a shared directory)."""
+    shared = tmp_path / "metrics"
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ztix.cli", "serve", "--port", str(port), "--workers", "2"],
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        sent = 1
+
+        def writers() -> set[str]:
+            return {f.stem.rsplit("_", 1)[-1] for f in shared.glob("histogram_*.db")}
+
+        # A new connection per request: the kernel hands them to either worker.
+        while len(writers()) < 2 and sent < 2000:
+            for _ in range(20):
+                assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
+                sent += 1
+        assert len(writers()) == 2, "one worker answered every request"
+        pattern = re.compile(
+            r'^ztix_http_request_duration_seconds_count\{method="GET",route="/healthz",'
+            r'status="200"\} (\S+)$',
+            re.MULTILINE,
+        )
+        for _ in range(6):  # whichever worker answers the scrape
+            scraped = pattern.search(httpx.get(f"{base}/metrics", timeout=5).text)
+            assert scraped is not None and float(scraped.group(1)) == sent
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

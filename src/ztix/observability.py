@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -143,9 +143,27 @@ class Metrics:
             buckets=_CALL_BUCKETS,
             registry=self.registry,
         )
+        self.database = database
         if database is not None:
             self.registry.register(RequestsByState(database))
         _sinks.add(self)
+
+    def exposition(self) -> bytes:
+        """The Prometheus text of this process, or, when it is one of several HTTP workers
+        (``ztix serve --workers N``), of all of them: each scrape reaches one worker, which
+        adds up the samples every worker wrote to the shared directory."""
+        from prometheus_client import generate_latest
+
+        shared = os.environ.get(_MULTIPROC_ENV)
+        if not shared or not getattr(values.ValueClass, "_multiprocess", False):
+            return generate_latest(self.registry)
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        if self.database is not None:
+            registry.register(RequestsByState(self.database))  # read from the database
+        return generate_latest(registry)
 
 
 _sinks: weakref.WeakSet[Metrics] = weakref.WeakSet()
@@ -266,8 +284,9 @@ class WorkerMetricsServer:
             shutil.rmtree(self.multiprocess_dir, ignore_errors=True)
 
 
-def _enter_multiprocess_mode() -> tuple[Path, bool]:
-    """Point prometheus_client at a directory shared with the pool's child processes.
+def enter_multiprocess_mode(prefix: str = "ztix-metrics-") -> tuple[Path, bool]:
+    """Point prometheus_client at a directory shared with this process's children (Celery's
+    prefork pool, uvicorn's HTTP workers); returns it and whether it is ours to remove.
 
     ``PROMETHEUS_MULTIPROC_DIR`` from the environment is used (and emptied, as
     prometheus_client requires between runs); otherwise a private temporary directory is
@@ -275,8 +294,6 @@ def _enter_multiprocess_mode() -> tuple[Path, bool]:
     when it is imported, which has happened already here: the class is chosen again, before
     this process creates any metric, and the children forked later inherit it.
     """
-    from prometheus_client import values
-
     given = os.environ.get(_MULTIPROC_ENV)
     if given:
         path, own = Path(given), False
@@ -284,7 +301,7 @@ def _enter_multiprocess_mode() -> tuple[Path, bool]:
         for stale in path.glob("*.db"):
             stale.unlink()
     else:
-        path, own = Path(tempfile.mkdtemp(prefix="ztix-worker-metrics-")), True
+        path, own = Path(tempfile.mkdtemp(prefix=prefix)), True
         os.environ[_MULTIPROC_ENV] = str(path)
     if not getattr(values.ValueClass, "_multiprocess", False):
         values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
@@ -301,7 +318,7 @@ def serve_worker_metrics(host: str, port: int, *, multiprocess: bool) -> WorkerM
     multiprocess_dir: Path | None = None
     own_dir = False
     if multiprocess:
-        multiprocess_dir, own_dir = _enter_multiprocess_mode()
+        multiprocess_dir, own_dir = enter_multiprocess_mode("ztix-worker-metrics-")
     if _worker_metrics is None:
         _worker_metrics = Metrics()
     registry = _worker_metrics.registry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -93,6 +94,10 @@ def serve(
             f"    username: {username}\n    password: {password}\n",
             err=True,
         )
+    shared_metrics: Path | None = None
+    if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
+        path, own = observability.enter_multiprocess_mode()
+        shared_metrics = path if own else None
     try:
         uvicorn.run(
             "ztix.api.main:app",
@@ -108,6 +113,8 @@ def serve(
     finally:
         if emulator is not None:
             emulator.stop()
+        if shared_metrics is not None:
+            shutil.rmtree(shared_metrics, ignore_errors=True)
 
 
 def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:

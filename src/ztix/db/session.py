@@ -47,13 +47,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
     # A host that drops packets must not hold a request for a TCP timeout: fail in 5 s.
     connect_args = {"connect_timeout": 5, **kwargs.pop("connect_args", {})}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    # hide_parameters: a failed statement's error (logged, and shown by /readyz) must not
+    # carry the values it was binding: session token digests, CSRF tokens, PKCE verifiers.
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
+    )
 
 
 class Database:
