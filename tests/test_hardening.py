@@ -119,7 +119,9 @@ def test_every_write_route_documents_rate_limited(client: TestClient) -> None:
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if method in {"post", "put", "patch", "delete"}:
-                description = operation["responses"]["429"]["description"]
-                assert "`rate_limited`" in description, (method, path)
+                limited = operation["responses"]["429"]
+                assert "`rate_limited`" in limited["description"], (method, path)
+                assert "Retry-After" in limited["headers"], (method, path)
+                assert list(limited["content"]) == ["application/problem+json"]
     login = spec["paths"]["/api/v1/auth/local/login"]["post"]["responses"]["429"]
     assert "`too_many_attempts`" in login["description"]

@@ -6,13 +6,12 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 
 from ztix import context, observability
 from ztix.api import problems, spa
-from ztix.api.deps import UNSAFE_METHODS, limit_writes
+from ztix.api.deps import limit_writes
 from ztix.api.hardening import Hardening
 from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
@@ -112,36 +111,7 @@ def create_app(
     app.include_router(ixf.router)
     app.include_router(health.router)
     spa.install(app)  # last: the web app answers every other GET path
-    _document_write_limits(app)
     return app
-
-
-def _document_write_limits(app: FastAPI) -> None:
-    """Every state-changing operation can answer 429 ``rate_limited`` (``limit_writes`` and
-    ``csrf_protect`` count them): the OpenAPI document says so on each."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        spec = generate()
-        for operations in spec.get("paths", {}).values():
-            for method, operation in operations.items():
-                if method.upper() not in UNSAFE_METHODS:
-                    continue
-                answers = operation.setdefault("responses", {})
-                # Every route documents 422 validation_failed as a problem: same content.
-                problem = answers.get("429") or answers["422"]
-                codes = set(re.findall(r"`(\w+)`", answers.get("429", {}).get("description", "")))
-                codes.add("rate_limited")
-                answers["429"] = {
-                    **problem,
-                    "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
-                }
-        app.openapi_schema = spec
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _job_dispatcher(

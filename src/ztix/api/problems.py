@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -18,6 +19,7 @@ from ztix.errors import CODES, AppError
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"
 _RESERVED = frozenset({"type", "title", "status", "detail", "code", "instance"})
 
 
@@ -56,18 +58,57 @@ def problem_response(
 
 
 def responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the problem codes a route can answer with."""
+    """OpenAPI ``responses`` for the problem codes a route can answer with: the Problem
+    schema under ``application/problem+json``, the media type they are sent with."""
     by_status: dict[int, list[str]] = defaultdict(list)
     for code in (*codes, "validation_failed"):
         by_status[CODES[code].status].append(code)
     return {
         status: {
+            # The model registers the Problem schema; install() drops the application/json
+            # copy FastAPI makes of it: problems are never sent as that.
             "model": Problem,
-            "content": {PROBLEM_JSON: {}},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
             "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(set(found))),
         }
         for status, found in sorted(by_status.items())
     }
+
+
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _finish_document(document: dict[str, Any]) -> None:
+    """What route declarations cannot say, said once for the whole OpenAPI document:
+
+    - every problem response is documented under ``application/problem+json`` only;
+    - every state-changing operation can answer 429 ``rate_limited`` (``deps.limit_writes``
+      and ``deps.csrf_protect`` count every write, whatever the route);
+    - every 429 sends ``Retry-After``.
+    """
+    from ztix.api.deps import UNSAFE_METHODS
+
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if not isinstance(operation, dict):
+                continue
+            answers = operation.setdefault("responses", {})
+            for response in answers.values():
+                content = response.get("content", {})
+                if PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+            if method.upper() in UNSAFE_METHODS:
+                given = answers.get("429", {}).get("description", "")
+                codes = {*re.findall(r"`(\w+)`", given), "rate_limited"}
+                answers["429"] = {
+                    "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+                }
+            if "429" in answers:
+                answers["429"]["headers"] = {"Retry-After": RETRY_AFTER}
 
 
 def _json_safe(value: Any) -> Any:
@@ -124,6 +165,16 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        document = generate()  # FastAPI's, cached on the app
+        if fresh:
+            _finish_document(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
@@ -20,6 +21,18 @@ from ztix.domain.policy import CheckStatus, Decision, Reason
 from ztix.domain.requests import RequestStatus
 
 T = TypeVar("T")
+
+# Numbers a query may carry stay within what the database's integers and Python's dates
+# take: past them the query would fail with a server error rather than answer.
+MAX_OFFSET = 2_147_483_647
+MAX_AGE_MINUTES = 100 * 366 * 24 * 60  # a century
+
+# PostgreSQL's text cannot hold NUL: text that is stored or looked up is refused at the door
+# (422 validation_failed) rather than failing in the database (500).
+NO_NUL = r"^[^\x00]*$"
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 
 class Page(BaseModel, Generic[T]):
@@ -36,7 +49,7 @@ class Page(BaseModel, Generic[T]):
 
 class LocalLogin(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=150)
+    username: str = Field(min_length=1, max_length=150, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -48,10 +61,10 @@ class OidcCallback(BaseModel):
     """What PeeringDB put on the /auth/callback URL: ``code`` and ``state``, or ``error``."""
 
     model_config = ConfigDict(extra="forbid")
-    state: str = Field(min_length=1, max_length=512)
-    code: str | None = Field(None, min_length=1, max_length=2048)
-    error: str | None = Field(None, max_length=200)
-    error_description: str | None = Field(None, max_length=1000)
+    state: str = Field(min_length=1, max_length=512, pattern=NO_NUL)
+    code: str | None = Field(None, min_length=1, max_length=2048, pattern=NO_NUL)
+    error: str | None = Field(None, max_length=200, pattern=NO_NUL)
+    error_description: str | None = Field(None, max_length=1000, pattern=NO_NUL)
 
 
 class AsnOut(BaseModel):
@@ -128,7 +141,7 @@ class JoinRequestCreate(BaseModel):
     asn: int = Field(description="The ASN to peer as (public ASNs only)")
     zt_network_id: str = Field(description="The IX's ZeroTier network ID, 16 hex digits")
     node_id: str = Field(description="Your router's ZeroTier node ID (`zerotier-cli info`)")
-    notes: str = Field("", max_length=2000)
+    notes: str = Field("", max_length=2000, pattern=NO_NUL)
 
     @field_validator("asn", mode="before")
     @classmethod
@@ -152,7 +165,7 @@ class JoinRequestCreate(BaseModel):
 
 class RejectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
 
 
 class LastError(BaseModel):

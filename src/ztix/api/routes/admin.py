@@ -11,10 +11,14 @@ from sqlalchemy import func, select
 from ztix.api.deps import AdminUser, Csrf, CurrentActor, DbSession
 from ztix.api.problems import responses
 from ztix.api.schemas import (
+    MAX_AGE_MINUTES,
+    NO_NUL,
     AdminJoinRequestDetail,
     AdminJoinRequestOut,
     AdminRequestPage,
     AuditEventOut,
+    Limit,
+    Offset,
     Page,
     RejectBody,
 )
@@ -43,14 +47,14 @@ def list_requests(
     status: Annotated[list[RequestStatus] | None, Query()] = None,
     asn: Annotated[int | None, Query(ge=0, le=4_294_967_295)] = None,
     zt_network_id: Annotated[str | None, Query()] = None,
-    min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0, le=MAX_AGE_MINUTES)] = None,
     needs_human_reason: Annotated[
         Reason | None,
         Query(description="Requests whose policy verdict gave this reason for a human"),
     ] = None,
     sort: Annotated[service.SortKey, Query()] = "-created_at",
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> AdminRequestPage:
     """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
@@ -170,10 +174,10 @@ def audit_events(
     db: DbSession,
     _admin: AdminUser,
     request_id: Annotated[uuid.UUID | None, Query()] = None,
-    actor: Annotated[str | None, Query(max_length=150)] = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    actor: Annotated[str | None, Query(max_length=150, pattern=NO_NUL)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[AuditEventOut]:
     """The audit trail, newest first."""
     query = select(AuditEvent)

@@ -13,7 +13,9 @@ from ztix.api.schemas import (
     AsnOut,
     JoinRequestCreate,
     JoinRequestOut,
+    Limit,
     NetworkOut,
+    Offset,
     OnboardingContext,
     Page,
 )
@@ -93,8 +95,8 @@ def list_requests(
     db: DbSession,
     user: CurrentUser,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[JoinRequestOut]:
     """Requests for the ASNs you hold, newest first."""
     f = service.RequestFilter(
