@@ -17,11 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +28,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import asyncssh
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -41,6 +36,7 @@ from sqlalchemy import select
 from tests.conftest import NETWORKS, NWID, _truncate, create_user, make_settings
 from tests.support.central_fake import FakeCentral
 from tests.support.oidc_provider import FakePeeringDB
+from tests.support.sshd import SshServer, running_sshd
 from tests.support.zt_fixtures import ix_networks
 from ztix.api.app import create_app
 from ztix.config import Settings
@@ -53,7 +49,6 @@ from ztix.workflow import audit, networks
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 
-SSHD = "/usr/sbin/sshd"
 ME_PATHS = (
     "/api/v1/auth/local/login",
     "/api/v1/auth/peeringdb/callback",
@@ -212,64 +207,11 @@ def pg(pg_url: str) -> str:
     return pg_url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Sshd:
-    port: int
-    host_key_line: str
-    client_key_file: Path
-    client_key_text: str
-
-
 @pytest.fixture(scope="module")
-def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
     """OpenSSH on 127.0.0.1 that accepts one generated client key (no BIRD behind it)."""
-    assert Path(SSHD).is_file(), "install the Debian package openssh-server"
-    home = tmp_path_factory.mktemp("sshd")
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    host_key.write_private_key(str(home / "host_key"))
-    (home / "host_key").chmod(0o600)
-    client_key = asyncssh.generate_private_key("ssh-ed25519", comment="ztix-no-secrets")
-    client_key_file = home / "client_key"
-    client_key.write_private_key(str(client_key_file))
-    client_key_file.chmod(0o600)
-    (home / "authorized_keys").write_bytes(client_key.export_public_key())
-    port = free_port()
-    config = home / "sshd_config"
-    config.write_text(
-        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {home / 'host_key'}\n"
-        f"PidFile {home / 'sshd.pid'}\nAuthorizedKeysFile {home / 'authorized_keys'}\n"
-        "UsePAM no\nStrictModes no\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
-        "Subsystem sftp internal-sftp\nLogLevel ERROR\n"
-    )
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(64).startswith(b"SSH-2.0"):
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "sshd did not start"
-        time.sleep(0.05)
-    line = f"[127.0.0.1]:{port} " + host_key.export_public_key().decode().strip()
-    try:
-        yield Sshd(port, line, client_key_file, client_key_file.read_text())
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
+    with running_sshd(tmp_path_factory.mktemp("sshd"), comment="ztix-no-secrets") as server:
+        yield server
 
 
 def key_material(private_key: str) -> list[str]:
@@ -336,7 +278,7 @@ def test_local_login_provisioning_and_admin_views_leak_nothing(
     leaks: Leaks,
     pg: str,
     emulator: ControllerEmulator,
-    sshd: Sshd,
+    sshd: SshServer,
     tmp_path: Path,
 ) -> None:
     db_password = secret("dbpw")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import _truncate, create_user, login
+from tests.support.services import RedisServer, free_port
 from tests.support.zt_fixtures import ix_networks
 from ztix.api.app import create_app
 from ztix.config import Settings, load_settings
@@ -37,64 +37,10 @@ from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Redis:
-    """A private redis-server for one test, that the test may stop and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
-def redis(tmp_path: Path) -> Iterator[Redis]:
-    server = Redis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
+def redis() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture
@@ -109,7 +55,9 @@ def pg_database(pg_url: str) -> Iterator[Database]:
 class Site:
     """ZT-IX in its distributed shape: API in this process, workers and beat as processes."""
 
-    def __init__(self, tmp: Path, database: Database, redis: Redis, emulator: ControllerEmulator):
+    def __init__(
+        self, tmp: Path, database: Database, redis: RedisServer, emulator: ControllerEmulator
+    ):
         self.tmp = tmp
         self.database = database
         self.emulator = emulator
@@ -222,7 +170,7 @@ class Site:
 
 @pytest.fixture
 def site(
-    tmp_path: Path, pg_database: Database, redis: Redis, emulator: ControllerEmulator
+    tmp_path: Path, pg_database: Database, redis: RedisServer, emulator: ControllerEmulator
 ) -> Iterator[Site]:
     s = Site(tmp_path, pg_database, redis, emulator)
     yield s
@@ -250,7 +198,7 @@ def test_workers_provision_an_approval(site: Site) -> None:
     assert_one_member_each(site, [rid])
 
 
-def test_redis_down_when_an_admin_approves(site: Site, redis: Redis) -> None:
+def test_redis_down_when_an_admin_approves(site: Site, redis: RedisServer) -> None:
     site.start_worker("w1")
     site.start_beat()
     rid = site.request("abcdef0123")

@@ -8,11 +8,8 @@ logs in as the user running the tests (root here) and drives the same BIRD.
 
 from __future__ import annotations
 
-import getpass
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import asyncssh
 import pytest
 
+from tests.support.sshd import SshServer, running_sshd
 from ztix.config import RouteServerConfig
 from ztix.routeserver.transport import (
     BirdcReply,
@@ -35,20 +32,12 @@ from ztix.routeserver.transport import (
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
-SSHD = "/usr/sbin/sshd"  # sshd insists on being started by its absolute path
 INITIAL_ZTIX_CONF = "# placeholder until ZT-IX's first apply\n"
 
 
 def _require(path: str, package: str) -> None:
     if not Path(path).is_file():
         pytest.fail(f"{path} is missing: install the Debian package {package}", pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
@@ -187,68 +176,10 @@ def bird(short_dir: Path) -> Iterator[Bird]:
         yield server
 
 
-@dataclass
-class SshServer:
-    port: int
-    user: str
-    host_key_line: str  # "[127.0.0.1]:port ssh-ed25519 AAAA…", as ssh-keyscan prints it
-    client_key_file: Path
-    process: subprocess.Popen[bytes]
-
-
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
-    _require(SSHD, "openssh-server")
-    home = tmp_path_factory.mktemp("sshd")
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
-    host_key_file = home / "ssh_host_ed25519_key"
-    host_key.write_private_key(str(host_key_file))
-    host_key_file.chmod(0o600)
-    client_key = asyncssh.generate_private_key("ssh-ed25519", comment="ztix-test")
-    client_key_file = home / "ztix_ed25519"
-    client_key.write_private_key(str(client_key_file))
-    client_key_file.chmod(0o600)
-    (home / "authorized_keys").write_bytes(client_key.export_public_key())
-    port = free_port()
-    config = home / "sshd_config"
-    config.write_text(
-        "ListenAddress 127.0.0.1\n"
-        f"Port {port}\n"
-        f"HostKey {host_key_file}\n"
-        f"PidFile {home / 'sshd.pid'}\n"
-        f"AuthorizedKeysFile {home / 'authorized_keys'}\n"
-        "UsePAM no\n"
-        "StrictModes no\n"
-        "PasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\n"
-        "PermitRootLogin prohibit-password\n"
-        "Subsystem sftp internal-sftp\n"
-        "LogLevel ERROR\n"
-    )
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-    def banner() -> bool:
-        if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
-            raise AssertionError(f"sshd exited: {stderr}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                return s.recv(64).startswith(b"SSH-2.0")
-        except OSError:
-            return False
-
-    try:
-        _wait_until(banner, 10, "sshd to listen")
-        line = f"[127.0.0.1]:{port} " + host_key.export_public_key().decode().strip()
-        yield SshServer(port, getpass.getuser(), line, client_key_file, process)
-    finally:
-        _stop(process)
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
 
 
 def route_server_config(bird: Bird, **overrides: Any) -> RouteServerConfig:

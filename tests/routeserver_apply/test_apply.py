@@ -19,11 +19,11 @@ import pytest
 from tests.routeserver_apply.conftest import (
     INITIAL_ZTIX_CONF,
     Bird,
-    SshServer,
-    free_port,
     route_server_config,
     ssh_config,
 )
+from tests.support.services import free_port
+from tests.support.sshd import SshServer
 from ztix.routeserver.apply import ApplyResult, apply, files_hash, parse_protocols, status
 from ztix.routeserver.transport import (
     BirdcReply,
