@@ -63,8 +63,10 @@ pytest:
 	uv run pytest -n 2 --dist loadfile
 
 bench: deps system-deps services
+	uv run python -m bench.api_load --write-docs
 	uv run python -m bench.admin_queue --write-docs
 	uv run python -m bench.provisioning --write-docs
+	uv run python -m bench.routeservers --write-docs
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache frontend/dist

@@ -24,32 +24,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import random
 import re
-import shlex
-import socket
 import statistics
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import event, select
-from sqlalchemy.engine import make_url
 
+from bench.common import (
+    DEFAULT_DSN,
+    DOCS,
+    Run,
+    Summary,
+    anchor,
+    pg_version,
+    scratch_database,
+    serve_in_thread,
+    write_report,
+)
 from ztix.api.app import create_app
 from ztix.config import Settings
 from ztix.db import migrate
@@ -58,20 +59,6 @@ from ztix.db.session import Database
 from ztix.domain.requests import CLOSED_STATUSES, RequestStatus
 from ztix.workflow import audit, networks, users
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "admin_queue.md"
-DOCS = ROOT / "docs" / "performance.md"
-START_MARK = "<!-- bench:admin_queue:start -->"
-END_MARK = "<!-- bench:admin_queue:end -->"
-DOCS_INTRO = """# Performance
-
-Measured performance of ZT-IX. Every figure here comes with the exact command that produced
-it; rerun the command to refresh the figures (the benchmarks rewrite their own section).
-The figures were taken on a machine with 2 cores; absolute times depend on the machine,
-the ratios between sizes much less.
-"""
-
-DEFAULT_DSN = os.environ.get("ZTIX_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 QUEUE = "/api/v1/admin/requests"
 ADMIN = "bench-admin"
 PASSWORD = "bench password, not a secret"
@@ -185,22 +172,6 @@ class SizeResult:
 
 
 # --- scratch database and data ---------------------------------------------------------
-
-
-def with_database(dsn: str, name: str) -> str:
-    return make_url(dsn).set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database(dsn: str, size: int) -> Iterator[str]:
-    name = f"ztix_bench_{size}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(dsn, name)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(url: str) -> Settings:
@@ -356,7 +327,7 @@ def load(url: str, size: int, seed: int, admin_id: int, network_ids: dict[str, i
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")
-        counted = dict(
+        counted: dict[str, int] = dict(
             conn.execute(
                 "SELECT status, sum(count) FROM request_status_counts GROUP BY status"
             ).fetchall()
@@ -390,30 +361,6 @@ def cases_for(dataset: Dataset) -> list[Case]:
 
 
 # --- serving and measuring -------------------------------------------------------------
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app under uvicorn on a free 127.0.0.1 port, in a background thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 class StatementLog:
@@ -455,7 +402,10 @@ def measure(
     results: dict[str, CaseResult] = {}
     try:
         app = create_app(settings, database=database)
-        with serve(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        with (
+            serve_in_thread(app, lifespan=False) as base_url,
+            httpx.Client(base_url=base_url, timeout=60) as client,
+        ):
             login(client)
             for case in cases:
                 for _ in range(warmup):
@@ -602,7 +552,10 @@ def capture_plans(url: str, settings: Settings, results: dict[str, CaseResult]) 
     database = auto_explain_database(url, notices)
     try:
         app = create_app(settings, database=database)
-        with serve(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        with (
+            serve_in_thread(app, lifespan=False) as base_url,
+            httpx.Client(base_url=base_url, timeout=60) as client,
+        ):
             login(client)
             for result in results.values():
                 for _ in range(15):
@@ -629,7 +582,10 @@ def explain_directly(url: str, settings: Settings, results: dict[str, CaseResult
     event.listen(database.engine, "before_cursor_execute", record)
     try:
         app = create_app(settings, database=database)
-        with serve(app) as base_url, httpx.Client(base_url=base_url, timeout=60) as client:
+        with (
+            serve_in_thread(app, lifespan=False) as base_url,
+            httpx.Client(base_url=base_url, timeout=60) as client,
+        ):
             login(client)
             for result in results.values():
                 captured.clear()
@@ -652,7 +608,7 @@ def explain_directly(url: str, settings: Settings, results: dict[str, CaseResult
 
 
 def run_size(dsn: str, size: int, args: argparse.Namespace) -> SizeResult:
-    with scratch_database(dsn, size) as url:
+    with scratch_database(dsn, str(size)) as url:
         print(f"[{size}] migrating", file=sys.stderr)
         migrate.upgrade(url)
         settings = make_settings(url)
@@ -673,23 +629,6 @@ def run_size(dsn: str, size: int, args: argparse.Namespace) -> SizeResult:
 # --- report ----------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
-
-
-def server_version(dsn: str) -> str:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    return f"PostgreSQL {row[0] if row else '?'}"
-
-
 def fmt(ms: float) -> str:
     return f"{ms:.2f} ms"
 
@@ -701,12 +640,12 @@ def statement_counts(counter: Counter[int]) -> str:
 
 
 def render(
-    command: str, sizes: list[SizeResult], repeat: int, warmup: int, dsn: str, taken: datetime
+    run: Run, sizes: list[SizeResult], repeat: int, warmup: int, dsn: str
 ) -> tuple[str, list[str]]:
     small, large = sizes[0], sizes[-1]
     s_n, l_n = small.dataset.size, large.dataset.size
     findings: list[str] = []
-    out: list[str] = []
+    out: list[str] = [anchor(run.module)]
     add = out.append
     add("## Admin request queue: first page at scale\n")
     add(
@@ -714,10 +653,10 @@ def render(
         f"`GET {QUEUE}` costs no more than {MAX_RATIO}x what it costs with {s_n:,}.\n"
     )
     add("```sh")
-    add(command)
+    add(run.command)
     add("```\n")
-    add(f"- Taken: {taken:%Y-%m-%d %H:%M} UTC")
-    add(f"- Machine: {machine()}; {server_version(dsn)}; Python {platform.python_version()}")
+    out.extend(run.lines())
+    add(f"- Software: {pg_version(dsn)}; Python {platform.python_version()}")
     add(
         "- Method: the real app served by uvicorn on 127.0.0.1 in the benchmark process, an "
         "httpx client logged in as an admin (session cookie); per case "
@@ -852,20 +791,21 @@ def render(
     return "\n".join(out), findings
 
 
-def write_docs(section: str) -> None:
-    block = f"{START_MARK}\n{section.rstrip()}\n{END_MARK}\n"
-    if DOCS.exists():
-        current = DOCS.read_text(encoding="utf-8")
-    else:
-        DOCS.parent.mkdir(parents=True, exist_ok=True)
-        current = DOCS_INTRO
-    if START_MARK in current and END_MARK in current:
-        head, _, rest = current.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        updated = head + block.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    DOCS.write_text(updated if updated.endswith("\n") else updated + "\n", encoding="utf-8")
+def summary(sizes: list[SizeResult], findings: list[str]) -> Summary:
+    small, large = sizes[0], sizes[-1]
+    first = [next(iter(r.cases.values())) for r in (small, large)]
+    worst = max(
+        list(large.cases.values())[i].median / list(small.cases.values())[i].median
+        for i in range(len(large.cases))
+    )
+    verdict = "met" if not findings else "**not met**"
+    return Summary(
+        title="Admin queue, first page",
+        figure=f"`GET {QUEUE}` at {large.dataset.size:,} requests: median "
+        f"{fmt(first[1].median)} (newest first); worst ratio over {len(large.cases)} "
+        f"filters {worst:.2f} (≤ {MAX_RATIO}x: {verdict})",
+        baseline=f"the same page at {small.dataset.size:,} requests: median {fmt(first[0].median)}",
+    )
 
 
 # --- main ------------------------------------------------------------------------------
@@ -896,17 +836,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    command = "uv run python -m bench.admin_queue" + "".join(f" {shlex.quote(a)}" for a in argv)
-    taken = datetime.now(UTC)
+    run = Run.start("admin_queue", argv)
     results = [run_size(args.dsn, size, args) for size in args.size_list]
-    report, findings = render(command, results, args.repeat, args.warmup, args.dsn, taken)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report, encoding="utf-8")
-    print(report)
-    print(f"written to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
-    if args.write_docs:
-        write_docs(report)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    run.finish()
+    report, findings = render(run, results, args.repeat, args.warmup, args.dsn)
+    write_report(run, report, docs=args.write_docs, summary=summary(results, findings))
     return 1 if findings and args.check else 0
 
 

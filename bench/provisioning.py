@@ -46,17 +46,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import ipaddress
 import logging
-import os
-import platform
 import re
-import shlex
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -66,18 +59,32 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
-import uvicorn
 import yaml
-from fastapi import FastAPI
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import make_url
 
+from bench.common import (
+    DEFAULT_DSN,
+    DOCS,
+    Processes,
+    RedisServer,
+    Run,
+    Summary,
+    anchor,
+    bulk_write_limits,
+    package_versions,
+    pct,
+    pg_version,
+    redis_version,
+    scratch_database,
+    serve_in_thread,
+    write_report,
+)
 from ztix.api.app import create_app
 from ztix.config import Settings, load_settings
 from ztix.db import migrate
@@ -91,18 +98,6 @@ from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 from ztix.zerotier.gate import startup_check
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "provisioning.md"
-DOCS = ROOT / "docs" / "performance.md"
-START_MARK = "<!-- bench:provisioning:start -->"
-END_MARK = "<!-- bench:provisioning:end -->"
-DOCS_INTRO = """# Performance
-
-Measured performance of ZT-IX. Every figure here comes with the exact command that produced
-it; rerun the command to refresh the figures (the benchmarks rewrite their own section).
-"""
-
-DEFAULT_DSN = os.environ.get("ZTIX_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN = "bench-admin"
 MEMBER = "bench-member"
 PASSWORD = "bench password, not a secret"
@@ -122,36 +117,6 @@ TERMINAL_BAD = frozenset({"failed", "rejected", "cancelled"})
 
 
 # --- small helpers ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pct(samples: list[float], q: int) -> float:
-    """The q-th percentile (inclusive method: p100 is the maximum)."""
-    if len(samples) == 1:
-        return samples[0]
-    return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
-
-
-def with_database(dsn: str, name: str) -> str:
-    return make_url(dsn).set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def scratch_database(dsn: str, label: str) -> Iterator[str]:
-    """A fresh PostgreSQL database, dropped (with its connections) at the end."""
-    name = f"ztix_bench_{label}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(dsn, name)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def site_config(
@@ -174,7 +139,8 @@ def site_config(
         ],
         "workflow": {"approval_mode": "manual_admin"},
         "peeringdb": {"enabled": False},
-        "auth": {"cookie_secure": False},
+        # One admin approves hundreds a minute: the write rate limits are lifted.
+        "auth": {"cookie_secure": False, **bulk_write_limits()},
         "zerotier": {"controller": {"url": emulator.url, "token": emulator.token}},
         "jobs": jobs,
         "logging": {"level": "INFO"},
@@ -198,31 +164,6 @@ def prepare_site(settings: Settings, database: Database) -> list[str]:
 def node_id(series: int, i: int) -> str:
     """Distinct node IDs per series; never 0000000000, never starting with ff."""
     return f"{(series << 32) + i + 1:010x}"
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """The app under uvicorn on a free 127.0.0.1 port, in a background thread, with its
-    lifespan (which starts and stops the in-process runner)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 @contextmanager
@@ -389,7 +330,7 @@ def run_latency(backend: str, url: str, n: int, warmup: int, tmp: Path) -> Laten
             request_ids: list[str] = []
             approve_failures: list[str] = []
             with (
-                serve(app) as base_url,
+                serve_in_thread(app, lifespan=True) as base_url,
                 logged_in(base_url, MEMBER) as member,
                 logged_in(base_url, ADMIN) as admin,
             ):
@@ -447,106 +388,6 @@ def run_latency(backend: str, url: str, n: int, warmup: int, tmp: Path) -> Laten
 
 
 # --- bulk: Celery workers on Redis -----------------------------------------------------
-
-
-class RedisServer:
-    """A private redis-server on a free loopback port, no persistence."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc = None
-
-
-class Processes:
-    """Worker and beat subprocesses, each in its own process group (prefork children too)."""
-
-    def __init__(self, workdir: Path, config_file: Path) -> None:
-        self.workdir = workdir
-        self.config_file = config_file
-        self.procs: dict[str, subprocess.Popen[str]] = {}
-
-    def log(self, name: str) -> Path:
-        return self.workdir / f"{name}.log"
-
-    def spawn(self, name: str, *args: str) -> subprocess.Popen[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZTIX_", "DATABASE_URL"))}
-        env["PYTHONUNBUFFERED"] = "1"
-        with self.log(name).open("w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "ztix.cli", *args, "--config", str(self.config_file)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
-        self.procs[name] = proc
-        return proc
-
-    def wait_for_log(self, name: str, pattern: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if re.search(pattern, self.log(name).read_text(errors="replace")):
-                return
-            if self.procs[name].poll() is not None:
-                break
-            time.sleep(0.1)
-        tail = self.log(name).read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"{name} did not log {pattern!r}:\n{tail}")
-
-    def stop_one(self, name: str) -> None:
-        self._stop([self.procs[name]])
-
-    def stop(self) -> None:
-        self._stop(list(self.procs.values()))
-
-    @staticmethod
-    def _stop(procs: list[subprocess.Popen[str]]) -> None:
-        """SIGTERM (Celery's warm shutdown) to each process group we started; SIGKILL to a
-        group whose leader has not exited after 20 s."""
-        running = [p for p in procs if p.poll() is None]
-        for proc in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in running:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 class ProgressPoller:
@@ -872,7 +713,7 @@ def run_bulk(
         phases: list[Phase] = []
         problems: list[str] = []
         app = create_app(settings)  # jobs.runner: celery, so a CeleryDispatcher
-        with serve(app) as base_url, logged_in(base_url, ADMIN) as admin:
+        with serve_in_thread(app, lifespan=True) as base_url, logged_in(base_url, ADMIN) as admin:
             for number, (spec, (ids, pk)) in enumerate(zip(specs, pending, strict=True)):
                 workers = [f"worker-{2 * number + 1}", f"worker-{2 * number + 2}"]
                 spawned = ready = None
@@ -984,43 +825,13 @@ def wait_for_phase(
 # --- report ----------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
-
-
-def loadavg() -> str:
-    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def pg_version(dsn: str) -> str:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    return f"PostgreSQL {row[0] if row else '?'}"
-
-
-def redis_version() -> str:
-    out = subprocess.run(
-        ["redis-server", "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    match = re.search(r"v=(\S+)", out)
-    return f"Redis {match.group(1) if match else '?'}"
-
-
 def versions() -> str:
     import sqlite3
 
-    parts = [f"Python {platform.python_version()}", f"SQLite {sqlite3.sqlite_version}"]
-    for dist in ("celery", "kombu", "redis", "uvicorn", "sqlalchemy", "psycopg"):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            parts.append(f"{dist} {importlib.metadata.version(dist)}")
-    return ", ".join(parts)
+    return (
+        package_versions("celery", "kombu", "redis", "uvicorn", "sqlalchemy", "psycopg")
+        + f", SQLite {sqlite3.sqlite_version}"
+    )
 
 
 def ms(value: float) -> str:
@@ -1359,15 +1170,13 @@ def spread(samples: list[float]) -> str:
 
 
 def render(
-    command: str,
+    run: Run,
     latency: list[LatencyResult],
     bulk: BulkResult | None,
     dsn: str,
-    taken: datetime,
-    load: str,
     notes: list[str],
 ) -> tuple[str, list[str]]:
-    out: list[str] = []
+    out: list[str] = [anchor(run.module)]
     findings: list[str] = []
     add = out.append
     add("## Provisioning: approval → active\n")
@@ -1377,16 +1186,34 @@ def render(
         "Redis: time until all are active.\n"
     )
     add("```sh")
-    add(command)
+    add(run.command)
     add("```\n")
-    add(f"- Taken: {taken:%Y-%m-%d %H:%M} UTC")
-    add(f"- Machine: {machine()}; nproc {os.cpu_count()}; load average {load}")
+    out.extend(run.lines())
     add(f"- Services: {pg_version(dsn)}; {redis_version()}")
     add(f"- Software: {versions()}")
     add(
         "- Everything runs on this one machine: client, API, emulator and (bulk) workers "
-        "share its cores, so the figures are an upper bound for a site where they do not.\n"
+        "share its cores, so the figures are an upper bound for a site where they do not."
     )
+    if bulk_write_limits():
+        add(
+            "- The write rate limits (`auth.writes_per_user`, `auth.writes_per_address`: 60 "
+            "and 300 changes a minute by default) are lifted: one client makes hundreds here."
+        )
+    baselines = []
+    if latency:
+        baselines.append(
+            "for approval → active, one approve call (an HTTP write transaction of the same "
+            "API: "
+            + "; ".join(f"{r.backend} p50 {ms(pct(r.approve_ms, 50))}" for r in latency)
+            + ")"
+        )
+    if bulk is not None:
+        baselines.append(
+            "for the bulk time, the approvals themselves (one HTTP client, *approvals* row): "
+            "the workers cannot finish before the last approval"
+        )
+    add(f"- Baselines, same run: {'; '.join(baselines) or '-'}.\n")
     if latency:
         render_latency(latency, out, findings)
     if bulk is not None:
@@ -1403,20 +1230,29 @@ def render(
     return "\n".join(out), findings
 
 
-def write_docs(section: str) -> None:
-    block = f"{START_MARK}\n{section.rstrip()}\n{END_MARK}\n"
-    if DOCS.exists():
-        current = DOCS.read_text(encoding="utf-8")
-    else:
-        DOCS.parent.mkdir(parents=True, exist_ok=True)
-        current = DOCS_INTRO
-    if START_MARK in current and END_MARK in current:
-        head, _, rest = current.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        updated = head + block.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    DOCS.write_text(updated if updated.endswith("\n") else updated + "\n", encoding="utf-8")
+def summary(latency: list[LatencyResult], bulk: BulkResult | None) -> Summary:
+    figures: list[str] = []
+    baselines: list[str] = []
+    for r in latency:
+        figures.append(
+            f"approval → active ({r.backend}, client) p50 {ms(pct(r.client_ms, 50))}, "
+            f"p95 {ms(pct(r.client_ms, 95))}"
+        )
+        baselines.append(f"one approve call ({r.backend}) p50 {ms(pct(r.approve_ms, 50))}")
+    if bulk is not None and bulk.phases:
+        first = bulk.phases[0]
+        figures.append(
+            f"{first.n} approvals → all active, {bulk.workers} Celery workers: "
+            f"{seconds(first.total_seconds)}"
+        )
+        baselines.append(
+            f"the {first.n} approvals alone (one HTTP client): {seconds(first.approve_seconds)}"
+        )
+    return Summary(
+        title="Provisioning, approval → active",
+        figure="<br>".join(figures),
+        baseline="<br>".join(baselines),
+    )
 
 
 # --- main ------------------------------------------------------------------------------
@@ -1467,9 +1303,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
-    command = "uv run python -m bench.provisioning" + "".join(f" {shlex.quote(a)}" for a in argv)
-    taken = datetime.now(UTC)
-    load_at_start = loadavg()
+    run = Run.start("provisioning", argv)
     latency: list[LatencyResult] = []
     bulk: BulkResult | None = None
     with tempfile.TemporaryDirectory(prefix="ztix-bench-") as tmp_name:
@@ -1488,15 +1322,9 @@ def main(argv: list[str] | None = None) -> int:
                         )
         if args.bulk:
             bulk = run_bulk(args.dsn, args.bulk, args.pool, args.concurrency, args.phases, tmp)
-    load = f"{load_at_start} at the start, {loadavg()} at the end (1, 5, 15 min)"
-    report, findings = render(command, latency, bulk, args.dsn, taken, load, [])
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report, encoding="utf-8")
-    print(report)
-    print(f"written to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
-    if args.write_docs:
-        write_docs(report)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    run.finish()
+    report, findings = render(run, latency, bulk, args.dsn, [])
+    write_report(run, report, docs=args.write_docs, summary=summary(latency, bulk))
     return 1 if findings and args.check else 0
 
 

@@ -33,9 +33,7 @@ import argparse
 import contextlib
 import ipaddress as ip
 import logging
-import os
 import platform
-import shlex
 import shutil
 import signal
 import statistics
@@ -49,13 +47,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 
 import ztix.jobs.runner as runner_module
+from bench.common import DOCS, Run, Summary, anchor, write_report
 from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.models import AuditEvent, JoinRequest, RouteServerState, User
@@ -72,17 +70,6 @@ from ztix.workflow import requests as service
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 from ztix.zerotier.gate import startup_check
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results" / "routeservers.md"
-DOCS = ROOT / "docs" / "performance.md"
-START_MARK = "<!-- bench:routeservers:start -->"
-END_MARK = "<!-- bench:routeservers:end -->"
-DOCS_INTRO = """# Performance
-
-Measured performance of ZT-IX. Every figure here comes with the exact command that produced
-it; rerun the command to refresh the figures (the benchmarks rewrite their own section).
-"""
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
@@ -567,8 +554,8 @@ def bench_bulk(approvals: int, timeout: float) -> BulkResult:
                 for i in range(approvals)
             ]
             admin_id = admin.id
-        counter = SyncCounter(runner_module.sync_route_servers)
-        runner_module.sync_route_servers = counter  # type: ignore[assignment]
+        counter = SyncCounter(runner_module.sync_route_servers)  # type: ignore[attr-defined]
+        runner_module.sync_route_servers = counter  # type: ignore[attr-defined]
         stack.callback(setattr, runner_module, "sync_route_servers", counter.inner)
         dispatch.install(database.sessionmaker, runner)
         stack.callback(runner.stop)
@@ -619,17 +606,6 @@ def bench_bulk(approvals: int, timeout: float) -> BulkResult:
 # --- report -------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}"
-
-
 def versions() -> str:
     import sqlite3
 
@@ -649,20 +625,20 @@ def size(n: int) -> str:
 
 
 def report(
-    command: str,
-    taken: datetime,
+    bench_run: Run,
     rendered: list[RenderResult],
     sync: SyncResult | None,
     bulk: BulkResult | None,
 ) -> str:
-    out: list[str] = []
+    out: list[str] = [anchor(bench_run.module)]
     add = out.append
     add("## Route servers: rendering, applying to BIRD, bulk approvals")
     add("")
-    add(f"Command: `{command}`  ")
-    add(f"Taken: {taken:%Y-%m-%d %H:%M} UTC  ")
-    add(f"Machine: {machine()}  ")
-    add(f"Software: {versions()}")
+    add("```sh")
+    add(bench_run.command)
+    add("```\n")
+    out.extend(bench_run.lines())
+    add(f"- Software: {versions()}")
     add("")
     add(
         "Members are synthetic: public ASNs (16-bit, every fourth 32-bit), distinct node IDs, "
@@ -762,20 +738,32 @@ def report(
     return "\n".join(out) + "\n"
 
 
-def write_docs(section: str) -> None:
-    block = f"{START_MARK}\n{section.rstrip()}\n{END_MARK}\n"
-    if DOCS.exists():
-        current = DOCS.read_text(encoding="utf-8")
-    else:
-        DOCS.parent.mkdir(parents=True, exist_ok=True)
-        current = DOCS_INTRO
-    if START_MARK in current and END_MARK in current:
-        head, _, rest = current.partition(START_MARK)
-        _, _, tail = rest.partition(END_MARK)
-        updated = head + block.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + block
-    DOCS.write_text(updated if updated.endswith("\n") else updated + "\n", encoding="utf-8")
+def summary(
+    rendered: list[RenderResult], sync: SyncResult | None, bulk: BulkResult | None
+) -> Summary:
+    figures: list[str] = []
+    baselines: list[str] = []
+    if rendered:
+        big = rendered[-1]
+        figures.append(f"`render()` of {big.members:,} members: {ms(big.render_ms)}")
+        baselines.append(f"`bird -p` parsing the same files: {ms(big.parse_ms)}")
+    if sync is not None and sync.runs:
+        first, *rest = sync.runs
+        figures.append(f"{first.label}: {ms(first.wall_ms)}")
+        added = next((r for r in rest if r.members > first.members), None)
+        same = next((r for r in rest if r.members == first.members), None)
+        if added is not None:
+            figures.append(f"{added.label}: {ms(added.wall_ms)}")
+        if same is not None:
+            baselines.append(f"{same.label}: {ms(same.wall_ms)}")
+    if bulk is not None:
+        figures.append(f"{bulk.approvals:,} bulk approvals: {bulk.reconfigures} BIRD reconfigures")
+        baselines.append(f"one per approval would be {bulk.approvals:,}")
+    return Summary(
+        title="Route servers",
+        figure="<br>".join(figures),
+        baseline="<br>".join(baselines),
+    )
 
 
 # --- main -------------------------------------------------------------------------------
@@ -805,20 +793,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
-    command = "uv run python -m bench.routeservers" + "".join(f" {shlex.quote(a)}" for a in argv)
-    taken = datetime.now(UTC)
+    bench_run = Run.start("routeservers", argv)
     with short_dir("rsr-") as work:
         rendered = bench_render(args.size_list, args.runs, work)
     sync = bench_sync(args.sync_members) if args.sync_members else None
     bulk = bench_bulk(args.approvals, args.timeout) if args.approvals else None
-    text = report(command, taken, rendered, sync, bulk)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
-    print(f"written to {RESULTS.relative_to(ROOT)}", file=sys.stderr)
-    if args.write_docs:
-        write_docs(text)
-        print(f"updated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    bench_run.finish()
+    text = report(bench_run, rendered, sync, bulk)
+    write_report(bench_run, text, docs=args.write_docs, summary=summary(rendered, sync, bulk))
     return 1 if bulk is not None and bulk.errors else 0
 
 

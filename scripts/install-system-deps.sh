@@ -2,7 +2,8 @@
 # Debian packages the test suite drives for real (DESIGN §8): BIRD 2, StayRTR, OpenSSH,
 # redis-server, iproute2 (network namespaces), Chromium for the browser tests (driven by
 # Python Playwright; never `playwright install`), pngquant for their screenshots, and
-# Node.js/npm for the web app when missing. Installs only what is missing.
+# Node.js/npm for the web app when missing; and wrk, the load generator of
+# bench/api_load.py. Installs only what is missing.
 set -euo pipefail
 
 need=()
@@ -19,6 +20,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)  
 have pngquant || need+=(pngquant)
 have npm || need+=(nodejs npm)
 have docker-compose || need+=(docker-compose)   # validates deploy/compose.yaml; no engine
+have wrk || need+=(wrk)                         # bench/api_load.py's load generator
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
