@@ -235,3 +235,36 @@ def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_serve_config_option_reaches_the_http_app(env: dict[str, str], tmp_path: Path) -> None:
+    """`ztix serve --config FILE` without ZTIX_CONFIG: the served app uses FILE too."""
+    config = tmp_path / "renamed.yaml"
+    config.write_text(
+        EXAMPLE.read_text().replace("  shortname: ZT-IX\n", "  shortname: RENAMED-IX\n")
+    )
+    env = {k: v for k, v in env.items() if k != "ZTIX_CONFIG"}
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ztix.cli", "serve", "--config", str(config), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
+            time.sleep(0.2)
+        export = httpx.get(f"{base}/participants.json", timeout=5)
+        assert export.status_code == 200, export.text
+        assert export.json()["ixp_list"][0]["shortname"] == "RENAMED-IX"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -97,6 +97,10 @@ def test_writes_are_limited_per_user(
     assert (
         bob.post("/api/v1/requests/00000000-0000-4000-8000-000000000000/cancel").status_code == 404
     )
+    # Admins work through queues: only their address's limit applies to them.
+    root = login_as("root", admin=True, client=alice.client)
+    nobody = "/api/v1/admin/requests/00000000-0000-4000-8000-000000000000/approve"
+    assert [root.post(nobody).status_code for _ in range(5)] == [404] * 5
 
 
 def test_writes_are_limited_per_address_anonymous_ones_included(

@@ -86,7 +86,7 @@ class AuthConfig(Strict):
     login_failures_per_username: RateLimit = RateLimit(attempts=5, window_seconds=900)
     login_failures_per_address: RateLimit = RateLimit(attempts=20, window_seconds=900)
     # State-changing requests (POST, PUT, PATCH, DELETE), answered 429 `rate_limited` past
-    # either limit: per signed-in user, and per client address (anonymous ones included).
+    # either limit: per signed-in member (not admins), and per client address (anyone).
     writes_per_user: RateLimit = RateLimit(attempts=60, window_seconds=60)
     writes_per_address: RateLimit = RateLimit(attempts=300, window_seconds=60)
     # "memory://" for one process; "redis://host:6379/N" when several API workers run.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -42,6 +43,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
+        # What start-up built lives as long as the process: move it out of the collector's
+        # sight, or every full collection walks ~200,000 objects (a 150 ms pause at p99).
+        gc.collect()
+        gc.freeze()
         yield
         if runner is not None:
             runner.stop()

@@ -78,6 +78,8 @@ def serve(
     import uvicorn
 
     settings = settings_or_exit(config)
+    if config is not None:
+        os.environ["ZTIX_CONFIG"] = str(config)  # the HTTP app (ztix.api.main) loads the same
     observability.configure_logging(settings.logging.level, json=True)
     if migrate_db:
         migrate.upgrade(settings.database_url)
