@@ -7,6 +7,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -191,14 +193,13 @@ def test_first_start_creates_an_admin_who_can_log_in(env: dict[str, str]) -> Non
     assert second.stdout.strip() == "None"
 
 
-def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -> None:
-    """`ztix serve --workers 2`: a scrape reaches one worker, and it reports the requests
-    both answered (prometheus_client's multiprocess mode, through a shared directory)."""
-    shared = tmp_path / "metrics"
+@contextmanager
+def serving(env: dict[str, str], *options: str) -> Iterator[str]:
+    """`ztix serve` in a subprocess; yields its base URL once /healthz answers."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ztix.cli", "serve", "--port", str(port), "--workers", "2"],
-        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)},
+        [sys.executable, "-m", "ztix.cli", "serve", "--port", str(port), *options],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -213,6 +214,17 @@ def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -
                 pass
             assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
             time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -> None:
+    """`ztix serve --workers 2`: a scrape reaches one worker, and it reports the requests
+    both answered (prometheus_client's multiprocess mode, through a shared directory)."""
+    shared = tmp_path / "metrics"
+    with serving({**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)}, "--workers", "2") as base:
         sent = 1
 
         def writers() -> set[str]:
@@ -232,9 +244,6 @@ def test_metrics_add_up_every_http_worker(env: dict[str, str], tmp_path: Path) -
         for _ in range(6):  # whichever worker answers the scrape
             scraped = pattern.search(httpx.get(f"{base}/metrics", timeout=5).text)
             assert scraped is not None and float(scraped.group(1)) == sent
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_serve_config_option_reaches_the_http_app(env: dict[str, str], tmp_path: Path) -> None:
@@ -244,27 +253,7 @@ def test_serve_config_option_reaches_the_http_app(env: dict[str, str], tmp_path:
         EXAMPLE.read_text().replace("  shortname: ZT-IX\n", "  shortname: RENAMED-IX\n")
     )
     env = {k: v for k, v in env.items() if k != "ZTIX_CONFIG"}
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ztix.cli", "serve", "--config", str(config), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "serve did not start"
-            time.sleep(0.2)
+    with serving(env, "--config", str(config)) as base:
         export = httpx.get(f"{base}/participants.json", timeout=5)
         assert export.status_code == 200, export.text
         assert export.json()["ixp_list"][0]["shortname"] == "RENAMED-IX"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

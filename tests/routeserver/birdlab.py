@@ -171,6 +171,15 @@ class Lab:
             ],
             self.workdir / "stayrtr.log",
         )
+        # Listening before any BIRD dials it: a refused first dial costs the RTR protocol
+        # its whole retry time (a busy machine starts StayRTR slowly).
+        wait_for(
+            f"StayRTR to listen on {port} in {namespace}",
+            lambda: run(
+                "ip", "netns", "exec", namespace, "ss", "-Htln", f"sport = :{port}"
+            ).stdout.strip(),
+            20,
+        )
 
     def bird(self, name: str, namespace: str, config_text: str) -> Bird:
         config = self.workdir / f"{name}.conf"

@@ -181,7 +181,8 @@ def desired(config_dir: Path) -> DesiredConfig:
         ipv4_prefix=ip.IPv4Network(LAN4),
         ipv6_prefix=ip.IPv6Network(LAN6),
         config_dir=str(config_dir),
-        validators=(RpkiValidator("lab", ip.IPv4Address("127.0.0.1"), RTR_PORT, 60, 30, 600),),
+        # retry 5 s: a dial that fails anyway (a slow start) is tried again within the wait.
+        validators=(RpkiValidator("lab", ip.IPv4Address("127.0.0.1"), RTR_PORT, 60, 5, 600),),
         policy=Policy(import_limit_action="restart"),
         never_via_route_servers=(NEVER_VIA_RS,),
     )

@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 # Below net.ipv4.ip_local_port_range (32768-60999 by default): bind(0) and outgoing
 # connections never pick these.
@@ -68,7 +69,34 @@ def _pg_bin(name: str) -> str:
     return path
 
 
-class PostgresServer:
+class _Server:
+    """A private server as a context manager: ``open()`` on entry (``close()`` if that
+    fails), ``close()`` on exit, so nothing is left behind either way."""
+
+    def open(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class PostgresServer(_Server):
     """A throw-away PostgreSQL cluster on 127.0.0.1:``port``, trust auth, no fsync.
 
     ``start()``/``stop()`` may be called again and again: the port and data stay.
@@ -174,26 +202,13 @@ class PostgresServer:
             pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
             os.kill(pid, signal.SIGKILL)
 
-    def __enter__(self) -> PostgresServer:
-        try:
-            self.init()
-            _start_retrying(self)
-            self.create_database()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def open(self) -> None:
+        self.init()
+        _start_retrying(self)
+        self.create_database()
 
 
-class RedisServer:
+class RedisServer(_Server):
     """A throw-away ``redis-server`` on 127.0.0.1:``port``, no persistence; with a
     ``password``, clients must AUTH (``requirepass``)."""
 
@@ -270,21 +285,8 @@ class RedisServer:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> RedisServer:
-        try:
-            _start_retrying(self)
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    def open(self) -> None:
+        _start_retrying(self)
 
 
 def _start_retrying(server: PostgresServer | RedisServer, attempts: int = 3) -> None:
