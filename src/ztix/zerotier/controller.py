@@ -30,6 +30,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ztix import observability
+from ztix.redact import redact
 from ztix.zerotier.provider import (
     SYSTEM_CONTROLLER,
     Member,
@@ -229,7 +230,7 @@ _CREDENTIAL_HEADERS = ("X-ZT1-Auth", "Authorization")
 
 def _sent_credentials(response: httpx.Response) -> list[str]:
     """The credentials the request carried: whole header values and, for ``token <t>`` or
-    ``Bearer <t>``, the bare token too (longest first, so they are replaced whole)."""
+    ``Bearer <t>``, the bare token too."""
     try:
         headers = response.request.headers
     except RuntimeError:  # a response built without a request
@@ -239,16 +240,14 @@ def _sent_credentials(response: httpx.Response) -> list[str]:
         for value in headers.get_list(name):
             found.add(value.strip())
             found.add(value.strip().partition(" ")[2].strip())
-    return sorted((v for v in found if v), key=len, reverse=True)
+    return sorted(v for v in found if v)
 
 
 def excerpt(response: httpx.Response) -> str:
     """The start of an answer's body, for error messages, with the token we sent blanked:
     an API or a proxy may quote it back ("invalid token ..."), and error messages reach
     logs, the audit trail and API answers."""
-    text = response.text.strip().replace("\n", " ")
-    for credential in _sent_credentials(response):
-        text = text.replace(credential, "[redacted]")
+    text = redact(response.text.strip().replace("\n", " "), _sent_credentials(response))
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
 
 

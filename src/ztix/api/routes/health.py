@@ -10,11 +10,10 @@ up the checks' threads. Reasons are public: credentials are cut out of them.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -29,15 +28,13 @@ from sqlalchemy import text
 from ztix.config import Settings
 from ztix.db.session import Database, is_sqlite
 from ztix.observability import Metrics
+from ztix.redact import redact
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
 CHECK_TIMEOUT = 2.0
-
-# ``scheme://user:password@``: the password of any URL an error message may quote.
-_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@]*@", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -101,7 +98,7 @@ def check_route_servers(settings: Settings) -> CheckResult:
 
 
 def secrets_of(settings: Settings, database: Database) -> list[str]:
-    """The configured secrets a check's error could quote, longest first."""
+    """The configured secrets a check's error could quote."""
     found: set[str] = set()
     for url in (database.url, settings.database_url, settings.jobs.broker_url):
         try:
@@ -115,14 +112,7 @@ def secrets_of(settings: Settings, database: Database) -> list[str]:
     for token in (zt.controller.token, zt.central.token):
         if token.get_secret_value():
             found.add(token.get_secret_value())
-    return sorted(found, key=len, reverse=True)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    text = _URL_PASSWORD.sub(r"\g<head>:***@", text)
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
+    return sorted(found)
 
 
 def describe_failure(exc: BaseException) -> str:
