@@ -19,8 +19,7 @@ import json
 import logging
 import secrets
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +36,7 @@ from tests.conftest import NETWORKS, NWID, _truncate, create_user, make_settings
 from tests.support.central_fake import FakeCentral
 from tests.support.oidc_provider import FakePeeringDB
 from tests.support.sshd import SshServer, running_sshd
+from tests.support.waiting import wait_for
 from tests.support.zt_fixtures import ix_networks
 from ztix.api.app import create_app
 from ztix.config import Settings
@@ -232,13 +232,6 @@ def login(leaks: Leaks, client: TestClient, username: str, password: str) -> str
     return csrf
 
 
-def wait_for(check: Callable[[], bool], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def request_status(client: TestClient, request_id: str) -> str:
     return str(client.get(f"/api/v1/requests/{request_id}").json()["status"])
 
@@ -361,15 +354,27 @@ def test_local_login_provisioning_and_admin_views_leak_nothing(
 
         first = join("abcdef0123")
         # The member is authorized on ZeroTier; the route server (sshd, no BIRD) fails.
-        wait_for(lambda: emulator.member(nwid, "abcdef0123") is not None)
-        wait_for(lambda: bool(admin.get("/api/v1/admin/route-servers").json()[0]["sync"]))
+        wait_for(
+            "the member on the controller",
+            lambda: emulator.member(nwid, "abcdef0123") is not None,
+            20,
+        )
+        wait_for(
+            "a route-server sync",
+            lambda: bool(admin.get("/api/v1/admin/route-servers").json()[0]["sync"]),
+            20,
+        )
         read_everything(admin, admin_csrf, [first])
         read_everything(member, member_csrf, [first])
 
         # The controller stops accepting our token: 401 in readiness and in the job.
         emulator.set_token(secret("rotated"))
         second = join("abcdef0456")
-        wait_for(lambda: request_status(member, second) not in ("approved", "provisioning"))
+        wait_for(
+            "the job to end",
+            lambda: request_status(member, second) not in ("approved", "provisioning"),
+            20,
+        )
         ready = admin.get("/readyz")
         assert ready.status_code == 503 and "401" in ready.json()["checks"]["controller"]["reason"]
         read_everything(admin, admin_csrf, [first, second])
@@ -499,10 +504,16 @@ def test_central_provisioning_leaks_nothing(leaks: Leaks, database: Database) ->
                 return rid
 
             first = join("abcdef0123")
-            wait_for(lambda: request_status(member, first) == "active")
+            wait_for(
+                "the request to be active", lambda: request_status(member, first) == "active", 20
+            )
             central.token = secret("revoked")  # Central now answers 401 to our token
             second = join("abcdef0456")
-            wait_for(lambda: request_status(member, second) not in ("approved", "provisioning"))
+            wait_for(
+                "the job to end",
+                lambda: request_status(member, second) not in ("approved", "provisioning"),
+                20,
+            )
             read_everything(admin, admin_csrf, [first, second])
             read_everything(member, member_csrf, [first, second])
     assert any("HTTP 401" in line for line in leaks.logs.lines), "the 401 path ran"
@@ -627,7 +638,11 @@ def test_a_401_quoting_the_token_does_not_leak_it(
             admin.post(
                 f"/api/v1/admin/requests/{rid}/approve", headers={"X-CSRF-Token": admin_csrf}
             )
-            wait_for(lambda: request_status(member, rid) not in ("approved", "provisioning"))
+            wait_for(
+                "the job to end",
+                lambda: request_status(member, rid) not in ("approved", "provisioning"),
+                20,
+            )
             read_everything(admin, admin_csrf, [rid])
             read_everything(member, member_csrf, [rid])
     finally:

@@ -157,10 +157,7 @@ class Metrics:
         shared = os.environ.get(_MULTIPROC_ENV)
         if not shared or not getattr(values.ValueClass, "_multiprocess", False):
             return generate_latest(self.registry)
-        from prometheus_client.multiprocess import MultiProcessCollector
-
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        registry = multiprocess_registry(Path(shared))
         if self.database is not None:
             registry.register(RequestsByState(self.database))  # read from the database
         return generate_latest(registry)
@@ -284,6 +281,15 @@ class WorkerMetricsServer:
             shutil.rmtree(self.multiprocess_dir, ignore_errors=True)
 
 
+def multiprocess_registry(path: Path) -> CollectorRegistry:
+    """A registry that adds up the samples every process wrote under ``path``."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(path))  # type: ignore[no-untyped-call]
+    return registry
+
+
 def enter_multiprocess_mode(prefix: str = "ztix-metrics-") -> tuple[Path, bool]:
     """Point prometheus_client at a directory shared with this process's children (Celery's
     prefork pool, uvicorn's HTTP workers); returns it and whether it is ours to remove.
@@ -323,10 +329,7 @@ def serve_worker_metrics(host: str, port: int, *, multiprocess: bool) -> WorkerM
         _worker_metrics = Metrics()
     registry = _worker_metrics.registry
     if multiprocess_dir is not None:
-        from prometheus_client.multiprocess import MultiProcessCollector
-
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=str(multiprocess_dir))  # type: ignore[no-untyped-call]
+        registry = multiprocess_registry(multiprocess_dir)
     try:
         server, thread = start_http_server(port, addr=host, registry=registry)
     except OSError:

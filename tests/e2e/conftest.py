@@ -12,8 +12,7 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from tests.e2e.browser import AXE, PASSWORD, PNGQUANT, ROOT
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
+from tests.support.waiting import wait_for
 from ztix.api.app import create_app
 from ztix.config import Settings
 from ztix.db import migrate
@@ -49,15 +49,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _require_tools() -> None:
@@ -116,7 +107,7 @@ def bird_server() -> Iterator[BirdServer]:
         return sock.exists() and done.returncode == 0 and b"up and running" in done.stdout
 
     try:
-        _wait(answers, 15, "BIRD to answer")
+        wait_for("BIRD to answer", answers, 15)
         yield BirdServer(root, config_dir, main_config, sock, process)
     finally:
         if process.poll() is None:
@@ -253,7 +244,7 @@ def ix(tmp_path_factory: pytest.TempPathFactory, bird_server: BirdServer) -> Ite
     )
     thread = threading.Thread(target=server.run, name="e2e-ztix", daemon=True)
     thread.start()
-    _wait(lambda: server.started, 20, "ZT-IX to listen")
+    wait_for("ZT-IX to listen", lambda: server.started, 20)
     try:
         yield Ix(url, settings, database, emulator, fake, emulator.address + SUFFIX)
     finally:

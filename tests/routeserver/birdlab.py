@@ -15,11 +15,12 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+
+from tests.support.waiting import wait_for
 
 T = TypeVar("T")
 
@@ -40,20 +41,6 @@ def require_tools() -> None:
 
 def run(*args: str, check: bool = True, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=check, timeout=timeout)
-
-
-def wait_for(
-    what: str, probe: Callable[[], T | None], timeout: float = 30, every: float = 0.2
-) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with ``what`` on timeout."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last probe: {last!r}")
 
 
 @dataclass

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.routeserver.birdlab import Bird, Lab, require_tools, wait_for
+from tests.routeserver.birdlab import Bird, Lab, require_tools
+from tests.support.waiting import wait_for
 from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
 from ztix.routeserver.render import (
     REJECT_FUNCTION,

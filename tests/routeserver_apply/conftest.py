@@ -13,7 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.support.sshd import SshServer, running_sshd
+from tests.support.waiting import wait_for
 from ztix.config import RouteServerConfig
 from ztix.routeserver.transport import (
     BirdcReply,
@@ -38,15 +39,6 @@ INITIAL_ZTIX_CONF = "# placeholder until ZT-IX's first apply\n"
 def _require(path: str, package: str) -> None:
     if not Path(path).is_file():
         pytest.fail(f"{path} is missing: install the Debian package {package}", pytrace=False)
-
-
-def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
@@ -163,8 +155,8 @@ def running_bird(root: Path, host_config: str | None = None) -> Iterator[Bird]:
         return server.last_reconfiguration() == first
 
     try:
-        _wait_until(answers, 10, "BIRD to answer on its socket")
-        _wait_until(settled, 10, "BIRD to finish its first configuration")
+        wait_for("BIRD to answer on its socket", answers, 10, every=0.02)
+        wait_for("BIRD to finish its first configuration", settled, 10, every=0.02)
         yield server
     finally:
         _stop(process)

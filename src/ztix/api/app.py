@@ -43,10 +43,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runner is not None:
             runner.start()
-        # What start-up built lives as long as the process: move it out of the collector's
-        # sight, or every full collection walks ~200,000 objects (a 150 ms pause at p99).
-        gc.collect()
-        gc.freeze()
+        _freeze_start_up()
         yield
         if runner is not None:
             runner.stop()
@@ -117,6 +114,20 @@ def create_app(
     app.include_router(health.router)
     spa.install(app)  # last: the web app answers every other GET path
     return app
+
+
+_frozen = False
+
+
+def _freeze_start_up() -> None:
+    """What start-up built lives as long as the process: move it out of the collector's
+    sight, or every full collection walks ~200,000 objects (a 150 ms pause at p99). Once per
+    process: a later app (tests build many) must not make its garbage immortal."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
 
 
 def _job_dispatcher(
