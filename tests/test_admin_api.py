@@ -141,8 +141,9 @@ def test_queue_filters_sorting_pagination_and_counts(
     bob = login_as("bob", asns=(3320,))
     a = new_request(member)
     b = new_request(member, node_id="abcdef0124", zt_network_id=NWID_B)
-    c = new_request(bob, asn=3320)
-    d = new_request(member, asn=13335)
+    # A node belongs to one member per network: c and d use nodes of their own.
+    c = new_request(bob, asn=3320, node_id="abcdef0125")
+    d = new_request(member, asn=13335, node_id="abcdef0126")
     admin.post(f"/api/v1/admin/requests/{b['id']}/approve")
     admin.post(f"/api/v1/admin/requests/{c['id']}/reject", json={"reason": "no"})
     with database.session() as db:

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import PG_ADMIN_DSN
 from ztix.db import migrate
-from ztix.db.base import Base
-from ztix.db.session import make_engine
+from ztix.db.base import Base, UTCDateTime
+from ztix.db.models import AuditEvent, JoinRequest, RequestStatusCount
+from ztix.db.session import Database, make_engine
+from ztix.domain.requests import RequestStatus
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -58,3 +64,183 @@ def test_schema_matches_models(empty_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+# -- 0005: a node belongs to one member per IX network ------------------------------------------
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+_networks = sa.table(
+    "ix_networks",
+    *(sa.column(c) for c in ("id", "zt_network_id", "name", "description")),
+    *(sa.column(c) for c in ("ipv4_prefix", "ipv6_prefix", "is_active")),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+_requests = sa.table(
+    "join_requests",
+    sa.column("id", sa.Uuid()),
+    *(sa.column(c) for c in ("asn", "network_id", "node_id", "status", "notes", "attempts")),
+    sa.column("approved_by_policy", sa.Boolean()),
+    sa.column("created_at", UTCDateTime()),
+    sa.column("updated_at", UTCDateTime()),
+)
+_counters = sa.table(
+    "request_status_counts",
+    sa.column("network_id"),
+    sa.column("status"),
+    sa.column("count", sa.BigInteger()),
+)
+
+
+def _seed_0004(url: str, rows: list[tuple[str, int, int, str, str]]) -> dict[str, uuid.UUID]:
+    """Two networks with their counters, and requests named by their first field:
+    (name, ASN, network, node, status), created in list order."""
+    engine = make_engine(url)
+    ids = {name: uuid.uuid4() for name, *_ in rows}
+    with engine.begin() as conn:
+        for net in (1, 2):
+            conn.execute(
+                sa.insert(_networks).values(
+                    id=net,
+                    zt_network_id=f"8056c2e21c00000{net}",
+                    name=f"net {net}",
+                    description="",
+                    ipv4_prefix=f"192.0.{net}.0/24",
+                    ipv6_prefix=f"2001:db8:{net}::/64",
+                    is_active=True,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+        counts: Counter[tuple[int, str]] = Counter()
+        for i, (name, asn, net, node, status) in enumerate(rows):
+            at = T0 + timedelta(minutes=i)
+            conn.execute(
+                sa.insert(_requests).values(
+                    id=ids[name],
+                    asn=asn,
+                    network_id=net,
+                    node_id=node,
+                    status=status,
+                    notes="",
+                    attempts=0,
+                    approved_by_policy=False,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+            counts[net, status] += 1
+        conn.execute(
+            sa.insert(_counters),
+            [
+                {"network_id": net, "status": s.value, "count": counts[net, s.value]}
+                for net in (1, 2)
+                for s in RequestStatus
+            ],
+        )
+    engine.dispose()
+    return ids
+
+
+def test_0005_settles_nodes_held_by_two_asns(empty_url: str) -> None:
+    migrate.upgrade(empty_url, "0004")
+    ids = _seed_0004(
+        empty_url,
+        [
+            ("a", 213035, 1, "abcdef0001", "active"),  # the oldest owner keeps the node
+            ("b", 213036, 1, "abcdef0001", "active"),
+            ("c", 64500, 1, "abcdef0001", "pending"),
+            ("closed", 213036, 1, "abcdef0001", "removed"),
+            ("other_net", 213036, 2, "abcdef0001", "active"),  # another network: its own
+            ("left", 13335, 1, "abcdef0002", "deprovisioning"),
+            ("after_left", 3320, 1, "abcdef0002", "active"),
+            ("gave_up", 13335, 1, "abcdef0003", "failed"),  # failed holds no node
+            ("took_over", 3320, 1, "abcdef0003", "provisioning"),
+            ("alone", 3320, 1, "abcdef0004", "approved"),
+        ],
+    )
+    migrate.upgrade(empty_url)
+    assert migrate.current(empty_url) == migrate.head()
+
+    database = Database(empty_url)
+    try:
+        with database.session() as db:
+            got = {name: db.get(JoinRequest, request_id) for name, request_id in ids.items()}
+            status = {name: r.status for name, r in got.items() if r is not None}
+            assert status == {
+                "a": "active",
+                "b": "failed",
+                "c": "failed",
+                "closed": "removed",
+                "other_net": "active",
+                "left": "deprovisioning",
+                "after_left": "failed",
+                "gave_up": "failed",
+                "took_over": "provisioning",
+                "alone": "approved",
+            }
+            moved = {"b": "a", "c": "a", "after_left": "left"}
+            for loser, owner in moved.items():
+                request = got[loser]
+                assert request is not None
+                assert request.last_error_code == "node_in_use"
+                assert request.last_error_system == "ztix"
+                assert str(ids[owner]) in (request.last_error_message or "")
+            assert got["gave_up"] is not None and got["gave_up"].last_error_code is None
+            events = db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "request.node_in_use")
+            ).all()
+            assert {e.request_id: (e.from_status, e.to_status) for e in events} == {
+                ids["b"]: ("active", "failed"),
+                ids["c"]: ("pending", "failed"),
+                ids["after_left"]: ("active", "failed"),
+            }
+            for event in events:
+                assert event.actor == "system"
+                assert event.details["code"] == "node_in_use"
+                assert event.details["by"] == "migration 0005"
+            assert {e.details["holder_request_id"] for e in events} == {
+                str(ids["a"]),
+                str(ids["left"]),
+            }
+            # The counters agree with the rows again.
+            for network_id in (1, 2):
+                counted = dict(
+                    db.execute(
+                        select(JoinRequest.status, func.count())
+                        .where(JoinRequest.network_id == network_id)
+                        .group_by(JoinRequest.status)
+                    ).all()
+                )
+                stored = dict(
+                    db.execute(
+                        select(RequestStatusCount.status, RequestStatusCount.count).where(
+                            RequestStatusCount.network_id == network_id
+                        )
+                    ).all()
+                )
+                assert stored == {s.value: counted.get(s.value, 0) for s in RequestStatus}
+        # The index now holds: a second holder of a node is refused by the database.
+        with pytest.raises(IntegrityError), database.session() as db:
+            db.add(JoinRequest(asn=64501, network_id=1, node_id="abcdef0004", status="pending"))
+            db.flush()
+    finally:
+        database.dispose()
+
+    # Down and up again: the settled data passes the index as it is.
+    migrate.downgrade(empty_url, "0004")
+    migrate.upgrade(empty_url)
+    assert migrate.current(empty_url) == migrate.head()
+
+
+def test_0005_on_a_database_without_shared_nodes_changes_nothing(empty_url: str) -> None:
+    migrate.upgrade(empty_url, "0004")
+    _seed_0004(empty_url, [("a", 213035, 1, "abcdef0001", "active")])
+    migrate.upgrade(empty_url)
+    database = Database(empty_url)
+    try:
+        with database.session() as db:
+            assert db.scalar(select(func.count()).select_from(AuditEvent)) == 0
+            assert db.scalar(select(JoinRequest.status)) == "active"
+    finally:
+        database.dispose()

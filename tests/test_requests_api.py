@@ -120,9 +120,14 @@ def test_duplicate_open_request_names_the_existing_one(member: Session) -> None:
     problem = response.json()
     assert problem["code"] == "duplicate_open_request"
     assert problem["existing_request_id"] == first["id"]
-    # Another node, or the same node for another ASN, is a different request.
+    # Another node is a different request.
     assert new_request(member, node_id="abcdef0124").status_code == 201
-    assert new_request(member, asn=13335).status_code == 201
+    # The same node for another ASN is not (issue 12): a node belongs to one member per
+    # IX network. alice holds both ASNs, so she may see which request holds it.
+    other_asn = new_request(member, asn=13335)
+    assert other_asn.status_code == 409
+    assert other_asn.json()["code"] == "node_in_use"
+    assert other_asn.json()["holder_request_id"] == first["id"]
 
 
 def test_a_closed_request_does_not_block_a_new_one(member: Session) -> None:
@@ -153,7 +158,7 @@ def test_list_shows_only_requests_of_my_asns(
 ) -> None:
     bob = login_as("bob", asns=(3320,))
     mine = new_request(member).json()
-    new_request(bob, asn=3320)
+    assert new_request(bob, asn=3320, node_id="abcdef0999").status_code == 201
     page = member.get("/api/v1/requests").json()
     assert [r["id"] for r in page["items"]] == [mine["id"]]
     assert page["total"] == 1

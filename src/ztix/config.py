@@ -35,7 +35,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id, normalize_node_id
 from ztix.domain.policy import AsnRange, parse_asn_range
 
 DEFAULT_CONFIG_FILE = Path("runtime-config.yaml")
@@ -115,6 +115,18 @@ class WorkflowConfig(Strict):
     approval_mode: ApprovalMode = ApprovalMode.MANUAL_ADMIN
     # Private ASNs are refused at an IX; tests and the embedded demo may allow them.
     allow_private_asns: bool = False
+    # ZeroTier nodes no member may request, on any IX network: the IX's own equipment
+    # (monitoring probes, looking glasses, the controller's node). Route servers' node_id
+    # are reserved without being listed here.
+    reserved_node_ids: tuple[str, ...] = ()
+
+    @field_validator("reserved_node_ids")
+    @classmethod
+    def _node_ids(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(normalize_node_id(v) for v in values)
+        except InvalidIdentifier as exc:
+            raise ValueError(exc.detail) from exc
 
 
 # An ASN list entry: one ASN (64500 or "AS64500") or an inclusive range ("64500-64510").
@@ -474,6 +486,17 @@ class Settings(BaseSettings):
             and net.network_id(zt_network_id[:10]) == zt_network_id
         ]
         return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
+    def reserved_node(self, node_id: str) -> str | None:
+        """Why a node may not be requested (a route server's, or listed in
+        ``workflow.reserved_node_ids``), or None when a member may ask for it."""
+        node_id = node_id.lower()
+        for rs in self.routeservers.servers:
+            if rs.node_id is not None and rs.node_id.lower() == node_id:
+                return f"route server {rs.name}"
+        if node_id in self.workflow.reserved_node_ids:
+            return "workflow.reserved_node_ids"
+        return None
 
     def network_config(self, zt_network_id: str) -> NetworkConfig | None:
         """The declaration of a network, by full ID or by its suffix."""

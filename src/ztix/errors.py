@@ -60,6 +60,9 @@ CODES: dict[str, ErrorKind] = {
     "asn_not_eligible": ErrorKind(403, "This ASN may not join this IX"),
     "network_not_eligible": ErrorKind(403, "This ASN may not join this IX network"),
     "duplicate_open_request": ErrorKind(409, "An open request already exists"),
+    # a node belongs to one member per IX network; the holder is named to admins only
+    "node_in_use": ErrorKind(409, "Another member's request holds this ZeroTier node"),
+    "node_reserved": ErrorKind(409, "This ZeroTier node is reserved for the IX's own equipment"),
     "invalid_transition": ErrorKind(409, "The request is not in a state that allows this"),
     "request_not_found": ErrorKind(404, "No such request"),
     "user_exists": ErrorKind(409, "A user with this name already exists"),

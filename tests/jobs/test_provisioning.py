@@ -215,7 +215,7 @@ def test_giving_up_after_max_attempts(
     # An admin retry starts a fresh count and succeeds once the controller is back.
     emulator.reset_faults()
     with database.session() as db:
-        service.retry(db, rid, ADMIN)
+        service.retry(db, ctx.settings, rid, ADMIN)
     assert load(database, rid).attempts == 0
     assert process_request(ctx, rid).done
     request = load(database, rid)

@@ -23,10 +23,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ztix.db.base import Base, BigIntPK, UTCDateTime, utcnow
-from ztix.domain.requests import CLOSED_STATUSES, RequestStatus
+from ztix.domain.requests import CLOSED_STATUSES, NODE_HOLDING_STATUSES, RequestStatus
 
 _CLOSED_SQL = ", ".join(f"'{s.value}'" for s in sorted(CLOSED_STATUSES))
 OPEN_REQUEST_WHERE = text(f"status NOT IN ({_CLOSED_SQL})")
+_HOLDING_SQL = ", ".join(f"'{s.value}'" for s in sorted(NODE_HOLDING_STATUSES))
+NODE_HOLDER_WHERE = text(f"status IN ({_HOLDING_SQL})")
 
 
 class User(Base):
@@ -214,6 +216,15 @@ class JoinRequest(Base):
             unique=True,
             postgresql_where=OPEN_REQUEST_WHERE,
             sqlite_where=OPEN_REQUEST_WHERE,
+        ),
+        # DESIGN §3: a node belongs to one member per IX network, across all ASNs.
+        Index(
+            "uq_join_requests_node_holder",
+            "network_id",
+            "node_id",
+            unique=True,
+            postgresql_where=NODE_HOLDER_WHERE,
+            sqlite_where=NODE_HOLDER_WHERE,
         ),
         # The admin queue: newest first, optionally by status / ASN / network.
         Index("ix_join_requests_created", "created_at", "id"),

@@ -35,6 +35,10 @@ ALLOWED_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
 # (ASN, network, node); everything else is "open".
 CLOSED_STATUSES: frozenset[RequestStatus] = frozenset({S.REJECTED, S.CANCELLED, S.REMOVED})
 OPEN_STATUSES: frozenset[RequestStatus] = frozenset(RequestStatus) - CLOSED_STATUSES
+# A request in one of these states holds its node on its IX network: at most one request,
+# of any ASN, holds a (network, node) at a time. A failed request has let go of its node
+# (no job works on it any more); a retry takes the node again or is refused `node_in_use`.
+NODE_HOLDING_STATUSES: frozenset[RequestStatus] = OPEN_STATUSES - {S.FAILED}
 
 
 class InvalidTransition(Exception):

@@ -8,6 +8,7 @@ only after commit (:mod:`ztix.workflow.dispatch`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from ztix.domain.identifiers import (
 )
 from ztix.domain.policy import Decision, Reason
 from ztix.domain.requests import (
+    NODE_HOLDING_STATUSES,
     OPEN_STATUSES,
     InvalidTransition,
     RequestStatus,
@@ -138,6 +140,16 @@ def _open_request(db: Session, asn: int, network_id: int, node_id: str) -> JoinR
     )
 
 
+def _node_holder(db: Session, network_id: int, node_id: str) -> JoinRequest | None:
+    return db.scalar(
+        select(JoinRequest).where(
+            JoinRequest.network_id == network_id,
+            JoinRequest.node_id == node_id,
+            JoinRequest.status.in_([s.value for s in NODE_HOLDING_STATUSES]),
+        )
+    )
+
+
 def _duplicate(existing: JoinRequest) -> AppError:
     return AppError(
         "duplicate_open_request",
@@ -146,6 +158,78 @@ def _duplicate(existing: JoinRequest) -> AppError:
         existing_request_id=str(existing.id),
         existing_status=str(existing.status),
     )
+
+
+def node_conflict(
+    db: Session,
+    settings: Settings,
+    user: User | None,
+    *,
+    asn: int,
+    network: IxNetwork,
+    node_id: str,
+    request_id: uuid.UUID | None = None,
+) -> AppError | None:
+    """Why ``asn`` may not take ``node_id`` on ``network`` now, or None when it may.
+
+    ``node_reserved`` for the IX's own nodes; ``duplicate_open_request`` when the ASN has an
+    open request for the node; ``node_in_use`` when another ASN's request holds it, naming
+    the holder only to whom may see that request (``user`` None: the CLI, an admin).
+    ``request_id`` is the request that wants the node (a retry), never its own conflict.
+    """
+    why = settings.reserved_node(node_id)
+    if why is not None:
+        detail = f"node {node_id} belongs to the IX's own equipment and cannot be requested"
+        shown = {"reserved_by": why} if user is None or user.is_admin else {}
+        return AppError("node_reserved", detail, **shown)
+    existing = _open_request(db, asn, network.id, node_id)
+    if existing is not None and existing.id != request_id:
+        return _duplicate(existing)
+    holder = _node_holder(db, network.id, node_id)
+    if holder is None or holder.id == request_id:
+        return None
+    if user is None or user.is_admin or holder.asn in user_asns(user):
+        return AppError(
+            "node_in_use",
+            f"node {node_id} is held on {network.name} by request {holder.id} of "
+            f"AS{holder.asn} ({holder.status})",
+            holder_request_id=str(holder.id),
+            holder_asn=holder.asn,
+            holder_status=str(holder.status),
+        )
+    return AppError(
+        "node_in_use", f"node {node_id} is already used on {network.name} by another member"
+    )
+
+
+def take_node(
+    db: Session,
+    settings: Settings,
+    user: User | None,
+    request: JoinRequest,
+    write: Callable[[], None],
+) -> None:
+    """Run ``write`` (an insert, or a retry's transition) that makes ``request`` hold its
+    node, and flush it in a savepoint. A concurrent transaction that took the node between
+    our check and this write trips a unique index; that becomes the same problem the check
+    gives (never a 500)."""
+    try:
+        with db.begin_nested():
+            write()
+            db.flush()
+    except IntegrityError:
+        conflict = node_conflict(
+            db,
+            settings,
+            user,
+            asn=request.asn,
+            network=request.network,
+            node_id=request.node_id,
+            request_id=request.id,
+        )
+        if conflict is None:
+            raise
+        raise conflict from None
 
 
 class RequestRefused(AppError):
@@ -171,8 +255,9 @@ def validate_new_request(
     zt_network_id: object,
     node_id: object,
 ) -> NewRequest:
-    """Identifiers, ASN ownership, network grant and the duplicate check: everything that
-    refuses a request before the policy (and PeeringDB) is consulted."""
+    """Identifiers, ASN ownership, network grant, reserved nodes, the duplicate check and the
+    node's owner: everything that refuses a request before the policy (and PeeringDB) is
+    consulted."""
     allow_private = settings.workflow.allow_private_asns
     asn_value: int = _identifier(validate_asn, asn, allow_private=allow_private)
     node: str = _identifier(normalize_node_id, node_id)
@@ -184,9 +269,9 @@ def validate_new_request(
         raise AppError("network_not_found", f"no IX network {nwid}")
     if network not in networks_for(db, user):
         raise AppError("network_not_authorized", f"you may not join network {nwid}")
-    existing = _open_request(db, asn_value, network.id, node)
-    if existing is not None:
-        raise _duplicate(existing)
+    conflict = node_conflict(db, settings, user, asn=asn_value, network=network, node_id=node)
+    if conflict is not None:
+        raise conflict
     return NewRequest(asn_value, network, node)
 
 
@@ -255,17 +340,7 @@ def create_request(
         created_by_id=user.id,
         policy_verdict=record,
     )
-    try:
-        with db.begin_nested():
-            db.add(request)
-            db.flush()
-    except IntegrityError:
-        # Another transaction created the same open request between our check and insert:
-        # the partial unique index refused ours.
-        existing = _open_request(db, new.asn, new.network.id, new.node_id)
-        if existing is None:
-            raise
-        raise _duplicate(existing) from None
+    take_node(db, settings, user, request, lambda: db.add(request))
     db.add_all(RequestPolicyReason(request_id=request.id, reason=r.value) for r in verdict.reasons)
     _adjust_counts(db, new.network.id, None, RequestStatus.PENDING)
     audit.record(
@@ -344,22 +419,43 @@ def reject(db: Session, request_id: uuid.UUID, actor: Actor, reason: str) -> Joi
     return request
 
 
-def retry(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+def retry(db: Session, settings: Settings, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    """An admin sends a ``failed`` request back to ``approved``. A failed request has let go
+    of its node, so the retry takes it again: refused ``node_in_use`` while another
+    request holds it (or ``node_reserved``)."""
     request = lock_request(db, request_id)
     previous = {
         "attempts": request.attempts,
         "last_error_code": request.last_error_code,
         "last_error_system": request.last_error_system,
     }
-    transition(
-        db,
-        request,
-        RequestStatus.APPROVED,
-        actor,
-        "request.retried",
-        previous,
-        only_from=RequestStatus.FAILED,
-    )
+
+    def to_approved() -> None:
+        transition(
+            db,
+            request,
+            RequestStatus.APPROVED,
+            actor,
+            "request.retried",
+            previous,
+            only_from=RequestStatus.FAILED,
+        )
+
+    if RequestStatus(request.status) is RequestStatus.FAILED:
+        conflict = node_conflict(
+            db,
+            settings,
+            None,
+            asn=request.asn,
+            network=request.network,
+            node_id=request.node_id,
+            request_id=request.id,
+        )
+        if conflict is not None:
+            raise conflict
+        take_node(db, settings, None, request, to_approved)
+    else:
+        to_approved()  # invalid_transition, naming the current state
     request.attempts = 0  # an admin retry starts a fresh attempt count
     return request
 

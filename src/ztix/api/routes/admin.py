@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from ztix.api.deps import AdminUser, Csrf, CurrentActor, DbSession
+from ztix.api.deps import AdminUser, Csrf, CurrentActor, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.api.schemas import (
     MAX_AGE_MINUTES,
@@ -144,13 +144,19 @@ def reject(
 @router.post(
     "/requests/{request_id}/retry",
     response_model=AdminJoinRequestDetail,
-    responses=responses(*DECISION),
+    responses=responses(*DECISION, "node_in_use", "node_reserved"),
 )
 def retry(
-    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    request_id: uuid.UUID,
+    db: DbSession,
+    _admin: AdminUser,
+    actor: CurrentActor,
+    settings: SettingsDep,
 ) -> AdminJoinRequestDetail:
-    """Send a ``failed`` request back to ``approved`` with a fresh attempt count."""
-    request = service.retry(db, request_id, actor)
+    """Send a ``failed`` request back to ``approved`` with a fresh attempt count. A failed
+    request has let go of its node: ``node_in_use`` (naming the holder) while another
+    request holds it."""
+    request = service.retry(db, settings, request_id, actor)
     db.commit()
     return _detail(db, request)
 

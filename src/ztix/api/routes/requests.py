@@ -58,6 +58,8 @@ def onboarding_context(
         "network_not_authorized",
         "network_not_found",
         "duplicate_open_request",
+        "node_in_use",
+        "node_reserved",
         "asn_not_eligible",
         "network_not_eligible",
     ),
@@ -69,7 +71,9 @@ def create_request(
     actor: CurrentActor,
     settings: SettingsDep,
 ) -> JoinRequestOut:
-    """Ask to join an IX network with one router. The IX's eligibility policy decides at
+    """Ask to join an IX network with one router. A ZeroTier node belongs to one member
+    per IX network: a node another ASN's request holds answers ``node_in_use`` (the holder
+    is not named), the IX's own nodes ``node_reserved``. The IX's eligibility policy decides at
     once: refused (``asn_not_eligible`` / ``network_not_eligible``, naming the rule),
     ``approved`` under ``policy_auto`` when every check and guardrail passes, or ``pending``
     with the reasons an admin must look (``policy.reasons``)."""
