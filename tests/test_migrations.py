@@ -16,12 +16,18 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import PG_ADMIN_DSN
+from tests.conftest import NETWORKS, PG_ADMIN_DSN, make_settings
+from tests.support.zt_fixtures import QueueDispatcher
 from ztix.db import migrate
 from ztix.db.base import Base, UTCDateTime
-from ztix.db.models import AuditEvent, JoinRequest, RequestStatusCount
+from ztix.db.models import AddressAssignment, AuditEvent, JoinRequest, RequestStatusCount
 from ztix.db.session import Database, make_engine
 from ztix.domain.requests import RequestStatus
+from ztix.jobs.tasks import JobContext, process_request, reconcile
+from ztix.workflow import dispatch
+from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+from ztix.zerotier.emulator import ControllerEmulator
+from ztix.zerotier.provider import MemberSpec
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -92,7 +98,9 @@ _counters = sa.table(
 )
 
 
-def _seed_0004(url: str, rows: list[tuple[str, int, int, str, str]]) -> dict[str, uuid.UUID]:
+def _seed_0004(
+    url: str, rows: list[tuple[str, int, int, str, str]], controller: str = "8056c2e21c"
+) -> dict[str, uuid.UUID]:
     """Two networks with their counters, and requests named by their first field:
     (name, ASN, network, node, status), created in list order."""
     engine = make_engine(url)
@@ -102,7 +110,7 @@ def _seed_0004(url: str, rows: list[tuple[str, int, int, str, str]]) -> dict[str
             conn.execute(
                 sa.insert(_networks).values(
                     id=net,
-                    zt_network_id=f"8056c2e21c00000{net}",
+                    zt_network_id=f"{controller}00000{net}",
                     name=f"net {net}",
                     description="",
                     ipv4_prefix=f"192.0.{net}.0/24",
@@ -244,3 +252,53 @@ def test_0005_on_a_database_without_shared_nodes_changes_nothing(empty_url: str)
             assert db.scalar(select(JoinRequest.status)) == "active"
     finally:
         database.dispose()
+
+
+def test_0005_the_later_request_can_no_longer_deauthorize_the_owner(
+    empty_url: str, emulator: ControllerEmulator
+) -> None:
+    """The bug in the field: A is active on a node; B got the same node and left, and B's
+    leave is still queued. After the upgrade B is failed and no job or reconcile touches
+    A's member."""
+    node, nwid = "abcdef0001", f"{emulator.address}000001"
+    migrate.upgrade(empty_url, "0004")
+    ids = _seed_0004(
+        empty_url,
+        [("a", 213035, 1, node, "active"), ("b", 213036, 1, node, "deprovisioning")],
+        controller=emulator.address,
+    )
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(AddressAssignment.__table__).values(
+                network_id=1, request_id=ids["a"], family=4, address="192.0.1.1", asn=213035
+            )
+        )
+    engine.dispose()
+    settings = make_settings(
+        empty_url,
+        networks=[{**NETWORKS[0], "zt_network_id": nwid, "ipv4_prefix": "192.0.1.0/24"}],
+        zerotier={"controller": {"url": emulator.url, "token": emulator.token}},
+    )
+    provider = ControllerProvider(ControllerSettings(url=emulator.url, token=emulator.token))
+    provider.set_network(nwid, {"name": "net 1", "private": True})
+    provider.ensure_member(MemberSpec(nwid, node, True, ("192.0.1.1",), "AS213035"))
+
+    migrate.upgrade(empty_url)
+    database = Database(empty_url)
+    dispatcher = QueueDispatcher()
+    ctx = JobContext(settings, database, provider, dispatcher, controller_ready=True)
+    dispatch.install(database.sessionmaker, dispatcher)
+    try:
+        reconcile(ctx)
+        for request_id in [*dispatcher.queue, ids["b"]]:
+            process_request(ctx, request_id)
+        with database.session() as db:
+            b = db.get(JoinRequest, ids["b"])
+            assert b is not None and b.status == "failed"
+    finally:
+        provider.close()
+        database.dispose()
+    member = emulator.member(nwid, node)
+    assert member is not None and member["authorized"] is True
+    assert member["ipAssignments"] == ["192.0.1.1"]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.support.zt_fixtures import QueueDispatcher
@@ -18,6 +19,7 @@ from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, AuditEvent, JoinRequest, User
 from ztix.db.session import Database
+from ztix.errors import AppError
 from ztix.jobs.tasks import JobContext, process_request, reconcile
 from ztix.workflow import audit, users
 from ztix.workflow import requests as service
@@ -474,3 +476,53 @@ def test_fifty_concurrent_approvals_get_distinct_addresses(
     assert len(emulator.store.members[nwid]) == 50
     for rid in rids:
         assert actions(database, rid).count("provisioning.started") == 1
+
+
+def test_a_node_changes_hands_only_after_its_owner_left(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    """Issue 12: another ASN's filing, rejection or leave never touches the owner's member;
+    the node goes to another ASN only once the owner's leave is done."""
+    ctx = job_context()
+    nwid = ctx.settings.networks[0].zt_network_id or ""
+    owner = submit(database, ctx.settings, asn=213035)
+    process_request(ctx, owner)
+
+    def owners_member_intact() -> None:
+        member = emulator.member(nwid, "abcdef0123")
+        assert member is not None and member["authorized"] is True
+        assert sorted(member["ipAssignments"]) == ["192.0.2.1", "2001:db8:ab::21:3035:1"]
+        assert member["name"] == "AS213035"
+
+    with pytest.raises(AppError) as caught:
+        submit(database, ctx.settings, asn=213036)
+    assert caught.value.code == "node_in_use"
+    # B's requests for other nodes come and go: one left, one rejected.
+    left = submit(database, ctx.settings, asn=213036, node="abcdef0999")
+    process_request(ctx, left)
+    rejected = submit(database, ctx.settings, asn=13335, node="abcdef0998", approve=False)
+    with database.session() as db:
+        user = db.scalar(select(User).where(User.username == "op"))
+        assert user is not None
+        service.leave(db, user, left, ADMIN)
+        service.reject(db, rejected, ADMIN, "not yours")
+    assert process_request(ctx, left).done
+    assert reconcile(ctx)["repaired"] == 0
+    owners_member_intact()
+
+    # The owner leaves: while it is deprovisioning the node is still its own.
+    with database.session() as db:
+        service.deprovision(db, owner, ADMIN)
+    with pytest.raises(AppError) as caught:
+        submit(database, ctx.settings, asn=213036)
+    assert caught.value.code == "node_in_use"
+    assert process_request(ctx, owner).done
+    assert load(database, owner).status == "removed"
+    # Now B may have it, and the old owner's request touches nothing any more.
+    taker = submit(database, ctx.settings, asn=213036)
+    assert process_request(ctx, taker).done
+    assert reconcile(ctx)["repaired"] == 0
+    member = emulator.member(nwid, "abcdef0123")
+    assert member is not None and member["authorized"] is True
+    assert member["name"] == "AS213036"
+    assert load(database, taker).address(6) == "2001:db8:ab::21:3036:1"

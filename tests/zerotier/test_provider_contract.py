@@ -224,6 +224,27 @@ def test_deauthorize_clears_authorization_and_addresses(backend: Backend) -> Non
     assert fetched is not None and not fetched.authorized and fetched.ip_assignments == ()
 
 
+@pytest.mark.parametrize("call", ["ensure", "deauthorize", "delete"])
+def test_a_change_to_one_member_leaves_the_others_untouched(backend: Backend, call: str) -> None:
+    """The workflow relies on it (issue 12): one member's leave, repair or provisioning
+    never alters another member of the same network."""
+    owner, other = node_id(), node_id()
+    kept = backend.provider.ensure_member(
+        spec(backend, owner, "192.0.2.18", "2001:db8::18", name="AS213035")
+    )
+    backend.provider.ensure_member(spec(backend, other, "192.0.2.19", name="AS213036"))
+
+    if call == "ensure":
+        backend.provider.ensure_member(spec(backend, other, "192.0.2.20", name="AS213036"))
+    elif call == "deauthorize":
+        backend.provider.deauthorize_member(backend.network_id, other)
+    else:
+        backend.provider.delete_member(backend.network_id, other)
+
+    assert backend.provider.get_member(backend.network_id, owner) == kept
+    assert backend.provider.list_members(backend.network_id)[owner] == kept.revision
+
+
 def test_deauthorize_unknown_member_returns_none_and_creates_nothing(backend: Backend) -> None:
     node = node_id()
     assert backend.provider.deauthorize_member(backend.network_id, node) is None
