@@ -181,7 +181,9 @@ export interface paths {
         put?: never;
         /**
          * Retry
-         * @description Send a ``failed`` request back to ``approved`` with a fresh attempt count.
+         * @description Send a ``failed`` request back to ``approved`` with a fresh attempt count. A failed
+         *     request has let go of its node: ``node_in_use`` (naming the holder) while another
+         *     request holds it.
          */
         post: operations["retry_api_v1_admin_requests__request_id__retry_post"];
         delete?: never;
@@ -371,7 +373,9 @@ export interface paths {
         put?: never;
         /**
          * Create Request
-         * @description Ask to join an IX network with one router. The IX's eligibility policy decides at
+         * @description Ask to join an IX network with one router. A ZeroTier node belongs to one member
+         *     per IX network: a node another ASN's request holds answers ``node_in_use`` (the holder
+         *     is not named), the IX's own nodes ``node_reserved``. The IX's eligibility policy decides at
          *     once: refused (``asn_not_eligible`` / ``network_not_eligible``, naming the rule),
          *     ``approved`` under ``policy_auto`` when every check and guardrail passes, or ``pending``
          *     with the reasons an admin must look (``policy.reasons``).
@@ -1824,7 +1828,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem codes: `invalid_transition` */
+            /** @description Problem codes: `invalid_transition`, `node_in_use`, `node_reserved` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2440,7 +2444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Problem codes: `duplicate_open_request` */
+            /** @description Problem codes: `duplicate_open_request`, `node_in_use`, `node_reserved` */
             409: {
                 headers: {
                     [name: string]: unknown;

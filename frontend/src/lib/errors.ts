@@ -52,6 +52,8 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   asn_not_eligible: { message: "This IX's policy does not accept this ASN.", hint: "The reason is shown below; contact the IX team if you think it is wrong." },
   network_not_eligible: { message: "This IX's policy does not accept this ASN on this network.", hint: "The reason is shown below; contact the IX team if you think it is wrong." },
   duplicate_open_request: { message: "You already have an open request for this ASN, network and node." },
+  node_in_use: { message: "Another member already uses this ZeroTier node on this IX network.", hint: "Check the node ID with `zerotier-cli info` on your router; if the node is yours, contact the IX team." },
+  node_reserved: { message: "This ZeroTier node belongs to the IX's own equipment and cannot be requested.", hint: "Enter your router's node ID, as `zerotier-cli info` prints it." },
   invalid_transition: { message: "The request has moved on and no longer allows this.", hint: "The page now shows its current state." },
   request_not_found: { message: "This request does not exist, or is not yours." },
   user_exists: { message: "A user with this name already exists." },
