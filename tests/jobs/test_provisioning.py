@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -526,3 +527,48 @@ def test_a_node_changes_hands_only_after_its_owner_left(
     assert member is not None and member["authorized"] is True
     assert member["name"] == "AS213036"
     assert load(database, taker).address(6) == "2001:db8:ab::21:3036:1"
+
+
+def test_a_drift_repair_never_writes_over_the_next_owner(
+    job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
+) -> None:
+    """While the reconciler repairs A's drifted member, A leaves and B asks for the node at
+    once. The repair holds A's lease: A's leave waits for it, so B cannot get the node
+    until the repair is over, and the repair never writes A's member over B's."""
+    from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+
+    ctx = job_context()
+    nwid = ctx.settings.networks[0].zt_network_id or ""
+    owner = submit(database, ctx.settings, asn=213035)
+    process_request(ctx, owner)
+    with ControllerProvider(ControllerSettings(url=emulator.url, token=emulator.token)) as zt:
+        zt.deauthorize_member(nwid, "abcdef0123")  # drift: the reconciler will repair it
+
+    refused: list[str] = []
+    real_get = ctx.provider.get_member
+
+    def meanwhile(network_id: str, node_id: str) -> Any:
+        ctx.provider.get_member = real_get  # type: ignore[method-assign]
+        with database.session() as db:
+            service.deprovision(db, owner, ADMIN)
+        process_request(ctx, owner)
+        try:
+            taker = submit(database, ctx.settings, asn=213036)
+        except AppError as exc:
+            refused.append(exc.code)
+        else:
+            process_request(ctx, taker)
+        return real_get(network_id, node_id)
+
+    ctx.provider.get_member = meanwhile  # type: ignore[method-assign]
+    reconcile(ctx)
+    assert refused == ["node_in_use"]
+    assert load(database, owner).status == "deprovisioning"
+    # The leave goes on once the repair is over; then B takes the node.
+    run_until_settled(ctx, owner)
+    taker = submit(database, ctx.settings, asn=213036)
+    assert process_request(ctx, taker).done
+    reconcile(ctx)
+    member = emulator.member(nwid, "abcdef0123")
+    assert member is not None and member["authorized"] is True
+    assert member["name"] == "AS213036"

@@ -139,7 +139,9 @@ def repair_drift(ctx: JobContext) -> int:
     """Re-apply active members that ZeroTier lacks, has deauthorized or has changed.
 
     Compares revisions first (one list call per network) and reads a member only when its
-    revision moved or it is missing. Returns the number of members repaired.
+    revision moved or it is missing, holding the request's lease while it does (a leave
+    waits; the node cannot change hands under the repair). Returns the number of members
+    repaired.
     """
     repaired = 0
     with ctx.database.session() as db:
@@ -170,46 +172,54 @@ def repair_drift(ctx: JobContext) -> int:
             revision = listed.get(spec.node_id)
             if revision is not None and revision == revisions[request.id]:
                 continue
-            try:
-                current = ctx.provider.get_member(nwid, spec.node_id)
-                if current is not None and current.matches(spec):
-                    member = current
-                    action = None
-                else:
-                    member = ctx.provider.ensure_member(spec)
-                    action = "member.repaired"
-            except ProviderError as exc:
-                log.warning("repair of %s on %s failed: %s", spec.node_id, nwid, exc)
-                continue
-            with ctx.database.session() as db:
-                row = db.get(JoinRequest, request.id)
-                if row is None or row.status != S.ACTIVE.value:
-                    continue
-                row.zt_revision = member.revision
-                row.zt_authorized = member.authorized
-                row.zt_synced_at = utcnow()
-                if action:
-                    repaired += 1
-                    audit.record(
-                        db,
-                        WORKER,
-                        action,
-                        target_type="request",
-                        target_id=row.id,
-                        request_id=row.id,
-                        details={
-                            "found": None
-                            if current is None
-                            else {
-                                "authorized": current.authorized,
-                                "ip_assignments": list(current.ip_assignments),
-                            },
-                            "set": {
-                                "authorized": True,
-                                "ip_assignments": list(spec.ip_assignments),
-                            },
-                        },
-                    )
+            if _repair_member(ctx, request.id, spec):
+                repaired += 1
+    return repaired
+
+
+def _repair_member(ctx: JobContext, request_id: uuid.UUID, spec: MemberSpec) -> bool:
+    """Read one active member and re-apply it if it differs, under the request's lease
+    (``provisioning.lease_for_repair``). Returns True when it was re-applied."""
+    owner = lease_token(ctx.owner)
+    with ctx.database.session() as db:
+        if not provisioning.lease_for_repair(db, ctx.settings, request_id, owner):
+            return False
+    try:
+        current = ctx.provider.get_member(spec.network_id, spec.node_id)
+        if current is not None and current.matches(spec):
+            member, repaired = current, False
+        else:
+            member, repaired = ctx.provider.ensure_member(spec), True
+    except ProviderError as exc:
+        log.warning("repair of %s on %s failed: %s", spec.node_id, spec.network_id, exc)
+        with ctx.database.session() as db:
+            provisioning.end_repair(db, request_id, owner)
+        return False
+    with ctx.database.session() as db:
+        row = provisioning.end_repair(db, request_id, owner)
+        if row is None or row.status != S.ACTIVE.value:
+            return False
+        row.zt_revision = member.revision
+        row.zt_authorized = member.authorized
+        row.zt_synced_at = utcnow()
+        if repaired:
+            audit.record(
+                db,
+                WORKER,
+                "member.repaired",
+                target_type="request",
+                target_id=row.id,
+                request_id=row.id,
+                details={
+                    "found": None
+                    if current is None
+                    else {
+                        "authorized": current.authorized,
+                        "ip_assignments": list(current.ip_assignments),
+                    },
+                    "set": {"authorized": True, "ip_assignments": list(spec.ip_assignments)},
+                },
+            )
     return repaired
 
 

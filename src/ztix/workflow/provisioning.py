@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -68,8 +68,15 @@ def member_name(request: JoinRequest) -> str:
     return f"AS{request.asn}"
 
 
-def _take_lease(db: Session, request_id: uuid.UUID, owner: str, settings: Settings) -> bool:
-    """Atomically take the request's lease if nobody holds a live one and it is due.
+def _take_lease(
+    db: Session,
+    request_id: uuid.UUID,
+    owner: str,
+    settings: Settings,
+    statuses: Iterable[RequestStatus] = _KIND,
+) -> bool:
+    """Atomically take the request's lease if nobody holds a live one, it is due, and it is
+    in one of ``statuses``.
 
     A single conditional UPDATE: on PostgreSQL the row lock makes a concurrent claimer
     re-check the condition after we commit (and fail); on SQLite the write lock does.
@@ -79,7 +86,7 @@ def _take_lease(db: Session, request_id: uuid.UUID, owner: str, settings: Settin
         update(JoinRequest)
         .where(
             JoinRequest.id == request_id,
-            JoinRequest.status.in_([s.value for s in _KIND]),
+            JoinRequest.status.in_([s.value for s in statuses]),
             or_(JoinRequest.lease_expires_at.is_(None), JoinRequest.lease_expires_at < now),
             or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
         )
@@ -203,16 +210,32 @@ def claim(db: Session, settings: Settings, request_id: uuid.UUID, owner: str) ->
     return Work(request_id, kind, spec, request.attempts, owner)
 
 
-def _holding(db: Session, work: Work) -> JoinRequest | None:
+def _holding(db: Session, request_id: uuid.UUID, owner: str) -> JoinRequest | None:
     """The request, if this worker still holds its lease (else another took over)."""
     # `of=`: lock the request row only. JoinRequest.network is joined eagerly, and a plain
     # FOR UPDATE would lock the network's row too, which deadlocks on PostgreSQL against
     # approvals whose foreign-key checks share that row (found by bench/provisioning.py).
     request = db.scalar(
-        select(JoinRequest).where(JoinRequest.id == work.request_id).with_for_update(of=JoinRequest)
+        select(JoinRequest).where(JoinRequest.id == request_id).with_for_update(of=JoinRequest)
     )
-    if request is None or request.lease_owner != work.owner:
+    if request is None or request.lease_owner != owner:
         return None
+    return request
+
+
+def lease_for_repair(db: Session, settings: Settings, request_id: uuid.UUID, owner: str) -> bool:
+    """Lease an active request while the reconciler repairs its member. Its leave cannot
+    start meanwhile, so its node cannot pass to another request during the repair, and
+    the repair never writes over another owner's member. False: it is no longer active,
+    or a job holds it; the member is not the repair's to touch now."""
+    return _take_lease(db, request_id, owner, settings, statuses=(S.ACTIVE,))
+
+
+def end_repair(db: Session, request_id: uuid.UUID, owner: str) -> JoinRequest | None:
+    """Give back a repair's lease; the request if it was still held (and may be recorded)."""
+    request = _holding(db, request_id, owner)
+    if request is not None:
+        _release(request)
     return request
 
 
@@ -249,7 +272,7 @@ def succeed(
     A member waiting for the route servers stays ``provisioning``: the route-server sync
     activates it; ``recheck_after`` seconds later the reconciler looks again regardless.
     """
-    request = _holding(db, work)
+    request = _holding(db, work.request_id, work.owner)
     if request is None:
         return False
     _record_member(request, member, system)
@@ -311,7 +334,7 @@ def attempt_failed(
 ) -> float | None:
     """Record a failed attempt. Returns the delay before the next attempt, or None when the
     request gave up (``failed``) or the lease had been lost."""
-    request = _holding(db, work)
+    request = _holding(db, work.request_id, work.owner)
     if request is None:
         return None
     if isinstance(error, ProviderError):
