@@ -71,7 +71,9 @@ def ix(
 
 
 def new_request(session: Session, asn: int = 213035, **overrides: Any) -> Any:
-    body = {"asn": asn, "zt_network_id": NWID, "node_id": "abcdef0123", **overrides}
+    # A node belongs to one member per network: by default each ASN asks for its own.
+    node = "abcdef0123" if asn == 213035 else f"{asn:010x}"
+    body = {"asn": asn, "zt_network_id": NWID, "node_id": node, **overrides}
     return session.post("/api/v1/requests", json=body)
 
 
