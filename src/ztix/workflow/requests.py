@@ -174,7 +174,7 @@ def node_conflict(
 
     ``node_reserved`` for the IX's own nodes; ``duplicate_open_request`` when the ASN has an
     open request for the node; ``node_in_use`` when another ASN's request holds it, naming
-    the holder only to whom may see that request (``user`` None: the CLI, an admin).
+    the holder only to those who may see that request (``user`` None: an admin's action).
     ``request_id`` is the request that wants the node (a retry), never its own conflict.
     """
     why = settings.reserved_node(node_id)
@@ -218,18 +218,24 @@ def take_node(
             write()
             db.flush()
     except IntegrityError:
-        conflict = node_conflict(
-            db,
-            settings,
-            user,
-            asn=request.asn,
-            network=request.network,
-            node_id=request.node_id,
-            request_id=request.id,
-        )
+        conflict = _conflict_for(db, settings, user, request)
         if conflict is None:
             raise
         raise conflict from None
+
+
+def _conflict_for(
+    db: Session, settings: Settings, user: User | None, request: JoinRequest
+) -> AppError | None:
+    return node_conflict(
+        db,
+        settings,
+        user,
+        asn=request.asn,
+        network=request.network,
+        node_id=request.node_id,
+        request_id=request.id,
+    )
 
 
 class RequestRefused(AppError):
@@ -442,15 +448,7 @@ def retry(db: Session, settings: Settings, request_id: uuid.UUID, actor: Actor) 
         )
 
     if RequestStatus(request.status) is RequestStatus.FAILED:
-        conflict = node_conflict(
-            db,
-            settings,
-            None,
-            asn=request.asn,
-            network=request.network,
-            node_id=request.node_id,
-            request_id=request.id,
-        )
+        conflict = _conflict_for(db, settings, None, request)
         if conflict is not None:
             raise conflict
         take_node(db, settings, None, request, to_approved)
