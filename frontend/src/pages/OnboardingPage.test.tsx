@@ -67,6 +67,17 @@ describe("the join form", () => {
     expect(screen.getByRole("link", { name: "Open the existing request" })).toHaveAttribute("href", "/requests/abc-1");
   });
 
+  it("explains a node another member holds, with no link to their request", async () => {
+    api({ "POST /requests": () => problem("node_in_use", 409) });
+    renderAt(<OnboardingPage />, { path: "/onboarding", route: "/onboarding" });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText("Your router's ZeroTier node ID"), "aaaaaaaaaa");
+    await user.click(screen.getByRole("button", { name: "Send request" }));
+    expect(await screen.findByText("Another member already uses this ZeroTier node on this IX network.")).toBeVisible();
+    expect(screen.getByText(/contact the IX team/)).toBeVisible();
+    expect(screen.queryByRole("link", { name: "Open the existing request" })).toBeNull();
+  });
+
   it("says why someone without ASNs cannot ask", async () => {
     api({ "GET /onboarding/context": () => jsonResponse({ ...CONTEXT, asns: [] }) });
     renderAt(<OnboardingPage />, { path: "/onboarding", route: "/onboarding" });
