@@ -35,9 +35,7 @@ def holders(database: Database, node: str, network: str = NWID) -> list[JoinRequ
     with database.session() as db:
         return list(
             db.scalars(
-                select(JoinRequest)
-                .join(JoinRequest.network)
-                .where(
+                select(JoinRequest).where(
                     JoinRequest.node_id == node,
                     JoinRequest.network.has(zt_network_id=network),
                     JoinRequest.status.in_([s.value for s in NODE_HOLDING_STATUSES]),

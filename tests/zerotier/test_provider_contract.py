@@ -245,6 +245,22 @@ def test_a_change_to_one_member_leaves_the_others_untouched(backend: Backend, ca
     assert backend.provider.list_members(backend.network_id)[owner] == kept.revision
 
 
+def test_a_node_handed_to_a_new_owner_takes_its_name_and_addresses(backend: Backend) -> None:
+    """A node changes hands (issue 12): the old owner's leave deauthorizes it, the new
+    owner's provisioning authorizes it again with only the new owner's name and addresses."""
+    node = node_id()
+    backend.provider.ensure_member(spec(backend, node, "192.0.2.21", name="AS213035"))
+    backend.provider.deauthorize_member(backend.network_id, node)
+
+    member = backend.provider.ensure_member(
+        spec(backend, node, "192.0.2.22", "2001:db8::22", name="AS213036")
+    )
+
+    assert member.authorized is True and member.name == "AS213036"
+    assert sorted(member.ip_assignments) == ["192.0.2.22", "2001:db8::22"]
+    assert backend.provider.get_member(backend.network_id, node) == member
+
+
 def test_deauthorize_unknown_member_returns_none_and_creates_nothing(backend: Backend) -> None:
     node = node_id()
     assert backend.provider.deauthorize_member(backend.network_id, node) is None
