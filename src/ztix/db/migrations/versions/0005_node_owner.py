@@ -79,6 +79,13 @@ audit_events = sa.table(
 
 def _settle_shared_nodes(conn: sa.Connection) -> None:
     now = datetime.now(UTC)
+    holding = requests.c.status.in_(HOLDING)
+    shared = (
+        sa.select(requests.c.network_id, requests.c.node_id)
+        .where(holding)
+        .group_by(requests.c.network_id, requests.c.node_id)
+        .having(sa.func.count() > 1)
+    )
     rows = conn.execute(
         sa.select(
             requests.c.id,
@@ -87,7 +94,7 @@ def _settle_shared_nodes(conn: sa.Connection) -> None:
             requests.c.node_id,
             requests.c.status,
         )
-        .where(requests.c.status.in_(HOLDING))
+        .where(holding, sa.tuple_(requests.c.network_id, requests.c.node_id).in_(shared))
         .order_by(requests.c.network_id, requests.c.node_id, requests.c.created_at, requests.c.id)
     ).all()
     owners: dict[tuple[int, str], tuple[Any, int]] = {}  # (network, node) -> (id, ASN)
