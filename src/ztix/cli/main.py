@@ -291,6 +291,52 @@ def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOpti
     typer.echo(f"disabled {username}")
 
 
+@users_app.command("unlock")
+def users_unlock(
+    username: Annotated[
+        str | None, typer.Argument(help="Clear this username's counted login attempts")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Clear this client address's attempts and back-off"),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Lift a login lockout now instead of waiting for its window to end."""
+    import ipaddress
+
+    from ztix.auth.ratelimit import RateLimits
+
+    settings = settings_or_exit(config)
+    if username is None and address is None:
+        raise fail("name a USERNAME, an --address, or both")
+    if address is not None:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError as exc:
+            raise fail(f"{address!r} is not an IP address") from exc
+    if settings.auth.rate_limit_storage.startswith("memory://"):
+        raise fail(
+            "auth.rate_limit_storage is memory://: the counts live inside the API process "
+            "and end with it; restart the API to clear them (or share them in Redis)"
+        )
+    RateLimits(settings.auth).unlock(username=username, address=address)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            audit.record(
+                db,
+                audit.CLI,
+                "login.unlocked",
+                target_type="user",
+                details={"username": username, "address": address},
+            )
+            db.commit()
+    finally:
+        database.dispose()
+    typer.echo("unlocked " + " and ".join(x for x in (username, address) if x))
+
+
 @users_app.command("list")
 def users_list(config: ConfigOption = None) -> None:
     """List accounts with role, state and ASNs."""
