@@ -68,6 +68,9 @@ class ServerConfig(Strict):
     trusted_proxies: tuple[str, ...] = ()
     # Larger request bodies are refused with 413 payload_too_large (the API takes small JSON).
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # /metrics answers loopback clients; with a token, also `Authorization: Bearer <token>`
+    # from anywhere. ZTIX_SERVER__METRICS_TOKEN (or ..._FILE).
+    metrics_token: SecretStr = SecretStr("")
 
 
 class RateLimit(Strict):
@@ -536,6 +539,7 @@ SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
     "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),
+    "ZTIX_SERVER__METRICS_TOKEN": ("server", "metrics_token"),
 }
 
 

@@ -48,11 +48,12 @@ def _ascii_int(value: Any) -> Any:
     return value
 
 
-# Every integer a request carries (body or query) is one of these; ge/le still apply.
-AsciiInt = Annotated[int, BeforeValidator(_ascii_int)]
+# Every integer a request carries (body or query) has this after its Query/Field, as in
+# ``Annotated[int, Query(ge=1), AsciiDigits]``: the bounds stay in the OpenAPI document.
+AsciiDigits = BeforeValidator(_ascii_int)
 
-Limit = Annotated[AsciiInt, Query(ge=1, le=200)]
-Offset = Annotated[AsciiInt, Query(ge=0, le=MAX_OFFSET)]
+Limit = Annotated[int, Query(ge=1, le=200), AsciiDigits]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET), AsciiDigits]
 
 
 class Page(BaseModel, Generic[T]):
