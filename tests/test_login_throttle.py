@@ -121,6 +121,18 @@ def test_a_disabled_account_counts_as_a_failure(
     codes = [client.post(LOGIN, json=right).status_code for _ in range(4)]
     assert codes == [401, 401, 401, 429]
     assert verifier.calls == 3  # the hash is checked as for any other account
+    # Only the audit log, which admins read, says why.
+    from sqlalchemy import select
+
+    from ztix.db.models import AuditEvent
+
+    with database.session() as db:
+        failed = db.scalars(
+            select(AuditEvent).where(AuditEvent.action == "login.failed").order_by(AuditEvent.id)
+        )
+        details = [e.details for e in failed]
+    assert [d["code"] for d in details] == ["invalid_credentials"] * 3 + ["too_many_attempts"]
+    assert [d.get("disabled") for d in details[:3]] == [True] * 3
 
 
 def test_logins_that_succeed_do_not_lock_out_a_shared_address(

@@ -93,18 +93,20 @@ def local_login(
         raise _login_failed(db, exc, method="local", address=address, who=body.username) from None
     user = get_user_by_username(db, body.username)
     stored_hash = user.credential.password_hash if user and user.credential else None
-    active = user is not None and user.is_active
+    disabled = user is not None and not user.is_active
     db.rollback()  # no connection held across the slow hash check
-    if not verify_password(stored_hash, body.password) or not active:
+    # The hash is checked first, whatever the account: every refusal costs the same.
+    if not verify_password(stored_hash, body.password) or user is None or disabled:
+        # Only the audit log (admins) tells a disabled account from a wrong password.
+        extra = {"disabled": True} if disabled else {}
         raise _login_failed(
             db,
             AppError("invalid_credentials"),
             method="local",
             address=address,
             who=body.username,
-            **({} if active or user is None else {"disabled": True}),
+            **extra,
         )
-    assert user is not None
     limits.login_succeeded(body.username, address)
     token, session = start_session(
         db, user, method="local", client_address=address, config=settings.auth
