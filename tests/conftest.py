@@ -118,6 +118,8 @@ def dispatcher() -> RecordingDispatcher:
 
 
 AppFactory = Callable[..., TestClient]
+# A TestClient's peer address for a client on the API's own host (TestClient(app, client=…)).
+LOOPBACK = ("127.0.0.1", 50000)
 
 
 @pytest.fixture

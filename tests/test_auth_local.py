@@ -81,8 +81,11 @@ def test_disabled_account_is_refused(client: Any, database: Database) -> None:
     with database.session() as db:
         users.disable_user(db, audit.CLI, "alice")
     response = client.post(LOGIN, json={"username": "alice", "password": PASSWORD})
-    assert response.status_code == 403
-    assert response.json()["code"] == "account_disabled"
+    wrong = client.post(LOGIN, json={"username": "alice", "password": "nope"})
+    # Issue 12 §3: the right password of a disabled account reveals nothing.
+    assert response.status_code == wrong.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+    assert response.json()["detail"] == wrong.json()["detail"]
 
 
 def test_disabling_revokes_live_sessions(client: Any, database: Database) -> None:

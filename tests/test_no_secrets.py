@@ -32,7 +32,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import NETWORKS, NWID, _truncate, create_user, make_settings
+from tests.conftest import LOOPBACK, NETWORKS, NWID, _truncate, create_user, make_settings
 from tests.support.central_fake import FakeCentral
 from tests.support.oidc_provider import FakePeeringDB
 from tests.support.sshd import SshServer, running_sshd
@@ -327,7 +327,8 @@ def test_local_login_provisioning_and_admin_views_leak_nothing(
 
     app = create_app(settings)
     app.state.readiness.ttl = 0
-    with TestClient(app) as admin, TestClient(app) as member:
+    # The admin works on the API's host: /metrics (loopback only) is read too.
+    with TestClient(app, client=LOOPBACK) as admin, TestClient(app) as member:
         leaks.watch(admin)
         leaks.watch(member)
         failed = admin.post(
@@ -484,7 +485,8 @@ def test_central_provisioning_leaks_nothing(leaks: Leaks, database: Database) ->
         create_user(database, "root", admin=True, password=admin_pw)
         create_user(database, "alice", asns=(213035,), password=member_pw)
         app = create_app(settings, database=database)
-        with TestClient(app) as admin, TestClient(app) as member:
+        # The admin works on the API's host: /metrics (loopback only) is read too.
+        with TestClient(app, client=LOOPBACK) as admin, TestClient(app) as member:
             leaks.watch(admin)
             leaks.watch(member)
             admin_csrf = login(leaks, admin, "root", admin_pw)
@@ -532,7 +534,8 @@ def test_url_passwords_stay_hidden_when_the_database_and_broker_are_down(leaks: 
     )
     app = create_app(settings)
     app.state.readiness.ttl = 0
-    with TestClient(app, raise_server_exceptions=False) as client:
+    # A probe on the API's host: it sees the checks' reasons and /metrics.
+    with TestClient(app, raise_server_exceptions=False, client=LOOPBACK) as client:
         leaks.watch(client)
         ready = client.get("/readyz")
         assert ready.status_code == 503
@@ -624,7 +627,8 @@ def test_a_401_quoting_the_token_does_not_leak_it(
         create_user(database, "alice", asns=(213035,), password="correct horse battery staple")
         app = create_app(settings, database=database)
         app.state.readiness.ttl = 0
-        with TestClient(app) as admin, TestClient(app) as member:
+        # The admin works on the API's host: /metrics (loopback only) is read too.
+        with TestClient(app, client=LOOPBACK) as admin, TestClient(app) as member:
             leaks.watch(admin)
             leaks.watch(member)
             admin_csrf = login(leaks, admin, "root", "correct horse battery staple")

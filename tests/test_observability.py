@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import NWID, RecordingDispatcher, Session, make_settings
+from tests.conftest import LOOPBACK, NWID, RecordingDispatcher, Session, make_settings
 from ztix import context
 from ztix.api.app import create_app
 from ztix.config import Settings
@@ -33,7 +33,13 @@ CLOSED_PG = "postgresql://postgres@127.0.0.1:1/x"
 def _client(settings: Settings, database: Database) -> TestClient:
     app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
     app.state.readiness.ttl = 0  # no caching: each probe runs the checks
-    return TestClient(app)
+    return TestClient(app, client=LOOPBACK)  # a probe on the API's host sees the checks
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    """An app probed from its own host, where /metrics and /readyz's checks answer."""
+    return TestClient(make_client().app, client=LOOPBACK)
 
 
 @pytest.fixture
@@ -133,7 +139,7 @@ def test_metrics_expose_latency_by_route_and_requests_by_state(member: Session) 
     request_id = created.json()["id"]
     assert member.get(f"/api/v1/requests/{request_id}").status_code == 200
 
-    response = member.client.get("/metrics")
+    response = TestClient(member.client.app, client=LOOPBACK).get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)

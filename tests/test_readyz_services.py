@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import RecordingDispatcher, create_user, login, make_settings
+from tests.conftest import LOOPBACK, RecordingDispatcher, create_user, login, make_settings
 from tests.support.services import PostgresServer, RedisServer
 from ztix.api.app import create_app
 from ztix.api.routes.health import CheckResult
@@ -63,7 +63,7 @@ def client(postgres: PostgresServer, redis_server: RedisServer) -> Iterator[Test
     app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
     app.state.readiness.ttl = 0  # no caching: each probe runs the checks
     try:
-        with TestClient(app, raise_server_exceptions=False) as test_client:
+        with TestClient(app, raise_server_exceptions=False, client=LOOPBACK) as test_client:
             yield test_client
     finally:
         database.dispose()

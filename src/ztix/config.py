@@ -68,6 +68,9 @@ class ServerConfig(Strict):
     trusted_proxies: tuple[str, ...] = ()
     # Larger request bodies are refused with 413 payload_too_large (the API takes small JSON).
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # /metrics answers loopback clients; with a token, also `Authorization: Bearer <token>`
+    # from anywhere. ZTIX_SERVER__METRICS_TOKEN (or ..._FILE).
+    metrics_token: SecretStr = SecretStr("")
 
 
 class RateLimit(Strict):
@@ -85,12 +88,24 @@ class AuthConfig(Strict):
     cookie_name: str = Field("ztix_session", pattern=r"^[A-Za-z0-9_]+$")
     login_failures_per_username: RateLimit = RateLimit(attempts=5, window_seconds=900)
     login_failures_per_address: RateLimit = RateLimit(attempts=20, window_seconds=900)
+    # Each time an address uses up its login limit, its next window is twice as long, up to
+    # this many seconds; the doubling is forgotten after twice this without a lockout.
+    login_lockout_max_seconds: int = Field(4 * 3600, ge=1)
     # State-changing requests (POST, PUT, PATCH, DELETE), answered 429 `rate_limited` past
     # either limit: per signed-in member (not admins), and per client address (anyone).
     writes_per_user: RateLimit = RateLimit(attempts=60, window_seconds=60)
     writes_per_address: RateLimit = RateLimit(attempts=300, window_seconds=60)
     # "memory://" for one process; "redis://host:6379/N" when several API workers run.
     rate_limit_storage: str = "memory://"
+
+    @model_validator(mode="after")
+    def _lockout_cap(self) -> AuthConfig:
+        if self.login_lockout_max_seconds < self.login_failures_per_address.window_seconds:
+            raise ValueError(
+                "login_lockout_max_seconds must be at least "
+                "login_failures_per_address.window_seconds"
+            )
+        return self
 
 
 class PeeringDBConfig(Strict):
@@ -547,6 +562,7 @@ SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
     "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),
+    "ZTIX_SERVER__METRICS_TOKEN": ("server", "metrics_token"),
 }
 
 

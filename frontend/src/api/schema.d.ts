@@ -243,9 +243,10 @@ export interface paths {
         put?: never;
         /**
          * Local Login
-         * @description Log in with a local account (made with `ztix users create`). Failed attempts are
-         *     limited per username and per client address; past the limit the answer is 429 with
-         *     ``Retry-After``.
+         * @description Log in with a local account (made with `ztix users create`). Attempts are limited
+         *     per username and per client address, each counted before its password is checked;
+         *     past the limit the answer is 429 with ``Retry-After``. A wrong password, an unknown
+         *     user and a disabled account all answer the same 401.
          */
         post: operations["local_login_api_v1_auth_local_login_post"];
         delete?: never;
@@ -1997,15 +1998,6 @@ export interface operations {
             };
             /** @description Problem codes: `invalid_credentials` */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Problem codes: `account_disabled` */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };

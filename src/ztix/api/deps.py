@@ -54,6 +54,17 @@ def client_address(request: Request, settings: SettingsDep) -> str:
     return peer
 
 
+def is_loopback_client(request: Request, settings: Settings) -> bool:
+    """A client on this host that talks to the API directly. A request a proxy forwarded
+    is not one, even from a loopback peer: a proxy on this host forwards everyone."""
+    if "x-forwarded-for" in request.headers or "forwarded" in request.headers:
+        return False
+    try:
+        return ipaddress.ip_address(client_address(request, settings)).is_loopback
+    except ValueError:
+        return False
+
+
 def _in_any(address: str, networks: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from ztix.db.models import AuditEvent, IxNetwork, JoinRequest, User, UserAsn
@@ -15,6 +15,7 @@ from ztix.domain.identifiers import (
     InvalidIdentifier,
     normalize_network_id,
     normalize_node_id,
+    parse_digits,
     validate_asn,
 )
 from ztix.domain.policy import CheckStatus, Decision, Reason
@@ -31,8 +32,28 @@ MAX_AGE_MINUTES = 100 * 366 * 24 * 60  # a century
 # (422 validation_failed) rather than failing in the database (500).
 NO_NUL = r"^[^\x00]*$"
 
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
+def _ascii_int(value: Any) -> Any:
+    """Whole numbers from users are JSON integers or the ASCII digits 0-9: pydantic alone
+    would take "1_000", "+5", " 7 " and 5.0 too."""
+    if isinstance(value, str):
+        parsed = parse_digits(value)
+        if parsed is None:
+            raise PydanticCustomError(
+                "validation_failed", "must be a whole number written with the digits 0-9"
+            )
+        return parsed
+    if isinstance(value, bool | float):
+        raise PydanticCustomError("validation_failed", "must be a whole number")
+    return value
+
+
+# Every integer a request carries (body or query) has this after its Query/Field, as in
+# ``Annotated[int, Query(ge=1), AsciiDigits]``: the bounds stay in the OpenAPI document.
+AsciiDigits = BeforeValidator(_ascii_int)
+
+Limit = Annotated[int, Query(ge=1, le=200), AsciiDigits]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET), AsciiDigits]
 
 
 class Page(BaseModel, Generic[T]):

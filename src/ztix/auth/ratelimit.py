@@ -1,5 +1,6 @@
-"""Rate limits in moving windows: failed logins (per username and per client address) and
-state-changing requests (per signed-in user and per client address).
+"""Rate limits: login attempts (per username and per client address, each counted before
+its password is checked) and state-changing requests (per signed-in user and per client
+address, in moving windows).
 
 Backed by the ``limits`` library: in memory for one process, Redis when several API
 workers must share the counts (``auth.rate_limit_storage``).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NoReturn
 
 from limits import RateLimitItemPerSecond
 from limits.storage import Storage, storage_from_string
@@ -22,15 +24,51 @@ def _item(limit: RateLimit) -> RateLimitItemPerSecond:
     return RateLimitItemPerSecond(limit.attempts, limit.window_seconds)
 
 
+def _sync_storage(uri: str) -> Storage:
+    storage = storage_from_string(uri)
+    if not isinstance(storage, Storage):
+        raise ValueError(f"auth.rate_limit_storage {uri!r} is asynchronous; name a sync one")
+    return storage
+
+
+def _login_key(kind: str, subject: str) -> str:
+    return f"ztix/login/{kind}/{subject}"
+
+
+class _AttemptCounter:
+    """At most ``limit.attempts`` attempts per window, a window opening at the first
+    attempt. Counted with the storage's atomic increment (``INCRBY`` on Redis), so an
+    attempt is reserved before it runs, whatever runs beside it."""
+
+    def __init__(self, storage: Storage, limit: RateLimit) -> None:
+        self._storage = storage
+        self.attempts = limit.attempts
+        self.window = limit.window_seconds
+
+    def reserve(self, key: str, *, window: int) -> int:
+        """Count one attempt and answer how many the window now holds; past the limit the
+        attempt is refused and not counted."""
+        count = self._storage.incr(key, window)
+        if count > self.attempts:
+            self.give_back(key, window)
+        return count
+
+    def give_back(self, key: str, window: int) -> None:
+        self._storage.incr(key, window, -1)
+
+    def retry_after(self, key: str) -> int:
+        return max(math.ceil(self._storage.get_expiry(key) - time.time()), 1)
+
+
 class RateLimits:
     """Every limit of one app, on one storage."""
 
     def __init__(self, config: AuthConfig, storage: Storage | None = None) -> None:
-        self._limiter = MovingWindowRateLimiter(
-            storage or storage_from_string(config.rate_limit_storage)
-        )
-        self._login_user = _item(config.login_failures_per_username)
-        self._login_addr = _item(config.login_failures_per_address)
+        self._storage = storage or _sync_storage(config.rate_limit_storage)
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._login_user = _AttemptCounter(self._storage, config.login_failures_per_username)
+        self._login_addr = _AttemptCounter(self._storage, config.login_failures_per_address)
+        self._lockout_max = config.login_lockout_max_seconds
         self._write_user = _item(config.writes_per_user)
         self._write_addr = _item(config.writes_per_address)
 
@@ -38,34 +76,67 @@ class RateLimits:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
         return max(math.ceil(reset_at - time.time()), 1)
 
-    # -- failed logins -----------------------------------------------------------------
+    # -- login attempts ----------------------------------------------------------------
 
-    def _login_keys(self, username: str, address: str) -> list[tuple[RateLimitItemPerSecond, str]]:
-        return [
-            (self._login_user, f"user:{username.lower()}"),
-            (self._login_addr, f"addr:{address}"),
-        ]
+    def reserve_login(self, username: str, address: str) -> None:
+        """Count one login attempt against its username and its address *before* the
+        password is checked, or raise ``too_many_attempts`` (with ``retry_after``).
 
-    def check_login(self, username: str, address: str) -> None:
-        """Raise ``too_many_attempts`` (with ``retry_after`` seconds) when either limit is hit."""
-        retry_after = 0
-        for item, key in self._login_keys(username, address):
-            if not self._limiter.test(item, "login-failures", key):
-                retry_after = max(retry_after, self._retry_after(item, "login-failures", key))
-        if retry_after:
-            raise AppError(
-                "too_many_attempts",
-                f"Too many failed attempts; try again in {retry_after} seconds",
-                retry_after=retry_after,
-            )
+        Each count is one atomic increment in the storage, so N parallel attempts run at
+        most the configured number of password checks. The attempt stays counted as a
+        failure unless :meth:`login_succeeded` says otherwise. Each time an address uses up
+        its limit, its next window is twice as long, up to ``login_lockout_max_seconds``."""
+        user_key = _login_key("user", username.lower())
+        addr_key = _login_key("addr", address)
+        users, addresses = self._login_user, self._login_addr
+        if users.reserve(user_key, window=users.window) > users.attempts:
+            self._too_many(users.retry_after(user_key))
+        window = self._address_window(address)
+        count = addresses.reserve(addr_key, window=window)
+        if count > addresses.attempts:
+            users.give_back(user_key, users.window)  # not checked after all
+            self._too_many(addresses.retry_after(addr_key))
+        if count == addresses.attempts:
+            self._locked_out(address)
 
-    def login_failed(self, username: str, address: str) -> None:
-        for item, key in self._login_keys(username, address):
-            self._limiter.hit(item, "login-failures", key)
+    @staticmethod
+    def _too_many(retry_after: int) -> NoReturn:
+        raise AppError(
+            "too_many_attempts",
+            f"Too many failed attempts; try again in {retry_after} seconds",
+            retry_after=retry_after,
+        )
 
-    def login_succeeded(self, username: str) -> None:
-        """A correct password clears that username's failures (not the address's)."""
-        self._limiter.clear(self._login_user, "login-failures", f"user:{username.lower()}")
+    def login_succeeded(self, username: str, address: str) -> None:
+        """The right password for an active account: the username's failures are cleared
+        (the user proved who they are) and the address gets this attempt back, so logins
+        that succeed never lock out the others behind a shared address."""
+        self._storage.clear(_login_key("user", username.lower()))
+        self._login_addr.give_back(_login_key("addr", address), self._address_window(address))
+
+    def unlock(self, *, username: str | None = None, address: str | None = None) -> None:
+        """Forget the counted attempts (and an address's back-off) at once (``ztix users
+        unlock``)."""
+        if username is not None:
+            self._storage.clear(_login_key("user", username.lower()))
+        if address is not None:
+            self._storage.clear(_login_key("addr", address))
+            self._storage.clear(_login_key("lockouts", address))
+
+    def _locked_out(self, address: str) -> None:
+        """The address used up its window: its next one is twice as long. The doubling is
+        forgotten after twice the cap without another lockout, so an address that keeps
+        trying stays at the cap. (Read, clear, write: two lockouts of one address at the same
+        instant may count as one, which only shortens a back-off; the attempt limit itself
+        is exact.)"""
+        key = _login_key("lockouts", address)
+        lockouts = self._storage.get(key)
+        self._storage.clear(key)
+        self._storage.incr(key, 2 * self._lockout_max, lockouts + 1)
+
+    def _address_window(self, address: str) -> int:
+        lockouts: int = min(self._storage.get(_login_key("lockouts", address)), 32)
+        return min(self._login_addr.window << lockouts, self._lockout_max)
 
     # -- writes ------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ztix.cli.common import ConfigOption, fail, settings_or_exit
+from ztix.cli.common import ConfigOption, fail, settings_or_exit, whole_number
 from ztix.cli.common import database as _database
 from ztix.config import Settings
 from ztix.workflow.audit import CLI
@@ -108,7 +108,7 @@ def backup(
         Path, typer.Option("--dest", help="Directory for the archives")
     ] = DEFAULT_BACKUP_DIR,
     keep: Annotated[
-        int, typer.Option("--keep", min=1, help="Keep the newest N archives")
+        int, typer.Option("--keep", parser=whole_number(1), help="Keep the newest N archives")
     ] = DEFAULT_KEEP,
 ) -> None:
     """Write a backup archive (logical export + file snapshot when home_dir is readable)."""
@@ -221,7 +221,7 @@ def emulator(
     home: Annotated[
         Path | None, typer.Option("--home", help="State directory (default: emulator_home)")
     ] = None,
-    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 9993,
+    port: Annotated[int, typer.Option("--port", parser=whole_number(0, 65535))] = 9993,
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     config: ConfigOption = None,
 ) -> None:

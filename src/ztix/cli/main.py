@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.cli import controller, policy, routeservers
-from ztix.cli.common import ConfigOption, fail, settings_or_exit
+from ztix.cli.common import ConfigOption, fail, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.session import Database
@@ -68,11 +68,13 @@ def ensure_initial_admin(db: Session) -> str | None:
 def serve(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    port: Annotated[
+        int | None, typer.Option(parser=whole_number(1, 65535), help="Listen port")
+    ] = None,
     migrate_db: Annotated[
         bool, typer.Option("--migrate/--no-migrate", help="Upgrade the schema first")
     ] = True,
-    workers: Annotated[int, typer.Option(help="HTTP worker processes")] = 1,
+    workers: Annotated[int, typer.Option(parser=whole_number(1), help="HTTP worker processes")] = 1,
 ) -> None:
     """Run the API (and, in the embedded default, everything else) in this process."""
     import uvicorn
@@ -201,7 +203,7 @@ def users_create(
         bool, typer.Option("--password-stdin", help="Read the password from standard input")
     ] = False,
     admin: Annotated[bool, typer.Option("--admin", help="Make an IX admin")] = False,
-    asn: Annotated[list[int] | None, typer.Option("--asn", help="An ASN the user holds")] = None,
+    asn: Annotated[list[str] | None, typer.Option("--asn", help="An ASN the user holds")] = None,
     network: Annotated[
         list[str] | None,
         typer.Option("--network", help="Restrict to this IX network ID (repeatable)"),
@@ -291,6 +293,52 @@ def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOpti
     typer.echo(f"disabled {username}")
 
 
+@users_app.command("unlock")
+def users_unlock(
+    username: Annotated[
+        str | None, typer.Argument(help="Clear this username's counted login attempts")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Clear this client address's attempts and back-off"),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Lift a login lockout now instead of waiting for its window to end."""
+    import ipaddress
+
+    from ztix.auth.ratelimit import RateLimits
+
+    settings = settings_or_exit(config)
+    if username is None and address is None:
+        raise fail("name a USERNAME, an --address, or both")
+    if address is not None:
+        try:
+            address = str(ipaddress.ip_address(address))
+        except ValueError as exc:
+            raise fail(f"{address!r} is not an IP address") from exc
+    if settings.auth.rate_limit_storage.startswith("memory://"):
+        raise fail(
+            "auth.rate_limit_storage is memory://: the counts live inside the API process "
+            "and end with it; restart the API to clear them (or share them in Redis)"
+        )
+    RateLimits(settings.auth).unlock(username=username, address=address)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            audit.record(
+                db,
+                audit.CLI,
+                "login.unlocked",
+                target_type="user",
+                details={"username": username, "address": address},
+            )
+            db.commit()
+    finally:
+        database.dispose()
+    typer.echo("unlocked " + " and ".join(x for x in (username, address) if x))
+
+
 @users_app.command("list")
 def users_list(config: ConfigOption = None) -> None:
     """List accounts with role, state and ASNs."""
@@ -349,7 +397,9 @@ def networks_list(config: ConfigOption = None) -> None:
 @app.command()
 def worker(
     config: ConfigOption = None,
-    concurrency: Annotated[int, typer.Option(help="Jobs run at once by this worker")] = 2,
+    concurrency: Annotated[
+        int, typer.Option(parser=whole_number(1), help="Jobs run at once by this worker")
+    ] = 2,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, threads or solo")] = "prefork",
     beat: Annotated[
         bool, typer.Option("--beat", help="Also run the periodic reconciler (one per site)")

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ztix.cli.common import ConfigOption, database, fail, settings_or_exit
+from ztix.cli.common import ConfigOption, database, fail, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db.models import IxNetwork
 from ztix.domain.identifiers import InvalidIdentifier, validate_asn
@@ -64,7 +64,9 @@ def check(
     perms: Annotated[
         int | None,
         typer.Option(
-            "--perms", min=0, max=15, help="Assume a PeeringDB login with these perms on the ASN"
+            "--perms",
+            parser=whole_number(0, 15),
+            help="Assume a PeeringDB login with these perms on the ASN",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON")] = False,

@@ -27,8 +27,16 @@ _PRIVATE_ASNS: tuple[tuple[int, int], ...] = (
     (4_200_000_000, 4_294_967_294),
 )
 
-_NODE_ID = re.compile(r"[0-9a-f]{10}")
-_NETWORK_ID = re.compile(r"[0-9a-f]{16}")
+# ASCII only: str.isdigit(), int() and \d also take superscripts ("\u00b2"), fullwidth and
+# Arabic-Indic digits, and int() takes "1_000", "+5" and " 7 ".
+_DIGITS = re.compile(r"[0-9]+")
+_ASN_TEXT = re.compile(r"(?:[Aa][Ss])?([0-9]+)")
+_NODE_ID = re.compile(r"[0-9a-fA-F]{10}")
+_NETWORK_ID = re.compile(r"[0-9a-fA-F]{16}")
+# What may surround an identifier pasted from a terminal; nothing else is stripped.
+_BLANKS = " \t"
+# More digits than any of our integers needs (and far below int()'s 4300-digit limit).
+MAX_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -42,20 +50,43 @@ class InvalidIdentifier(ValueError):
         return self.detail
 
 
+def parse_digits(text: str) -> int | None:
+    """The value of ``text`` when it is only the ASCII digits 0-9 (no sign, underscore,
+    space or other Unicode digit), else None. Past :data:`MAX_DIGITS` significant digits
+    the answer is ``10**MAX_DIGITS``, beyond every range the callers check."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    significant = text.lstrip("0") or "0"
+    return int(significant) if len(significant) <= MAX_DIGITS else 10**MAX_DIGITS
+
+
+def parse_asn_text(text: str) -> int | None:
+    """An ASN as typed: ASCII digits with an optional ``AS`` (any case) before them, blanks
+    around; None when it is not that shape. The range is not checked here."""
+    match = _ASN_TEXT.fullmatch(text.strip(_BLANKS))
+    return parse_digits(match.group(1)) if match else None
+
+
 def is_private_asn(asn: int) -> bool:
     return any(lo <= asn <= hi for lo, hi in _PRIVATE_ASNS)
 
 
 def validate_asn(value: object, *, allow_private: bool = False) -> int:
-    """Return the ASN as an int, or raise ``invalid_asn`` saying why it is refused."""
+    """Return the ASN as an int, or raise ``invalid_asn`` saying why it is refused.
+
+    Takes an int, or text of the ASCII digits 0-9 with an optional ``AS`` prefix."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidIdentifier("invalid_asn", "ASN must be an integer")
-    text = str(value).strip()
-    if text.upper().startswith("AS"):
-        text = text[2:]
-    if not text.isdigit():
-        raise InvalidIdentifier("invalid_asn", f"ASN must be an integer, got {value!r}")
-    asn = int(text)
+    if isinstance(value, int):
+        asn = value
+    else:
+        parsed = parse_asn_text(value)
+        if parsed is None:
+            raise InvalidIdentifier(
+                "invalid_asn",
+                "ASN must be written with the digits 0-9, optionally after AS (like AS64500)",
+            )
+        asn = parsed
     for lo, hi, why in _RESERVED_ASNS:
         if lo <= asn <= hi:
             raise InvalidIdentifier("invalid_asn", f"AS{asn} cannot peer: {why}")
@@ -70,12 +101,13 @@ def normalize_node_id(value: object) -> str:
     """Return a ZeroTier node ID as 10 lower-case hex digits, or raise ``invalid_node_id``."""
     if not isinstance(value, str):
         raise InvalidIdentifier("invalid_node_id", "node ID must be a string of 10 hex digits")
-    node_id = value.strip().lower()
+    node_id = value.strip(_BLANKS)
     if not _NODE_ID.fullmatch(node_id):
         raise InvalidIdentifier(
             "invalid_node_id",
             "node ID must be exactly 10 hexadecimal digits (see `zerotier-cli info`)",
         )
+    node_id = node_id.lower()
     if node_id == "0000000000":
         raise InvalidIdentifier("invalid_node_id", "node ID 0000000000 is reserved")
     if node_id.startswith("ff"):
@@ -90,12 +122,12 @@ def normalize_network_id(value: object) -> str:
     """
     if not isinstance(value, str):
         raise InvalidIdentifier("invalid_network_id", "network ID must be 16 hex digits")
-    nwid = value.strip().lower()
+    nwid = value.strip(_BLANKS)
     if not _NETWORK_ID.fullmatch(nwid):
         raise InvalidIdentifier(
             "invalid_network_id", "network ID must be exactly 16 hexadecimal digits"
         )
-    return nwid
+    return nwid.lower()
 
 
 def network_controller(nwid: str) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ztix.domain.identifiers import ASN_MAX, ASN_MIN
+from ztix.domain.identifiers import ASN_MAX, ASN_MIN, parse_asn_text
 
 Evidence = Mapping[str, str | int | bool | None]
 
@@ -93,12 +93,10 @@ class AsnRange:
 
 
 def _asn_text(text: str) -> int:
-    text = text.strip()
-    if text.upper().startswith("AS"):
-        text = text[2:]
-    if not text.isdigit():
-        raise ValueError(f"{text!r} is not an ASN")
-    return int(text)
+    asn = parse_asn_text(text)
+    if asn is None:
+        raise ValueError(f"{text[:40]!r} is not an ASN (the digits 0-9, optionally after AS)")
+    return asn
 
 
 def parse_asn_range(value: object) -> AsnRange:

@@ -73,7 +73,7 @@ def _login_failed(
 @router.post(
     "/auth/local/login",
     response_model=MeOut,
-    responses=responses("invalid_credentials", "account_disabled", "too_many_attempts"),
+    responses=responses("invalid_credentials", "too_many_attempts"),
 )
 def local_login(
     body: LocalLogin,
@@ -83,26 +83,31 @@ def local_login(
     address: ClientAddress,
     limits: RateLimitsDep,
 ) -> MeOut:
-    """Log in with a local account (made with `ztix users create`). Failed attempts are
-    limited per username and per client address; past the limit the answer is 429 with
-    ``Retry-After``."""
+    """Log in with a local account (made with `ztix users create`). Attempts are limited
+    per username and per client address, each counted before its password is checked;
+    past the limit the answer is 429 with ``Retry-After``. A wrong password, an unknown
+    user and a disabled account all answer the same 401."""
     try:
-        limits.check_login(body.username, address)
+        limits.reserve_login(body.username, address)
     except AppError as exc:
         raise _login_failed(db, exc, method="local", address=address, who=body.username) from None
     user = get_user_by_username(db, body.username)
     stored_hash = user.credential.password_hash if user and user.credential else None
-    if not verify_password(stored_hash, body.password):
-        limits.login_failed(body.username, address)
+    disabled = user is not None and not user.is_active
+    db.rollback()  # no connection held across the slow hash check
+    # The hash is checked first, whatever the account: every refusal costs the same.
+    if not verify_password(stored_hash, body.password) or user is None or disabled:
+        # Only the audit log (admins) tells a disabled account from a wrong password.
+        extra = {"disabled": True} if disabled else {}
         raise _login_failed(
-            db, AppError("invalid_credentials"), method="local", address=address, who=body.username
+            db,
+            AppError("invalid_credentials"),
+            method="local",
+            address=address,
+            who=body.username,
+            **extra,
         )
-    assert user is not None
-    if not user.is_active:
-        raise _login_failed(
-            db, AppError("account_disabled"), method="local", address=address, who=user.username
-        )
-    limits.login_succeeded(body.username)
+    limits.login_succeeded(body.username, address)
     token, session = start_session(
         db, user, method="local", client_address=address, config=settings.auth
     )

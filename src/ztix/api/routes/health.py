@@ -4,11 +4,14 @@
 fails and never 500 (a check that raises or hangs is a failed check). Results are cached for
 ``Readiness.ttl`` seconds so that probes cost the dependencies little. A check still hanging
 from an earlier probe is waited on again, not started twice, so a dead dependency cannot use
-up the checks' threads. Reasons are public: credentials are cut out of them.
+up the checks' threads. Anonymous callers get the status alone; the checks and reasons go to
+loopback clients and logged-in admins, with credentials cut out of them. ``/metrics``
+answers loopback clients and holders of ``server.metrics_token``.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import threading
 import time
@@ -24,9 +27,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
+from ztix.api.deps import is_loopback_client
+from ztix.api.problems import problem_response
+from ztix.auth.sessions import resolve_session
 from ztix.config import Settings
 from ztix.db.session import Database, is_sqlite
+from ztix.errors import AppError
 from ztix.observability import Metrics
 from ztix.redact import redact
 
@@ -189,6 +197,29 @@ def healthz() -> dict[str, str]:
     return {"status": "alive"}
 
 
+def _sees_details(request: Request) -> bool:
+    """Check names and reasons are for operators: loopback clients and logged-in admins."""
+    settings: Settings = request.app.state.settings
+    if is_loopback_client(request, settings):
+        return True
+    token = request.cookies.get(settings.auth.cookie_name)
+    if not token:
+        return False
+    database: Database = request.app.state.database
+    try:
+        with database.sessionmaker() as db:  # read only: nothing is committed
+            return resolve_session(db, token, settings.auth).user.is_admin
+    except (AppError, SQLAlchemyError):
+        return False  # no session, or no database to ask: an anonymous caller
+
+
+def _readiness(request: Request, status: str, checks: dict[str, Any]) -> JSONResponse:
+    body: dict[str, Any] = {"status": status}
+    if _sees_details(request):
+        body["checks"] = checks
+    return JSONResponse(body, status_code=200 if status == "ready" else 503)
+
+
 @router.get("/readyz", include_in_schema=False)
 def readyz(request: Request) -> JSONResponse:
     readiness: Readiness = request.app.state.readiness
@@ -198,22 +229,38 @@ def readyz(request: Request) -> JSONResponse:
         trace = "".join(traceback.format_exception(exc))
         log.error("readiness: the checks could not run: %s", readiness.redact(trace))
         reason = readiness.redact(describe_failure(exc))
-        body = {"status": "unready", "checks": {"readiness": {"ok": False, "reason": reason}}}
-        return JSONResponse(body, status_code=503)
+        return _readiness(request, "unready", {"readiness": {"ok": False, "reason": reason}})
     ready = all(r.ok for r in results.values())
     if not ready:
         log.warning(
             "readiness: not ready: %s",
             "; ".join(f"{n}: {r.reason}" for n, r in results.items() if not r.ok),
         )
-    body = {
-        "status": "ready" if ready else "unready",
-        "checks": {name: r.as_dict() for name, r in results.items()},
-    }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    checks = {name: r.as_dict() for name, r in results.items()}
+    return _readiness(request, "ready" if ready else "unready", checks)
 
 
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
+    """Loopback clients, and anyone with ``server.metrics_token`` as a bearer token."""
+    settings: Settings = request.app.state.settings
+    token = settings.server.metrics_token.get_secret_value()
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    allowed = is_loopback_client(request, settings) or bool(
+        token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(presented.strip().encode(), token.encode())
+    )
+    if not allowed:
+        if token:
+            response = problem_response(request, "not_authenticated", "send the metrics token")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return problem_response(
+            request,
+            "forbidden",
+            "metrics are served to loopback clients; set server.metrics_token to scrape "
+            "from elsewhere",
+        )
     metrics: Metrics = request.app.state.metrics
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

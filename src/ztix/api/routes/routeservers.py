@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from ztix.api.deps import AdminUser, Csrf, CurrentActor, CurrentUser, DbSession, SettingsDep
 from ztix.api.problems import responses
+from ztix.api.schemas import AsciiDigits
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
 from ztix.errors import AppError
@@ -256,8 +257,10 @@ def member_route_servers(
 
 
 class MaxPrefixBody(BaseModel):
-    ipv4: int | None = Field(None, ge=1, le=10_000_000, description="None: no override")
-    ipv6: int | None = Field(None, ge=1, le=10_000_000)
+    ipv4: Annotated[
+        int | None, Field(ge=1, le=10_000_000, description="None: no override"), AsciiDigits
+    ] = None
+    ipv6: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
 
 
 @router.put(
