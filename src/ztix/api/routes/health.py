@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from ztix.api.deps import DatabaseRoute
 from ztix.config import Settings
 from ztix.db.session import Database, is_sqlite
 from ztix.observability import Metrics
@@ -32,7 +33,7 @@ from ztix.redact import redact
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=DatabaseRoute, tags=["health"])
 
 CHECK_TIMEOUT = 2.0
 
@@ -47,7 +48,7 @@ class CheckResult:
 
 
 def check_database(database: Database) -> CheckResult:
-    with database.engine.connect() as conn:
+    with database.read_engine.connect() as conn:
         if not is_sqlite(database.url):
             conn.execute(text("SET LOCAL statement_timeout = 2000"))
         conn.execute(text("SELECT 1"))
