@@ -24,12 +24,16 @@ from ztix.workflow.audit import Actor
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async``: they run on the event loop, so a request does
+# not queue for a threadpool thread once for each of them (docs/architecture.md).
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -106,10 +110,14 @@ def _in_any(address: str, networks: tuple[str, ...]) -> bool:
     return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-ClientAddress = Annotated[str, Depends(client_address)]
+async def _client_address(request: Request, settings: SettingsDep) -> str:
+    return client_address(request, settings)
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+ClientAddress = Annotated[str, Depends(_client_address)]
+
+
+async def get_rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
 
@@ -170,14 +178,14 @@ class DatabaseRoute(APIRoute):
         self.resolves_session = _depends_on(self.dependant, current_session)
 
 
-def current_user(session: CurrentSession) -> User:
+async def current_user(session: CurrentSession) -> User:
     return session.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise AppError("admin_required")
     return user
@@ -204,7 +212,7 @@ def csrf_protect(
 Csrf = Depends(csrf_protect)
 
 
-def actor(user: CurrentUser, address: ClientAddress) -> Actor:
+async def actor(user: CurrentUser, address: ClientAddress) -> Actor:
     return Actor.for_user(user, address)
 
 
