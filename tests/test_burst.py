@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -14,8 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 
 from tests.conftest import (
     NWID,
@@ -210,3 +213,36 @@ def test_a_read_session_refuses_to_write(database: Database) -> None:
     with pytest.raises(RuntimeError, match="read-only"), database.read_session() as db:
         db.add(UserSession(token_hash="x", user_id=1, csrf_token="y", method="local"))
         db.flush()
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "retry_after"),
+    [
+        (sqlite3.OperationalError("database is locked"), "database_busy", "2"),
+        (
+            psycopg.errors.TooManyConnections("sorry, too many clients already"),
+            "database_busy",
+            "2",
+        ),
+        (psycopg.errors.LockNotAvailable("could not obtain lock"), "database_busy", "2"),
+        (sqlite3.OperationalError("unable to open database file"), "database_unavailable", "5"),
+        (psycopg.OperationalError("connection refused"), "database_unavailable", "5"),
+    ],
+)
+def test_a_saturated_database_is_busy_not_down(
+    member: Session, monkeypatch: pytest.MonkeyPatch, error: Exception, code: str, retry_after: str
+) -> None:
+    """SQLite's lock not granted within busy_timeout, PostgreSQL out of slots or refusing a
+    lock wait: 503 database_busy (saturated, retry soon); anything else: unavailable."""
+    from ztix.workflow import requests as service
+
+    def fail(*_args: Any, **_kwargs: Any) -> Any:
+        raise OperationalError("SELECT ...", {}, error)
+
+    monkeypatch.setattr(service, "list_requests", fail)
+    response = member.get("/api/v1/requests")
+    assert response.status_code == 503
+    assert response.json()["code"] == code
+    assert response.headers["Retry-After"] == retry_after
+    monkeypatch.undo()
+    assert member.get("/api/v1/requests").status_code == 200  # nothing was left held
