@@ -195,7 +195,7 @@ class Load:
 
     @property
     def goal_met(self) -> bool:
-        return self.errors == 0 and self.ms("p99") <= GOAL_P99_MS
+        return self.requests > 0 and self.errors == 0 and self.ms("p99") <= GOAL_P99_MS
 
 
 @dataclass
@@ -379,6 +379,8 @@ def verdict(result: Result) -> str:
     if load.goal_met:
         return f"{result.database}: goal met (0 errors, p99 {load.ms('p99'):,.0f} ms <= 2 s)"
     missed = []
+    if not load.requests:
+        missed.append("no answer at all")
     if load.errors:
         missed.append(f"{load.errors} errors")
     if load.ms("p99") > GOAL_P99_MS:
