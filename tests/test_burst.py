@@ -246,3 +246,14 @@ def test_a_saturated_database_is_busy_not_down(
     assert response.headers["Retry-After"] == retry_after
     monkeypatch.undo()
     assert member.get("/api/v1/requests").status_code == 200  # nothing was left held
+
+
+def test_every_operation_documents_rate_limited_with_retry_after(
+    make_client: AppFactory,
+) -> None:
+    spec = make_client().get("/api/v1/openapi.json").json()
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            limited = operation["responses"]["429"]
+            assert "`rate_limited`" in limited["description"], (method, path)
+            assert "Retry-After" in limited["headers"], (method, path)

@@ -86,14 +86,13 @@ def _finish_document(document: dict[str, Any]) -> None:
     """What route declarations cannot say, said once for the whole OpenAPI document:
 
     - every problem response is documented under ``application/problem+json`` only;
-    - every state-changing operation can answer 429 ``rate_limited`` (``deps.limit_by_address``
-      and ``deps.csrf_protect`` count every write, whatever the route);
+    - every operation can answer 429 ``rate_limited`` (``deps.limit_by_address``,
+      ``deps.current_session`` and ``deps.csrf_protect`` count every write and every read,
+      whatever the route);
     - every 429 sends ``Retry-After``.
     """
-    from ztix.api.deps import UNSAFE_METHODS
-
     for item in document.get("paths", {}).values():
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict):
                 continue
             answers = operation.setdefault("responses", {})
@@ -101,15 +100,13 @@ def _finish_document(document: dict[str, Any]) -> None:
                 content = response.get("content", {})
                 if PROBLEM_JSON in content:
                     content.pop("application/json", None)
-            if method.upper() in UNSAFE_METHODS:
-                given = answers.get("429", {}).get("description", "")
-                codes = {*re.findall(r"`(\w+)`", given), "rate_limited"}
-                answers["429"] = {
-                    "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
-                    "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
-                }
-            if "429" in answers:
-                answers["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+            given = answers.get("429", {}).get("description", "")
+            codes = {*re.findall(r"`(\w+)`", given), "rate_limited"}
+            answers["429"] = {
+                "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
+                "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+                "headers": {"Retry-After": RETRY_AFTER},
+            }
 
 
 def _json_safe(value: Any) -> Any:
