@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -257,3 +258,18 @@ def test_every_operation_documents_rate_limited_with_retry_after(
             limited = operation["responses"]["429"]
             assert "`rate_limited`" in limited["description"], (method, path)
             assert "Retry-After" in limited["headers"], (method, path)
+
+
+def test_the_pool_has_a_connection_for_every_thread(tmp_path: Path) -> None:
+    """One per HTTP thread, one per in-process job thread, two for the reconciler and the
+    readiness check; Celery's workers have their own pools."""
+    inprocess = make_settings("sqlite://", server={"threads": 10}, jobs={"worker_threads": 3})
+    assert inprocess.database_pool_size == 10 + 3 + 2
+    celery = make_settings("sqlite://", server={"threads": 10}, jobs={"runner": "celery"})
+    assert celery.database_pool_size == 10 + 2
+    small = make_settings(f"sqlite:///{tmp_path / 'z.sqlite3'}", server={"threads": 2})
+    database = Database.for_api(small)
+    try:
+        assert database.engine.pool.size() == 2 + 4 + 2  # type: ignore[attr-defined]
+    finally:
+        database.dispose()

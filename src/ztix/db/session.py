@@ -69,8 +69,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        if not database or database == ":memory:":
-            # One connection per thread (SingletonThreadPool): no pool to size.
+        else:  # one connection per thread (SingletonThreadPool): no pool to size
             for key in ("pool_size", "max_overflow", "pool_timeout"):
                 kwargs.pop(key, None)
         engine = create_engine(url, hide_parameters=True, **kwargs)
