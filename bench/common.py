@@ -53,7 +53,7 @@ SUMMARY_HEADER = (
     "| runtime | command |\n|---|---|---|---|---:|---|"
 )
 # The summary's rows, in this order (a benchmark not listed goes last).
-SUMMARY_ORDER = ("api_load", "admin_queue", "provisioning", "routeservers")
+SUMMARY_ORDER = ("api_load", "burst", "admin_queue", "provisioning", "routeservers")
 
 
 # --- the run ------------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class ServerConfig(Strict):
     # /metrics answers loopback clients; with a token, also `Authorization: Bearer <token>`
     # from anywhere. ZTIX_SERVER__METRICS_TOKEN (or ..._FILE).
     metrics_token: SecretStr = SecretStr("")
+    # Threads per HTTP worker process that run handlers and dependencies. A request holds a
+    # database connection only while on one of them, so the pool is sized from this
+    # (Settings.database_pool_size); requests beyond it wait without a thread or connection.
+    threads: int = Field(16, ge=1, le=256)
 
 
 class RateLimit(Strict):
@@ -95,6 +99,10 @@ class AuthConfig(Strict):
     # either limit: per signed-in member (not admins), and per client address (anyone).
     writes_per_user: RateLimit = RateLimit(attempts=60, window_seconds=60)
     writes_per_address: RateLimit = RateLimit(attempts=300, window_seconds=60)
+    # Reads (GET, HEAD, OPTIONS), answered 429 `rate_limited` past the limit: per session of a
+    # signed-in member (not admins), and per client address for requests without a session.
+    reads_per_session: RateLimit = RateLimit(attempts=600, window_seconds=60)
+    reads_per_address: RateLimit = RateLimit(attempts=600, window_seconds=60)
     # "memory://" for one process; "redis://host:6379/N" when several API workers run.
     rate_limit_storage: str = "memory://"
 
@@ -106,6 +114,15 @@ class AuthConfig(Strict):
                 "login_failures_per_address.window_seconds"
             )
         return self
+
+
+class DatabaseConfig(Strict):
+    """The API process's connection pool: ``server.threads`` + the in-process job threads +
+    2 (reconciler, readiness) connections, plus ``max_overflow`` beyond that."""
+
+    max_overflow: int = Field(4, ge=0, le=1000)
+    # A request that finds no free connection this long answers 503 `database_busy`.
+    pool_timeout_seconds: float = Field(5, gt=0, le=60)
 
 
 class PeeringDBConfig(Strict):
@@ -440,6 +457,7 @@ class Settings(BaseSettings):
     database_url: str = Field(
         DEFAULT_DATABASE_URL, validation_alias=AliasChoices("DATABASE_URL", "database_url")
     )
+    database: DatabaseConfig = DatabaseConfig()
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     peeringdb: PeeringDBConfig = PeeringDBConfig()
@@ -481,6 +499,13 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION and self.cookie_secure is False:
             raise ValueError("auth.cookie_secure cannot be false in production")
         return self
+
+    @property
+    def database_pool_size(self) -> int:
+        """Connections the API process keeps: one per HTTP thread, one per in-process job
+        thread, and two for the reconciler and the readiness check."""
+        jobs = self.jobs.worker_threads if self.jobs.runner == "inprocess" else 0
+        return self.server.threads + jobs + 2
 
     def find_network(self, ref: str) -> NetworkConfig | None:
         """A declared network by full ID (16 hex) or by suffix (6 hex)."""

@@ -29,6 +29,7 @@ CODES: dict[str, ErrorKind] = {
     "payload_too_large": ErrorKind(413, "The request body is too large"),
     "internal_error": ErrorKind(500, "Internal error"),
     "database_unavailable": ErrorKind(503, "The database cannot be reached; try again shortly"),
+    "database_busy": ErrorKind(503, "The database is busy; try again shortly"),
     # sessions and login
     "not_authenticated": ErrorKind(401, "Log in first"),
     "session_expired": ErrorKind(401, "The session has expired; log in again"),
@@ -38,7 +39,7 @@ CODES: dict[str, ErrorKind] = {
     "invalid_credentials": ErrorKind(401, "Wrong username or password"),
     "account_disabled": ErrorKind(403, "This account is disabled"),
     "too_many_attempts": ErrorKind(429, "Too many failed login attempts"),
-    "rate_limited": ErrorKind(429, "Too many changes in a short time; slow down"),
+    "rate_limited": ErrorKind(429, "Too many requests in a short time; slow down"),
     "peeringdb_disabled": ErrorKind(404, "PeeringDB login is not enabled on this IX"),
     "provider_unavailable": ErrorKind(502, "PeeringDB could not be reached"),
     "state_invalid": ErrorKind(400, "This login link is not valid; start again"),

@@ -62,7 +62,7 @@ class RequestsByState(Collector):
         )
         counts = {s.value: 0 for s in RequestStatus}
         try:
-            with self.database.session() as db:
+            with self.database.read_session() as db:
                 rows = db.execute(
                     select(RequestStatusCount.status, func.sum(RequestStatusCount.count)).group_by(
                         RequestStatusCount.status

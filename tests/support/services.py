@@ -23,9 +23,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 # Below net.ipv4.ip_local_port_range (32768-60999 by default): bind(0) and outgoing
 # connections never pick these.
@@ -300,3 +301,36 @@ def _start_retrying(server: PostgresServer | RedisServer, attempts: int = 3) -> 
             if attempt == attempts - 1:
                 raise
             server.port = free_port()
+
+
+@contextlib.contextmanager
+def serving(app: Any, *, lifespan: bool = True) -> Iterator[str]:
+    """``app`` under a real uvicorn (its own event loop and threadpool) on a free loopback
+    port, in a thread of this process; yields its base URL. TestClient would serialise
+    requests; this answers them as production does."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on" if lifespan else "off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -23,6 +23,7 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   payload_too_large: { message: "What you sent is too large.", hint: "Shorten the text and try again." },
   internal_error: { message: "Something went wrong on the server.", hint: "Try again in a moment; the error is logged." },
   database_unavailable: { message: "ZT-IX cannot reach its database just now.", hint: "Try again in a few seconds; if it lasts, tell the IX team." },
+  database_busy: { message: "ZT-IX is very busy just now.", hint: "Try again in a few seconds." },
   network_error: { message: "The ZT-IX server could not be reached.", hint: "Check your connection; the page retries by itself." },
   // sessions and login
   not_authenticated: { message: "Please log in first." },
@@ -33,7 +34,7 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   invalid_credentials: { message: "Wrong username or password." },
   account_disabled: { message: "This account is disabled.", hint: "Ask the IX team to re-enable it." },
   too_many_attempts: { message: "Too many failed login attempts.", hint: "Wait a few minutes before trying again." },
-  rate_limited: { message: "Too many changes in a short time.", hint: "Wait a minute, then try again." },
+  rate_limited: { message: "Too many requests in a short time.", hint: "Wait a minute, then try again." },
   peeringdb_disabled: { message: "PeeringDB login is not enabled on this IX.", hint: "Use a local account, or ask the IX team." },
   provider_unavailable: { message: "PeeringDB could not be reached.", hint: "Try again in a few minutes." },
   state_invalid: { message: "This login link is not valid, or was started in another browser.", hint: "Start the login again from this browser." },

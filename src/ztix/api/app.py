@@ -8,11 +8,12 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
 
 from ztix import context, observability
 from ztix.api import problems, spa
-from ztix.api.deps import limit_writes
+from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
 from ztix.auth.peeringdb import PeeringDBClient
@@ -34,13 +35,16 @@ def create_app(
     peeringdb: PeeringDBClient | None = None,
 ) -> FastAPI:
     own_database = database is None
-    database = database or Database(settings.database_url)
+    database = database or Database.for_api(settings)
     runner: InProcessRunner | None = None
     if dispatcher is None:
         dispatcher, runner = _job_dispatcher(settings, database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Handlers and dependencies run on this many threads; the pool has a connection for
+        # each (Settings.database_pool_size). Requests beyond them wait on the event loop.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if runner is not None:
             runner.start()
         _freeze_start_up()
@@ -60,7 +64,7 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
-        dependencies=[Depends(limit_writes)],
+        dependencies=[Depends(limit_by_address)],
     )
     app.state.settings = settings
     app.state.database = database

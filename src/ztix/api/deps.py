@@ -2,42 +2,90 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import ipaddress
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from ztix.auth.ratelimit import RateLimits
-from ztix.auth.sessions import check_csrf, resolve_session
+from ztix.auth.sessions import check_csrf, record_seen, resolve_session, seen_due
 from ztix.config import Settings
 from ztix.db.models import User, UserSession
-from ztix.db.session import Database
+from ztix.db.session import READ_ONLY, Database
 from ztix.errors import AppError
 from ztix.workflow.audit import Actor
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are ``async``: they run on the event loop, so a request does
+# not queue for a threadpool thread once for each of them (docs/architecture.md).
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_db(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """A session per HTTP request. Handlers commit explicitly; anything else rolls back."""
-    with database.sessionmaker() as session:
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_db(request: Request, database: DatabaseDep) -> Iterator[Session]:
+    """A session per HTTP request: one that only reads for GET, HEAD and OPTIONS (on SQLite no
+    write lock), a writing one otherwise. Handlers commit explicitly; anything else rolls
+    back. Its transactions end in the thread that ran them (:func:`current_session`,
+    :class:`DatabaseRoute`): no connection is held while a request waits for a thread."""
+    writes = request.method in UNSAFE_METHODS
+    factory = database.sessionmaker if writes else database.read_sessionmaker
+    with factory() as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_db)]
+
+
+def end_transaction(session: Session) -> None:
+    """End ``session``'s transaction in this thread, giving its connection back to the pool:
+    a read one commits (what it loaded stays loaded), a writing one rolls back what the
+    handler did not commit."""
+    if not session.in_transaction():
+        return
+    if session.info.get(READ_ONLY):
+        session.commit()
+    else:
+        session.rollback()
+
+
+def _ending_transactions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(endpoint):
+        return endpoint
+
+    @functools.wraps(endpoint)  # FastAPI reads the signature through __wrapped__
+    def call(*args: Any, **kwargs: Any) -> Any:
+        sessions = [v for v in kwargs.values() if isinstance(v, Session)]
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for session in sessions:
+                end_transaction(session)
+
+    return call
+
+
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def client_address(request: Request, settings: SettingsDep) -> str:
@@ -73,10 +121,14 @@ def _in_any(address: str, networks: tuple[str, ...]) -> bool:
     return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-ClientAddress = Annotated[str, Depends(client_address)]
+async def _client_address(request: Request, settings: SettingsDep) -> str:
+    return client_address(request, settings)
 
 
-def get_rate_limits(request: Request) -> RateLimits:
+ClientAddress = Annotated[str, Depends(_client_address)]
+
+
+async def get_rate_limits(request: Request) -> RateLimits:
     limits: RateLimits = request.app.state.rate_limits
     return limits
 
@@ -84,31 +136,67 @@ def get_rate_limits(request: Request) -> RateLimits:
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
-def limit_writes(request: Request, address: ClientAddress, limits: RateLimitsDep) -> None:
+def limit_by_address(request: Request, address: ClientAddress, limits: RateLimitsDep) -> None:
     """Every state-changing request counts against its client address (an app-wide
-    dependency, so anonymous ones such as logins count too)."""
+    dependency, so anonymous ones such as logins count too); so does every read of a route
+    that needs no session. A read that needs one counts in :func:`current_session`."""
     if request.method in UNSAFE_METHODS:
         limits.write_by_address(address)
+    elif not getattr(request.scope.get("route"), "resolves_session", False):
+        limits.read_by_address(address)
 
 
-def current_session(request: Request, db: DbSession, settings: SettingsDep) -> UserSession:
-    session = resolve_session(db, request.cookies.get(settings.auth.cookie_name), settings.auth)
-    if db.dirty:
-        db.commit()  # last_seen_at moved on
+def current_session(
+    request: Request,
+    db: DbSession,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    limits: RateLimitsDep,
+    address: ClientAddress,
+) -> UserSession:
+    """The signed-in session. Its transaction ends here, in this thread (what it loaded stays
+    loaded). A member's read counts against the session's read limit, a read without a
+    valid session against its address's; admins work through queues and are exempt."""
+    reads = request.method not in UNSAFE_METHODS
+    try:
+        cookie = request.cookies.get(settings.auth.cookie_name)
+        session = resolve_session(db, cookie, settings.auth)
+        is_admin = session.user.is_admin  # loaded now, while the transaction is open
+    except AppError:
+        db.rollback()
+        if reads:
+            limits.read_by_address(address)
+        raise
+    db.commit()
+    if reads and not is_admin:
+        limits.read_by_session(session.token_hash)
+    if seen_due(session):
+        with database.session() as writer:  # a short write of its own, at most once a minute
+            record_seen(writer, session.token_hash)
     return session
 
 
 CurrentSession = Annotated[UserSession, Depends(current_session)]
 
 
-def current_user(session: CurrentSession) -> User:
+class DatabaseRoute(APIRoute):
+    """The route class of every router: its handler's database transaction ends when the
+    handler returns, in the handler's thread (``end_transaction``), not at the request's end
+    in another; and ``resolves_session`` says whether it reads a session (for the limits)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _ending_transactions(endpoint), **kwargs)
+        self.resolves_session = _depends_on(self.dependant, current_session)
+
+
+async def current_user(session: CurrentSession) -> User:
     return session.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if not user.is_admin:
         raise AppError("admin_required")
     return user
@@ -135,7 +223,7 @@ def csrf_protect(
 Csrf = Depends(csrf_protect)
 
 
-def actor(user: CurrentUser, address: ClientAddress) -> Actor:
+async def actor(user: CurrentUser, address: ClientAddress) -> Actor:
     return Actor.for_user(user, address)
 
 

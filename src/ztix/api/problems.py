@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ztix.errors import CODES, AppError
@@ -85,14 +86,13 @@ def _finish_document(document: dict[str, Any]) -> None:
     """What route declarations cannot say, said once for the whole OpenAPI document:
 
     - every problem response is documented under ``application/problem+json`` only;
-    - every state-changing operation can answer 429 ``rate_limited`` (``deps.limit_writes``
-      and ``deps.csrf_protect`` count every write, whatever the route);
+    - every operation can answer 429 ``rate_limited`` (``deps.limit_by_address``,
+      ``deps.current_session`` and ``deps.csrf_protect`` count every write and every read,
+      whatever the route);
     - every 429 sends ``Retry-After``.
     """
-    from ztix.api.deps import UNSAFE_METHODS
-
     for item in document.get("paths", {}).values():
-        for method, operation in item.items():
+        for operation in item.values():
             if not isinstance(operation, dict):
                 continue
             answers = operation.setdefault("responses", {})
@@ -100,15 +100,13 @@ def _finish_document(document: dict[str, Any]) -> None:
                 content = response.get("content", {})
                 if PROBLEM_JSON in content:
                     content.pop("application/json", None)
-            if method.upper() in UNSAFE_METHODS:
-                given = answers.get("429", {}).get("description", "")
-                codes = {*re.findall(r"`(\w+)`", given), "rate_limited"}
-                answers["429"] = {
-                    "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
-                    "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
-                }
-            if "429" in answers:
-                answers["429"]["headers"] = {"Retry-After": RETRY_AFTER}
+            given = answers.get("429", {}).get("description", "")
+            codes = {*re.findall(r"`(\w+)`", given), "rate_limited"}
+            answers["429"] = {
+                "description": "Problem codes: " + ", ".join(f"`{c}`" for c in sorted(codes)),
+                "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+                "headers": {"Retry-After": RETRY_AFTER},
+            }
 
 
 def _json_safe(value: Any) -> Any:
@@ -151,12 +149,34 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, code)
 
 
-async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+# The database is there but saturated: SQLite's write lock not granted within busy_timeout;
+# PostgreSQL out of connection slots, a lock not granted, a statement cancelled on timeout.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_PG_BUSY = frozenset({"53300", "55P03", "57014"})
+
+
+def is_busy(exc: OperationalError) -> bool:
+    if str(exc.orig).startswith(_SQLITE_BUSY):
+        return True
+    return getattr(exc.orig, "sqlstate", None) in _PG_BUSY
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     # OperationalError: the database refused, dropped or timed out the connection (or a
-    # statement): a transient outage to retry, not a bug; /readyz names it too.
+    # statement): a transient condition to retry, not a bug; /readyz names an outage too.
     assert isinstance(exc, OperationalError)
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    where = f"{request.method} {request.url.path}"
+    if is_busy(exc):
+        log.warning("database busy on %s: %s", where, exc.orig)
+        return problem_response(request, "database_busy", retry_after=2)
+    log.warning("database unavailable on %s: %s", where, exc.orig)
     return problem_response(request, "database_unavailable", retry_after=5)
+
+
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    # No connection came free within database.pool_timeout_seconds: every one is in use.
+    log.warning("database pool exhausted on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(request, "database_busy", retry_after=2)
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -178,5 +198,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unhandled)

@@ -1,6 +1,7 @@
 """Rate limits: login attempts (per username and per client address, each counted before
-its password is checked) and state-changing requests (per signed-in user and per client
-address, in moving windows).
+its password is checked), state-changing requests (per signed-in user and per client
+address) and reads (per session, and per client address for requests without one), in
+moving windows.
 
 Backed by the ``limits`` library: in memory for one process, Redis when several API
 workers must share the counts (``auth.rate_limit_storage``).
@@ -71,6 +72,8 @@ class RateLimits:
         self._lockout_max = config.login_lockout_max_seconds
         self._write_user = _item(config.writes_per_user)
         self._write_addr = _item(config.writes_per_address)
+        self._read_session = _item(config.reads_per_session)
+        self._read_addr = _item(config.reads_per_address)
 
     def _retry_after(self, item: RateLimitItemPerSecond, *key: str) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
@@ -149,10 +152,24 @@ class RateLimits:
         self._write(self._write_user, f"user:{user_id}")
 
     def _write(self, item: RateLimitItemPerSecond, key: str) -> None:
-        if not self._limiter.hit(item, "writes", key):
-            retry_after = self._retry_after(item, "writes", key)
+        self._hit(item, "writes", key, "changes")
+
+    # -- reads -------------------------------------------------------------------------
+
+    def read_by_session(self, session_key: str) -> None:
+        """Count one read of a signed-in session (``session_key``: its token hash)."""
+        self._hit(self._read_session, "reads", f"session:{session_key}", "requests")
+
+    def read_by_address(self, address: str) -> None:
+        """Count one read from ``address`` made without a session."""
+        self._hit(self._read_addr, "reads", f"addr:{address}", "requests")
+
+    def _hit(self, item: RateLimitItemPerSecond, scope: str, key: str, what: str) -> None:
+        """Count one event; ``rate_limited`` (with ``retry_after``) past the limit."""
+        if not self._limiter.hit(item, scope, key):
+            retry_after = self._retry_after(item, scope, key)
             raise AppError(
                 "rate_limited",
-                f"Too many changes in a short time; try again in {retry_after} seconds",
+                f"Too many {what} in a short time; try again in {retry_after} seconds",
                 retry_after=retry_after,
             )

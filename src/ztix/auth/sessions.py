@@ -58,10 +58,25 @@ def resolve_session(db: Session, token: str | None, config: AuthConfig) -> UserS
         raise AppError("session_expired")
     if not row.user.is_active:
         raise AppError("account_disabled")
-    # Write the "seen" time at most once a minute: reads stay reads.
-    if now - row.last_seen_at > timedelta(minutes=1):
-        row.last_seen_at = now
     return row
+
+
+# The "seen" time is written at most this often: reads stay reads the rest of the time.
+SEEN_EVERY = timedelta(minutes=1)
+
+
+def seen_due(row: UserSession) -> bool:
+    return utcnow() - row.last_seen_at > SEEN_EVERY
+
+
+def record_seen(db: Session, session_hash: str) -> None:
+    """Move a session's ``last_seen_at`` on (a no-op if another request just did)."""
+    now = utcnow()
+    db.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == session_hash, UserSession.last_seen_at < now - SEEN_EVERY)
+        .values(last_seen_at=now)
+    )
 
 
 def check_csrf(session: UserSession, presented: str | None) -> None:

@@ -1,15 +1,28 @@
-"""Engines and sessions for PostgreSQL and SQLite."""
+"""Engines and sessions for PostgreSQL and SQLite.
+
+Every session says what it means to do. :meth:`Database.session` and
+:attr:`Database.sessionmaker` write: on SQLite their transactions take the write lock at
+BEGIN (``BEGIN IMMEDIATE``), so writers queue on ``busy_timeout``. :meth:`Database.read_session`
+and :attr:`Database.read_sessionmaker` only read: a plain (deferred) BEGIN, which under WAL
+never waits for a writer nor makes one wait, and a flush of any change is refused.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from ztix.config import Settings
+
+# The execution option that marks a read-only connection (Database.read_engine).
+READ_ONLY = "ztix_read_only"
 
 
 def normalize_url(url: str) -> str:
@@ -34,11 +47,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_immediate(conn: Any) -> None:
+def _begin(conn: Any) -> None:
     # SQLite upgrades a read transaction to a write one only if nobody wrote in between,
     # and fails at once (no busy wait) when somebody did. Taking the write lock at BEGIN
-    # makes concurrent writers (API and job threads) queue on busy_timeout instead.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # makes concurrent writers (API and job threads) queue on busy_timeout instead. Readers
+    # say so (READ_ONLY) and take no lock: under WAL they read a snapshot beside the writer.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only session cannot write; use Database.session()")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -47,9 +69,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+        else:  # one connection per thread (SingletonThreadPool): no pool to size
+            for key in ("pool_size", "max_overflow", "pool_timeout"):
+                kwargs.pop(key, None)
         engine = create_engine(url, hide_parameters=True, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _begin_immediate)
+        event.listen(engine, "begin", _begin)
         return engine
     # A host that drops packets must not hold a request for a TCP timeout: fail in 5 s.
     connect_args = {"connect_timeout": 5, **kwargs.pop("connect_args", {})}
@@ -61,17 +86,40 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """An engine and its session factory; one per process."""
+    """An engine (one connection pool) and its write and read session factories; one per
+    process."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
+        # The same pool; its connections carry READ_ONLY.
+        self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(
+            self.read_engine, expire_on_commit=False, info={READ_ONLY: True}
+        )
+        event.listen(self.read_sessionmaker, "before_flush", _refuse_writes)
+
+    @classmethod
+    def for_api(cls, settings: Settings) -> Database:
+        """The API process's database: a pool that agrees with its threads (config)."""
+        return cls(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database.max_overflow,
+            pool_timeout=settings.database.pool_timeout_seconds,
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session whose transaction commits on success and rolls back on error."""
+        """A writing session whose transaction commits on success and rolls back on error."""
         with self.sessionmaker() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session that only reads; its connection goes back to the pool at the end."""
+        with self.read_sessionmaker() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

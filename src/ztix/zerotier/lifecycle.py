@@ -927,7 +927,7 @@ def expected_memberships(database: Database) -> Expected:
     """The database's side of a comparison. Plain columns, not ORM objects: this reads every
     request ever made (closed ones name the reason a member is unknown)."""
     active_status = RequestStatus.ACTIVE.value
-    with database.session() as db:
+    with database.read_session() as db:
         active_nets = set(db.scalars(select(IxNetwork.zt_network_id).where(IxNetwork.is_active)))
         assigned: dict[Any, set[str]] = {}
         for request_id, address in db.execute(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from ztix.api.deps import AdminUser, Csrf, CurrentActor, DbSession, SettingsDep
+from ztix.api.deps import AdminUser, Csrf, CurrentActor, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.api.schemas import (
     MAX_AGE_MINUTES,
@@ -31,7 +31,9 @@ from ztix.errors import AppError
 from ztix.workflow import requests as service
 from ztix.workflow.networks import get_network
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf])
+router = APIRouter(
+    route_class=DatabaseRoute, prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf]
+)
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled", "admin_required")
 DECISION = (*AUTH, "csrf_failed", "request_not_found", "invalid_transition")

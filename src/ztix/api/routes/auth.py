@@ -12,6 +12,7 @@ from ztix.api.deps import (
     ClientAddress,
     Csrf,
     CurrentSession,
+    DatabaseRoute,
     DbSession,
     RateLimitsDep,
     SettingsDep,
@@ -30,7 +31,7 @@ from ztix.workflow import audit
 from ztix.workflow.audit import Actor
 from ztix.workflow.users import GrantedAsn, get_user_by_username, upsert_peeringdb_user
 
-router = APIRouter(prefix="/api/v1", tags=["auth"])
+router = APIRouter(route_class=DatabaseRoute, prefix="/api/v1", tags=["auth"])
 
 BINDING_COOKIE = "ztix_oidc_binding"
 BINDING_PATH = "/api/v1/auth/peeringdb"

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from ztix.api.deps import AdminUser, Csrf, DbSession, SettingsDep
+from ztix.api.deps import AdminUser, Csrf, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.config import NetworkConfig, Settings
 from ztix.db.session import Database
@@ -27,7 +27,9 @@ from ztix.zerotier import layer2, lifecycle
 from ztix.zerotier.controller import ControllerProvider, NodeStatus
 from ztix.zerotier.provider import ProviderError, ProviderNotFound
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf])
+router = APIRouter(
+    route_class=DatabaseRoute, prefix="/api/v1/admin", tags=["admin"], dependencies=[Csrf]
+)
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled", "admin_required")
 CACHE_SECONDS = 5.0
@@ -130,7 +132,7 @@ def controller_state(
     """Readiness checks, the IX networks with their layer-2 settings and drift, members that
     differ from ZT-IX's records, and the last backup. Cached for a few seconds; an
     unreachable controller answers ``ready: false`` naming the failed check."""
-    # The request's session holds SQLite's write lock (transactions begin IMMEDIATE): end it
+    # No connection is held while the controller answers: end the request's transaction
     # before the controller calls, and before drift opens a session of its own.
     db.rollback()
     key = id(request.app)

@@ -29,7 +29,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ztix.api.deps import is_loopback_client
+from ztix.api.deps import DatabaseRoute, is_loopback_client
 from ztix.api.problems import problem_response
 from ztix.auth.sessions import resolve_session
 from ztix.config import Settings
@@ -40,7 +40,7 @@ from ztix.redact import redact
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=DatabaseRoute, tags=["health"])
 
 CHECK_TIMEOUT = 2.0
 
@@ -55,7 +55,7 @@ class CheckResult:
 
 
 def check_database(database: Database) -> CheckResult:
-    with database.engine.connect() as conn:
+    with database.read_engine.connect() as conn:
         if not is_sqlite(database.url):
             conn.execute(text("SET LOCAL statement_timeout = 2000"))
         conn.execute(text("SELECT 1"))
@@ -207,7 +207,7 @@ def _sees_details(request: Request) -> bool:
         return False
     database: Database = request.app.state.database
     try:
-        with database.sessionmaker() as db:  # read only: nothing is committed
+        with database.read_session() as db:  # read only: nothing is committed
             return resolve_session(db, token, settings.auth).user.is_admin
     except (AppError, SQLAlchemyError):
         return False  # no session, or no database to ask: an anonymous caller

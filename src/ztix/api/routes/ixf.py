@@ -11,12 +11,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from ztix.api.deps import DbSession, SettingsDep
+from ztix.api.deps import DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.errors import AppError
 from ztix.workflow import ixf
 
-router = APIRouter(tags=["ix-f"])
+router = APIRouter(route_class=DatabaseRoute, tags=["ix-f"])
 
 _DOCUMENT: dict[int | str, dict[str, Any]] = {
     200: {

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DbSession, SettingsDep
+from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.api.schemas import (
     AsnOut,
@@ -23,7 +23,9 @@ from ztix.domain.requests import RequestStatus
 from ztix.workflow import policy
 from ztix.workflow import requests as service
 
-router = APIRouter(prefix="/api/v1", tags=["member"], dependencies=[Csrf])
+router = APIRouter(
+    route_class=DatabaseRoute, prefix="/api/v1", tags=["member"], dependencies=[Csrf]
+)
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled")
 

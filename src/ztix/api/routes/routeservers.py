@@ -10,7 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ztix.api.deps import AdminUser, Csrf, CurrentActor, CurrentUser, DbSession, SettingsDep
+from ztix.api.deps import (
+    AdminUser,
+    Csrf,
+    CurrentActor,
+    CurrentUser,
+    DatabaseRoute,
+    DbSession,
+    SettingsDep,
+)
 from ztix.api.problems import responses
 from ztix.api.schemas import AsciiDigits
 from ztix.config import RouteServerConfig, Settings
@@ -24,7 +32,9 @@ from ztix.workflow import audit
 from ztix.workflow import requests as service
 from ztix.workflow.dispatch import route_servers_after_commit
 
-router = APIRouter(prefix="/api/v1", tags=["route servers"], dependencies=[Csrf])
+router = APIRouter(
+    route_class=DatabaseRoute, prefix="/api/v1", tags=["route servers"], dependencies=[Csrf]
+)
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled")
 
