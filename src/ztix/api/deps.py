@@ -81,7 +81,12 @@ def limit_writes(request: Request, address: ClientAddress, limits: RateLimitsDep
 
 
 def current_session(request: Request, db: DbSession, settings: SettingsDep) -> UserSession:
-    session = resolve_session(db, request.cookies.get(settings.auth.cookie_name), settings.auth)
+    session = resolve_session(
+        db,
+        request.cookies.get(settings.auth.cookie_name),
+        settings.auth,
+        grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
+    )
     if db.dirty:
         db.commit()  # last_seen_at moved on
     return session
