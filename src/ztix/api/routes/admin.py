@@ -52,14 +52,19 @@ def list_requests(
         Reason | None,
         Query(description="Requests whose policy verdict gave this reason for a human"),
     ] = None,
+    grant_lost: Annotated[
+        bool | None,
+        Query(description="true: only requests whose requester lost the ASN's grant"),
+    ] = None,
     sort: Annotated[service.SortKey, Query()] = "-created_at",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AdminRequestPage:
     """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
-    ``status=pending``: the ones still waiting). ``counts`` are per status over the whole
-    IX, whatever the filter."""
+    ``status=pending``: the ones still waiting); ``grant_lost=true`` keeps the members whose
+    requester lost the ASN at PeeringDB. ``counts`` are per status over the whole IX,
+    whatever the filter."""
     network_pk: int | None = None
     if zt_network_id is not None:
         try:
@@ -78,6 +83,7 @@ def list_requests(
         network_id=network_pk,
         min_age_minutes=min_age_minutes,
         needs_human_reason=needs_human_reason,
+        grant_lost=grant_lost,
     )
     counts = service.status_counts(db)
     items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
