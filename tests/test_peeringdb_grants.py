@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -533,3 +534,40 @@ def test_runner_and_beat_schedule_the_recheck(settings: Settings) -> None:
     assert entry["task"] == "ztix.recheck_peeringdb"
     assert entry["task"] in configured.tasks
     assert entry["schedule"] == 600
+
+
+def test_in_process_runner_runs_the_recheck(
+    new_client: Callable[[], TestClient],
+    fake: FakePeeringDB,
+    database: Database,
+    settings: Settings,
+) -> None:
+    from tests.support.waiting import wait_for
+    from ztix.jobs.runner import InProcessRunner
+
+    session = pdb_login(new_client())
+    fake.update_account(ADA, networks=[network(A, 15)])
+    make_due(database)
+    runner = InProcessRunner(threads=1, reconcile_interval=3600)
+    runner.bind(build_context(settings, runner, database))
+    runner.start()
+    try:
+        wait_for("the re-check", lambda: session.get("/api/v1/me").status_code == 401)
+    finally:
+        runner.stop()
+    assert [e.details["via"] for e in events(database, "user.grants_revoked")] == ["recheck"]
+
+
+def test_token_keys_come_from_the_environment_or_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from ztix.config import load_settings
+
+    keyfile = tmp_path / "keys"
+    keyfile.write_text(f"{KEY}\n")
+    monkeypatch.setenv("ZTIX_PEERINGDB__TOKEN_KEYS_FILE", str(keyfile))
+    cipher = TokenCipher.from_config(load_settings(None).peeringdb)
+    assert cipher is not None and cipher.decrypt(TokenCipher([KEY]).encrypt("t")) == "t"
+    monkeypatch.delenv("ZTIX_PEERINGDB__TOKEN_KEYS_FILE")
+    monkeypatch.setenv("ZTIX_PEERINGDB__TOKEN_KEYS", "")
+    assert TokenCipher.from_config(load_settings(None).peeringdb) is None
