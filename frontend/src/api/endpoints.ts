@@ -48,6 +48,7 @@ export const api = {
         zt_network_id: filter.network,
         min_age_minutes: filter.minAgeMinutes,
         needs_human_reason: filter.reason,
+        grant_lost: filter.grantLost ? true : undefined,
         sort: filter.sort,
         limit: filter.limit,
         offset: filter.offset,
@@ -80,6 +81,8 @@ export interface QueueFilter {
   minAgeMinutes?: number;
   /** Requests the policy left to a human for this reason (a policy reason code). */
   reason?: NeedsHumanReason;
+  /** Only requests whose requester lost the ASN at PeeringDB (members kept, flagged). */
+  grantLost?: boolean;
   sort: SortKey;
   limit: number;
   offset: number;

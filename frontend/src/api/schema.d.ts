@@ -57,8 +57,9 @@ export interface paths {
          * List Requests
          * @description The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
          *     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
-         *     ``status=pending``: the ones still waiting). ``counts`` are per status over the whole
-         *     IX, whatever the filter.
+         *     ``status=pending``: the ones still waiting); ``grant_lost=true`` keeps the members whose
+         *     requester lost the ASN at PeeringDB. ``counts`` are per status over the whole IX,
+         *     whatever the filter.
          */
         get: operations["list_requests_api_v1_admin_requests_get"];
         put?: never;
@@ -510,6 +511,11 @@ export interface components {
             /** Decision Reason */
             decision_reason: string | null;
             /**
+             * Grant Lost At
+             * @description When the requester lost the right to act for the ASN (PeeringDB no longer grants it) while the request was live; the member stays until an admin decides. Null: nothing lost
+             */
+            grant_lost_at: string | null;
+            /**
              * Id
              * Format: uuid
              */
@@ -557,6 +563,11 @@ export interface components {
             decided_by: string | null;
             /** Decision Reason */
             decision_reason: string | null;
+            /**
+             * Grant Lost At
+             * @description When the requester lost the right to act for the ASN (PeeringDB no longer grants it) while the request was live; the member stays until an admin decides. Null: nothing lost
+             */
+            grant_lost_at: string | null;
             /**
              * Id
              * Format: uuid
@@ -1339,6 +1350,8 @@ export interface operations {
                 min_age_minutes?: number | null;
                 /** @description Requests whose policy verdict gave this reason for a human */
                 needs_human_reason?: components["schemas"]["Reason"] | null;
+                /** @description true: only requests whose requester lost the ASN's grant */
+                grant_lost?: boolean | null;
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "asn" | "-asn";
                 limit?: number;
                 offset?: number;

@@ -5,7 +5,7 @@ import { api } from "@/api/endpoints";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ImportLimits } from "@/components/app/ImportLimits";
-import { ErrorPanel, Field, Mono } from "@/components/app/bits";
+import { ErrorPanel, Field, GrantLostBadge, Mono } from "@/components/app/bits";
 import {
   MembershipCard,
   PolicyVerdictCard,
@@ -151,7 +151,10 @@ export function AdminRequestPage() {
                 request={r}
                 extra={
                   <>
-                    <Field label="Requested by">{r.created_by ?? "—"}</Field>
+                    <Field label="Requested by">
+                      {r.created_by ?? "—"}{" "}
+                      {r.grant_lost_at ? <GrantLostBadge since={formatDateTime(r.grant_lost_at)} /> : null}
+                    </Field>
                     <Field label="Decided by">
                       {r.approved_by_policy ? "policy (automatic)" : (r.decided_by ?? "—")}
                     </Field>
