@@ -571,3 +571,28 @@ def test_token_keys_come_from_the_environment_or_a_file(
     monkeypatch.delenv("ZTIX_PEERINGDB__TOKEN_KEYS_FILE")
     monkeypatch.setenv("ZTIX_PEERINGDB__TOKEN_KEYS", "")
     assert TokenCipher.from_config(load_settings(None).peeringdb) is None
+
+
+def test_admin_keeps_a_flagged_member(
+    new_client: Callable[[], TestClient],
+    fake: FakePeeringDB,
+    database: Database,
+    make_client: AppFactory,
+) -> None:
+    from tests.conftest import create_user
+
+    session = pdb_login(new_client())
+    active_b = file_request(session, B, "abcdef0002")
+    make_active(database, active_b)
+    fake.user = FakeUser(id=ADA, networks=[network(A, 15)])
+    pdb_login(new_client())
+    assert request_row(database, active_b).grant_lost_at is not None
+    create_user(database, "root", admin=True)
+    admin = login(make_client(), "root")
+    kept = admin.post(f"/api/v1/admin/requests/{active_b}/keep")
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["grant_lost_at"] is None and kept.json()["status"] == "active"
+    assert admin.post(f"/api/v1/admin/requests/{active_b}/keep").status_code == 200
+    [event] = events(database, "request.grant_lost_kept")
+    assert event.actor == "root" and event.request_id == active_b
+    assert session.post(f"/api/v1/admin/requests/{active_b}/keep").status_code in (401, 403)

@@ -60,6 +60,7 @@ export const api = {
   reject: (id: string, reason: string) => adminAction(id, "reject", { reason }),
   retry: (id: string) => adminAction(id, "retry"),
   deprovision: (id: string) => adminAction(id, "deprovision"),
+  keep: (id: string) => adminAction(id, "keep"),
   setMaxPrefix: (id: string, body: MaxPrefix) =>
     apiFetch<MaxPrefix>(`/admin/requests/${encodeURIComponent(id)}/max-prefix`, { method: "PUT", body }),
 

@@ -10,7 +10,8 @@ check shows fewer rights than stored:
   state machine (counters and audit included) when this user filed them or nobody else
   active still holds the ASN;
 - live members of such requests are not removed: ``grant_lost_at`` flags them in the admin
-  queue. The flag is cleared when the ASN is granted again.
+  queue, until the ASN is granted to that user again or an admin keeps the member
+  (:func:`keep_member`) or removes it.
 
 Locally granted ASNs (CLI) are left alone and keep an ASN held.
 """
@@ -209,7 +210,7 @@ def apply_grants(
         cancelled += c
         flagged += f
     for asn in added:
-        _clear_flags(db, asn, actor)
+        _clear_flags(db, user, asn, actor)
     return GrantsApplied(
         added=added,
         lost=lost,
@@ -276,10 +277,15 @@ def _follow_lost_asn(
     return cancelled, [r.id for r in live]
 
 
-def _clear_flags(db: Session, asn: int, actor: Actor) -> None:
+def _clear_flags(db: Session, user: User, asn: int, actor: Actor) -> None:
+    """The user holds ``asn`` again: their flagged requests of it are backed once more."""
     flagged = db.scalars(
         update(JoinRequest)
-        .where(JoinRequest.asn == asn, JoinRequest.grant_lost_at.is_not(None))
+        .where(
+            JoinRequest.asn == asn,
+            JoinRequest.created_by_id == user.id,
+            JoinRequest.grant_lost_at.is_not(None),
+        )
         .values(grant_lost_at=None)
         .returning(JoinRequest.id)
     ).all()
@@ -291,8 +297,26 @@ def _clear_flags(db: Session, asn: int, actor: Actor) -> None:
             target_type="request",
             target_id=request_id,
             request_id=request_id,
-            details={"asn": asn},
+            details={"asn": asn, "user": user.username},
         )
+
+
+def keep_member(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+    """An admin keeps a member whose requester lost the ASN: the flag goes (audited).
+    Keeping one that is not flagged changes nothing."""
+    request = lock_request(db, request_id)
+    if request.grant_lost_at is not None:
+        audit.record(
+            db,
+            actor,
+            "request.grant_lost_kept",
+            target_type="request",
+            target_id=request.id,
+            request_id=request.id,
+            details={"flagged_at": request.grant_lost_at.isoformat()},
+        )
+        request.grant_lost_at = None
+    return request
 
 
 # --- the periodic re-check (jobs/tasks.py: recheck_peeringdb) ----------------------------

@@ -1,4 +1,4 @@
-import { Check, PowerOff, RotateCcw, X } from "lucide-react";
+import { Check, PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
 import * as React from "react";
 import { useParams } from "react-router";
 import { api } from "@/api/endpoints";
@@ -72,7 +72,8 @@ export function AdminRequestPage() {
   const reject = useRequestAction({ key, run: ({ id, reason }) => api.reject(id, reason ?? ""), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
   const retry = useRequestAction({ key, run: ({ id }) => api.retry(id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
   const deprovision = useRequestAction({ key, run: ({ id }) => api.deprovision(id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
-  const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending;
+  const keep = useRequestAction({ key, run: ({ id }) => api.keep(id), optimistic: request.data?.status ?? "active", success: "Member kept", alsoInvalidate: also });
+  const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending || keep.isPending;
   React.useEffect(() => {
     document.title = `Admin · request ${shortId(id)} · ZT-IX`;
   }, [id]);
@@ -122,6 +123,17 @@ export function AdminRequestPage() {
                 confirmLabel="Retry"
                 pending={busy}
                 onConfirm={() => retry.mutate({ id: r.id })}
+              />
+            ) : null}
+            {r.grant_lost_at ? (
+              <ConfirmAction
+                trigger={<><ShieldCheck aria-hidden="true" />Keep member</>}
+                triggerVariant="outline"
+                title="Keep this member?"
+                description={<>Its requester no longer holds <Mono>AS{r.asn}</Mono> at PeeringDB. Keeping it clears the flag; the decision is audited.</>}
+                confirmLabel="Keep member"
+                pending={busy}
+                onConfirm={() => keep.mutate({ id: r.id })}
               />
             ) : null}
             {r.status === "active" ? (

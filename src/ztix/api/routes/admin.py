@@ -27,6 +27,7 @@ from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
+from ztix.workflow import grants
 from ztix.workflow import requests as service
 from ztix.workflow.networks import get_network
 
@@ -157,6 +158,21 @@ def retry(
 ) -> AdminJoinRequestDetail:
     """Send a ``failed`` request back to ``approved`` with a fresh attempt count."""
     request = service.retry(db, request_id, actor)
+    db.commit()
+    return _detail(db, request)
+
+
+@router.post(
+    "/requests/{request_id}/keep",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*AUTH, "csrf_failed", "request_not_found"),
+)
+def keep(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Keep a member flagged ``grant_lost_at`` (its requester lost the ASN at PeeringDB):
+    the flag is cleared and the decision audited. Removing it instead is ``deprovision``."""
+    request = grants.keep_member(db, request_id, actor)
     db.commit()
     return _detail(db, request)
 
