@@ -395,13 +395,19 @@ def test_recheck_refreshes_an_expired_access_token(
     fake: FakePeeringDB,
     database: Database,
     ctx: JobContext,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake.access_token_lifetime = 30  # within the clock leeway: expired for the client
     pdb_login(new_client())
     first = stored_token(database)
     fake.update_account(ADA, networks=[network(A, 15)])
     make_due(database)
+    caplog.set_level("DEBUG")
     assert recheck_peeringdb(ctx)["checked"] == 1
+    assert "lost AS13335" in caplog.text
+    for token in fake.issued_tokens:  # never in a log line or the audit trail
+        assert token not in caplog.text
+        assert all(token not in str(e.details) for e in events(database, "user.grants_revoked"))
     grants = [r.form for r in fake.token_requests if r.form["grant_type"] == "refresh_token"]
     assert len(grants) == 1
     assert grants[0]["client_secret"] == fake.client_secret  # client_secret_post
@@ -596,3 +602,35 @@ def test_admin_keeps_a_flagged_member(
     [event] = events(database, "request.grant_lost_kept")
     assert event.actor == "root" and event.request_id == active_b
     assert session.post(f"/api/v1/admin/requests/{active_b}/keep").status_code in (401, 403)
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["first-login", "changed-networks"])
+def test_concurrent_logins_of_one_user_apply_grants_once(
+    new_client: Callable[[], TestClient], fake: FakePeeringDB, database: Database, known: bool
+) -> None:
+    c = 3320
+    if known:
+        pdb_login(new_client())
+        fake.user = FakeUser(id=ADA, networks=[network(A, 15), network(c, 15)])
+    clients = [new_client() for _ in range(8)]
+    answers = [authorize(c) for c in clients]
+    statuses: list[int] = []
+    barrier = threading.Barrier(len(clients))
+
+    def callback(client: TestClient, answer: dict[str, str]) -> None:
+        barrier.wait()
+        statuses.append(client.post(CALLBACK, json=answer).status_code)
+
+    threads = [
+        threading.Thread(target=callback, args=pair) for pair in zip(clients, answers, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [200] * len(clients)
+    with database.session() as db:
+        [user] = db.scalars(select(User).where(User.peeringdb_id == ADA)).all()
+        assert sorted(a.asn for a in user.asns) == sorted([A, c] if known else [A, B])
+    assert len(events(database, "user.grants_revoked")) == (1 if known else 0)
+    assert len(events(database, "user.grants_added")) == (2 if known else 1)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ztix.auth.peeringdb import (
@@ -123,13 +124,21 @@ def upsert_peeringdb_user(db: Session, *, peeringdb_id: int, name: str, email: s
     """Create or refresh a PeeringDB user's profile; grants are :func:`apply_grants`'s."""
     user = find_peeringdb_user(db, peeringdb_id)
     if user is None:
-        user = User(
-            username=f"peeringdb:{peeringdb_id}",
-            peeringdb_id=peeringdb_id,
-            role="operator",
-            is_active=True,
-        )
-        db.add(user)
+        # Two first logins at once: the unique peeringdb_id lets one insert win; the other
+        # rolls back its savepoint and takes the winner's row.
+        try:
+            with db.begin_nested():
+                user = User(
+                    username=f"peeringdb:{peeringdb_id}",
+                    peeringdb_id=peeringdb_id,
+                    role="operator",
+                    is_active=True,
+                )
+                db.add(user)
+        except IntegrityError:
+            user = find_peeringdb_user(db, peeringdb_id)
+            if user is None:
+                raise
     user.display_name = name
     user.email = email
     db.flush()
