@@ -306,7 +306,9 @@ def test_local_grant_keeps_an_asn_held(
     assert asns(pdb_login(new_client())) == {A, B}
     assert session.get("/api/v1/me").status_code == 200  # nothing was lost
     assert request_row(database, pending).status == "pending"
-    assert events(database, "user.grants_revoked") == []
+    [revoked] = events(database, "user.grants_revoked")  # the PeeringDB grant, audited
+    assert revoked.details["asns"] == [B] and revoked.details["still_granted_locally"] == [B]
+    assert revoked.details["sessions_revoked"] == 0
 
 
 # --- tokens -------------------------------------------------------------------------------

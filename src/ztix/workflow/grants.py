@@ -182,17 +182,22 @@ def apply_grants(
     db.flush()
 
     added = tuple(sorted(set(wanted) - set(current) - local))
-    lost = tuple(sorted(set(current) - set(wanted) - local))
+    removed = sorted(set(current) - set(wanted))
+    lost = tuple(asn for asn in removed if asn not in local)
     revoked = revoke_user_sessions(db, user.id) if lost or role_changed else 0
     details = {"via": source, "sessions_revoked": revoked}
-    if lost:
+    if removed:
         audit.record(
             db,
             actor,
             "user.grants_revoked",
             target_type="user",
             target_id=user.id,
-            details={"asns": list(lost), **details},
+            details={
+                "asns": removed,
+                "still_granted_locally": sorted(set(removed) & local),
+                **details,
+            },
         )
     if added:
         audit.record(
