@@ -433,6 +433,21 @@ def test_recheck_refreshes_when_the_access_token_is_refused(
     assert [r.form["grant_type"] for r in fake.token_requests][-1] == "refresh_token"
 
 
+def test_a_rotated_refresh_token_is_kept_when_the_profile_read_then_fails(
+    new_client: Callable[[], TestClient], fake: FakePeeringDB, database: Database, ctx: JobContext
+) -> None:
+    fake.access_token_lifetime = 30  # expired for the client: refreshed first
+    pdb_login(new_client())
+    fake.userinfo_fault = "server_error"
+    make_due(database)
+    assert recheck_peeringdb(ctx)["failed"] == 1  # refreshed (old refresh token now dead)
+    fake.userinfo_fault = None
+    make_due(database)
+    assert recheck_peeringdb(ctx)["checked"] == 1  # the rotated one was kept
+    grants = [r for r in fake.token_requests if r.form["grant_type"] == "refresh_token"]
+    assert len(grants) == 2
+
+
 def test_recheck_without_a_refresh_token_and_an_expired_access_token_records_the_error(
     new_client: Callable[[], TestClient], fake: FakePeeringDB, database: Database, ctx: JobContext
 ) -> None:

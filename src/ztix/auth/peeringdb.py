@@ -20,7 +20,7 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeGuard
 from urllib.parse import urlsplit
@@ -292,23 +292,38 @@ class PeeringDBClient:
             )
         return replace(_identity(id_claims, userinfo), tokens=tokens)
 
-    def recheck(self, tokens: OAuthTokens, peeringdb_id: int) -> PeeringDBIdentity:
+    def recheck(
+        self,
+        tokens: OAuthTokens,
+        peeringdb_id: int,
+        *,
+        refreshed: Callable[[OAuthTokens], None] | None = None,
+    ) -> PeeringDBIdentity:
         """Re-read a user's profile (their networks now) with the tokens stored at login.
 
         An expired access token, or one the userinfo endpoint refuses, is first refreshed
-        when PeeringDB issued a refresh token; the identity carries the tokens it was read
+        when PeeringDB issued a refresh token. New tokens are handed to ``refreshed`` at
+        once, before the profile is asked for: PeeringDB rotates refresh tokens, so the old
+        one is dead even if what follows fails. The identity carries the tokens it was read
         with. Raises :class:`AppError` when PeeringDB cannot be reached or refuses.
         """
         metadata = self.discover()
-        refreshed = False
+
+        def refresh(refresh_token: str) -> OAuthTokens:
+            new = self._refresh(metadata, refresh_token)
+            if refreshed is not None:
+                refreshed(new)
+            return new
+
+        did_refresh = False
         if tokens.expired(time.time()) and tokens.refresh_token:
-            tokens, refreshed = self._refresh(metadata, tokens.refresh_token), True
+            tokens, did_refresh = refresh(tokens.refresh_token), True
         try:
             userinfo = self._userinfo(metadata, tokens.access_token)
         except AppError as exc:
-            if exc.extra.get("upstream_status") != 401 or refreshed or not tokens.refresh_token:
+            if exc.extra.get("upstream_status") != 401 or did_refresh or not tokens.refresh_token:
                 raise
-            tokens = self._refresh(metadata, tokens.refresh_token)
+            tokens = refresh(tokens.refresh_token)
             userinfo = self._userinfo(metadata, tokens.access_token)
         sub = userinfo.get("sub")
         if not isinstance(sub, str | int) or str(sub) != str(peeringdb_id):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from ztix import observability
-from ztix.auth.peeringdb import PeeringDBClient
+from ztix.auth.peeringdb import OAuthTokens, PeeringDBClient
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest
@@ -288,8 +288,13 @@ def recheck_peeringdb(ctx: JobContext) -> dict[str, int]:
     with ctx.database.session() as db:
         due = grants.claim_due_checks(db, settings, RECHECK_BATCH)
     for check in due:
+
+        def keep(tokens: OAuthTokens, user_id: int = check.user_id) -> None:
+            with ctx.database.session() as db:
+                grants.store_tokens(db, settings, user_id, tokens, checked=False)
+
         try:
-            identity = ctx.oidc.recheck(check.tokens, check.peeringdb_id)
+            identity = ctx.oidc.recheck(check.tokens, check.peeringdb_id, refreshed=keep)
         except AppError as exc:
             log.warning(
                 "PeeringDB re-check of user %s failed, grants kept: %s (%s)",

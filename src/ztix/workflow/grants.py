@@ -94,17 +94,24 @@ def entitlement(identity: PeeringDBIdentity, settings: Settings) -> tuple[list[G
     return granted, identity.id in settings.peeringdb.admin_user_ids
 
 
-def store_tokens(db: Session, settings: Settings, user: User, tokens: OAuthTokens | None) -> None:
-    """Keep ``tokens`` encrypted for the re-check; without a key (or tokens) keep none."""
+def store_tokens(
+    db: Session, settings: Settings, user_id: int, tokens: OAuthTokens | None, *, checked: bool
+) -> None:
+    """Keep ``tokens`` encrypted for the re-check; without a key (or tokens) keep none.
+
+    ``checked``: PeeringDB's answer was just applied (a login or a successful re-check), so
+    the attempt is now and there is no error; otherwise only the tokens change (a refresh
+    whose profile read is still to come).
+    """
     cipher = TokenCipher.from_config(settings.peeringdb)
-    row = db.get(PeeringDBToken, user.id)
+    row = db.get(PeeringDBToken, user_id)
     if cipher is None or tokens is None:
-        if row is not None:
+        if row is not None and checked:
             db.delete(row)
         return
     now = utcnow()
     if row is None:
-        row = PeeringDBToken(user_id=user.id)
+        row = PeeringDBToken(user_id=user_id, last_attempt_at=now)
         db.add(row)
     row.access_token = cipher.encrypt(tokens.access_token)
     row.refresh_token = cipher.encrypt(tokens.refresh_token) if tokens.refresh_token else None
@@ -112,8 +119,9 @@ def store_tokens(db: Session, settings: Settings, user: User, tokens: OAuthToken
         datetime.fromtimestamp(tokens.expires_at, UTC) if tokens.expires_at is not None else None
     )
     row.updated_at = now
-    row.last_attempt_at = now
-    row.last_error = None
+    if checked:
+        row.last_attempt_at = now
+        row.last_error = None
 
 
 def find_peeringdb_user(db: Session, peeringdb_id: int) -> User | None:
@@ -410,7 +418,7 @@ def recheck_succeeded(
         return None
     granted, admin = entitlement(identity, settings)
     applied = apply_grants(db, user, granted, admin=admin, actor=RECHECK, source="recheck")
-    store_tokens(db, settings, user, identity.tokens)
+    store_tokens(db, settings, user_id, identity.tokens, checked=True)
     return applied
 
 

@@ -248,7 +248,7 @@ def _apply_identity(
     if not user.is_active:
         raise AppError("account_disabled")
     grants.apply_grants(db, user, granted, admin=is_admin, actor=actor, source="login")
-    grants.store_tokens(db, settings, user, identity.tokens)
+    grants.store_tokens(db, settings, user.id, identity.tokens, checked=True)
     return user
 
 
