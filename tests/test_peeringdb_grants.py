@@ -37,6 +37,7 @@ from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.jobs.context import build_context
 from ztix.jobs.tasks import JobContext, recheck_peeringdb
+from ztix.observability import Metrics
 from ztix.workflow import audit, requests, users
 
 CALLBACK = "/api/v1/auth/peeringdb/callback"
@@ -471,7 +472,9 @@ def test_recheck_while_peeringdb_is_down_keeps_grants_and_records(
     fake.update_account(ADA, networks=[])
     fake.down = True
     make_due(database)
+    metrics = Metrics()
     assert recheck_peeringdb(ctx)["failed"] == 1
+    assert metrics.peeringdb_rechecks.labels("failed")._value.get() == 1
     assert asns(session) == {A, B}
     row = stored_token(database)
     assert row.last_error and "503" in row.last_error
@@ -484,6 +487,7 @@ def test_recheck_while_peeringdb_is_down_keeps_grants_and_records(
     assert recheck_peeringdb(ctx)["checked"] == 0
     make_due(database)
     assert recheck_peeringdb(ctx)["checked"] == 1
+    assert metrics.peeringdb_rechecks.labels("lost")._value.get() == 1
     assert stored_token(database).last_error is None
     assert session.get("/api/v1/me").status_code == 401  # the networks were gone after all
 

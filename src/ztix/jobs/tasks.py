@@ -305,10 +305,13 @@ def recheck_peeringdb(ctx: JobContext) -> dict[str, int]:
             with ctx.database.session() as db:
                 grants.recheck_failed(db, check.user_id, exc)
             counts["failed"] += 1
+            observability.record_peeringdb_recheck("failed")
             continue
         with ctx.database.session() as db:
             applied = grants.recheck_succeeded(db, settings, check.user_id, identity)
         counts["checked"] += 1
+        lost = applied is not None and bool(applied.lost)
+        observability.record_peeringdb_recheck("lost" if lost else "confirmed")
         if applied is not None and applied.lost:
             counts["lost"] += len(applied.lost)
             log.info(
