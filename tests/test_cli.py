@@ -257,3 +257,53 @@ def test_serve_config_option_reaches_the_http_app(env: dict[str, str], tmp_path:
         export = httpx.get(f"{base}/participants.json", timeout=5)
         assert export.status_code == 200, export.text
         assert export.json()["ixp_list"][0]["shortname"] == "RENAMED-IX"
+
+
+def test_users_sessions(env_full_ids: dict[str, str]) -> None:
+    from ztix.auth.sessions import start_session
+    from ztix.config import AuthConfig
+    from ztix.db.models import AuditEvent
+    from ztix.db.session import Database
+    from ztix.workflow import users
+
+    env = env_full_ids
+    run(env, "db", "upgrade")
+    run(env, "users", "create", "--username", "alice", "--password-stdin", stdin="x" * 20 + "\n")
+    database = Database(env["DATABASE_URL"])
+    try:
+        with database.session() as db:
+            alice = users.get_user_by_username(db, "alice")
+            assert alice is not None
+            digests = [
+                start_session(
+                    db, alice, method="local", client_address=address, config=AuthConfig()
+                )[1].token_hash
+                for address in ("192.0.2.7", "2001:db8::7")
+            ]
+        listing = run(env, "users", "sessions", "alice")
+        assert listing.returncode == 0, listing.stderr
+        for digest, address in zip(digests, ("192.0.2.7", "2001:db8::7"), strict=True):
+            assert re.search(
+                rf"{digest[:12]}\s+\S+ \S+\s+\S+ \S+\s+\S+ \S+\s+local\s+live\s+"
+                rf"{re.escape(address)}",
+                listing.stdout,
+            )
+        assert "--id needs --revoke" in run(env, "users", "sessions", "alice", "--id", "ab").stderr
+        one = run(env, "users", "sessions", "alice", "--revoke", "--id", digests[0][:8])
+        assert one.returncode == 0 and "revoked 1 session(s)" in one.stdout
+        listing = run(env, "users", "sessions", "alice").stdout
+        assert digests[0][:12] not in listing and digests[1][:12] in listing
+        rest = run(env, "users", "sessions", "alice", "--revoke")
+        assert "revoked 1 session(s)" in rest.stdout
+        assert digests[1][:12] not in run(env, "users", "sessions", "alice").stdout
+        missing = run(env, "users", "sessions", "nobody")
+        assert missing.returncode == 1 and "user_not_found" in missing.stderr
+        with database.session() as db:
+            from sqlalchemy import select
+
+            revoked = db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "user.sessions_revoked")
+            ).all()
+            assert [e.actor for e in revoked] == ["cli", "cli"]
+    finally:
+        database.dispose()

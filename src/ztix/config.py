@@ -141,6 +141,35 @@ class PeeringDBConfig(Strict):
     http_timeout_seconds: float = Field(10, gt=0)
     # Accept http:// endpoints (tests and local providers only).
     allow_insecure_http: bool = False
+    # Re-read every PeeringDB user's networks this often with their stored token; lost
+    # ASNs are revoked. 0 turns the re-check off.
+    recheck_interval_hours: float = Field(6, ge=0)
+    # Sessions of a PeeringDB user whose networks PeeringDB has not confirmed for this long
+    # (no login, no successful re-check) are refused: they log in again.
+    recheck_max_age_hours: float = Field(168, gt=0)
+    # Fernet keys (comma-separated, `ztix.auth.tokens.generate_key()`) that encrypt stored
+    # PeeringDB tokens: the first encrypts, all decrypt (rotation). Empty: no token is
+    # stored and users log in again after recheck_max_age_hours.
+    token_keys: SecretStr = SecretStr("")
+
+    @field_validator("token_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        from cryptography.fernet import Fernet
+
+        for key in token_key_list(value):
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes (a Fernet key)"
+                ) from None
+        return value
+
+
+def token_key_list(value: SecretStr) -> list[str]:
+    """The comma-separated keys of ``peeringdb.token_keys``, newest first."""
+    return [k.strip() for k in value.get_secret_value().split(",") if k.strip()]
 
 
 class WorkflowConfig(Strict):
@@ -584,6 +613,7 @@ class _EnvWithoutSecretFiles(EnvSettingsSource):
 # Secrets that may be given as the content of a file: VARIABLE_FILE=/path.
 SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_PEERINGDB__CLIENT_SECRET": ("peeringdb", "client_secret"),
+    "ZTIX_PEERINGDB__TOKEN_KEYS": ("peeringdb", "token_keys"),
     "ZTIX_ZEROTIER__CENTRAL__TOKEN": ("zerotier", "central", "token"),
     "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),

@@ -143,6 +143,13 @@ class Metrics:
             buckets=_CALL_BUCKETS,
             registry=self.registry,
         )
+        self.peeringdb_rechecks = Counter(
+            "ztix_peeringdb_rechecks",
+            "Re-checks of PeeringDB users' networks by outcome (confirmed, lost: a grant was "
+            "revoked, failed: PeeringDB did not answer or refused the token)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.database = database
         if database is not None:
             self.registry.register(RequestsByState(database))
@@ -193,6 +200,15 @@ def record_route_server_round(results: Iterable[tuple[str, str]], seconds: float
                 metrics.route_server_syncs.labels(server, result).inc()
         except Exception:  # pragma: no cover
             log.debug("metrics: route-server round not recorded", exc_info=True)
+
+
+def record_peeringdb_recheck(outcome: str) -> None:
+    """One user's PeeringDB re-check: confirmed, lost or failed. Never raises."""
+    for metrics in _each():
+        try:
+            metrics.peeringdb_rechecks.labels(outcome).inc()
+        except Exception:  # pragma: no cover
+            log.debug("metrics: re-check not recorded", exc_info=True)
 
 
 def failure_status(exc: BaseException) -> str:

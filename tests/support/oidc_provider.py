@@ -9,7 +9,10 @@ to it exactly as it talks to ``auth.peeringdb.com``:
 - ``/oauth2/token/`` accepts only ``client_secret_post`` (a Basic header is answered 401, as
   PeeringDB does), single-use codes bound to client, redirect URI and code challenge;
 - RS256 ID tokens with ``kid``, a JWKS, and ``/oauth2/userinfo/`` with a Bearer token;
-- claims of scopes that were not granted come back as ``null``.
+- claims of scopes that were not granted come back as ``null``;
+- refresh tokens (``grant_type=refresh_token``, rotated on use), for the periodic re-check;
+- userinfo answers with the account as it is *now*: :meth:`FakePeeringDB.update_account`
+  changes a user's networks between calls, and ``down`` makes every endpoint answer 503.
 
 Usage::
 
@@ -210,9 +213,14 @@ class FakePeeringDB:
         self.userinfo_fault: UserinfoFault | None = None
         self.discovery_fault: DocumentFault | None = None
         self.jwks_fault: DocumentFault | None = None
-        #: Lifetime of issued ID tokens and codes, seconds.
+        #: Lifetime of issued ID tokens, codes and access tokens, seconds.
         self.id_token_lifetime = 300
         self.code_lifetime = 60
+        self.access_token_lifetime = 3600
+        #: Issue refresh tokens (rotated on every use, the old one dies).
+        self.issue_refresh_tokens = True
+        #: PeeringDB is down: every endpoint answers 503.
+        self.down = False
         # Recorded traffic.
         self.authorize_requests: list[dict[str, str]] = []
         self.token_requests: list[TokenRequest] = []
@@ -224,7 +232,20 @@ class FakePeeringDB:
         self._signing_key = _rsa_key("fake-peeringdb-1")
         self._codes: dict[str, _Grant] = {}
         self._access_tokens: dict[str, tuple[_Grant, float]] = {}
+        self._refresh_tokens: dict[str, _Grant] = {}
+        #: The accounts as they are now, by user id (set at authorization).
+        self.accounts: dict[int, FakeUser] = {}
         self._lock = threading.Lock()
+
+    def update_account(self, user_id: int, **changes: Any) -> None:
+        """Change an account at PeeringDB (e.g. ``networks=[...]``); userinfo shows it."""
+        with self._lock:
+            self.accounts[user_id] = replace(self.accounts[user_id], **changes)
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far stops working (userinfo answers 401)."""
+        with self._lock:
+            self._access_tokens = {t: (g, 0.0) for t, (g, _) in self._access_tokens.items()}
 
     def rotate_signing_key(self) -> None:
         """Sign with a new key and publish only that one (clients must refetch the JWKS)."""
@@ -316,8 +337,15 @@ class FakePeeringDB:
             return PlainTextResponse("<html>maintenance</html>", media_type="text/html")
         return None
 
+    def _down(self) -> Response | None:
+        if self.down:
+            return PlainTextResponse("Service Unavailable", status_code=503)
+        return None
+
     async def _discovery(self, request: Request) -> Response:
         self.discovery_requests += 1
+        if (down := self._down()) is not None:
+            return down
         if (faulty := self._document_fault(self.discovery_fault)) is not None:
             return faulty
         base = self.issuer
@@ -351,6 +379,8 @@ class FakePeeringDB:
 
     async def _jwks(self, request: Request) -> Response:
         self.jwks_requests += 1
+        if (down := self._down()) is not None:
+            return down
         if (faulty := self._document_fault(self.jwks_fault)) is not None:
             return faulty
         return JSONResponse(KeySet([self._signing_key]).as_dict(private=False))
@@ -386,6 +416,7 @@ class FakePeeringDB:
             return back(error="access_denied")
         code = secrets.token_urlsafe(24)
         with self._lock:
+            self.accounts[self.user.id] = replace(self.user)
             self._codes[code] = _Grant(
                 client_id=client_id,
                 redirect_uri=redirect_uri,
@@ -406,18 +437,26 @@ class FakePeeringDB:
         def refuse(error: str, status: int = 400) -> Response:
             return JSONResponse({"error": error}, status_code=status)
 
+        if (down := self._down()) is not None:
+            return down
         if authorization is not None and authorization.lower().startswith("basic "):
             return refuse("invalid_client", 401)
         if self.token_fault == "server_error":
             return PlainTextResponse("Internal Server Error", status_code=500)
         if self.token_fault == "invalid_grant":
             return refuse("invalid_grant")
-        if form.get("grant_type") != "authorization_code":
+        if form.get("grant_type") not in ("authorization_code", "refresh_token"):
             return refuse("unsupported_grant_type")
         if form.get("client_id") != self.client_id or not hmac.compare_digest(
             form.get("client_secret", "").encode(), self.client_secret.encode()
         ):
             return refuse("invalid_client", 401)
+        if form["grant_type"] == "refresh_token":
+            with self._lock:
+                refreshed = self._refresh_tokens.pop(form.get("refresh_token", ""), None)
+            if refreshed is None:
+                return refuse("invalid_grant")
+            return self._issue(refreshed, id_token=False)
         with self._lock:
             grant = self._codes.pop(form.get("code", ""), None)  # single use, whatever happens
         if (
@@ -434,23 +473,30 @@ class FakePeeringDB:
             return refuse("invalid_grant")
         if self.token_fault == "not_json":
             return PlainTextResponse("ok")
+        return self._issue(grant, id_token=self.token_fault != "no_id_token")
+
+    def _issue(self, grant: _Grant, *, id_token: bool) -> Response:
         access_token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._access_tokens[access_token] = (grant, time.time() + 3600)
         answer: dict[str, Any] = {
             "access_token": access_token,
             "token_type": "Bearer",
-            "expires_in": 3600,
-            "refresh_token": secrets.token_urlsafe(32),
+            "expires_in": self.access_token_lifetime,
             "scope": " ".join(sorted(grant.scopes)),
         }
-        if self.token_fault != "no_id_token":
+        with self._lock:
+            self._access_tokens[access_token] = (grant, time.time() + self.access_token_lifetime)
+            if self.issue_refresh_tokens:
+                answer["refresh_token"] = secrets.token_urlsafe(32)
+                self._refresh_tokens[answer["refresh_token"]] = grant
+        if id_token:
             answer["id_token"] = self._id_token(grant)
         self.issued_tokens += [v for k, v in answer.items() if k.endswith("_token")]
         return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     async def _userinfo(self, request: Request) -> Response:
         self.userinfo_requests += 1
+        if (down := self._down()) is not None:
+            return down
         unauthorized = JSONResponse(
             {"error": "invalid_token"},
             status_code=401,
@@ -466,7 +512,9 @@ class FakePeeringDB:
         if self.userinfo_fault == "not_json":
             return PlainTextResponse("<html>maintenance</html>", media_type="text/html")
         grant = found[0]
-        claims = grant.user.claims(grant.scopes)
+        with self._lock:
+            account = self.accounts.get(grant.user.id, grant.user)
+        claims = account.claims(grant.scopes)
         if self.networks_claim_in == "id_token":
             claims["networks"] = None
         if self.userinfo_fault == "other_sub":

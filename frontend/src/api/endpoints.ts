@@ -48,6 +48,7 @@ export const api = {
         zt_network_id: filter.network,
         min_age_minutes: filter.minAgeMinutes,
         needs_human_reason: filter.reason,
+        grant_lost: filter.grantLost ? true : undefined,
         sort: filter.sort,
         limit: filter.limit,
         offset: filter.offset,
@@ -59,6 +60,7 @@ export const api = {
   reject: (id: string, reason: string) => adminAction(id, "reject", { reason }),
   retry: (id: string) => adminAction(id, "retry"),
   deprovision: (id: string) => adminAction(id, "deprovision"),
+  keep: (id: string) => adminAction(id, "keep"),
   setMaxPrefix: (id: string, body: MaxPrefix) =>
     apiFetch<MaxPrefix>(`/admin/requests/${encodeURIComponent(id)}/max-prefix`, { method: "PUT", body }),
 
@@ -80,6 +82,8 @@ export interface QueueFilter {
   minAgeMinutes?: number;
   /** Requests the policy left to a human for this reason (a policy reason code). */
   reason?: NeedsHumanReason;
+  /** Only requests whose requester lost the ASN at PeeringDB (members kept, flagged). */
+  grantLost?: boolean;
   sort: SortKey;
   limit: number;
   offset: number;

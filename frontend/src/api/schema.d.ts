@@ -57,8 +57,9 @@ export interface paths {
          * List Requests
          * @description The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
          *     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
-         *     ``status=pending``: the ones still waiting). ``counts`` are per status over the whole
-         *     IX, whatever the filter.
+         *     ``status=pending``: the ones still waiting); ``grant_lost=true`` keeps the members whose
+         *     requester lost the ASN at PeeringDB. ``counts`` are per status over the whole IX,
+         *     whatever the filter.
          */
         get: operations["list_requests_api_v1_admin_requests_get"];
         put?: never;
@@ -123,6 +124,27 @@ export interface paths {
          * @description Remove an ``active`` member from the IX (deauthorize, release addresses).
          */
         post: operations["deprovision_api_v1_admin_requests__request_id__deprovision_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/requests/{request_id}/keep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep
+         * @description Keep a member flagged ``grant_lost_at`` (its requester lost the ASN at PeeringDB):
+         *     the flag is cleared and the decision audited. Removing it instead is ``deprovision``.
+         */
+        post: operations["keep_api_v1_admin_requests__request_id__keep_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -515,6 +537,11 @@ export interface components {
             /** Decision Reason */
             decision_reason: string | null;
             /**
+             * Grant Lost At
+             * @description When the requester lost the right to act for the ASN (PeeringDB no longer grants it) while the request was live; the member stays until an admin decides. Null: nothing lost
+             */
+            grant_lost_at: string | null;
+            /**
              * Id
              * Format: uuid
              */
@@ -562,6 +589,11 @@ export interface components {
             decided_by: string | null;
             /** Decision Reason */
             decision_reason: string | null;
+            /**
+             * Grant Lost At
+             * @description When the requester lost the right to act for the ASN (PeeringDB no longer grants it) while the request was live; the member stays until an admin decides. Null: nothing lost
+             */
+            grant_lost_at: string | null;
             /**
              * Id
              * Format: uuid
@@ -1366,6 +1398,8 @@ export interface operations {
                 min_age_minutes?: number | null;
                 /** @description Requests whose policy verdict gave this reason for a human */
                 needs_human_reason?: components["schemas"]["Reason"] | null;
+                /** @description true: only requests whose requester lost the ASN's grant */
+                grant_lost?: boolean | null;
                 sort?: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "asn" | "-asn";
                 limit?: number;
                 offset?: number;
@@ -1633,6 +1667,78 @@ export interface operations {
             };
             /** @description Problem codes: `invalid_transition` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    keep_api_v1_admin_requests__request_id__keep_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminJoinRequestDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -160,7 +160,12 @@ def current_session(
     reads = request.method not in UNSAFE_METHODS
     try:
         cookie = request.cookies.get(settings.auth.cookie_name)
-        session = resolve_session(db, cookie, settings.auth)
+        session = resolve_session(
+            db,
+            cookie,
+            settings.auth,
+            grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
+        )
         is_admin = session.user.is_admin  # loaded now, while the transaction is open
     except AppError:
         db.rollback()

@@ -355,6 +355,11 @@ class AdminJoinRequestOut(JoinRequestOut):
     created_by: str | None
     decided_by: str | None
     policy_verdict: PolicyVerdictOut | None
+    grant_lost_at: datetime | None = Field(
+        description="When the requester lost the right to act for the ASN (PeeringDB no "
+        "longer grants it) while the request was live; the member stays until an admin "
+        "decides. Null: nothing lost"
+    )
 
     @classmethod
     def of(cls, r: JoinRequest) -> AdminJoinRequestOut:
@@ -363,6 +368,7 @@ class AdminJoinRequestOut(JoinRequestOut):
             created_by=r.created_by.username if r.created_by else None,
             decided_by=r.decided_by.username if r.decided_by else None,
             policy_verdict=PolicyVerdictOut.of(r.policy_verdict),
+            grant_lost_at=r.grant_lost_at,
         )
 
 

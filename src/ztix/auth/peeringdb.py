@@ -20,8 +20,8 @@ import secrets
 import threading
 import time
 import warnings
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeGuard
 from urllib.parse import urlsplit
 
@@ -94,6 +94,19 @@ class PeeringDBNetwork:
 
 
 @dataclass(frozen=True)
+class OAuthTokens:
+    """The tokens PeeringDB issued; kept (encrypted) for the periodic re-check."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    # None: PeeringDB did not say (``expires_in`` absent).
+    expires_at: float | None  # Unix time
+
+    def expired(self, now: float) -> bool:
+        return self.expires_at is not None and now >= self.expires_at - CLOCK_LEEWAY_SECONDS
+
+
+@dataclass(frozen=True)
 class PeeringDBIdentity:
     sub: str
     id: int
@@ -102,6 +115,9 @@ class PeeringDBIdentity:
     email_verified: bool
     verified_user: bool
     networks: tuple[PeeringDBNetwork, ...]
+    # The tokens the profile was read with (the newest, after a refresh); secret, so out of
+    # the repr, and no part of what the identity is.
+    tokens: OAuthTokens | None = field(default=None, compare=False, repr=False)
 
 
 def eligible_networks(identity: PeeringDBIdentity, required_perms: int) -> list[PeeringDBNetwork]:
@@ -259,20 +275,71 @@ class PeeringDBClient:
         The caller has already matched ``state`` against the one it stored for this browser.
         """
         metadata = self.discover()
-        tokens = self._exchange_code(metadata, code, code_verifier)
-        id_claims = self._validate_id_token(metadata, tokens["id_token"], nonce)
-        userinfo = self._userinfo(metadata, tokens["access_token"])
+        token = self._token_request(
+            metadata, grant_type="authorization_code", code=code, code_verifier=code_verifier
+        )
+        tokens = _tokens(token)
+        id_token = token.get("id_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise AppError("token_exchange_failed", "PeeringDB returned no ID token")
+        id_claims = self._validate_id_token(metadata, id_token, nonce)
+        userinfo = self._userinfo(metadata, tokens.access_token)
         if userinfo.get("sub") != id_claims["sub"]:
             raise AppError(
                 "id_token_invalid",
                 "The profile belongs to another user than the ID token",
                 check="sub_mismatch",
             )
-        return _identity(id_claims, userinfo)
+        return replace(_identity(id_claims, userinfo), tokens=tokens)
 
-    def _exchange_code(
-        self, metadata: ProviderMetadata, code: str, code_verifier: str
-    ) -> dict[str, str]:
+    def recheck(
+        self,
+        tokens: OAuthTokens,
+        peeringdb_id: int,
+        *,
+        refreshed: Callable[[OAuthTokens], None] | None = None,
+    ) -> PeeringDBIdentity:
+        """Re-read a user's profile (their networks now) with the tokens stored at login.
+
+        An expired access token, or one the userinfo endpoint refuses, is first refreshed
+        when PeeringDB issued a refresh token. New tokens are handed to ``refreshed`` at
+        once, before the profile is asked for: PeeringDB rotates refresh tokens, so the old
+        one is dead even if what follows fails. The identity carries the tokens it was read
+        with. Raises :class:`AppError` when PeeringDB cannot be reached or refuses.
+        """
+        metadata = self.discover()
+
+        def refresh(refresh_token: str) -> OAuthTokens:
+            new = self._refresh(metadata, refresh_token)
+            if refreshed is not None:
+                refreshed(new)
+            return new
+
+        did_refresh = False
+        if tokens.expired(time.time()) and tokens.refresh_token:
+            tokens, did_refresh = refresh(tokens.refresh_token), True
+        try:
+            userinfo = self._userinfo(metadata, tokens.access_token)
+        except AppError as exc:
+            if exc.extra.get("upstream_status") != 401 or did_refresh or not tokens.refresh_token:
+                raise
+            tokens = refresh(tokens.refresh_token)
+            userinfo = self._userinfo(metadata, tokens.access_token)
+        sub = userinfo.get("sub")
+        if not isinstance(sub, str | int) or str(sub) != str(peeringdb_id):
+            raise AppError("userinfo_failed", "PeeringDB's profile is another user's")
+        return replace(_identity({"sub": str(sub)}, userinfo), tokens=tokens)
+
+    def _refresh(self, metadata: ProviderMetadata, refresh_token: str) -> OAuthTokens:
+        token = self._token_request(
+            metadata, grant_type="refresh_token", refresh_token=refresh_token
+        )
+        tokens = _tokens(token)
+        # PeeringDB may rotate the refresh token; keep the old one if it did not.
+        return tokens if tokens.refresh_token else replace(tokens, refresh_token=refresh_token)
+
+    def _token_request(self, metadata: ProviderMetadata, **params: str) -> Mapping[str, Any]:
+        """One call of the token endpoint (``client_secret_post``), its answer as a dict."""
         answered: list[int] = []  # the token endpoint's HTTP status, for the metrics
 
         def seen(response: httpx.Response) -> None:
@@ -291,12 +358,7 @@ class PeeringDBClient:
         started = time.perf_counter()
         outcome = "error"
         try:
-            token: Mapping[str, Any] = oauth.fetch_token(
-                metadata.token_endpoint,
-                grant_type="authorization_code",
-                code=code,
-                code_verifier=code_verifier,
-            )
+            token: Mapping[str, Any] = oauth.fetch_token(metadata.token_endpoint, **params)
         except httpx.HTTPError as exc:
             outcome = observability.failure_status(exc)
             log.warning("Cannot reach PeeringDB's token endpoint: %s", type(exc).__name__)
@@ -307,7 +369,7 @@ class PeeringDBClient:
             error = _safe_error_code(getattr(exc, "error", None))
             raise AppError(
                 "token_exchange_failed",
-                f"PeeringDB refused the login code: {error}",
+                f"PeeringDB refused the {params['grant_type'].replace('_', ' ')}: {error}",
                 provider_error=error,
             ) from None
         except ValueError:
@@ -321,16 +383,7 @@ class PeeringDBClient:
             )
             if self._transport is None:  # an injected transport belongs to the caller
                 oauth.close()
-        access_token = token.get("access_token")
-        id_token = token.get("id_token")
-        if not isinstance(access_token, str) or not access_token:
-            raise AppError("token_exchange_failed", "PeeringDB returned no access token")
-        if not isinstance(id_token, str) or not id_token:
-            raise AppError("token_exchange_failed", "PeeringDB returned no ID token")
-        token_type = token.get("token_type")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            raise AppError("token_exchange_failed", "PeeringDB returned a non-Bearer token")
-        return {"access_token": access_token, "id_token": id_token}
+        return token
 
     def _validate_id_token(
         self, metadata: ProviderMetadata, id_token: str, nonce: str
@@ -509,6 +562,22 @@ def _refuse_token_error(response: httpx.Response) -> httpx.Response:
         f"PeeringDB's token endpoint answered HTTP {response.status_code}: {error}",
         provider_error=error,
         upstream_status=response.status_code,
+    )
+
+
+def _tokens(token: Mapping[str, Any]) -> OAuthTokens:
+    access_token = token.get("access_token")
+    if not isinstance(access_token, str) or not access_token:
+        raise AppError("token_exchange_failed", "PeeringDB returned no access token")
+    token_type = token.get("token_type")
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        raise AppError("token_exchange_failed", "PeeringDB returned a non-Bearer token")
+    refresh_token = token.get("refresh_token")
+    expires_in = token.get("expires_in")
+    return OAuthTokens(
+        access_token=access_token,
+        refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
+        expires_at=time.time() + expires_in if _is_int(expires_in) else None,
     )
 
 

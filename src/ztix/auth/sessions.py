@@ -25,9 +25,28 @@ def new_token() -> str:
 
 
 def start_session(
-    db: Session, user: User, *, method: str, client_address: str | None, config: AuthConfig
+    db: Session,
+    user: User,
+    *,
+    method: str,
+    client_address: str | None,
+    config: AuthConfig,
+    presented: str | None = None,
 ) -> tuple[str, UserSession]:
-    """Create a session for ``user``; returns the cookie token (shown once) and the row."""
+    """Create a session for ``user``; returns the cookie token (shown once) and the row.
+
+    Every login gets a new random ID. ``presented`` is the session cookie the browser sent
+    with the login, whoever it belongs to: it is revoked, so a session ID planted before
+    the login (fixation) or left from an earlier login is worth nothing afterwards.
+    """
+    if presented:
+        db.execute(
+            update(UserSession)
+            .where(
+                UserSession.token_hash == token_hash(presented), UserSession.revoked_at.is_(None)
+            )
+            .values(revoked_at=utcnow())
+        )
     token = new_token()
     now = utcnow()
     row = UserSession(
@@ -45,8 +64,14 @@ def start_session(
     return token, row
 
 
-def resolve_session(db: Session, token: str | None, config: AuthConfig) -> UserSession:
-    """The live session for a cookie token, or ``not_authenticated`` / ``session_expired``."""
+def resolve_session(
+    db: Session, token: str | None, config: AuthConfig, *, grants_max_age_hours: float
+) -> UserSession:
+    """The live session for a cookie token, or ``not_authenticated`` / ``session_expired``.
+
+    A PeeringDB user's session also expires once PeeringDB has not confirmed their networks
+    (login or re-check) for ``grants_max_age_hours``.
+    """
     if not token:
         raise AppError("not_authenticated")
     row = db.get(UserSession, token_hash(token))
@@ -58,6 +83,13 @@ def resolve_session(db: Session, token: str | None, config: AuthConfig) -> UserS
         raise AppError("session_expired")
     if not row.user.is_active:
         raise AppError("account_disabled")
+    checked = row.user.peeringdb_checked_at
+    if row.method == "peeringdb" and (
+        checked is None or now - checked >= timedelta(hours=grants_max_age_hours)
+    ):
+        raise AppError(
+            "session_expired", "PeeringDB has not confirmed your networks lately; log in again"
+        )
     return row
 
 

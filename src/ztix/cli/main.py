@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -358,6 +359,73 @@ def users_list(config: ConfigOption = None) -> None:
     typer.echo(f"{'USERNAME':<30} {'ROLE':<9} {'STATE':<9} ASNS")
     for name, role, state, asns in rows:
         typer.echo(f"{name:<30} {role:<9} {state:<9} {asns}")
+
+
+@users_app.command("sessions")
+def users_sessions(
+    username: Annotated[str, typer.Argument()],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="End the sessions (all, or the one of --id)")
+    ] = False,
+    session_id: Annotated[
+        str | None, typer.Option("--id", help="With --revoke: the session whose ID starts so")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """List a user's sessions (created, last seen, address, method, expiry), or end them.
+
+    The ID shown is the start of the session's stored digest, never the cookie itself."""
+    if session_id is not None and not revoke:
+        raise fail("--id needs --revoke")
+    settings = settings_or_exit(config)
+    database = Database(settings.database_url)
+    try:
+        with database.session() as db:
+            if revoke:
+                ended = users.revoke_sessions(db, audit.CLI, username, session_id)
+                lines = [f"revoked {len(ended)} session(s) of {username}"]
+            else:
+                lines = _session_lines(db, username)
+    except AppError as exc:
+        raise _fail(exc) from exc
+    finally:
+        database.dispose()
+    for line in lines:
+        typer.echo(line)
+
+
+def _session_lines(db: Session, username: str) -> list[str]:
+    from ztix.db.base import utcnow
+    from ztix.db.models import PeeringDBToken
+
+    def when(value: datetime | None) -> str:
+        return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+    sessions = users.user_sessions(db, username)
+    now = utcnow()
+    lines = [
+        f"{'ID':<12}  {'CREATED':<20}  {'LAST SEEN':<20}  {'EXPIRES':<20}  "
+        f"{'METHOD':<9}  {'STATE':<7}  ADDRESS"
+    ]
+    for s in sessions:
+        state = "live" if s.expires_at > now else "expired"
+        lines.append(
+            f"{s.token_hash[:12]:<12}  {when(s.created_at):<20}  {when(s.last_seen_at):<20}  "
+            f"{when(s.expires_at):<20}  {s.method:<9}  {state:<7}  {s.client_address or '-'}"
+        )
+    user = users.get_user_by_username(db, username)
+    if user is not None and user.peeringdb_id is not None:
+        token = db.get(PeeringDBToken, user.id)
+        lines.append(
+            f"PeeringDB: networks confirmed {when(user.peeringdb_checked_at)}, "
+            + (
+                f"last re-check attempt {when(token.last_attempt_at)}"
+                + (f", error: {token.last_error}" if token.last_error else "")
+                if token is not None
+                else "no stored token (re-check impossible; logs in again at the maximum age)"
+            )
+        )
+    return lines
 
 
 @networks_app.command("sync")

@@ -43,6 +43,10 @@ class User(Base):
     peeringdb_id: Mapped[int | None] = mapped_column(Integer, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PeeringDB users: when PeeringDB last confirmed their networks (a login or a
+    # successful re-check). Sessions are refused once this is older than
+    # ``peeringdb.recheck_max_age_hours``.
+    peeringdb_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     asns: Mapped[list[UserAsn]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserAsn.asn"
@@ -128,6 +132,26 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class PeeringDBToken(Base):
+    """A PeeringDB user's OAuth tokens, encrypted (``auth/tokens.py``), for the periodic
+    re-check of their networks, and how the last re-check went."""
+
+    __tablename__ = "peeringdb_tokens"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    access_token: Mapped[str] = mapped_column(Text)  # ciphertext
+    refresh_token: Mapped[str | None] = mapped_column(Text)  # ciphertext
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The re-check: claimed by setting last_attempt_at (one worker per user and period).
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User] = relationship()
+
+
 class OidcLoginState(Base):
     """One PeeringDB login attempt: single-use state bound to the browser that started it."""
 
@@ -194,6 +218,9 @@ class JoinRequest(Base):
     # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
     # requests older than the policy.
     policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set when the requester lost the right to act for the ASN while the member was live:
+    # the member stays, the admin queue flags it for a decision.
+    grant_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     network: Mapped[IxNetwork] = relationship(lazy="joined", innerjoin=True)
     addresses: Mapped[list[AddressAssignment]] = relationship(
@@ -233,6 +260,13 @@ class JoinRequest(Base):
         Index("ix_join_requests_network_created", "network_id", "created_at", "id"),
         # The reconciler looks for work by status and due time.
         Index("ix_join_requests_status_due", "status", "next_attempt_at"),
+        # The admin queue's "grant lost" filter: only flagged rows are indexed.
+        Index(
+            "ix_join_requests_grant_lost",
+            "grant_lost_at",
+            postgresql_where=text("grant_lost_at IS NOT NULL"),
+            sqlite_where=text("grant_lost_at IS NOT NULL"),
+        ),
     )
 
     def address(self, family: int) -> str | None:

@@ -16,7 +16,14 @@ from celery import Celery, Task
 
 from ztix import context
 from ztix.config import Settings, load_settings
-from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
+from ztix.jobs.tasks import (
+    JobContext,
+    process_request,
+    recheck_interval_seconds,
+    recheck_peeringdb,
+    reconcile,
+    sync_route_servers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +51,11 @@ def configure(settings: Settings) -> Celery:
             "ztix-reconcile": {
                 "task": "ztix.reconcile",
                 "schedule": settings.jobs.reconcile_interval_seconds,
-            }
+            },
+            "ztix-recheck-peeringdb": {
+                "task": "ztix.recheck_peeringdb",
+                "schedule": recheck_interval_seconds(settings),
+            },
         },
         timezone="UTC",
     )
@@ -115,3 +126,8 @@ def sync_route_servers_task() -> None:
 @celery.task(name="ztix.reconcile")
 def reconcile_task() -> dict[str, int]:
     return reconcile(_worker_context())
+
+
+@celery.task(name="ztix.recheck_peeringdb")
+def recheck_peeringdb_task() -> dict[str, int]:
+    return recheck_peeringdb(_worker_context())

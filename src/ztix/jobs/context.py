@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ztix.auth.peeringdb import PeeringDBClient
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext
@@ -137,4 +138,7 @@ def build_context(
     if enabled_servers(settings):
         ctx.gate = gate_for(settings)
         ctx.peeringdb = PeeringDBApi(settings.peeringdb_api)
+    pdb = settings.peeringdb
+    if pdb.enabled and pdb.client_id and pdb.recheck_interval_hours > 0:
+        ctx.oidc = PeeringDBClient(pdb)
     return ctx

@@ -1,7 +1,8 @@
 """The in-process job runner of the embedded default: a thread pool inside `ztix serve`.
 
 It runs the same job code as the Celery workers (``ztix.jobs.tasks``). Retries are timers;
-the reconciler is a thread that runs every ``jobs.reconcile_interval_seconds``. Nothing is
+the reconciler is a thread that runs every ``jobs.reconcile_interval_seconds``, the
+PeeringDB re-check another (``tasks.recheck_interval_seconds``). Nothing is
 kept in memory that the database does not also hold: a restart loses timers, and the
 reconciler finds the work again.
 """
@@ -11,10 +12,18 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ztix import context
-from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
+from ztix.jobs.tasks import (
+    JobContext,
+    process_request,
+    recheck_interval_seconds,
+    recheck_peeringdb,
+    reconcile,
+    sync_route_servers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +37,7 @@ class InProcessRunner:
         self._stop = threading.Event()
         self._timers: set[threading.Timer] = set()
         self._lock = threading.Lock()
-        self._reconciler: threading.Thread | None = None
+        self._periodic: list[threading.Thread] = []
         self._sync_queued = threading.Event()
         self.ctx: JobContext | None = None
 
@@ -95,19 +104,28 @@ class InProcessRunner:
         assert self.ctx is not None
         return reconcile(self.ctx)
 
-    def start(self) -> None:
-        """Start the periodic reconciler (its first pass runs at once)."""
+    def recheck_now(self) -> dict[str, int]:
+        assert self.ctx is not None
+        return recheck_peeringdb(self.ctx)
 
+    def start(self) -> None:
+        """Start the periodic reconciler and re-check (their first passes run at once)."""
+        assert self.ctx is not None, "bind() the runner before starting it"
+        self._every("reconciler", self._interval, self.reconcile_now)
+        self._every("recheck", recheck_interval_seconds(self.ctx.settings), self.recheck_now)
+
+    def _every(self, name: str, interval: float, job: Callable[[], object]) -> None:
         def loop() -> None:
             while not self._stop.is_set():
                 try:
-                    self.reconcile_now()
+                    job()
                 except Exception:
-                    log.exception("reconciler pass failed")
-                self._stop.wait(self._interval)
+                    log.exception("%s pass failed", name)
+                self._stop.wait(interval)
 
-        self._reconciler = threading.Thread(target=loop, name="ztix-reconciler", daemon=True)
-        self._reconciler.start()
+        thread = threading.Thread(target=loop, name=f"ztix-{name}", daemon=True)
+        self._periodic.append(thread)
+        thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -115,6 +133,6 @@ class InProcessRunner:
             for timer in self._timers:
                 timer.cancel()
             self._timers.clear()
-        if self._reconciler is not None:
-            self._reconciler.join(timeout=5)
+        for thread in self._periodic:
+            thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)

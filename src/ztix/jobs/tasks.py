@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import or_, select
 
 from ztix import observability
+from ztix.auth.peeringdb import OAuthTokens, PeeringDBClient
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest
 from ztix.db.session import Database
 from ztix.domain.addressing import AddressPlanExhausted
 from ztix.domain.requests import RequestStatus
+from ztix.errors import AppError
 from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver.sync import (
     RouteServerContext,
@@ -32,7 +34,7 @@ from ztix.routeserver.sync import (
     route_servers_behind,
     sync_round,
 )
-from ztix.workflow import audit, provisioning
+from ztix.workflow import audit, grants, provisioning
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
@@ -62,6 +64,8 @@ class JobContext:
     owner: str = field(default_factory=worker_name)
     # Route servers (None: none configured) and PeeringDB's API for their limits.
     peeringdb: PeeringDBApi | None = None
+    # PeeringDB's OpenID provider, for the re-check of users' networks (None: off).
+    oidc: PeeringDBClient | None = None
     # False until a controller preflight has passed in this process (non-strict start-up):
     # the reconciler keeps trying it, so networks declared by suffix appear once the
     # controller answers.
@@ -265,3 +269,68 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
             ", ".join(behind) or "none",
         )
     return {"dispatched": len(due), "repaired": repaired, "route_servers_behind": len(behind)}
+
+
+# How many users one re-check pass takes on; the rest are due in the next pass.
+RECHECK_BATCH = 200
+
+
+def recheck_interval_seconds(settings: Settings) -> float:
+    """How often the re-check job runs: every 10 minutes, or each interval if shorter. Each
+    pass checks only users whose last attempt is an interval old."""
+    interval = settings.peeringdb.recheck_interval_hours * 3600
+    return min(600.0, interval) if interval > 0 else 600.0
+
+
+def recheck_peeringdb(ctx: JobContext) -> dict[str, int]:
+    """One pass of the PeeringDB re-check (workflow/grants.py says what follows from it).
+
+    Ends the sessions of users PeeringDB has not confirmed for the maximum age, then re-reads
+    the networks of the users that are due, each with their stored token. The HTTP call to
+    PeeringDB runs between two short transactions, never inside one.
+    """
+    settings = ctx.settings
+    with ctx.database.session() as db:
+        ended = grants.end_unconfirmed_sessions(db, settings)
+    counts = {"checked": 0, "failed": 0, "lost": 0, "sessions_ended": ended}
+    if ctx.oidc is None or settings.peeringdb.recheck_interval_hours == 0:
+        return counts
+    with ctx.database.session() as db:
+        due = grants.claim_due_checks(db, settings, RECHECK_BATCH)
+    for check in due:
+
+        def keep(tokens: OAuthTokens, user_id: int = check.user_id) -> None:
+            with ctx.database.session() as db:
+                grants.store_tokens(db, settings, user_id, tokens, checked=False)
+
+        try:
+            identity = ctx.oidc.recheck(check.tokens, check.peeringdb_id, refreshed=keep)
+        except AppError as exc:
+            log.warning(
+                "PeeringDB re-check of user %s failed, grants kept: %s (%s)",
+                check.user_id,
+                exc.detail,
+                exc.code,
+            )
+            with ctx.database.session() as db:
+                grants.recheck_failed(db, check.user_id, exc)
+            counts["failed"] += 1
+            observability.record_peeringdb_recheck("failed")
+            continue
+        with ctx.database.session() as db:
+            applied = grants.recheck_succeeded(db, settings, check.user_id, identity)
+        counts["checked"] += 1
+        lost = applied is not None and bool(applied.lost)
+        observability.record_peeringdb_recheck("lost" if lost else "confirmed")
+        if applied is not None and applied.lost:
+            counts["lost"] += len(applied.lost)
+            log.info(
+                "PeeringDB re-check: user %s lost AS%s; %d sessions ended, %d requests "
+                "cancelled, %d members flagged",
+                check.user_id,
+                ", AS".join(map(str, applied.lost)),
+                applied.sessions_revoked,
+                len(applied.cancelled),
+                len(applied.flagged),
+            )
+    return counts

@@ -495,6 +495,7 @@ class RequestFilter:
     min_age_minutes: int | None = None
     asns_visible: frozenset[int] | None = None  # None: every ASN (admins)
     needs_human_reason: Reason | None = None  # a reason of the policy's verdict
+    grant_lost: bool | None = None  # True/False: flagged (workflow/grants.py) or not
 
     def cutoff(self) -> datetime | None:
         if self.min_age_minutes is None:
@@ -520,6 +521,9 @@ def _where(f: RequestFilter, *, created_after: datetime | None = None) -> list[A
                 )
             )
         )
+    if f.grant_lost is not None:
+        lost = JoinRequest.grant_lost_at
+        clauses.append(lost.is_not(None) if f.grant_lost else lost.is_(None))
     cutoff = f.cutoff()
     if created_after is not None:
         clauses.append(JoinRequest.created_at > created_after)
@@ -533,12 +537,18 @@ def count_requests(
 ) -> int:
     """The number of requests matching ``f``, without counting every row where possible.
 
-    Filters on ASN or policy reason go to the database (their indexes bound the work).
+    Filters on ASN, policy reason or lost grant go to the database (their indexes bound
+    the work).
     Otherwise the total comes from the maintained per-network, per-status counters, less,
     for an age filter, the requests newer than the cutoff (a short range of the created_at
     index).
     """
-    if f.asn is not None or f.asns_visible is not None or f.needs_human_reason is not None:
+    if (
+        f.asn is not None
+        or f.asns_visible is not None
+        or f.needs_human_reason is not None
+        or f.grant_lost is not None
+    ):
         query = select(func.count()).select_from(JoinRequest).where(*_where(f))
         return int(db.scalar(query) or 0)
     if counts is None or f.network_id is not None:

@@ -1,17 +1,24 @@
-"""Accounts: local users made with the CLI, and PeeringDB users upserted at login."""
+"""Accounts: local users made with the CLI, and their sessions (PeeringDB users and their
+grants: :mod:`ztix.workflow.grants`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ztix.auth.passwords import hash_password
-from ztix.auth.sessions import revoke_user_sessions
+from ztix.auth.sessions import live_sessions, revoke_user_sessions
 from ztix.db.base import utcnow
-from ztix.db.models import IxNetwork, LocalCredential, User, UserAsn, UserNetworkGrant
+from ztix.db.models import (
+    IxNetwork,
+    LocalCredential,
+    User,
+    UserAsn,
+    UserNetworkGrant,
+    UserSession,
+)
 from ztix.errors import AppError
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
@@ -89,59 +96,6 @@ def count_admins(db: Session) -> int:
     return int(db.scalar(select(func.count()).select_from(User).where(User.role == "admin")) or 0)
 
 
-@dataclass(frozen=True)
-class GrantedAsn:
-    asn: int
-    name: str
-    perms: int
-
-
-def upsert_peeringdb_user(
-    db: Session,
-    *,
-    peeringdb_id: int,
-    name: str,
-    email: str | None,
-    asns: Iterable[GrantedAsn],
-    admin: bool,
-) -> User:
-    """Create or refresh a PeeringDB user and replace its PeeringDB-sourced ASNs.
-
-    Locally granted ASNs (CLI) are kept; admin rights come from configuration and are only
-    ever added here, never taken away from a CLI-made admin.
-    """
-    user = db.scalar(select(User).where(User.peeringdb_id == peeringdb_id))
-    if user is None:
-        user = User(
-            username=f"peeringdb:{peeringdb_id}",
-            peeringdb_id=peeringdb_id,
-            role="operator",
-            is_active=True,
-        )
-        db.add(user)
-    user.display_name = name
-    user.email = email
-    if admin:
-        user.role = "admin"
-    db.flush()
-    db.execute(delete(UserAsn).where(UserAsn.user_id == user.id, UserAsn.source == "peeringdb"))
-    now = utcnow()
-    for granted in {g.asn: g for g in asns}.values():
-        db.add(
-            UserAsn(
-                user_id=user.id,
-                asn=granted.asn,
-                source="peeringdb",
-                peeringdb_perms=granted.perms,
-                network_name=granted.name[:255],
-                granted_at=now,
-            )
-        )
-    db.flush()
-    db.refresh(user)
-    return user
-
-
 def set_password(db: Session, actor: Actor, username: str, password: str) -> User:
     user = get_user_by_username(db, username)
     if user is None:
@@ -162,3 +116,49 @@ def set_password(db: Session, actor: Actor, username: str, password: str) -> Use
         details={"username": user.username, "sessions_revoked": revoked},
     )
     return user
+
+
+def _user(db: Session, username: str) -> User:
+    user = get_user_by_username(db, username)
+    if user is None:
+        raise AppError("user_not_found", f"no user {username!r}")
+    return user
+
+
+def user_sessions(db: Session, username: str) -> list[UserSession]:
+    """A user's sessions that are not revoked (expired ones included), newest first."""
+    sessions = live_sessions(db, _user(db, username).id)
+    return sorted(sessions, key=lambda s: s.created_at, reverse=True)
+
+
+def revoke_sessions(
+    db: Session, actor: Actor, username: str, prefix: str | None = None
+) -> list[UserSession]:
+    """End all of a user's sessions, or the one whose ID (token digest) starts ``prefix``."""
+    user = _user(db, username)
+    sessions = live_sessions(db, user.id)
+    if prefix is not None:
+        prefix = prefix.strip().lower()
+        sessions = [s for s in sessions if prefix and s.token_hash.startswith(prefix)]
+        if len(sessions) != 1:
+            raise AppError(
+                "validation_failed",
+                f"{len(sessions)} live sessions of {user.username} start with {prefix!r}; "
+                "give exactly one (a longer prefix)",
+            )
+    now = utcnow()
+    for session in sessions:
+        session.revoked_at = now
+    audit.record(
+        db,
+        actor,
+        "user.sessions_revoked",
+        target_type="user",
+        target_id=user.id,
+        details={
+            "username": user.username,
+            "sessions": [s.token_hash[:12] for s in sessions],
+            "reason": "admin",
+        },
+    )
+    return sessions

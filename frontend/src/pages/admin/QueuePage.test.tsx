@@ -52,4 +52,19 @@ describe("the queue's filter", () => {
       ),
     );
   });
+
+  it("flags members whose requester lost the ASN, and filters on them", async () => {
+    const lost = { ...REQUEST, status: "active", created_by: "peeringdb:4242", decided_by: "root", policy_verdict: null, grant_lost_at: "2026-12-06T02:00:00Z" };
+    const { calls } = mockApi({
+      "GET /admin/requests": () => jsonResponse({ items: [lost], total: 1, limit: 25, offset: 0, counts: { active: 1 } }),
+      "GET /onboarding/context": () => jsonResponse(CONTEXT),
+    });
+    renderAt(<AdminQueuePage />, { path: "/admin/requests", route: "/admin/requests" });
+    expect(await screen.findByText("Grant lost")).toBeInTheDocument();
+    expect(filterFromParams(new URLSearchParams("grant_lost=1")).grantLost).toBe(true);
+    await userEvent.setup().selectOptions(screen.getByLabelText("Requester's grant"), "1");
+    await waitFor(() =>
+      expect(calls.filter((c) => c.path === "/admin/requests").at(-1)!.search).toContain("grant_lost=true"),
+    );
+  });
 });

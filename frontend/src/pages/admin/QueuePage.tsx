@@ -3,7 +3,7 @@ import * as React from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
 import type { QueueFilter } from "@/api/endpoints";
 import { ALL_STATUSES, type NeedsHumanReason, type RequestStatus, type SortKey } from "@/api/types";
-import { Empty, ErrorPanel, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
+import { Empty, ErrorPanel, GrantLostBadge, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Input, NativeSelect } from "@/components/ui/input";
@@ -49,6 +49,7 @@ export function filterFromParams(params: URLSearchParams): QueueFilter {
     network: params.get("network") || undefined,
     minAgeMinutes: Number.isInteger(minAge) && minAge > 0 ? minAge : undefined,
     reason: NEEDS_HUMAN.find(([code]) => code === reason)?.[0],
+    grantLost: params.get("grant_lost") === "1" || undefined,
     sort: sort && SORTS.includes(sort) ? sort : "-created_at",
     limit: PAGE_SIZE,
     offset: (page - 1) * PAGE_SIZE,
@@ -214,6 +215,13 @@ export function AdminQueuePage() {
             </NativeSelect>
           </div>
           <div className="grid gap-1.5">
+            <Label htmlFor="f-grant">Requester's grant</Label>
+            <NativeSelect id="f-grant" value={filter.grantLost ? "1" : ""} onChange={(e) => update({ grant_lost: e.target.value || null })}>
+              <option value="">Any</option>
+              <option value="1">Lost at PeeringDB</option>
+            </NativeSelect>
+          </div>
+          <div className="grid gap-1.5">
             <Label htmlFor="f-sort">Sort by</Label>
             <NativeSelect id="f-sort" value={filter.sort} onChange={(e) => update({ sort: e.target.value })}>
               <option value="-created_at">Newest first</option>
@@ -283,6 +291,7 @@ export function AdminQueuePage() {
                   </TableCell>
                   <TableCell>
                     <StatusBadge status={r.status} />
+                    {r.grant_lost_at ? <GrantLostBadge since={formatDateTime(r.grant_lost_at)} /> : null}
                     {r.last_error && r.status === "failed" ? (
                       <span className="ml-2 hidden font-mono text-xs text-danger xl:inline">{r.last_error.code}</span>
                     ) : null}

@@ -1,11 +1,11 @@
-import { Check, PowerOff, RotateCcw, X } from "lucide-react";
+import { Check, PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
 import * as React from "react";
 import { useParams } from "react-router";
 import { api } from "@/api/endpoints";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ImportLimits } from "@/components/app/ImportLimits";
-import { ErrorPanel, Field, Mono } from "@/components/app/bits";
+import { ErrorPanel, Field, GrantLostBadge, Mono } from "@/components/app/bits";
 import {
   MembershipCard,
   PolicyVerdictCard,
@@ -72,7 +72,8 @@ export function AdminRequestPage() {
   const reject = useRequestAction({ key, run: ({ id, reason }) => api.reject(id, reason ?? ""), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
   const retry = useRequestAction({ key, run: ({ id }) => api.retry(id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
   const deprovision = useRequestAction({ key, run: ({ id }) => api.deprovision(id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
-  const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending;
+  const keep = useRequestAction({ key, run: ({ id }) => api.keep(id), optimistic: request.data?.status ?? "active", success: "Member kept", alsoInvalidate: also });
+  const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending || keep.isPending;
   React.useEffect(() => {
     document.title = `Admin · request ${shortId(id)} · ZT-IX`;
   }, [id]);
@@ -124,6 +125,17 @@ export function AdminRequestPage() {
                 onConfirm={() => retry.mutate({ id: r.id })}
               />
             ) : null}
+            {r.grant_lost_at ? (
+              <ConfirmAction
+                trigger={<><ShieldCheck aria-hidden="true" />Keep member</>}
+                triggerVariant="outline"
+                title="Keep this member?"
+                description={<>Its requester no longer holds <Mono>AS{r.asn}</Mono> at PeeringDB. Keeping it clears the flag; the decision is audited.</>}
+                confirmLabel="Keep member"
+                pending={busy}
+                onConfirm={() => keep.mutate({ id: r.id })}
+              />
+            ) : null}
             {r.status === "active" ? (
               <ConfirmAction
                 trigger={<><PowerOff aria-hidden="true" />Deprovision</>}
@@ -151,7 +163,10 @@ export function AdminRequestPage() {
                 request={r}
                 extra={
                   <>
-                    <Field label="Requested by">{r.created_by ?? "—"}</Field>
+                    <Field label="Requested by">
+                      {r.created_by ?? "—"}{" "}
+                      {r.grant_lost_at ? <GrantLostBadge since={formatDateTime(r.grant_lost_at)} /> : null}
+                    </Field>
                     <Field label="Decided by">
                       {r.approved_by_policy ? "policy (automatic)" : (r.decided_by ?? "—")}
                     </Field>

@@ -28,6 +28,7 @@ from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
+from ztix.workflow import grants
 from ztix.workflow import requests as service
 from ztix.workflow.networks import get_network
 
@@ -55,14 +56,19 @@ def list_requests(
         Reason | None,
         Query(description="Requests whose policy verdict gave this reason for a human"),
     ] = None,
+    grant_lost: Annotated[
+        bool | None,
+        Query(description="true: only requests whose requester lost the ASN's grant"),
+    ] = None,
     sort: Annotated[service.SortKey, Query()] = "-created_at",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AdminRequestPage:
     """The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
-    ``status=pending``: the ones still waiting). ``counts`` are per status over the whole
-    IX, whatever the filter."""
+    ``status=pending``: the ones still waiting); ``grant_lost=true`` keeps the members whose
+    requester lost the ASN at PeeringDB. ``counts`` are per status over the whole IX,
+    whatever the filter."""
     network_pk: int | None = None
     if zt_network_id is not None:
         try:
@@ -81,6 +87,7 @@ def list_requests(
         network_id=network_pk,
         min_age_minutes=min_age_minutes,
         needs_human_reason=needs_human_reason,
+        grant_lost=grant_lost,
     )
     counts = service.status_counts(db)
     items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
@@ -160,6 +167,21 @@ def retry(
     request has let go of its node: ``node_in_use`` (naming the holder) while another
     request holds it."""
     request = service.retry(db, settings, request_id, actor)
+    db.commit()
+    return _detail(db, request)
+
+
+@router.post(
+    "/requests/{request_id}/keep",
+    response_model=AdminJoinRequestDetail,
+    responses=responses(*AUTH, "csrf_failed", "request_not_found"),
+)
+def keep(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+) -> AdminJoinRequestDetail:
+    """Keep a member flagged ``grant_lost_at`` (its requester lost the ASN at PeeringDB):
+    the flag is cleared and the decision audited. Removing it instead is ``deprovision``."""
+    request = grants.keep_member(db, request_id, actor)
     db.commit()
     return _detail(db, request)
 

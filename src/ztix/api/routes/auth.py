@@ -24,12 +24,11 @@ from ztix.auth.passwords import verify_password
 from ztix.auth.sessions import new_token, revoke_session, start_session, token_hash
 from ztix.config import Settings
 from ztix.db.base import utcnow
-from ztix.db.models import OidcLoginState
-from ztix.domain.identifiers import InvalidIdentifier, validate_asn
+from ztix.db.models import OidcLoginState, User
 from ztix.errors import AppError
-from ztix.workflow import audit
+from ztix.workflow import audit, grants
 from ztix.workflow.audit import Actor
-from ztix.workflow.users import GrantedAsn, get_user_by_username, upsert_peeringdb_user
+from ztix.workflow.users import get_user_by_username
 
 router = APIRouter(route_class=DatabaseRoute, prefix="/api/v1", tags=["auth"])
 
@@ -78,6 +77,7 @@ def _login_failed(
 )
 def local_login(
     body: LocalLogin,
+    request: Request,
     response: Response,
     db: DbSession,
     settings: SettingsDep,
@@ -110,7 +110,12 @@ def local_login(
         )
     limits.login_succeeded(body.username, address)
     token, session = start_session(
-        db, user, method="local", client_address=address, config=settings.auth
+        db,
+        user,
+        method="local",
+        client_address=address,
+        config=settings.auth,
+        presented=request.cookies.get(settings.auth.cookie_name),
     )
     audit.record(
         db,
@@ -222,13 +227,35 @@ def _claim_state(db: Session, request: Request, settings: Settings, state: str) 
     return row
 
 
-def _peerable(asn: int, settings: Settings) -> bool:
-    """PeeringDB lists reserved and private ASNs too; only those that may peer are granted."""
-    try:
-        validate_asn(asn, allow_private=settings.workflow.allow_private_asns)
-    except InvalidIdentifier:
-        return False
-    return True
+def _apply_identity(
+    db: Session, settings: Settings, identity: pdb.PeeringDBIdentity, actor: Actor
+) -> User:
+    """Grant exactly what PeeringDB says now and keep the tokens, or raise why not.
+
+    A known user whom PeeringDB no longer allows (unverified, no eligible network) loses
+    their PeeringDB grants and sessions before the refusal; that is committed here, since
+    the refusal rolls the rest back.
+    """
+    granted, is_admin = grants.entitlement(identity, settings)
+    if not granted and not is_admin:
+        known = grants.find_peeringdb_user(db, identity.id)
+        if known is not None:
+            grants.apply_grants(db, known, [], admin=False, actor=actor, source="login")
+            db.commit()
+        pdb.check_verified(identity)
+        raise AppError(
+            "no_eligible_networks",
+            f"none of your PeeringDB networks grants permission bits "
+            f"{settings.peeringdb.required_perms}; ask your organisation's admin",
+        )
+    user = grants.upsert_peeringdb_user(
+        db, peeringdb_id=identity.id, name=identity.name, email=identity.email
+    )
+    if not user.is_active:
+        raise AppError("account_disabled")
+    grants.apply_grants(db, user, granted, admin=is_admin, actor=actor, source="login")
+    grants.store_tokens(db, settings, user.id, identity.tokens, checked=True)
+    return user
 
 
 @router.post(
@@ -274,34 +301,18 @@ def peeringdb_callback(
             )
         identity = client.complete(body.code, nonce=row.nonce, code_verifier=row.code_verifier)
         who = f"peeringdb:{identity.id}"
-        pdb.check_verified(identity)
-        networks = [
-            n
-            for n in pdb.eligible_networks(identity, settings.peeringdb.required_perms)
-            if _peerable(n.asn, settings)
-        ]
-        is_admin = identity.id in settings.peeringdb.admin_user_ids
-        if not networks and not is_admin:
-            raise AppError(
-                "no_eligible_networks",
-                f"none of your PeeringDB networks grants permission bits "
-                f"{settings.peeringdb.required_perms}; ask your organisation's admin",
-            )
-        user = upsert_peeringdb_user(
-            db,
-            peeringdb_id=identity.id,
-            name=identity.name,
-            email=identity.email,
-            asns=[GrantedAsn(asn=n.asn, name=n.name, perms=n.perms) for n in networks],
-            admin=is_admin,
-        )
-        if not user.is_active:
-            raise AppError("account_disabled")
+        actor = Actor(name=who[:150], client_address=address)
+        user = _apply_identity(db, settings, identity, actor)
     except AppError as exc:
         raise _login_failed(db, exc, method="peeringdb", address=address, who=who) from None
     response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH)
     token, session = start_session(
-        db, user, method="peeringdb", client_address=address, config=settings.auth
+        db,
+        user,
+        method="peeringdb",
+        client_address=address,
+        config=settings.auth,
+        presented=request.cookies.get(settings.auth.cookie_name),
     )
     audit.record(
         db,

@@ -208,7 +208,12 @@ def _sees_details(request: Request) -> bool:
     database: Database = request.app.state.database
     try:
         with database.read_session() as db:  # read only: nothing is committed
-            return resolve_session(db, token, settings.auth).user.is_admin
+            return resolve_session(
+                db,
+                token,
+                settings.auth,
+                grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
+            ).user.is_admin
     except (AppError, SQLAlchemyError):
         return False  # no session, or no database to ask: an anonymous caller
 
