@@ -143,6 +143,19 @@ class Metrics:
             buckets=_CALL_BUCKETS,
             registry=self.registry,
         )
+        self.network_repairs = Counter(
+            "ztix_network_repairs",
+            "IX networks whose layer-2 settings the reconciler repaired, by network ID and "
+            "action (corrected: settings drifted; recreated: the network was deleted)",
+            ["network", "action"],
+            registry=self.registry,
+        )
+        self.reconciler_redispatches = Counter(
+            "ztix_reconciler_redispatches",
+            "Requests the reconciler dispatched again (never dispatched, lease expired, or "
+            "retry due)",
+            registry=self.registry,
+        )
         self.database = database
         if database is not None:
             self.registry.register(RequestsByState(database))
@@ -193,6 +206,24 @@ def record_route_server_round(results: Iterable[tuple[str, str]], seconds: float
                 metrics.route_server_syncs.labels(server, result).inc()
         except Exception:  # pragma: no cover
             log.debug("metrics: route-server round not recorded", exc_info=True)
+
+
+def record_network_repair(network_id: str, action: str) -> None:
+    """The reconciler repaired an IX network (``action``: corrected or recreated)."""
+    for metrics in _each():
+        try:
+            metrics.network_repairs.labels(network_id, action).inc()
+        except Exception:  # pragma: no cover
+            log.debug("metrics: network repair not recorded", exc_info=True)
+
+
+def record_redispatches(count: int) -> None:
+    """The reconciler dispatched ``count`` requests again."""
+    for metrics in _each():
+        try:
+            metrics.reconciler_redispatches.inc(count)
+        except Exception:  # pragma: no cover
+            log.debug("metrics: re-dispatches not recorded", exc_info=True)
 
 
 def failure_status(exc: BaseException) -> str:

@@ -19,6 +19,7 @@ from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext
 from ztix.workflow import audit, dispatch, networks
 from ztix.workflow.dispatch import Dispatcher
+from ztix.zerotier import layer2
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 
@@ -52,7 +53,8 @@ def ix_networks(emulator: ControllerEmulator) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def zt_settings(emulator: ControllerEmulator, database: Database) -> Callable[..., Settings]:
-    """Settings pointing at the emulator; the networks exist on it and in the database."""
+    """Settings pointing at the emulator; the networks exist on it (with the IX layer-2
+    settings, as preflight leaves them) and in the database."""
 
     def factory(**overrides: Any) -> Settings:
         data: dict[str, Any] = {
@@ -70,7 +72,7 @@ def zt_settings(emulator: ControllerEmulator, database: Database) -> Callable[..
         with ControllerProvider(ControllerSettings(url=emulator.url, token=emulator.token)) as zt:
             for net in settings.networks:
                 assert net.zt_network_id is not None
-                zt.set_network(net.zt_network_id, {"name": net.name, "private": True})
+                zt.set_network(net.zt_network_id, layer2.desired_network(net))
         with database.session() as db:
             networks.sync_networks(db, audit.SYSTEM, settings.networks)
         return settings
@@ -179,7 +181,8 @@ def controller_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 def target_settings(target: ControllerTarget, database: Database, **overrides: Any) -> Settings:
     """Settings for ``target`` (networks under its address, token from its file), with the
-    networks created on the controller and in the database."""
+    networks created (with the IX layer-2 settings, as preflight leaves them) on the
+    controller and in the database."""
     data: dict[str, Any] = {
         "networks": [
             {**net, "zt_network_id": target.address + suffix}
@@ -202,7 +205,7 @@ def target_settings(target: ControllerTarget, database: Database, **overrides: A
     with target.provider() as zt:
         for net in settings.networks:
             assert net.zt_network_id is not None
-            zt.set_network(net.zt_network_id, {"name": net.name, "private": True})
+            zt.set_network(net.zt_network_id, layer2.desired_network(net))
     with database.session() as db:
         networks.sync_networks(db, audit.SYSTEM, settings.networks)
     return settings

@@ -200,7 +200,8 @@ def restore_validate(
 
 @app.command()
 def drift(ignore_node: IgnoreNodes = None, config: ConfigOption = None) -> None:
-    """Compare the controller's members with ZT-IX's active memberships (read-only)."""
+    """Compare the IX networks' layer-2 settings with the desired ones, and the controller's
+    members with ZT-IX's active memberships (read-only)."""
     settings = settings_or_exit(config)
     with _database(settings) as database, _controller(settings) as controller:
         try:

@@ -77,6 +77,11 @@ class LazyProvider:
         # A refused token is re-read from its file by the controller adapter itself.
         return getattr(self._get(), method)(*args)
 
+    def controller(self) -> ControllerProvider | None:
+        """The self-hosted controller's adapter, for network-level calls (the reconciler)."""
+        provider = self._get()
+        return provider if isinstance(provider, ControllerProvider) else None
+
     def ensure_member(self, spec: MemberSpec) -> Member:
         member: Member = self._call("ensure_member", spec)
         return member

@@ -2,8 +2,9 @@
 
 ``process_request`` does one attempt of whatever a request needs (provision or leave);
 ``reconcile`` finds work that was never dispatched, leases that expired, retries that are
-due, and members whose ZeroTier state differs from the database, and re-dispatches or
-repairs them. Both are safe to run twice, late, or concurrently with themselves.
+due, IX networks whose layer-2 settings drifted (or that were deleted), and members whose
+ZeroTier state differs from the database, and re-dispatches or repairs them. Both are safe
+to run twice, late, or concurrently with themselves.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from ztix.routeserver.sync import (
 from ztix.workflow import audit, provisioning
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
+from ztix.zerotier import lifecycle
+from ztix.zerotier.controller import ControllerProvider
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
 
 log = logging.getLogger(__name__)
@@ -133,6 +136,54 @@ def due_requests(ctx: JobContext, limit: int = 500) -> list[uuid.UUID]:
     )
     with ctx.database.session() as db:
         return list(db.scalars(query))
+
+
+def network_controller(provider: ZeroTierProvider) -> ControllerProvider | None:
+    """The self-hosted controller's adapter behind ``provider`` (None for Central)."""
+    if isinstance(provider, ControllerProvider):
+        return provider
+    inner = getattr(provider, "controller", None)
+    if not callable(inner):
+        return None
+    try:
+        found = inner()
+    except ProviderError:
+        return None
+    return found if isinstance(found, ControllerProvider) else None
+
+
+def repair_networks(ctx: JobContext) -> int:
+    """Set back every IX network's layer-2 settings that drifted, and re-create (same ID) a
+    network that was deleted, audited and counted per network. Its members come back in the
+    same pass: :func:`repair_drift` finds them missing and re-authorizes them.
+
+    Only once a preflight has passed in this process (the networks existed then, so a
+    missing one was deleted). Returns the number of networks repaired.
+    """
+    if not ctx.controller_ready:
+        return 0
+    controller = network_controller(ctx.provider)
+    if controller is None:
+        return 0
+    try:
+        address = controller.status().address
+    except ProviderError as exc:
+        log.warning("network check skipped: %s", exc)
+        return 0
+    outcomes = [lifecycle.reconcile_network(controller, c, address) for c in ctx.settings.networks]
+    repaired = [o for o in outcomes if o.action in ("created", "corrected")]
+    for outcome in outcomes:
+        if outcome.action == "failed":
+            log.warning("repair of %s failed: %s", outcome.label, outcome.detail)
+    if repaired:
+        with ctx.database.session() as db:
+            for outcome in repaired:
+                lifecycle.audit_network_outcome(db, WORKER, outcome, recreated=True)
+        for outcome in repaired:
+            action = "recreated" if outcome.action == "created" else "corrected"
+            log.warning("%s: %s (%s)", outcome.label, action, outcome.check().detail)
+            observability.record_network_repair(outcome.network_id or "", action)
+    return len(repaired)
 
 
 def repair_drift(ctx: JobContext) -> int:
@@ -241,17 +292,25 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
+    networks_repaired = repair_networks(ctx)
     repaired = repair_drift(ctx)
     servers = route_server_context(ctx)
     refresh_peeringdb(servers)
     behind = route_servers_behind(servers)
     if behind:
         ctx.dispatcher.route_servers_changed()
-    if due or repaired or behind:
+    if due or networks_repaired or repaired or behind:
         log.info(
-            "reconciler: %d dispatched, %d members repaired, route servers behind: %s",
+            "reconciler: %d dispatched, %d networks and %d members repaired, "
+            "route servers behind: %s",
             len(due),
+            networks_repaired,
             repaired,
             ", ".join(behind) or "none",
         )
-    return {"dispatched": len(due), "repaired": repaired, "route_servers_behind": len(behind)}
+    return {
+        "dispatched": len(due),
+        "networks_repaired": networks_repaired,
+        "repaired": repaired,
+        "route_servers_behind": len(behind),
+    }
