@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ztix import observability
 from ztix.config import Settings
@@ -115,27 +115,10 @@ def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
 
 
 def due_requests(ctx: JobContext, limit: int = 500) -> list[uuid.UUID]:
-    """Requests with work outstanding and no live lease, due now.
-
-    On PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``, so reconcilers running at
-    once on several workers split the work instead of dispatching it twice.
-    """
-    now = utcnow()
-    query = (
-        select(JoinRequest.id)
-        .where(
-            JoinRequest.status.in_(
-                [S.APPROVED.value, S.PROVISIONING.value, S.DEPROVISIONING.value]
-            ),
-            or_(JoinRequest.lease_expires_at.is_(None), JoinRequest.lease_expires_at < now),
-            or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
-        )
-        .order_by(JoinRequest.updated_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Requests with work outstanding whose lease has expired (see
+    :func:`provisioning.take_redispatch`), each now holding a queued lease."""
     with ctx.database.session() as db:
-        return list(db.scalars(query))
+        return provisioning.take_redispatch(db, ctx.settings, limit)
 
 
 def network_controller(provider: ZeroTierProvider) -> ControllerProvider | None:
@@ -292,6 +275,8 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
+    if due:
+        observability.record_redispatches(len(due))
     networks_repaired = repair_networks(ctx)
     repaired = repair_drift(ctx)
     servers = route_server_context(ctx)
