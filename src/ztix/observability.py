@@ -226,6 +226,35 @@ def record_redispatches(count: int) -> None:
             log.debug("metrics: re-dispatches not recorded", exc_info=True)
 
 
+class StateLog:
+    """Warnings about a lasting condition, logged once per change of state, not per pass.
+
+    ``problem(key, state, message)`` logs ``message`` as a warning when ``key`` was fine or
+    in another ``state`` (give a stable state, e.g. an error code, not a message with
+    timings in it); ``recovered(key, message)`` logs ``message`` once when ``key`` was in
+    trouble. The reconciler runs every few seconds: a dead dependency is one warning, and
+    its return is one info line.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._states: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def problem(self, key: str, state: str, message: str, *args: Any) -> None:
+        with self._lock:
+            changed = self._states.get(key) != state
+            self._states[key] = state
+        if changed:
+            self._log.warning(message, *args)
+
+    def recovered(self, key: str, message: str, *args: Any) -> None:
+        with self._lock:
+            was = self._states.pop(key, None)
+        if was is not None:
+            self._log.info(message, *args)
+
+
 def failure_status(exc: BaseException) -> str:
     """The ``status`` label of a call that got no HTTP answer."""
     return "timeout" if isinstance(exc, httpx.TimeoutException) else "error"

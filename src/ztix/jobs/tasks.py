@@ -42,6 +42,8 @@ from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
 
 log = logging.getLogger(__name__)
 S = RequestStatus
+# The reconciler's warnings about lasting trouble: once per change of state, not per pass.
+_states = observability.StateLog(log)
 
 
 def worker_name() -> str:
@@ -151,13 +153,17 @@ def repair_networks(ctx: JobContext) -> int:
     try:
         address = controller.status().address
     except ProviderError as exc:
-        log.warning("network check skipped: %s", exc)
+        _states.problem("controller", exc.code, "network check skipped: %s", exc)
         return 0
+    _states.recovered("controller", "network check: the controller answers again")
     outcomes = [lifecycle.reconcile_network(controller, c, address) for c in ctx.settings.networks]
     repaired = [o for o in outcomes if o.action in ("created", "corrected")]
     for outcome in outcomes:
+        key = f"network:{outcome.label}"
         if outcome.action == "failed":
-            log.warning("repair of %s failed: %s", outcome.label, outcome.detail)
+            _states.problem(key, "failed", "repair of %s failed: %s", outcome.label, outcome.detail)
+        else:
+            _states.recovered(key, "%s: repair works again", outcome.label)
     if repaired:
         with ctx.database.session() as db:
             for outcome in repaired:
@@ -197,8 +203,9 @@ def repair_drift(ctx: JobContext) -> int:
         try:
             listed = ctx.provider.list_members(nwid)
         except ProviderError as exc:
-            log.warning("drift check of %s skipped: %s", nwid, exc)
+            _states.problem(f"drift:{nwid}", exc.code, "drift check of %s skipped: %s", nwid, exc)
             continue
+        _states.recovered(f"drift:{nwid}", "drift check of %s works again", nwid)
         for request in requests:
             spec = wanted[request.id]
             revision = listed.get(spec.node_id)
@@ -213,8 +220,21 @@ def repair_drift(ctx: JobContext) -> int:
                     member = ctx.provider.ensure_member(spec)
                     action = "member.repaired"
             except ProviderError as exc:
-                log.warning("repair of %s on %s failed: %s", spec.node_id, nwid, exc)
+                _states.problem(
+                    f"member:{nwid}:{spec.node_id}",
+                    exc.code,
+                    "repair of %s on %s failed: %s",
+                    spec.node_id,
+                    nwid,
+                    exc,
+                )
                 continue
+            _states.recovered(
+                f"member:{nwid}:{spec.node_id}",
+                "repair of %s on %s works again",
+                spec.node_id,
+                nwid,
+            )
             with ctx.database.session() as db:
                 row = db.get(JoinRequest, request.id)
                 if row is None or row.status != S.ACTIVE.value:
