@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import NETWORKS, make_settings
 from tests.jobs.test_provisioning import run_until_settled, submit
 from tests.support.zt_fixtures import ControllerTarget, QueueDispatcher, target_settings
 from ztix import observability
@@ -156,3 +157,30 @@ def test_drift_reports_network_settings_beside_members(
     ]
     assert report.differences[0].describe() == f"network_setting: {nwid}: mtu: 2800 -> 1500"
     assert "v4AssignMode" in report.differences[1].detail
+
+
+def test_preflight_refuses_another_controllers_prefix(
+    controller_target: ControllerTarget, database: Database
+) -> None:
+    """zerotier-one accepts a network POST under another controller's address (200) and
+    never serves it: preflight refuses such a configured ID itself, naming the real address,
+    and creates nothing."""
+    other = "aaaaaaaaaa" if not controller_target.address.startswith("aa") else "bbbbbbbbbb"
+    foreign = other + "000001"
+    settings = make_settings(
+        database.url,
+        networks=[{**NETWORKS[0], "zt_network_id": foreign}],
+        zerotier={
+            "controller": {
+                "url": controller_target.url,
+                "token_file": str(controller_target.token_file),
+            }
+        },
+    )
+    with controller_target.provider() as zt:
+        report = lifecycle.preflight(settings, database, zt)
+        assert foreign not in zt.list_networks()
+    failed = report.failed_check
+    assert failed is not None and failed.name == f"network {foreign}"
+    assert f"belongs to another controller ({other})" in failed.detail
+    assert f"not to this one ({controller_target.address})" in failed.detail
