@@ -212,6 +212,9 @@ class NetworkConfig(Strict):
     # policy_auto.
     allowed_asns: tuple[AsnEntry, ...] = ()
     manual_approval: bool = False
+    # The network's multicastLimit: how many members a multicast or broadcast frame reaches.
+    # 0 would cut ARP and IPv6 neighbour discovery; the reconciler keeps it at this value.
+    multicast_limit: int = Field(32, ge=1, le=1_000_000)
 
     @field_validator("zt_network_id")
     @classmethod

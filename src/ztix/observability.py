@@ -150,6 +150,19 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.network_repairs = Counter(
+            "ztix_network_repairs",
+            "IX networks whose layer-2 settings the reconciler repaired, by network ID and "
+            "action (corrected: settings drifted; recreated: the network was deleted)",
+            ["network", "action"],
+            registry=self.registry,
+        )
+        self.reconciler_redispatches = Counter(
+            "ztix_reconciler_redispatches",
+            "Requests the reconciler dispatched again (never dispatched, lease expired, or "
+            "retry due)",
+            registry=self.registry,
+        )
         self.database = database
         if database is not None:
             self.registry.register(RequestsByState(database))
@@ -209,6 +222,53 @@ def record_peeringdb_recheck(outcome: str) -> None:
             metrics.peeringdb_rechecks.labels(outcome).inc()
         except Exception:  # pragma: no cover
             log.debug("metrics: re-check not recorded", exc_info=True)
+
+
+def record_network_repair(network_id: str, action: str) -> None:
+    """The reconciler repaired an IX network (``action``: corrected or recreated)."""
+    for metrics in _each():
+        try:
+            metrics.network_repairs.labels(network_id, action).inc()
+        except Exception:  # pragma: no cover
+            log.debug("metrics: network repair not recorded", exc_info=True)
+
+
+def record_redispatches(count: int) -> None:
+    """The reconciler dispatched ``count`` requests again."""
+    for metrics in _each():
+        try:
+            metrics.reconciler_redispatches.inc(count)
+        except Exception:  # pragma: no cover
+            log.debug("metrics: re-dispatches not recorded", exc_info=True)
+
+
+class StateLog:
+    """Warnings about a lasting condition, logged once per change of state, not per pass.
+
+    ``problem(key, state, message)`` logs ``message`` as a warning when ``key`` was fine or
+    in another ``state`` (give a stable state, e.g. an error code, not a message with
+    timings in it); ``recovered(key, message)`` logs ``message`` once when ``key`` was in
+    trouble. The reconciler runs every few seconds: a dead dependency is one warning, and
+    its return is one info line.
+    """
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._log = logger
+        self._states: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def problem(self, key: str, state: str, message: str, *args: Any) -> None:
+        with self._lock:
+            changed = self._states.get(key) != state
+            self._states[key] = state
+        if changed:
+            self._log.warning(message, *args)
+
+    def recovered(self, key: str, message: str, *args: Any) -> None:
+        with self._lock:
+            was = self._states.pop(key, None)
+        if was is not None:
+            self._log.info(message, *args)
 
 
 def failure_status(exc: BaseException) -> str:

@@ -310,6 +310,14 @@ def test_reconciler_dispatches_undispatched_approvals(
     rids = [submit(database, ctx.settings, node=f"abcdef00{i:02d}") for i in range(3)]
     pending = submit(database, ctx.settings, node="abcdef0099", approve=False)
     dispatcher.queue.clear()  # the approvals' own dispatches; we look at the reconciler's
+    # Issue 13: fresh work is not dispatched again before its lease would have expired.
+    assert reconcile(ctx)["dispatched"] == 0
+    with database.session() as db:
+        db.execute(
+            update(JoinRequest).values(
+                updated_at=utcnow() - timedelta(seconds=ctx.settings.jobs.lease_seconds + 1)
+            )
+        )
     reconcile(ctx)
     assert sorted(dispatcher.queue) == sorted(rids)
     assert pending not in dispatcher.queue

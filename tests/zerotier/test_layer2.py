@@ -26,6 +26,7 @@ GOLDEN: dict[str, Any] = {
     ],
     "v4AssignMode": {"zt": False},
     "v6AssignMode": {"zt": False, "rfc4193": False, "6plane": False},
+    "multicastLimit": 32,
     "rules": [
         {"type": "MATCH_ETHERTYPE", "not": True, "or": False, "etherType": 0x0800},
         {"type": "MATCH_ETHERTYPE", "not": True, "or": False, "etherType": 0x0806},
@@ -78,6 +79,7 @@ def test_each_managed_field_is_named_with_old_and_new() -> None:
         mtu=2800,
         v4AssignMode={"zt": True},
         v6AssignMode={"zt": False, "rfc4193": True, "6plane": False},
+        multicastLimit=0,
         rules=[{"type": "ACTION_ACCEPT", "not": False, "or": False}],
         routes=[{"target": "192.0.2.0/24", "via": None}],
     )

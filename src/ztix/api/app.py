@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import logging
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +25,8 @@ from ztix.db.session import Database
 from ztix.jobs.runner import InProcessRunner
 from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -47,6 +51,7 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.server.threads
         if runner is not None:
             runner.start()
+        _check_peeringdb_login(settings, app.state.peeringdb)
         _freeze_start_up()
         yield
         if runner is not None:
@@ -73,7 +78,7 @@ def create_app(
     app.state.rate_limits = RateLimits(settings.auth)
     app.state.peeringdb = peeringdb or PeeringDBClient(settings.peeringdb)
     app.state.metrics = metrics = observability.Metrics(database)
-    app.state.readiness = health.Readiness(settings, database)
+    app.state.readiness = health.Readiness(settings, database, peeringdb=app.state.peeringdb)
 
     @app.middleware("http")
     async def measure(
@@ -121,6 +126,26 @@ def create_app(
 
 
 _frozen = False
+
+
+def _check_peeringdb_login(settings: Settings, peeringdb: PeeringDBClient) -> threading.Thread:
+    """Fetch and validate PeeringDB's discovery document and key set now (they are cached
+    for logins), in the background: a wrong discovery URL is logged at start-up, not first
+    at a user's login, and never delays or stops start-up (provisioning needs no login).
+    ``/readyz`` reports it as the non-fatal check ``peeringdb_login``."""
+
+    def run() -> None:
+        if not settings.peeringdb.enabled or not settings.peeringdb.client_id:
+            return
+        failure = peeringdb.check()
+        if failure is None:
+            log.info("PeeringDB login ready: discovery document and key set fetched")
+        else:
+            log.error("PeeringDB login unavailable (logins will fail): %s", failure)
+
+    thread = threading.Thread(target=run, name="ztix-peeringdb-check", daemon=True)
+    thread.start()
+    return thread
 
 
 def _freeze_start_up() -> None:

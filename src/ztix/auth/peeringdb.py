@@ -59,6 +59,7 @@ ID_TOKEN_ALGORITHMS = ("RS256",)
 CLOCK_LEEWAY_SECONDS = 60
 # Discovery documents and key sets change rarely; refetch after this long anyway.
 METADATA_TTL_SECONDS = 3600
+RECHECK_SECONDS = 30  # a failed discovery is fetched again by check() at most this often
 
 IdTokenCheck = Literal[
     "signature", "alg", "iss", "aud", "exp", "iat", "nonce", "malformed", "sub_mismatch"
@@ -150,6 +151,9 @@ class PeeringDBClient:
         self._metadata: ProviderMetadata | None = None
         self._jwks: KeySet | None = None
         self._fetched_at = 0.0
+        # The last failure of check() and when it happened (retried every RECHECK_SECONDS).
+        self._failure: str | None = None
+        self._failed_at = 0.0
 
     def close(self) -> None:
         self._http.close()
@@ -172,6 +176,27 @@ class PeeringDBClient:
                 self._metadata = metadata
                 self._fetched_at = time.monotonic()
             return self._metadata
+
+    def check(self) -> str | None:
+        """None when discovery and the key set are fetched, valid and cached; else what is
+        wrong, naming the discovery URL. For start-up and ``/readyz``: a failure is fetched
+        again at most every ``RECHECK_SECONDS``, so probes do not hammer PeeringDB."""
+        with self._lock:
+            fresh = time.monotonic() - self._fetched_at < METADATA_TTL_SECONDS
+            if self._metadata is not None and fresh:
+                return None
+            if self._failure and time.monotonic() - self._failed_at < RECHECK_SECONDS:
+                return self._failure
+        try:
+            self.discover()
+        except AppError as exc:
+            failure = f"{self._config.discovery_url}: {exc.detail}"
+            with self._lock:
+                self._failure, self._failed_at = failure, time.monotonic()
+            return failure
+        with self._lock:
+            self._failure = None
+        return None
 
     def _key_set(self, kid: str | None) -> KeySet:
         """The provider's signing keys, refetched once when none of them is ``kid``."""

@@ -19,12 +19,12 @@ from ztix.config import Settings
 from ztix.workflow.audit import CLI
 from ztix.zerotier import lifecycle
 from ztix.zerotier.controller import ControllerProvider
-from ztix.zerotier.lifecycle import Check, Difference
+from ztix.zerotier.lifecycle import Check, Difference, first_failure
 from ztix.zerotier.provider import ProviderError
 
 app = typer.Typer(
-    help="The self-hosted ZeroTier controller: preflight, token reload, backup, restore, "
-    "drift. Every step is audited.",
+    help="The self-hosted ZeroTier controller: readiness check, preflight, token reload, "
+    "backup, restore, drift. Every step but the check is audited.",
     no_args_is_help=True,
 )
 
@@ -66,6 +66,18 @@ def _print_differences(differences: list[Difference]) -> None:
 
 def _nodes(values: list[str] | None) -> frozenset[str]:
     return frozenset(v.strip().lower() for v in values or [])
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Read-only readiness, as /readyz sees it: status, controller database, and each IX
+    network present with the IX layer-2 settings. Changes nothing; exit 1 on a failure."""
+    settings = settings_or_exit(config)
+    with _controller(settings) as controller:
+        checks = lifecycle.check_ready(settings, controller)
+    _print_checks(checks)
+    if first_failure(checks) is not None:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -200,7 +212,8 @@ def restore_validate(
 
 @app.command()
 def drift(ignore_node: IgnoreNodes = None, config: ConfigOption = None) -> None:
-    """Compare the controller's members with ZT-IX's active memberships (read-only)."""
+    """Compare the IX networks' layer-2 settings with the desired ones, and the controller's
+    members with ZT-IX's active memberships (read-only)."""
     settings = settings_or_exit(config)
     with _database(settings) as database, _controller(settings) as controller:
         try:

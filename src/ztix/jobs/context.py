@@ -21,8 +21,6 @@ from ztix.zerotier.provider import (
     SYSTEM_CONTROLLER,
     Member,
     MemberSpec,
-    ProviderAuthFailed,
-    ProviderError,
     ProviderUnavailable,
     ZeroTierProvider,
 )
@@ -77,23 +75,13 @@ class LazyProvider:
             return self._provider
 
     def _call(self, method: str, *args: Any) -> Any:
+        # A refused token is re-read from its file by the controller adapter itself.
+        return getattr(self._get(), method)(*args)
+
+    def controller(self) -> ControllerProvider | None:
+        """The self-hosted controller's adapter, for network-level calls (the reconciler)."""
         provider = self._get()
-        try:
-            return getattr(provider, method)(*args)
-        except ProviderAuthFailed:
-            # The token may have been rotated under us (`ztix controller reload-token` only
-            # reaches its own process): re-read the token file once, then try again.
-            reload = getattr(provider, "reload_token", None)
-            if reload is None:
-                raise
-            try:
-                reload()
-            except ProviderError:
-                raise ProviderAuthFailed(
-                    "the controller refused the token, and the token file holds no better one",
-                    system=self.system,
-                ) from None
-            return getattr(provider, method)(*args)
+        return provider if isinstance(provider, ControllerProvider) else None
 
     def ensure_member(self, spec: MemberSpec) -> Member:
         member: Member = self._call("ensure_member", spec)

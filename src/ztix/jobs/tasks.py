@@ -2,8 +2,9 @@
 
 ``process_request`` does one attempt of whatever a request needs (provision or leave);
 ``reconcile`` finds work that was never dispatched, leases that expired, retries that are
-due, and members whose ZeroTier state differs from the database, and re-dispatches or
-repairs them. Both are safe to run twice, late, or concurrently with themselves.
+due, IX networks whose layer-2 settings drifted (or that were deleted), and members whose
+ZeroTier state differs from the database, and re-dispatches or repairs them. Both are safe
+to run twice, late, or concurrently with themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ztix import observability
 from ztix.auth.peeringdb import OAuthTokens, PeeringDBClient
@@ -37,10 +38,14 @@ from ztix.routeserver.sync import (
 from ztix.workflow import audit, grants, provisioning
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
+from ztix.zerotier import lifecycle
+from ztix.zerotier.controller import ControllerProvider
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
 
 log = logging.getLogger(__name__)
 S = RequestStatus
+# The reconciler's warnings about lasting trouble: once per change of state, not per pass.
+_states = observability.StateLog(log)
 
 
 def worker_name() -> str:
@@ -116,27 +121,62 @@ def process_request(ctx: JobContext, request_id: uuid.UUID) -> Outcome:
 
 
 def due_requests(ctx: JobContext, limit: int = 500) -> list[uuid.UUID]:
-    """Requests with work outstanding and no live lease, due now.
-
-    On PostgreSQL the rows are read ``FOR UPDATE SKIP LOCKED``, so reconcilers running at
-    once on several workers split the work instead of dispatching it twice.
-    """
-    now = utcnow()
-    query = (
-        select(JoinRequest.id)
-        .where(
-            JoinRequest.status.in_(
-                [S.APPROVED.value, S.PROVISIONING.value, S.DEPROVISIONING.value]
-            ),
-            or_(JoinRequest.lease_expires_at.is_(None), JoinRequest.lease_expires_at < now),
-            or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
-        )
-        .order_by(JoinRequest.updated_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    """Requests with work outstanding whose lease has expired (see
+    :func:`provisioning.take_redispatch`), each now holding a queued lease."""
     with ctx.database.session() as db:
-        return list(db.scalars(query))
+        return provisioning.take_redispatch(db, ctx.settings, limit)
+
+
+def network_controller(provider: ZeroTierProvider) -> ControllerProvider | None:
+    """The self-hosted controller's adapter behind ``provider`` (None for Central)."""
+    if isinstance(provider, ControllerProvider):
+        return provider
+    inner = getattr(provider, "controller", None)
+    if not callable(inner):
+        return None
+    try:
+        found = inner()
+    except ProviderError:
+        return None
+    return found if isinstance(found, ControllerProvider) else None
+
+
+def repair_networks(ctx: JobContext) -> int:
+    """Set back every IX network's layer-2 settings that drifted, and re-create (same ID) a
+    network that was deleted, audited and counted per network. Its members come back in the
+    same pass: :func:`repair_drift` finds them missing and re-authorizes them.
+
+    Only once a preflight has passed in this process (the networks existed then, so a
+    missing one was deleted). Returns the number of networks repaired.
+    """
+    if not ctx.controller_ready:
+        return 0
+    controller = network_controller(ctx.provider)
+    if controller is None:
+        return 0
+    try:
+        address = controller.status().address
+    except ProviderError as exc:
+        _states.problem("controller", exc.code, "network check skipped: %s", exc)
+        return 0
+    _states.recovered("controller", "network check: the controller answers again")
+    outcomes = [lifecycle.reconcile_network(controller, c, address) for c in ctx.settings.networks]
+    repaired = [o for o in outcomes if o.action in ("created", "corrected")]
+    for outcome in outcomes:
+        key = f"network:{outcome.label}"
+        if outcome.action == "failed":
+            _states.problem(key, "failed", "repair of %s failed: %s", outcome.label, outcome.detail)
+        else:
+            _states.recovered(key, "%s: repair works again", outcome.label)
+    if repaired:
+        with ctx.database.session() as db:
+            for outcome in repaired:
+                lifecycle.audit_network_outcome(db, WORKER, outcome, recreated=True)
+        for outcome in repaired:
+            action = "recreated" if outcome.action == "created" else "corrected"
+            log.warning("%s: %s (%s)", outcome.label, action, outcome.check().detail)
+            observability.record_network_repair(outcome.network_id or "", action)
+    return len(repaired)
 
 
 def repair_drift(ctx: JobContext) -> int:
@@ -169,8 +209,9 @@ def repair_drift(ctx: JobContext) -> int:
         try:
             listed = ctx.provider.list_members(nwid)
         except ProviderError as exc:
-            log.warning("drift check of %s skipped: %s", nwid, exc)
+            _states.problem(f"drift:{nwid}", exc.code, "drift check of %s skipped: %s", nwid, exc)
             continue
+        _states.recovered(f"drift:{nwid}", "drift check of %s works again", nwid)
         for request in requests:
             spec = wanted[request.id]
             revision = listed.get(spec.node_id)
@@ -195,10 +236,23 @@ def _repair_member(ctx: JobContext, request_id: uuid.UUID, spec: MemberSpec) -> 
         else:
             member, repaired = ctx.provider.ensure_member(spec), True
     except ProviderError as exc:
-        log.warning("repair of %s on %s failed: %s", spec.node_id, spec.network_id, exc)
+        _states.problem(
+            f"member:{spec.network_id}:{spec.node_id}",
+            exc.code,
+            "repair of %s on %s failed: %s",
+            spec.node_id,
+            spec.network_id,
+            exc,
+        )
         with ctx.database.session() as db:
             provisioning.end_repair(db, request_id, owner)
         return False
+    _states.recovered(
+        f"member:{spec.network_id}:{spec.node_id}",
+        "repair of %s on %s works again",
+        spec.node_id,
+        spec.network_id,
+    )
     with ctx.database.session() as db:
         row = provisioning.end_repair(db, request_id, owner)
         if row is None or row.status != S.ACTIVE.value:
@@ -255,20 +309,30 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)
+    if due:
+        observability.record_redispatches(len(due))
+    networks_repaired = repair_networks(ctx)
     repaired = repair_drift(ctx)
     servers = route_server_context(ctx)
     refresh_peeringdb(servers)
     behind = route_servers_behind(servers)
     if behind:
         ctx.dispatcher.route_servers_changed()
-    if due or repaired or behind:
+    if due or networks_repaired or repaired or behind:
         log.info(
-            "reconciler: %d dispatched, %d members repaired, route servers behind: %s",
+            "reconciler: %d dispatched, %d networks and %d members repaired, "
+            "route servers behind: %s",
             len(due),
+            networks_repaired,
             repaired,
             ", ".join(behind) or "none",
         )
-    return {"dispatched": len(due), "repaired": repaired, "route_servers_behind": len(behind)}
+    return {
+        "dispatched": len(due),
+        "networks_repaired": networks_repaired,
+        "repaired": repaired,
+        "route_servers_behind": len(behind),
+    }
 
 
 # How many users one re-check pass takes on; the rest are due in the next pass.

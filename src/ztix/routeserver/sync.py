@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ztix import observability
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
@@ -483,6 +484,8 @@ def _fail_waiting(
 
 _never_via_lock = threading.Lock()
 _never_via_fetched = -1e18  # monotonic time of this process's last never-via list fetch
+# PeeringDB trouble is logged once per change of state, not on every reconciler pass.
+_states = observability.StateLog(log)
 
 
 def refresh_peeringdb(ctx: RouteServerContext) -> bool:
@@ -500,10 +503,16 @@ def refresh_peeringdb(ctx: RouteServerContext) -> bool:
         try:
             flagged = ctx.peeringdb.never_via_route_servers()
         except PeeringDBUnavailable as exc:
-            log.warning("PeeringDB never-via-route-servers list not refreshed: %s", exc)
+            _states.problem(
+                "never_via",
+                str(exc),
+                "PeeringDB never-via-route-servers list not refreshed: %s",
+                exc,
+            )
             with _never_via_lock:
                 _never_via_fetched = -1e18  # try again next pass
             return True
+        _states.recovered("never_via", "PeeringDB never-via-route-servers list refreshed again")
         with ctx.database.session() as db:
             pdb_cache.store_never_via_route_servers(db, flagged)
     return failed
@@ -525,8 +534,14 @@ def _refresh_peeringdb(ctx: RouteServerContext) -> bool:
     try:
         records = pdb_cache.fetch(ctx.peeringdb, stale)
     except PeeringDBUnavailable as exc:
-        log.warning("PeeringDB refresh failed, defaults apply where nothing is cached: %s", exc)
+        _states.problem(
+            "members",
+            str(exc),
+            "PeeringDB refresh failed, defaults apply where nothing is cached: %s",
+            exc,
+        )
         return True
+    _states.recovered("members", "PeeringDB refresh of members' records works again")
     with ctx.database.session() as db:
         pdb_cache.store(db, records)
     return False

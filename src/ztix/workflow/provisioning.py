@@ -68,6 +68,11 @@ def member_name(request: JoinRequest) -> str:
     return f"AS{request.asn}"
 
 
+# The lease owner of work the reconciler has (re-)dispatched and no worker has taken yet: a
+# worker may take it at once; the reconciler does not dispatch it again before it expires.
+QUEUED = "queued"
+
+
 def _take_lease(
     db: Session,
     request_id: uuid.UUID,
@@ -87,7 +92,11 @@ def _take_lease(
         .where(
             JoinRequest.id == request_id,
             JoinRequest.status.in_([s.value for s in statuses]),
-            or_(JoinRequest.lease_expires_at.is_(None), JoinRequest.lease_expires_at < now),
+            or_(
+                JoinRequest.lease_expires_at.is_(None),
+                JoinRequest.lease_expires_at < now,
+                JoinRequest.lease_owner == QUEUED,
+            ),
             or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
         )
         .values(
@@ -97,6 +106,52 @@ def _take_lease(
         .execution_options(synchronize_session=False)
     )
     return getattr(result, "rowcount", 0) == 1
+
+
+def take_redispatch(db: Session, settings: Settings, limit: int = 500) -> list[uuid.UUID]:
+    """The requests the reconciler must dispatch again, each given a ``QUEUED`` lease.
+
+    Work is re-dispatched only once its lease has expired: a worker's lease past its end,
+    the queued lease of an earlier re-dispatch past its end, or, for work no one leased yet,
+    ``jobs.lease_seconds`` after it became due (its approval, or its retry time): the
+    dispatch made then (or the runner's own retry) had that long to be picked up. So work
+    waiting in a slow queue is not queued again on every pass. The conditional UPDATE
+    makes concurrent reconcilers split the work instead of dispatching it twice.
+    """
+    now = utcnow()
+    lease = timedelta(seconds=settings.jobs.lease_seconds)
+    expired = or_(
+        JoinRequest.lease_expires_at < now,
+        (JoinRequest.lease_expires_at.is_(None))
+        & or_(
+            JoinRequest.next_attempt_at < now - lease,
+            JoinRequest.next_attempt_at.is_(None) & (JoinRequest.updated_at < now - lease),
+        ),
+    )
+    due = (
+        JoinRequest.status.in_([s.value for s in _KIND]),
+        or_(JoinRequest.next_attempt_at.is_(None), JoinRequest.next_attempt_at <= now),
+        expired,
+    )
+    candidates = list(
+        db.scalars(
+            select(JoinRequest.id)
+            .where(*due)
+            .order_by(JoinRequest.updated_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not candidates:
+        return []
+    taken = db.scalars(
+        update(JoinRequest)
+        .where(JoinRequest.id.in_(candidates), *due)
+        .values(lease_owner=QUEUED, lease_expires_at=now + lease)
+        .returning(JoinRequest.id)
+        .execution_options(synchronize_session=False)
+    )
+    return list(taken)
 
 
 def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:

@@ -7,8 +7,10 @@ an error message.
 
 Bodies are strictly typed and every write is read back: the controller coerces wrong types
 silently (``"authorized": "yes"`` stores false), so only the read-back counts. Status mapping:
-401/403 auth failed; 404 not found; 400 and 500 (the controller's answer to a body it cannot
-parse) rejected; 429 rate limited; other 5xx, timeouts and connection failures unavailable.
+401/403 auth failed (after the re-read and retry of :meth:`ControllerProvider._send`; a 401
+from a controller that is shutting down is unavailable); 404 not found; 400 and 500 (the
+controller's answer to a body it cannot parse) rejected; 429 rate limited; other 5xx, timeouts
+and connection failures unavailable.
 
 Besides the provider protocol this adapter has the network- and status-level calls the
 controller lifecycle needs (``status``, ``controller_status``, ``*_network``, raw members).
@@ -322,27 +324,57 @@ class ControllerProvider:
         candidate = self._read_token_file()
         response = self._send("GET", "/status", token=candidate)
         self._raise_for_status(response, "GET /status (token check)")
+        self._use_token(candidate)
+
+    def _use_token(self, token: str) -> None:
         with self._token_lock:
-            self._token = candidate
-        log.info("controller token reloaded from %s", self._settings.token_file)
+            changed, self._token = token != self._token, token
+        if changed:
+            log.info("controller token reloaded from %s", self._settings.token_file)
 
     # -- HTTP ----------------------------------------------------------------------------
 
     def _send(
         self, method: str, path: str, *, body: Any = None, token: str | None = None
     ) -> httpx.Response:
+        """One call, and what a 401 means.
+
+        After a 401 the connection is dropped (see :meth:`_request`) and, when the token
+        comes from a file, the file is re-read (it may have rotated) and the call made once
+        more on a fresh connection; a token that works there replaces the old one. A 401
+        that stands is checked against the open ``/health``: zerotier-one 1.14.1 refuses
+        every call, ``/health`` too, while it shuts down (for up to its 5 s keep-alive), so
+        then the controller is unavailable, not the token wrong.
+        """
+        checking = token is not None  # a candidate token (reload_token): no other one
         if token is None:
             with self._token_lock:
                 token = self._token
+        response = self._exchange(method, path, body, token)
+        if response.status_code == 401 and not checking and self._settings.token_file:
+            candidate = self._read_token_file()
+            response = self._exchange(method, path, body, candidate)
+            if response.status_code != 401:
+                self._use_token(candidate)
+        if (
+            response.status_code == 401
+            and self._exchange("GET", "/health", None, token).status_code == 401
+        ):
+            raise ProviderUnavailable(
+                f"{method} {path}: the controller refuses every call, /health too "
+                "(it is shutting down)",
+                system=self.system,
+            )
+        return response
+
+    def _exchange(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
         what = f"{method} {path}"
         try:
             response = observability.zerotier_call(
                 "controller",
                 method,
                 endpoint_template(path),
-                lambda: self._client.request(
-                    method, path, json=body, headers={"X-ZT1-Auth": token}
-                ),
+                lambda: self._request(method, path, body, token),
             )
         except httpx.TimeoutException:
             raise ProviderUnavailable(
@@ -355,6 +387,26 @@ class ControllerProvider:
             ) from None
         log.debug("%s -> %s", what, response.status_code)
         return response
+
+    def _request(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
+        """Send and read one request. A 401's connection is closed while this thread still
+        holds it, so the pool never hands it out again: after refusing a request with a
+        body, zerotier-one 1.14.1 answers the next request on that connection with an empty
+        400, which would read as a rejection of a perfectly good call."""
+        request = self._client.build_request(method, path, json=body, headers={"X-ZT1-Auth": token})
+        response = self._client.send(request, stream=True)
+        try:
+            if response.status_code == 401:
+                stream = response.extensions.get("network_stream")
+                if stream is not None:
+                    stream.close()
+                # Its body ("{}") stays unread: closing an unread response closes the
+                # connection too, whatever the transport.
+                return httpx.Response(401, request=request)
+            response.read()
+            return response
+        finally:
+            response.close()
 
     def _raise_for_status(self, response: httpx.Response, what: str) -> None:
         status = response.status_code

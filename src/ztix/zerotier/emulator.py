@@ -7,6 +7,10 @@ embedded default talk to this HTTP server instead. It follows the real controlle
 
 - auth: ``X-ZT1-Auth`` header, else the ``auth`` query parameter, else ``Authorization:
   Bearer``; a wrong or missing token gets 401 with body ``{}``; only ``/health`` is open.
+  Like 1.14.1, after a 401 to a request with a body the next request on the same keep-alive
+  connection is answered 400 with an empty body (``empty_400_after_401``, on by default);
+  and while it shuts down it answers 401 to everything, ``/health`` too
+  (:meth:`ControllerEmulator.set_shutting_down`).
   Requests from outside loopback also need ``allow_management_from`` (``local.conf``).
 - ``/status``, ``/controller`` (503 while the database is not ready), ``/controller/network``,
   ``POST /controller/network/{nwid}`` creates or updates *any* 16-hex ID (the real controller
@@ -727,6 +731,7 @@ class ControllerEmulator:
         *,
         member_list_shape: MemberListShape = "map",
         allow_management_from: Sequence[str] = (),
+        empty_400_after_401: bool = True,
     ) -> None:
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
@@ -737,6 +742,11 @@ class ControllerEmulator:
         self.member_list_shape: MemberListShape = member_list_shape
         self.allow_management_from = [ipaddress.ip_network(n) for n in allow_management_from]
         self.database_ready = True
+        # zerotier-one 1.14.1: after a 401 to a request with a body, the next request on the
+        # same keep-alive connection gets 400 with an empty body.
+        self.empty_400_after_401 = empty_400_after_401
+        # zerotier-one 1.14.1 while it shuts down: 401 to everything, /health too.
+        self.shutting_down = False
         self.faults = Faults()
         self.lock = threading.RLock()
         self.store = _Store(self.home / "controller.d")
@@ -819,6 +829,11 @@ class ControllerEmulator:
         with self.lock:
             self.database_ready = ready
 
+    def set_shutting_down(self, shutting_down: bool) -> None:
+        """Answer as zerotier-one does between SIGTERM and exit: 401 to every call."""
+        with self.lock:
+            self.shutting_down = shutting_down
+
     def set_latency(self, seconds: float) -> None:
         with self.lock:
             self.faults.latency = seconds
@@ -846,6 +861,7 @@ class ControllerEmulator:
         with self.lock:
             self.faults = Faults()
             self.database_ready = True
+            self.shutting_down = False
 
     def fault_state(self) -> Json:
         with self.lock:
@@ -1017,6 +1033,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "libzt"
     sys_version = ""
     server: _Server
+    _refused_with_body = False  # per connection: one handler object serves its requests
 
     def log_message(self, format: str, *args: Any) -> None:
         # The path may carry ?auth=<token>: never log it.
@@ -1074,9 +1091,14 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)
         body = self._body()
+        if self._refused_with_body:
+            # The real controller's quirk (see ControllerEmulator.empty_400_after_401).
+            self._refused_with_body = False
+            self._send(400)
+            return
         try:
             if path == "/_emulator/faults":
-                self._require_auth(query)
+                self._require_auth(query, body)
                 self._send(200, self._faults(body))
                 return
             fault, latency, error_status = self.emulator.take_fault()
@@ -1092,8 +1114,8 @@ class _Handler(BaseHTTPRequestHandler):
             if fault == "error_count":
                 self._send(error_status, {"error": error_status, "description": "injected"})
                 return
-            if path != "/health":
-                self._require_auth(query)
+            if path != "/health" or self.emulator.shutting_down:
+                self._require_auth(query, body)
             self._send(200, self._route(path, body))
         except _HttpError as exc:
             self._send(exc.status, exc.body)
@@ -1107,8 +1129,11 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("emulator route failed")
             self._send(500, {"error": 500, "description": f"{type(exc).__name__}: {exc}"})
 
-    def _require_auth(self, query: dict[str, list[str]]) -> None:
-        if not self.emulator.authorized(self.headers, query, self.client_address[0]):
+    def _require_auth(self, query: dict[str, list[str]], body: bytes) -> None:
+        if self.emulator.shutting_down or not self.emulator.authorized(
+            self.headers, query, self.client_address[0]
+        ):
+            self._refused_with_body = bool(body) and self.emulator.empty_400_after_401
             raise _HttpError(401, {})
 
     def _faults(self, body: bytes) -> Json:

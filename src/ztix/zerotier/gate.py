@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ztix import observability
 from ztix.config import Settings, StartupGate
 from ztix.db.session import Database
 from ztix.workflow.audit import SYSTEM
@@ -23,6 +24,8 @@ from ztix.zerotier.lifecycle import PreflightReport, preflight
 from ztix.zerotier.provider import ProviderError
 
 log = logging.getLogger(__name__)
+# The reconciler re-runs the gate every pass until it passes: warn once per failure reason.
+_states = observability.StateLog(log)
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,14 @@ def startup_check(
 
 def _log(result: GateResult) -> GateResult:
     if result.ready:
+        _states.recovered("gate", "start-up gate: the controller is ready now")
         log.info("start-up gate: ready (%s)", result.reason)
     elif result.strict:
         log.error("start-up gate (strict): not ready, refusing to start: %s", result.reason)
     else:
-        log.warning(
+        _states.problem(
+            "gate",
+            result.failed_check or result.reason,
             "start-up gate (non-strict): not ready, starting anyway; provisioning waits: %s",
             result.reason,
         )

@@ -9,6 +9,7 @@ that body. The controller's defaults are wrong for an IX, hence each setting:
 - ``routes`` for both peering prefixes: the controller silently drops a static address no
   managed route covers.
 - every ZeroTier assignment mode off: ZT-IX hands out addresses, not ZeroTier.
+- ``multicastLimit`` as configured (default 32): 0 would cut ARP and neighbour discovery.
 - flow rules that accept only IPv4, ARP and IPv6 frames. In the rules language that is
   ``drop not ethertype ipv4 and not ethertype arp and not ethertype ipv6; accept;``, which the
   controller stores as consecutive MATCH rules (ANDed: ``or`` false) before an action.
@@ -34,7 +35,16 @@ IX_MTU = 1500
 IX_ETHERTYPES = (ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_IPV6)
 
 # The fields ZT-IX owns on an IX network, in the order changes are reported.
-MANAGED_FIELDS = ("name", "private", "mtu", "routes", "v4AssignMode", "v6AssignMode", "rules")
+MANAGED_FIELDS = (
+    "name",
+    "private",
+    "mtu",
+    "routes",
+    "v4AssignMode",
+    "v6AssignMode",
+    "multicastLimit",
+    "rules",
+)
 _V6_MODES = ("zt", "rfc4193", "6plane")
 
 
@@ -66,6 +76,7 @@ def desired_network(conf: NetworkConfig) -> dict[str, Any]:
         "v4AssignMode": {"zt": False},
         # The controller keeps only the keys it is sent: send all three.
         "v6AssignMode": {"zt": False, "rfc4193": False, "6plane": False},
+        "multicastLimit": conf.multicast_limit,
         "rules": ix_rules(),
     }
 

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ztix.config import NetworkConfig, Settings
 from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
@@ -188,8 +189,10 @@ def _network_label(conf: NetworkConfig, address: str | None) -> str:
 
 def check_ready(settings: Settings, controller: ControllerProvider) -> list[Check]:
     """Cheap, read-only readiness: controller status and database, and every declared
-    network present under this controller with the IX layer-2 settings (drift is a warning:
-    members still work; preflight corrects it)."""
+    network present under this controller with the IX layer-2 settings. Layer-2 drift fails
+    the check, naming the fields: the peering LAN is not what ZT-IX promises (an MTU of 2800
+    black-holes packets, an assignment mode hands out addresses) until the reconciler has
+    set them back, within one ``jobs.reconcile_interval_seconds``."""
     status, checks = _status_checks(controller)
     if status is None:
         return checks
@@ -208,7 +211,7 @@ def check_ready(settings: Settings, controller: ControllerProvider) -> list[Chec
             actual = controller.get_network(nwid)
         except ProviderNotFound:
             checks.append(
-                Check(label, "fail", "missing on the controller: run `ztix controller preflight`")
+                Check(label, "fail", "missing on the controller (the reconciler re-creates it)")
             )
             continue
         except ProviderError as exc:
@@ -217,7 +220,14 @@ def check_ready(settings: Settings, controller: ControllerProvider) -> list[Chec
         changes = layer2.drift(actual, layer2.desired_network(conf))
         if changes:
             fields = ", ".join(c.field for c in changes)
-            checks.append(Check(label, "warn", f"layer-2 drift in {fields}: run preflight"))
+            checks.append(
+                Check(
+                    label,
+                    "fail",
+                    f"layer-2 settings differ from desired in {fields} "
+                    "(the reconciler sets them back)",
+                )
+            )
         else:
             checks.append(Check(label, "pass", "present with the IX layer-2 settings"))
     return checks
@@ -273,9 +283,11 @@ class PreflightReport:
         )
 
 
-def _reconcile_network(
+def reconcile_network(
     controller: ControllerProvider, conf: NetworkConfig, address: str
 ) -> NetworkOutcome:
+    """Create the declared network when missing (under its own ID: only this controller's
+    prefix is accepted), or set back exactly the layer-2 fields that drifted; read back."""
     nwid = conf.network_id(address)
     assert nwid is not None
     label = _network_label(conf, address)
@@ -310,6 +322,31 @@ def _reconcile_network(
         return failed(exc.message)
 
 
+def audit_network_outcome(
+    db: Session, actor: Actor, outcome: NetworkOutcome, *, recreated: bool = False
+) -> None:
+    """Audit what :func:`reconcile_network` changed. ``recreated``: the network existed
+    before (the reconciler found it deleted), so its creation is a re-creation."""
+    if outcome.action == "created":
+        audit.record(
+            db,
+            actor,
+            "controller.network_recreated" if recreated else "controller.network_created",
+            target_type="network",
+            target_id=outcome.network_id,
+            details={"name": outcome.name, "fields": list(layer2.MANAGED_FIELDS)},
+        )
+    elif outcome.action == "corrected":
+        audit.record(
+            db,
+            actor,
+            "controller.network_corrected",
+            target_type="network",
+            target_id=outcome.network_id,
+            details={"changes": [c.as_dict() for c in outcome.changes]},
+        )
+
+
 def _describe(changes: Iterable[Change]) -> str:
     return "; ".join(c.describe() for c in changes)
 
@@ -333,7 +370,7 @@ def preflight(
         report.checks.append(ctrl)
         if ctrl.ok:
             for conf in settings.networks:
-                outcome = _reconcile_network(controller, conf, status.address)
+                outcome = reconcile_network(controller, conf, status.address)
                 report.networks.append(outcome)
                 report.checks.append(outcome.check())
     with database.session() as db:
@@ -343,24 +380,7 @@ def preflight(
                 Check("networks table", "pass", "; ".join(report.table_changes) or "in sync")
             )
         for outcome in report.networks:
-            if outcome.action == "created":
-                audit.record(
-                    db,
-                    actor,
-                    "controller.network_created",
-                    target_type="network",
-                    target_id=outcome.network_id,
-                    details={"name": outcome.name, "fields": list(layer2.MANAGED_FIELDS)},
-                )
-            elif outcome.action == "corrected":
-                audit.record(
-                    db,
-                    actor,
-                    "controller.network_corrected",
-                    target_type="network",
-                    target_id=outcome.network_id,
-                    details={"changes": [c.as_dict() for c in outcome.changes]},
-                )
+            audit_network_outcome(db, actor, outcome)
         audit.record(
             db,
             actor,
@@ -867,7 +887,12 @@ def restore(
 # -- comparing the controller with the database ---------------------------------------------------
 
 DifferenceKind = Literal[
-    "missing_network", "missing_member", "unauthorized_member", "wrong_addresses", "unknown_member"
+    "missing_network",
+    "network_setting",
+    "missing_member",
+    "unauthorized_member",
+    "wrong_addresses",
+    "unknown_member",
 ]
 
 
@@ -1040,6 +1065,25 @@ class DriftReport:
         return not self.differences
 
 
+def network_settings_drift(settings: Settings, controller: ControllerProvider) -> list[Difference]:
+    """One ``network_setting`` difference per managed layer-2 field that differs on a
+    declared network of this controller (a missing one is the members' comparison's
+    ``missing_network``; a foreign prefix is preflight's to refuse)."""
+    address = controller.status().address
+    out: list[Difference] = []
+    for conf in settings.networks:
+        nwid = conf.network_id(address)
+        if nwid is None or not nwid.startswith(address):
+            continue
+        try:
+            actual = controller.get_network(nwid)
+        except ProviderNotFound:
+            continue
+        for change in layer2.drift(actual, layer2.desired_network(conf)):
+            out.append(Difference("network_setting", nwid, None, change.describe()))
+    return out
+
+
 def drift(
     settings: Settings,
     database: Database,
@@ -1047,8 +1091,9 @@ def drift(
     known_extra_nodes: Set[str] = frozenset(),
     actor: Actor = CLI,
 ) -> DriftReport:
-    """Members authorized on the controller that ZT-IX does not know, and active ZT-IX
-    members the controller lacks, has deauthorized, or gives other addresses.
+    """Declared networks whose layer-2 settings differ from desired (``network_setting``,
+    one per field), members authorized on the controller that ZT-IX does not know, and
+    active ZT-IX members the controller lacks, has deauthorized, or gives other addresses.
 
     Only ZT-IX's networks are looked at (active ones, and any with active members). Members
     of in-flight requests (approved, provisioning, deprovisioning) are skipped: a job is
@@ -1056,11 +1101,13 @@ def drift(
     controller; raises :class:`ProviderError` when it cannot be read."""
     expected = expected_memberships(database)
     try:
+        settings_drift = network_settings_drift(settings, controller)
         view, member_count = read_view(controller, sorted(expected.networks))
     except ProviderError as exc:
         _audit_failure(database, actor, "controller.drift_failed", exc)
         raise
-    report = DriftReport(compare(expected, view, known_extra_nodes), len(view), member_count)
+    differences = settings_drift + compare(expected, view, known_extra_nodes)
+    report = DriftReport(differences, len(view), member_count)
     with database.session() as db:
         audit.record(
             db,

@@ -1,12 +1,14 @@
 """Liveness, readiness and metrics: ``/healthz``, ``/readyz``, ``/metrics``.
 
 ``/readyz`` names each check with ``ok`` and a ``reason``; it answers 503 while any check
-fails and never 500 (a check that raises or hangs is a failed check). Results are cached for
-``Readiness.ttl`` seconds so that probes cost the dependencies little. A check still hanging
-from an earlier probe is waited on again, not started twice, so a dead dependency cannot use
-up the checks' threads. Anonymous callers get the status alone; the checks and reasons go to
-loopback clients and logged-in admins, with credentials cut out of them. ``/metrics``
-answers loopback clients and holders of ``server.metrics_token``.
+fails (a check marked ``"fatal": false``, such as PeeringDB login, is reported but does not
+make ZT-IX unready: provisioning goes on without it) and never 500 (a check that raises or
+hangs is a failed check). Results are cached for ``Readiness.ttl`` seconds so that probes
+cost the dependencies little. A check still hanging from an earlier probe is waited on
+again, not started twice, so a dead dependency cannot use up the checks' threads. Anonymous
+callers get the status alone; the checks and reasons go to loopback clients and logged-in
+admins, with credentials cut out of them. ``/metrics`` answers loopback clients and holders
+of ``server.metrics_token``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ztix.api.deps import DatabaseRoute, is_loopback_client
 from ztix.api.problems import problem_response
+from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.sessions import resolve_session
 from ztix.config import Settings
 from ztix.db.session import Database, is_sqlite
@@ -43,15 +46,21 @@ log = logging.getLogger(__name__)
 router = APIRouter(route_class=DatabaseRoute, tags=["health"])
 
 CHECK_TIMEOUT = 2.0
+# Checks whose failure is reported without making ZT-IX unready.
+NON_FATAL = frozenset({"peeringdb_login"})
 
 
 @dataclass(frozen=True)
 class CheckResult:
     ok: bool
     reason: str
+    fatal: bool = True  # False: reported, but ZT-IX stays ready when it fails
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "reason": self.reason}
+        out: dict[str, Any] = {"ok": self.ok, "reason": self.reason}
+        if not self.fatal:
+            out["fatal"] = False
+        return out
 
 
 def check_database(database: Database) -> CheckResult:
@@ -88,6 +97,15 @@ def check_controller(settings: Settings) -> CheckResult:
     if failed:
         return CheckResult(False, "; ".join(f"{c.name}: {c.detail}" for c in failed))
     return CheckResult(True, f"{len(checks)} checks passed")
+
+
+def check_peeringdb_login(peeringdb: PeeringDBClient) -> CheckResult:
+    """PeeringDB's discovery document and key set, fetched and valid (non-fatal: without
+    them logins fail, but provisioning goes on)."""
+    failure = peeringdb.check()
+    if failure is not None:
+        return CheckResult(False, f"PeeringDB login unavailable: {failure}", fatal=False)
+    return CheckResult(True, "discovery document and key set fetched", fatal=False)
 
 
 def check_route_servers(settings: Settings) -> CheckResult:
@@ -136,9 +154,16 @@ def describe_failure(exc: BaseException) -> str:
 class Readiness:
     """The checks of one app, run concurrently with a deadline each, cached ``ttl`` s."""
 
-    def __init__(self, settings: Settings, database: Database, ttl: float = 2.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        ttl: float = 2.0,
+        peeringdb: PeeringDBClient | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
+        self.peeringdb = peeringdb
         self.ttl = ttl
         self.timeout = CHECK_TIMEOUT + 0.5
         self._lock = threading.Lock()
@@ -158,6 +183,9 @@ class Readiness:
             found["controller"] = lambda: check_controller(settings)
         if any(rs.enabled for rs in settings.routeservers.servers):
             found["route_servers"] = lambda: check_route_servers(settings)
+        peeringdb = self.peeringdb
+        if peeringdb is not None and settings.peeringdb.enabled and settings.peeringdb.client_id:
+            found["peeringdb_login"] = lambda: check_peeringdb_login(peeringdb)
         return found
 
     def run(self) -> dict[str, CheckResult]:
@@ -172,9 +200,15 @@ class Readiness:
                 try:
                     results[name] = future.result(timeout=max(0.0, deadline - time.monotonic()))
                 except FutureTimeout:
-                    results[name] = CheckResult(False, f"no answer within {self.timeout:g} s")
+                    results[name] = CheckResult(
+                        False, f"no answer within {self.timeout:g} s", fatal=name not in NON_FATAL
+                    )
                 except Exception as exc:
-                    results[name] = CheckResult(False, self.redact(describe_failure(exc))[:500])
+                    results[name] = CheckResult(
+                        False,
+                        self.redact(describe_failure(exc))[:500],
+                        fatal=name not in NON_FATAL,
+                    )
             self._cached = (time.monotonic(), results)
             return results
 
@@ -235,7 +269,7 @@ def readyz(request: Request) -> JSONResponse:
         log.error("readiness: the checks could not run: %s", readiness.redact(trace))
         reason = readiness.redact(describe_failure(exc))
         return _readiness(request, "unready", {"readiness": {"ok": False, "reason": reason}})
-    ready = all(r.ok for r in results.values())
+    ready = all(r.ok or not r.fatal for r in results.values())
     if not ready:
         log.warning(
             "readiness: not ready: %s",
