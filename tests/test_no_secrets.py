@@ -580,6 +580,14 @@ class EchoingServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                if self.path == "/health":  # open on a running zerotier-one, as on the real one
+                    body = b'{"online": true}'
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 self._answer()
 
             def do_POST(self) -> None:
@@ -651,5 +659,9 @@ def test_a_401_quoting_the_token_does_not_leak_it(
             read_everything(member, member_csrf, [rid])
     finally:
         echo.close()
-    assert any("invalid credential" in line for line in leaks.logs.lines), "the 401 body ran"
+    # The controller adapter drops a 401's connection with its body unread (issue 13: the
+    # real controller's next answer on it is an empty 400), so only Central's 401 body
+    # reaches the error path; the controller's 401 must still have been met.
+    seen = "invalid credential" if provider == "central" else "HTTP 401"
+    assert any(seen in line for line in leaks.logs.lines), "the 401 ran"
     leaks.assert_none()

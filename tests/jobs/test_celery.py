@@ -215,8 +215,12 @@ def test_redis_down_when_an_admin_approves(site: Site, redis: RedisServer) -> No
 
 
 def test_worker_killed_mid_provisioning(site: Site, emulator: ControllerEmulator) -> None:
-    emulator.set_latency(3)  # every controller call takes 3 s: the worker is caught in one
     first = site.start_worker("w1")
+    # Once the worker has passed its start-up gate and works (a first member is active),
+    # every controller call takes 3 s: the worker is caught in one.
+    site.approve(warm := site.request("abcdef0999"))
+    site.wait_for(warm, "active", timeout=60)
+    emulator.set_latency(3)
     rid = site.request("abcdef0123")
     site.approve(rid)
     owner = site.wait_for(rid, "provisioning", timeout=30).lease_owner
@@ -231,7 +235,7 @@ def test_worker_killed_mid_provisioning(site: Site, emulator: ControllerEmulator
     trail = site.actions(rid)
     assert trail.count("provisioning.started") == 1
     assert trail.count("provisioning.succeeded") == 1
-    assert_one_member_each(site, [rid])
+    assert_one_member_each(site, [warm, rid])
 
 
 def test_duplicate_deliveries_provision_once(site: Site) -> None:

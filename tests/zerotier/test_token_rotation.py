@@ -60,9 +60,17 @@ def test_a_refused_post_spoils_its_connection(controller_target: ControllerTarge
     nwid = controller_target.address + "00a401"
     with controller_target.provider() as zt:
         zt.set_network(nwid, {"name": "quirk"})
-    answers = [_refused_then_good(controller_target, nwid, token) for _ in range(10)]
+    if controller_target.name == "emulator":
+        answers = [_refused_then_good(controller_target, nwid, token) for _ in range(10)]
+        assert answers == [(400, b"")] * 10
+        return
+    # The real one races: 13 of 20 on an idle machine, far fewer on a loaded one. Try until
+    # it shows (bounded), every answer being one of the two.
+    answers = []
+    while len(answers) < 60 and (400, b"") not in answers:
+        answers.append(_refused_then_good(controller_target, nwid, token))
     assert set(answers) <= {(400, b""), (200, b"{}")}, answers
-    assert answers.count((400, b"")) >= (10 if controller_target.name == "emulator" else 1)
+    assert (400, b"") in answers, answers
 
 
 def test_a_bad_token_never_reads_as_a_rejection(controller_target: ControllerTarget) -> None:

@@ -339,9 +339,10 @@ class ControllerProvider:
     ) -> httpx.Response:
         """One call, and what a 401 means.
 
-        After a 401 the connection is dropped (see :meth:`_request`) and, when the token
-        comes from a file, the file is re-read (it may have rotated) and the call made once
-        more on a fresh connection; a token that works there replaces the old one. A 401
+        After a 401 the connection is dropped (see :meth:`_request`) and the call is made
+        once more on a fresh connection, with the token file read again when the token comes
+        from it (it may have rotated; a configured ``token`` wins over the file, as at
+        start); a token that works there replaces the old one. A 401
         that stands is checked against the open ``/health``: zerotier-one 1.14.1 refuses
         every call, ``/health`` too, while it shuts down (for up to its 5 s keep-alive), so
         then the controller is unavailable, not the token wrong.
@@ -351,10 +352,10 @@ class ControllerProvider:
             with self._token_lock:
                 token = self._token
         response = self._exchange(method, path, body, token)
-        if response.status_code == 401 and not checking and self._settings.token_file:
-            candidate = self._read_token_file()
+        if response.status_code == 401 and not checking:
+            candidate = token if self._settings.token else self._read_token_file()
             response = self._exchange(method, path, body, candidate)
-            if response.status_code != 401:
+            if response.status_code != 401 and candidate != token:
                 self._use_token(candidate)
         if (
             response.status_code == 401
