@@ -2,8 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Info, KeyRound, LogIn } from "lucide-react";
 import * as React from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
-import { setCsrfToken } from "@/api/client";
-import { api } from "@/api/endpoints";
+import { api, setCsrfToken, unwrap } from "@/api/client";
 import { Brand } from "@/components/app/Brand";
 import { ErrorPanel } from "@/components/app/bits";
 import { Button } from "@/components/ui/button";
@@ -46,7 +45,7 @@ export function LoginPage() {
     setError(null);
     setBusy("local");
     try {
-      const user = await api.localLogin(username.trim(), password);
+      const user = await unwrap(api.POST("/api/v1/auth/local/login", { body: { username: username.trim(), password } }));
       setCsrfToken(user.csrf_token);
       client.setQueryData(keys.me, user);
       navigate(next ?? "/", { replace: true });
@@ -60,7 +59,7 @@ export function LoginPage() {
     setError(null);
     setBusy("peeringdb");
     try {
-      const { authorize_url } = await api.peeringdbStart();
+      const { authorize_url } = await unwrap(api.POST("/api/v1/auth/peeringdb/start"));
       rememberNext(next);
       window.location.assign(authorize_url);
     } catch (e) {

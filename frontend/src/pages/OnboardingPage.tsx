@@ -3,9 +3,8 @@ import { HelpCircle, Send } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate } from "react-router";
 import { toast } from "sonner";
-import { ApiError, isApiError } from "@/api/client";
-import { api } from "@/api/endpoints";
-import type { JoinRequest, OnboardingContext } from "@/api/types";
+import { ApiError, api, isApiError, unwrap } from "@/api/client";
+import type { JoinRequest, JoinRequestCreate, OnboardingContext } from "@/api/types";
 import { Empty, ErrorPanel, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardFooter } from "@/components/ui/card";
@@ -90,7 +89,7 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
   const selectedNetwork = context.networks.find((n) => n.zt_network_id === network);
 
   const create = useMutation({
-    mutationFn: api.createRequest,
+    mutationFn: (body: JoinRequestCreate) => unwrap(api.POST("/api/v1/requests", { body })),
     meta: { quiet: true },
     onSuccess: (request) => {
       void client.invalidateQueries({ queryKey: keys.myRequests });

@@ -1,8 +1,7 @@
 import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
-import { isApiError } from "@/api/client";
-import { api } from "@/api/endpoints";
+import { api, isApiError, requestPath, unwrap } from "@/api/client";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ErrorPanel, Mono } from "@/components/app/bits";
 import {
@@ -35,14 +34,14 @@ export function RequestPage() {
   const key = keys.request(id);
   const cancel = useRequestAction({
     key,
-    run: ({ id }) => api.cancel(id),
+    run: ({ id }) => unwrap(api.POST("/api/v1/requests/{request_id}/cancel", requestPath(id))),
     optimistic: "cancelled",
     success: "Request cancelled",
     alsoInvalidate: [keys.myRequests],
   });
   const leave = useRequestAction({
     key,
-    run: ({ id }) => api.leave(id),
+    run: ({ id }) => unwrap(api.POST("/api/v1/requests/{request_id}/leave", requestPath(id))),
     optimistic: "deprovisioning",
     success: "Leaving the IX: your router is being removed",
     alsoInvalidate: [keys.myRequests],

@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import * as React from "react";
 import { toast } from "sonner";
-import { api } from "@/api/endpoints";
+import { api, requestPath, unwrap } from "@/api/client";
 import type { JoinRequest } from "@/api/types";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -25,7 +25,7 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
   const [v6, setV6] = React.useState("");
   const [touched, setTouched] = React.useState(false);
   const save = useMutation({
-    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) => api.setMaxPrefix(request.id, body),
+    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) => unwrap(api.PUT("/api/v1/admin/requests/{request_id}/max-prefix", { ...requestPath(request.id), body })),
     onSuccess: (body) => {
       toast.success(
         body.ipv4 || body.ipv6 ? "Import limits overridden; the route servers are resynced" : "Overrides cleared",

@@ -11,8 +11,7 @@ import {
 } from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
-import { api } from "@/api/endpoints";
-import { setCsrfToken } from "@/api/client";
+import { api, setCsrfToken, unwrap } from "@/api/client";
 import type { Me } from "@/api/types";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -128,7 +127,7 @@ export function Shell({ me }: { me: Me }) {
 
   async function logout() {
     try {
-      await api.logout();
+      await unwrap(api.POST("/api/v1/auth/logout"));
     } catch {
       /* the session may be gone already */
     }

@@ -1,7 +1,6 @@
 import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import type { QueueFilter } from "@/api/endpoints";
 import { ALL_STATUSES, type NeedsHumanReason, type RequestStatus, type SortKey } from "@/api/types";
 import { Empty, ErrorPanel, GrantLostBadge, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
 import { Button } from "@/components/ui/button";
@@ -10,7 +9,7 @@ import { Input, NativeSelect } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { useOnboarding, useQueue } from "@/hooks/queries";
+import { type QueueFilter, useOnboarding, useQueue } from "@/hooks/queries";
 import { formatDateTime, formatRelative, shortId } from "@/lib/format";
 import { STATUS } from "@/lib/status";
 import { cn } from "@/lib/utils";

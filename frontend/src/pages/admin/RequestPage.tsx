@@ -1,7 +1,7 @@
 import { Check, PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
 import * as React from "react";
 import { useParams } from "react-router";
-import { api } from "@/api/endpoints";
+import { api, requestPath, unwrap } from "@/api/client";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ImportLimits } from "@/components/app/ImportLimits";
@@ -63,16 +63,21 @@ function AuditTimeline({ events }: { events: AuditEvent[] }) {
   );
 }
 
+/** An admin's action on a request that takes no body. */
+function act(action: "approve" | "retry" | "deprovision" | "keep", id: string) {
+  return unwrap(api.POST(`/api/v1/admin/requests/{request_id}/${action}`, requestPath(id)));
+}
+
 export function AdminRequestPage() {
   const { id = "" } = useParams();
   const request = useAdminRequest(id);
   const key = keys.adminRequest(id);
   const also = [["admin", "queue"], keys.request(id)];
-  const approve = useRequestAction({ key, run: ({ id }) => api.approve(id), optimistic: "approved", success: "Approved: provisioning starts", alsoInvalidate: also });
-  const reject = useRequestAction({ key, run: ({ id, reason }) => api.reject(id, reason ?? ""), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
-  const retry = useRequestAction({ key, run: ({ id }) => api.retry(id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
-  const deprovision = useRequestAction({ key, run: ({ id }) => api.deprovision(id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
-  const keep = useRequestAction({ key, run: ({ id }) => api.keep(id), optimistic: request.data?.status ?? "active", success: "Member kept", alsoInvalidate: also });
+  const approve = useRequestAction({ key, run: ({ id }) => act("approve", id), optimistic: "approved", success: "Approved: provisioning starts", alsoInvalidate: also });
+  const reject = useRequestAction({ key, run: ({ id, reason }) => unwrap(api.POST("/api/v1/admin/requests/{request_id}/reject", { ...requestPath(id), body: { reason: reason ?? "" } })), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
+  const retry = useRequestAction({ key, run: ({ id }) => act("retry", id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
+  const deprovision = useRequestAction({ key, run: ({ id }) => act("deprovision", id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
+  const keep = useRequestAction({ key, run: ({ id }) => act("keep", id), optimistic: request.data?.status ?? "active", success: "Member kept", alsoInvalidate: also });
   const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending || keep.isPending;
   React.useEffect(() => {
     document.title = `Admin · request ${shortId(id)} · ZT-IX`;
