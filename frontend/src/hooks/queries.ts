@@ -1,5 +1,5 @@
 /** Data hooks: one per API resource, with the polling rules of each page. */
-import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { type QueryKey, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 import { ApiError, api, requestPath, setCsrfToken, unwrap } from "@/api/client";
 import type {
@@ -69,7 +69,11 @@ export function useMe() {
 }
 
 export function useOnboarding() {
-  return useQuery({ queryKey: keys.onboarding, queryFn: () => unwrap(api.GET("/api/v1/onboarding/context")), staleTime: 60_000 });
+  return useQuery({
+    queryKey: keys.onboarding,
+    queryFn: () => unwrap(api.GET("/api/v1/onboarding/context")),
+    staleTime: 60_000,
+  });
 }
 
 export function useMyRequests() {
@@ -78,7 +82,11 @@ export function useMyRequests() {
     done: (page) => page.items.every((r) => TERMINAL.has(r.status)),
     fingerprint: (page) => page.items.map((r) => `${r.id}:${r.status}:${r.updated_at}`).join(","),
   });
-  return useQuery({ queryKey: keys.myRequests, queryFn: () => unwrap(api.GET("/api/v1/requests", { params: { query: { limit: 100 } } })), refetchInterval });
+  return useQuery({
+    queryKey: keys.myRequests,
+    queryFn: () => unwrap(api.GET("/api/v1/requests", { params: { query: { limit: 100 } } })),
+    refetchInterval,
+  });
 }
 
 const requestPrint = (r: JoinRequest) =>
@@ -90,7 +98,11 @@ export function useRequest(id: string) {
     done: (r) => TERMINAL.has(r.status),
     fingerprint: requestPrint,
   });
-  return useQuery({ queryKey: keys.request(id), queryFn: () => unwrap(api.GET("/api/v1/requests/{request_id}", requestPath(id))), refetchInterval });
+  return useQuery({
+    queryKey: keys.request(id),
+    queryFn: () => unwrap(api.GET("/api/v1/requests/{request_id}", requestPath(id))),
+    refetchInterval,
+  });
 }
 
 export function useAdminRequest(id: string) {
@@ -151,16 +163,23 @@ export function useQueue(filter: QueueFilter) {
 
 export function useRouteServers() {
   const refetchInterval = usePoller<RouteServer[]>({ policy: CALM });
-  return useQuery({ queryKey: keys.routeServers, queryFn: () => unwrap(api.GET("/api/v1/admin/route-servers", { params: { query: { sessions: true } } })), refetchInterval });
+  return useQuery({
+    queryKey: keys.routeServers,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/route-servers", { params: { query: { sessions: true } } })),
+    refetchInterval,
+  });
 }
 
 export function useController() {
   const refetchInterval = usePoller({
     policy: CALM,
-    fingerprint: (state: ControllerState) =>
-      JSON.stringify({ ...state, checked_at: null }),
+    fingerprint: (state: ControllerState) => JSON.stringify({ ...state, checked_at: null }),
   });
-  return useQuery({ queryKey: keys.controller, queryFn: () => unwrap(api.GET("/api/v1/admin/controller")), refetchInterval });
+  return useQuery({
+    queryKey: keys.controller,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/controller")),
+    refetchInterval,
+  });
 }
 
 // --- actions -------------------------------------------------------------------------

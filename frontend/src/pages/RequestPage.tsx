@@ -3,7 +3,8 @@ import * as React from "react";
 import { Link, useParams } from "react-router";
 import { api, isApiError, requestPath, unwrap } from "@/api/client";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
-import { ErrorPanel, Mono } from "@/components/app/bits";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
   PolicyReasons,
@@ -24,7 +25,9 @@ import { NotFoundPage } from "./NotFoundPage";
 export function isMissing(error: unknown): boolean {
   return (
     isApiError(error) &&
-    (error.code === "request_not_found" || error.code === "not_found" || (error.status === 422 && error.code === "validation_failed"))
+    (error.code === "request_not_found" ||
+      error.code === "not_found" ||
+      (error.status === 422 && error.code === "validation_failed"))
   );
 }
 
@@ -93,8 +96,8 @@ export function RequestPage() {
                 title="Leave the IX with this router?"
                 description={
                   <>
-                    Node <Mono>{r.node_id}</Mono> is removed from the peering LAN, its addresses are released
-                    and its BGP sessions on the route servers are deleted.
+                    Node <Mono>{r.node_id}</Mono> is removed from the peering LAN, its addresses are released and its
+                    BGP sessions on the route servers are deleted.
                   </>
                 }
                 confirmLabel="Leave the IX"

@@ -1,7 +1,7 @@
 import { QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type * as React from "react";
-import { MemoryRouter, Route, Routes } from "react-router";
+import { MemoryRouter, Route, Routes, useLocation } from "react-router";
 import { makeQueryClient } from "@/api/queryClient";
 import { Toaster } from "@/components/ui/sonner";
 
@@ -21,8 +21,6 @@ export function renderAt(ui: React.ReactNode, { path = "/", route = "/" } = {}) 
   );
   return { client, ...result };
 }
-
-import { useLocation } from "react-router";
 
 function LocationShown() {
   const location = useLocation();

@@ -25,7 +25,8 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
   const [v6, setV6] = React.useState("");
   const [touched, setTouched] = React.useState(false);
   const save = useMutation({
-    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) => unwrap(api.PUT("/api/v1/admin/requests/{request_id}/max-prefix", { ...requestPath(request.id), body })),
+    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) =>
+      unwrap(api.PUT("/api/v1/admin/requests/{request_id}/max-prefix", { ...requestPath(request.id), body })),
     onSuccess: (body) => {
       toast.success(
         body.ipv4 || body.ipv6 ? "Import limits overridden; the route servers are resynced" : "Overrides cleared",
@@ -61,16 +62,32 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
         >
           <div className="grid w-32 gap-1.5">
             <Label htmlFor="mp4">IPv4 limit</Label>
-            <Input id="mp4" inputMode="numeric" className="font-mono" value={v4} onChange={(e) => setV4(e.target.value)} aria-invalid={touched && p4 === "bad"} />
+            <Input
+              id="mp4"
+              inputMode="numeric"
+              className="font-mono"
+              value={v4}
+              onChange={(e) => setV4(e.target.value)}
+              aria-invalid={touched && p4 === "bad"}
+            />
           </div>
           <div className="grid w-32 gap-1.5">
             <Label htmlFor="mp6">IPv6 limit</Label>
-            <Input id="mp6" inputMode="numeric" className="font-mono" value={v6} onChange={(e) => setV6(e.target.value)} aria-invalid={touched && p6 === "bad"} />
+            <Input
+              id="mp6"
+              inputMode="numeric"
+              className="font-mono"
+              value={v6}
+              onChange={(e) => setV6(e.target.value)}
+              aria-invalid={touched && p6 === "bad"}
+            />
           </div>
           <Button type="submit" variant="outline" disabled={save.isPending}>
             {save.isPending ? "Saving…" : "Set override"}
           </Button>
-          {touched && bad ? <p className="w-full text-sm text-danger">A limit is a whole number from 1 to 10,000,000.</p> : null}
+          {touched && bad ? (
+            <p className="w-full text-sm text-danger">A limit is a whole number from 1 to 10,000,000.</p>
+          ) : null}
         </form>
       </CardContent>
     </Card>
