@@ -3,7 +3,8 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { App } from "@/App";
 import { setCsrfToken } from "@/api/client";
-import { CONTEXT, jsonResponse, problem } from "@/test/fixtures";
+import type { Me } from "@/api/types";
+import { CONTEXT, jsonResponse, OPERATOR, problem } from "@/test/fixtures";
 import { mockApi, renderAt } from "@/test/render";
 
 beforeEach(() => {
@@ -16,17 +17,7 @@ afterEach(() => {
   setCsrfToken(null);
 });
 
-const OPERATOR = {
-  id: 1,
-  username: "ada",
-  display_name: "Ada",
-  email: null,
-  role: "operator",
-  login_method: "peeringdb",
-  asns: [{ asn: 213035, source: "peeringdb", network_name: "Example", peeringdb_perms: 15 }],
-  csrf_token: "csrf-1",
-};
-const ADMIN = { ...OPERATOR, id: 2, username: "admin", display_name: "", role: "admin", asns: [] };
+const ADMIN: Me = { ...OPERATOR, id: 2, username: "admin", display_name: "", role: "admin", asns: [] };
 const EMPTY_QUEUE = { items: [], total: 0, limit: 25, offset: 0, counts: {} };
 
 describe("the member and admin guards", () => {

@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "@/App";
 import { setCsrfToken } from "@/api/client";
-import { jsonResponse, problem, REQUEST, ROUTE_SERVERS } from "@/test/fixtures";
+import { jsonResponse, OPERATOR, problem, REQUEST, ROUTE_SERVERS } from "@/test/fixtures";
 import { mockApi, renderAt } from "@/test/render";
 import { RequestPage } from "./RequestPage";
 
@@ -12,16 +12,6 @@ afterEach(() => {
   setCsrfToken(null);
 });
 
-const ME = {
-  id: 1,
-  username: "ada",
-  display_name: "Ada",
-  email: null,
-  role: "operator",
-  login_method: "peeringdb",
-  asns: [{ asn: 213035, source: "peeringdb", network_name: "Example", peeringdb_perms: 15 }],
-  csrf_token: "csrf-1",
-};
 const PATH = `/requests/${REQUEST.id}`;
 
 describe("a member's request page", () => {
@@ -70,7 +60,7 @@ describe("session expiry", () => {
   it("sends the user to /login and remembers where they were", async () => {
     let session = true;
     mockApi({
-      "GET /me": () => (session ? jsonResponse(ME) : problem("session_expired", 401)),
+      "GET /me": () => (session ? jsonResponse(OPERATOR) : problem("session_expired", 401)),
       [`GET ${PATH}`]: () =>
         session ? jsonResponse({ ...REQUEST, status: "pending", membership: null }) : problem("session_expired", 401),
       [`GET ${PATH}/route-servers`]: () => jsonResponse([]),

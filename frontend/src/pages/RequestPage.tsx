@@ -1,3 +1,4 @@
+import type { UseQueryResult } from "@tanstack/react-query";
 import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
@@ -22,13 +23,22 @@ import { shortId } from "@/lib/format";
 import { NotFoundPage } from "./NotFoundPage";
 
 /** Someone else's request and a malformed ID both look like a request that does not exist. */
-export function isMissing(error: unknown): boolean {
+function isMissing(error: unknown): boolean {
   return (
     isApiError(error) &&
     (error.code === "request_not_found" ||
       error.code === "not_found" ||
       (error.status === 422 && error.code === "validation_failed"))
   );
+}
+
+/** A request page until its request is there: a skeleton, "not found", or the error. */
+export function RequestNotLoaded({ query }: { query: UseQueryResult<unknown> }) {
+  if (query.isError) {
+    if (isMissing(query.error)) return <NotFoundPage what="request" />;
+    return <ErrorPanel error={query.error} onRetry={() => void query.refetch()} />;
+  }
+  return <Skeleton className="h-96 w-full" />;
 }
 
 export function RequestPage() {
@@ -53,11 +63,7 @@ export function RequestPage() {
     document.title = `Request ${shortId(id)} · ZT-IX`;
   }, [id]);
 
-  if (request.isPending) return <Skeleton className="h-96 w-full" />;
-  if (request.isError) {
-    if (isMissing(request.error)) return <NotFoundPage what="request" />;
-    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
-  }
+  if (!request.isSuccess) return <RequestNotLoaded query={request} />;
   const r = request.data;
 
   return (

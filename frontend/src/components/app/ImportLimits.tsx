@@ -17,6 +17,28 @@ function parseLimit(text: string): number | null | "bad" {
   return n >= 1 && n <= 10_000_000 ? n : "bad";
 }
 
+function LimitInput(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  invalid: boolean;
+}) {
+  return (
+    <div className="grid w-32 gap-1.5">
+      <Label htmlFor={props.id}>{props.label}</Label>
+      <Input
+        id={props.id}
+        inputMode="numeric"
+        className="font-mono"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-invalid={props.invalid}
+      />
+    </div>
+  );
+}
+
 /** The route servers' import limits for this member, and the admin's override. */
 export function ImportLimits({ request }: { request: JoinRequest }) {
   const servers = useRequestRouteServers(request.id, request.status);
@@ -60,28 +82,8 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
           }}
           aria-label="Import limit override"
         >
-          <div className="grid w-32 gap-1.5">
-            <Label htmlFor="mp4">IPv4 limit</Label>
-            <Input
-              id="mp4"
-              inputMode="numeric"
-              className="font-mono"
-              value={v4}
-              onChange={(e) => setV4(e.target.value)}
-              aria-invalid={touched && p4 === "bad"}
-            />
-          </div>
-          <div className="grid w-32 gap-1.5">
-            <Label htmlFor="mp6">IPv6 limit</Label>
-            <Input
-              id="mp6"
-              inputMode="numeric"
-              className="font-mono"
-              value={v6}
-              onChange={(e) => setV6(e.target.value)}
-              aria-invalid={touched && p6 === "bad"}
-            />
-          </div>
+          <LimitInput id="mp4" label="IPv4 limit" value={v4} onChange={setV4} invalid={touched && p4 === "bad"} />
+          <LimitInput id="mp6" label="IPv6 limit" value={v6} onChange={setV6} invalid={touched && p6 === "bad"} />
           <Button type="submit" variant="outline" disabled={save.isPending}>
             {save.isPending ? "Saving…" : "Set override"}
           </Button>

@@ -4,7 +4,6 @@ import { useParams } from "react-router";
 import { api, requestPath, unwrap } from "@/api/client";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
-import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
@@ -19,11 +18,9 @@ import {
   Timeline,
 } from "@/components/app/RequestParts";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Skeleton } from "@/components/ui/skeleton";
 import { keys, useAdminRequest, useRequestAction } from "@/hooks/queries";
 import { formatDateTime, shortId } from "@/lib/format";
-import { NotFoundPage } from "@/pages/NotFoundPage";
-import { isMissing } from "@/pages/RequestPage";
+import { RequestNotLoaded } from "@/pages/RequestPage";
 
 function describeEvent(e: AuditEvent): string {
   if (e.from_status || e.to_status) return `${e.from_status ?? "—"} → ${e.to_status ?? "—"}`;
@@ -123,11 +120,7 @@ export function AdminRequestPage() {
     document.title = `Admin · request ${shortId(id)} · ZT-IX`;
   }, [id]);
 
-  if (request.isPending) return <Skeleton className="h-96 w-full" />;
-  if (request.isError) {
-    if (isMissing(request.error)) return <NotFoundPage what="request" />;
-    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
-  }
+  if (!request.isSuccess) return <RequestNotLoaded query={request} />;
   const r = request.data;
 
   return (
