@@ -44,7 +44,7 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SO
 
 # Types, then component and hook tests (Vitest).
 frontend-check: frontend/node_modules/.package-lock.json
-	cd frontend && npx tsc --noEmit && npm test --silent
+	cd frontend && npx tsc --noEmit && npx biome ci . && npm test --silent
 
 system-deps:
 	@scripts/install-system-deps.sh

@@ -1,7 +1,10 @@
 /**
- * The one way the app talks to the JSON API: same-origin fetch with the session cookie,
- * the CSRF token on every write, and RFC 9457 problems turned into {@link ApiError}s.
+ * The one way the app talks to the JSON API: openapi-fetch over the generated `paths`
+ * (src/api/schema.d.ts), same-origin with the session cookie, the CSRF token on every write,
+ * and RFC 9457 problems turned into {@link ApiError}s by {@link unwrap}.
  */
+import createClient, { type Middleware } from "openapi-fetch";
+import type { paths } from "./schema";
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -43,62 +46,56 @@ export function isSessionLost(error: unknown): boolean {
   return isApiError(error) && (error.code === "not_authenticated" || error.code === "session_expired");
 }
 
-type Query = Record<string, string | number | boolean | readonly (string | number)[] | null | undefined>;
-
-export function withQuery(path: string, query?: Query): string {
-  if (!query) return path;
+/** Query strings as the API reads them: a list repeats its key; empty values are left out. */
+export function serializeQuery(query: Record<string, unknown>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value === undefined || value === null || value === "") continue;
-    if (Array.isArray(value)) value.forEach((v) => params.append(key, String(v)));
+    if (Array.isArray(value)) for (const item of value) params.append(key, String(item));
     else params.append(key, String(value));
   }
-  const text = params.toString();
-  return text ? `${path}?${text}` : path;
+  return params.toString();
 }
 
-export interface RequestOptions {
-  method?: "GET" | "POST" | "PUT";
-  body?: unknown;
-  query?: Query;
-  signal?: AbortSignal;
-}
+const csrf: Middleware = {
+  onRequest({ request }) {
+    if (WRITE_METHODS.has(request.method) && csrfToken) request.headers.set("X-CSRF-Token", csrfToken);
+    return request;
+  },
+};
 
-export async function apiFetch<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const method = options.method ?? "GET";
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  if (WRITE_METHODS.has(method) && csrfToken) headers["X-CSRF-Token"] = csrfToken;
-  let response: Response;
+/** Typed calls by path: `api.GET("/api/v1/me")`. Wrap each in {@link unwrap}. */
+export const api = createClient<paths>({
+  baseUrl: window.location.origin,
+  credentials: "same-origin",
+  headers: { Accept: "application/json" },
+  querySerializer: serializeQuery,
+  // Looked up at every call, not once, so tests can stand in for the server.
+  fetch: (request) => globalThis.fetch(request),
+});
+api.use(csrf);
+
+/** What an openapi-fetch call settles to: the typed data, or the error body. */
+type Settled<D> = { data?: D; error?: unknown; response: Response };
+
+/** The data of a successful call; an {@link ApiError} for a problem or an unreachable server. */
+export async function unwrap<D>(call: Promise<Settled<D>>): Promise<D> {
+  let settled: Settled<D>;
   try {
-    response = await fetch(withQuery(`/api/v1${path}`, options.query), {
-      method,
-      headers,
-      credentials: "same-origin",
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-    });
+    settled = await call;
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;
     throw new ApiError(0, "network_error", "The server could not be reached");
   }
-  if (response.status === 204) return undefined as T;
-  const text = await response.text();
-  let data: unknown = undefined;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = undefined;
-    }
-  }
+  const { response } = settled;
   if (!response.ok) {
-    const problem = (data && typeof data === "object" ? data : {}) as Record<string, unknown>;
+    const body = settled.error;
+    const problem = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
     const code = typeof problem.code === "string" ? problem.code : fallbackCode(response.status);
     const detail = typeof problem.detail === "string" ? problem.detail : response.statusText;
     throw new ApiError(response.status, code, detail, problem);
   }
-  return data as T;
+  return settled.data as D;
 }
 
 function fallbackCode(status: number): string {
@@ -107,4 +104,9 @@ function fallbackCode(status: number): string {
   if (status === 404) return "not_found";
   if (status >= 500) return "internal_error";
   return "validation_failed";
+}
+
+/** The path parameter of every call on one join request. */
+export function requestPath(id: string) {
+  return { params: { path: { request_id: id } } };
 }

@@ -1,32 +1,36 @@
-/** Names for the generated OpenAPI schemas (src/api/schema.d.ts, from /api/v1/openapi.json). */
-import type { components, operations } from "./schema";
+/**
+ * Names for the shapes the API answers with, read off the generated `paths`
+ * (src/api/schema.d.ts, from /api/v1/openapi.json) by path and method, as the client calls them.
+ */
+import type { paths } from "./schema";
 
-type S = components["schemas"];
-
-export type Me = S["MeOut"];
-export type AsnInfo = S["AsnOut"];
-export type Network = S["NetworkOut"];
-export type OnboardingContext = S["OnboardingContext"];
-export type JoinRequest = S["JoinRequestOut"];
-export type JoinRequestCreate = S["JoinRequestCreate"];
-export type AdminJoinRequest = S["AdminJoinRequestOut"];
-export type AdminJoinRequestDetail = S["AdminJoinRequestDetail"];
-export type AdminRequestPage = S["AdminRequestPage"];
-export type RequestPage = S["Page_JoinRequestOut_"];
-export type AuditEvent = S["AuditEventOut"];
-export type Membership = S["MembershipOut"];
-export type RequestStatus = S["RequestStatus"];
-export type MemberRouteServer = S["MemberRouteServerOut"];
-export type RouteServer = S["RouteServerOut"];
-export type BgpSession = S["SessionOut"];
-export type ControllerState = S["ControllerOut"];
-export type Problem = S["Problem"];
-export type AuthorizeUrl = S["AuthorizeUrl"];
-export type MaxPrefix = S["MaxPrefixBody"];
-export type OidcCallback = S["OidcCallback"];
-export type SortKey = NonNullable<
-  NonNullable<operations["list_requests_api_v1_admin_requests_get"]["parameters"]["query"]>["sort"]
+type Method = "get" | "post" | "put";
+type Operation<P extends keyof paths, M extends Method> = NonNullable<paths[P][M]>;
+type Json<T> = T extends { content: { "application/json": infer J } } ? J : never;
+/** The JSON a path answers with on success. */
+type Answer<P extends keyof paths, M extends Method = "get"> = Json<
+  Operation<P, M>["responses"][keyof Operation<P, M>["responses"] & (200 | 201)]
 >;
+/** The JSON body a path takes. */
+type Body<P extends keyof paths, M extends Method> = Json<NonNullable<Operation<P, M>["requestBody"]>>;
+type Query<P extends keyof paths> = NonNullable<Operation<P, "get">["parameters"]["query"]>;
+
+export type Me = Answer<"/api/v1/me">;
+export type OnboardingContext = Answer<"/api/v1/onboarding/context">;
+export type JoinRequest = Answer<"/api/v1/requests/{request_id}">;
+export type JoinRequestCreate = Body<"/api/v1/requests", "post">;
+export type RequestPage = Answer<"/api/v1/requests">;
+export type AdminJoinRequestDetail = Answer<"/api/v1/admin/requests/{request_id}">;
+export type AdminRequestPage = Answer<"/api/v1/admin/requests">;
+export type AuditEvent = AdminJoinRequestDetail["audit"][number];
+export type RequestStatus = JoinRequest["status"];
+export type MemberRouteServer = Answer<"/api/v1/requests/{request_id}/route-servers">[number];
+export type RouteServer = Answer<"/api/v1/admin/route-servers">[number];
+export type BgpSession = NonNullable<RouteServer["sessions"]>[number];
+export type ControllerState = Answer<"/api/v1/admin/controller">;
+export type SortKey = NonNullable<Query<"/api/v1/admin/requests">["sort"]>;
+/** Why the policy left a request to a human (the admin queue can filter on it). */
+export type NeedsHumanReason = NonNullable<Query<"/api/v1/admin/requests">["needs_human_reason"]>;
 
 export const ALL_STATUSES: readonly RequestStatus[] = [
   "pending",
@@ -39,6 +43,3 @@ export const ALL_STATUSES: readonly RequestStatus[] = [
   "deprovisioning",
   "removed",
 ];
-
-/** Why the policy left a request to a human (the admin queue can filter on it). */
-export type NeedsHumanReason = components["schemas"]["Reason"];

@@ -3,7 +3,7 @@ import { act, renderHook, waitFor } from "@testing-library/react";
 import type * as React from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeQueryClient } from "@/api/queryClient";
-import { REQUEST, jsonResponse } from "@/test/fixtures";
+import { jsonResponse, REQUEST } from "@/test/fixtures";
 import { mockApi } from "@/test/render";
 import { useRequest } from "./queries";
 

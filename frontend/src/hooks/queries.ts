@@ -1,20 +1,38 @@
 /** Data hooks: one per API resource, with the polling rules of each page. */
-import { useMutation, useQuery, useQueryClient, type QueryKey } from "@tanstack/react-query";
+import { type QueryKey, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
-import { api, type QueueFilter } from "@/api/endpoints";
-import { ApiError, setCsrfToken } from "@/api/client";
+import { ApiError, api, requestPath, setCsrfToken, unwrap } from "@/api/client";
 import type {
   AdminJoinRequestDetail,
+  AdminRequestPage,
+  ControllerState,
   JoinRequest,
   Me,
   MemberRouteServer,
-  RouteServer,
+  NeedsHumanReason,
   RequestPage,
   RequestStatus,
+  RouteServer,
+  SortKey,
 } from "@/api/types";
 import { CALM, FAST } from "@/lib/polling";
 import { MOVING, TERMINAL } from "@/lib/status";
 import { usePoller } from "./usePoller";
+
+/** The admin queue's filters, as the queue page keeps them in its URL. */
+export interface QueueFilter {
+  status?: RequestStatus[];
+  asn?: number;
+  network?: string;
+  minAgeMinutes?: number;
+  /** Requests the policy left to a human for this reason (a policy reason code). */
+  reason?: NeedsHumanReason;
+  /** Only requests whose requester lost the ASN at PeeringDB (members kept, flagged). */
+  grantLost?: boolean;
+  sort: SortKey;
+  limit: number;
+  offset: number;
+}
 
 export const keys = {
   me: ["me"] as const,
@@ -34,7 +52,7 @@ export function useMe() {
     queryKey: keys.me,
     queryFn: async () => {
       try {
-        const me = await api.me();
+        const me = await unwrap(api.GET("/api/v1/me"));
         setCsrfToken(me.csrf_token);
         return me;
       } catch (error) {
@@ -51,7 +69,11 @@ export function useMe() {
 }
 
 export function useOnboarding() {
-  return useQuery({ queryKey: keys.onboarding, queryFn: api.onboarding, staleTime: 60_000 });
+  return useQuery({
+    queryKey: keys.onboarding,
+    queryFn: () => unwrap(api.GET("/api/v1/onboarding/context")),
+    staleTime: 60_000,
+  });
 }
 
 export function useMyRequests() {
@@ -60,7 +82,11 @@ export function useMyRequests() {
     done: (page) => page.items.every((r) => TERMINAL.has(r.status)),
     fingerprint: (page) => page.items.map((r) => `${r.id}:${r.status}:${r.updated_at}`).join(","),
   });
-  return useQuery({ queryKey: keys.myRequests, queryFn: () => api.myRequests(), refetchInterval });
+  return useQuery({
+    queryKey: keys.myRequests,
+    queryFn: () => unwrap(api.GET("/api/v1/requests", { params: { query: { limit: 100 } } })),
+    refetchInterval,
+  });
 }
 
 const requestPrint = (r: JoinRequest) =>
@@ -72,7 +98,11 @@ export function useRequest(id: string) {
     done: (r) => TERMINAL.has(r.status),
     fingerprint: requestPrint,
   });
-  return useQuery({ queryKey: keys.request(id), queryFn: () => api.request(id), refetchInterval });
+  return useQuery({
+    queryKey: keys.request(id),
+    queryFn: () => unwrap(api.GET("/api/v1/requests/{request_id}", requestPath(id))),
+    refetchInterval,
+  });
 }
 
 export function useAdminRequest(id: string) {
@@ -83,7 +113,7 @@ export function useAdminRequest(id: string) {
   });
   return useQuery({
     queryKey: keys.adminRequest(id),
-    queryFn: () => api.adminRequest(id),
+    queryFn: () => unwrap(api.GET("/api/v1/admin/requests/{request_id}", requestPath(id))),
     refetchInterval,
   });
 }
@@ -94,7 +124,7 @@ export function useRequestRouteServers(id: string, status: RequestStatus | undef
   const live = status === "active" || (status !== undefined && MOVING.has(status));
   return useQuery({
     queryKey: keys.requestRouteServers(id),
-    queryFn: () => api.requestRouteServers(id),
+    queryFn: () => unwrap(api.GET("/api/v1/requests/{request_id}/route-servers", requestPath(id))),
     enabled: status !== undefined && !TERMINAL.has(status),
     refetchInterval: live ? refetchInterval : false,
   });
@@ -103,12 +133,29 @@ export function useRequestRouteServers(id: string, status: RequestStatus | undef
 export function useQueue(filter: QueueFilter) {
   const refetchInterval = usePoller({
     policy: CALM,
-    fingerprint: (page: Awaited<ReturnType<typeof api.adminQueue>>) =>
+    fingerprint: (page: AdminRequestPage) =>
       JSON.stringify([page.counts, page.items.map((r) => `${r.id}:${r.status}:${r.updated_at}`)]),
   });
   return useQuery({
     queryKey: keys.queue(filter),
-    queryFn: () => api.adminQueue(filter),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/admin/requests", {
+          params: {
+            query: {
+              status: filter.status,
+              asn: filter.asn,
+              zt_network_id: filter.network,
+              min_age_minutes: filter.minAgeMinutes,
+              needs_human_reason: filter.reason,
+              grant_lost: filter.grantLost ? true : undefined,
+              sort: filter.sort,
+              limit: filter.limit,
+              offset: filter.offset,
+            },
+          },
+        }),
+      ),
     refetchInterval,
     placeholderData: (previous) => previous,
   });
@@ -116,16 +163,23 @@ export function useQueue(filter: QueueFilter) {
 
 export function useRouteServers() {
   const refetchInterval = usePoller<RouteServer[]>({ policy: CALM });
-  return useQuery({ queryKey: keys.routeServers, queryFn: api.routeServers, refetchInterval });
+  return useQuery({
+    queryKey: keys.routeServers,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/route-servers", { params: { query: { sessions: true } } })),
+    refetchInterval,
+  });
 }
 
 export function useController() {
   const refetchInterval = usePoller({
     policy: CALM,
-    fingerprint: (state: Awaited<ReturnType<typeof api.controller>>) =>
-      JSON.stringify({ ...state, checked_at: null }),
+    fingerprint: (state: ControllerState) => JSON.stringify({ ...state, checked_at: null }),
   });
-  return useQuery({ queryKey: keys.controller, queryFn: api.controller, refetchInterval });
+  return useQuery({
+    queryKey: keys.controller,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/controller")),
+    refetchInterval,
+  });
 }
 
 // --- actions -------------------------------------------------------------------------

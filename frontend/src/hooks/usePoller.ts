@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { AdaptivePoller, type AdaptiveOptions } from "@/lib/polling";
+import { type AdaptiveOptions, AdaptivePoller } from "@/lib/polling";
 
 /** A `refetchInterval` function that slows down while nothing changes, stops once `done`,
  *  and pauses while the tab is hidden. One poller per component instance. */

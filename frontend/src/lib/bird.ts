@@ -35,5 +35,5 @@ export function birdSnippet(request: JoinRequest, servers: MemberRouteServer[]):
       );
     }
   }
-  return lines.join("\n") + "\n";
+  return `${lines.join("\n")}\n`;
 }

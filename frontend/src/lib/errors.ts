@@ -11,6 +11,7 @@ export interface ErrorText {
   hint?: string;
 }
 
+// biome-ignore format: one code a line, as tests/e2e/test_api_types.py reads the table
 export const ERROR_TEXT: Record<string, ErrorText> = {
   // request shape and identifiers
   validation_failed: { message: "Some of the details you entered are not valid.", hint: "Check the highlighted fields and try again." },

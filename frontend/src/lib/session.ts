@@ -9,14 +9,14 @@ export function onSessionLost(listener: Listener): () => void {
 }
 
 export function sessionLost(): void {
-  listeners.forEach((listener) => listener());
+  for (const listener of listeners) listener();
 }
 
 const NEXT_KEY = "ztix.next";
 
 /** A path inside this app that is safe to return to after login (never another origin). */
 export function safeNext(value: string | null | undefined): string | null {
-  if (!value || !value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
+  if (!value?.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
   if (value.startsWith("/login") || value.startsWith("/auth/")) return null;
   return value;
 }

@@ -5,9 +5,17 @@ type Tone = "neutral" | "warm" | "blue" | "mist" | "ok" | "danger" | "taupe";
 export const STATUS: Record<RequestStatus, { label: string; tone: Tone; member: string }> = {
   pending: { label: "Pending", tone: "warm", member: "Waiting for the IX team to review it." },
   approved: { label: "Approved", tone: "blue", member: "Approved: ZT-IX is about to connect your router." },
-  provisioning: { label: "Provisioning", tone: "blue", member: "Connecting your router to the peering LAN and the route servers." },
+  provisioning: {
+    label: "Provisioning",
+    tone: "blue",
+    member: "Connecting your router to the peering LAN and the route servers.",
+  },
   active: { label: "Active", tone: "ok", member: "You are connected: bring up your BGP sessions." },
-  failed: { label: "Failed", tone: "danger", member: "Connecting your router failed. The IX team has been told and can retry." },
+  failed: {
+    label: "Failed",
+    tone: "danger",
+    member: "Connecting your router failed. The IX team has been told and can retry.",
+  },
   rejected: { label: "Rejected", tone: "taupe", member: "The IX team declined this request." },
   cancelled: { label: "Cancelled", tone: "neutral", member: "You withdrew this request." },
   deprovisioning: { label: "Leaving", tone: "mist", member: "Removing your router from the IX." },

@@ -20,9 +20,19 @@ describe("status timeline", () => {
   it("takes times from the audit trail when there is one", () => {
     const steps = timelineSteps({ ...REQUEST, status: "active" }, [
       {
-        id: 1, occurred_at: "2026-11-20T10:02:00Z", actor: "worker", actor_user_id: null, action: "provisioning.started",
-        target_type: "request", target_id: REQUEST.id, request_id: REQUEST.id, from_status: "approved",
-        to_status: "provisioning", details: {}, client_address: null, correlation_id: null,
+        id: 1,
+        occurred_at: "2026-11-20T10:02:00Z",
+        actor: "worker",
+        actor_user_id: null,
+        action: "provisioning.started",
+        target_type: "request",
+        target_id: REQUEST.id,
+        request_id: REQUEST.id,
+        from_status: "approved",
+        to_status: "provisioning",
+        details: {},
+        client_address: null,
+        correlation_id: null,
       },
     ]);
     expect(steps.find((s) => s.key === "provisioning")?.at).toBe("2026-11-20T10:02:00Z");

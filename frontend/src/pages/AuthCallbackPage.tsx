@@ -2,8 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { ArrowLeft, Loader2 } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import { ApiError, setCsrfToken } from "@/api/client";
-import { api } from "@/api/endpoints";
+import { ApiError, api, setCsrfToken, unwrap } from "@/api/client";
 import { Brand } from "@/components/app/Brand";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
@@ -35,8 +34,7 @@ export function AuthCallbackPage() {
       error: params.get("error"),
       error_description: params.get("error_description"),
     };
-    api
-      .peeringdbCallback(body)
+    unwrap(api.POST("/api/v1/auth/peeringdb/callback", { body }))
       .then((me) => {
         setCsrfToken(me.csrf_token);
         client.setQueryData(keys.me, me);

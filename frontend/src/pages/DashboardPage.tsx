@@ -1,7 +1,11 @@
 import { ChevronRight, PlusCircle } from "lucide-react";
 import * as React from "react";
 import { Link } from "react-router";
-import { Empty, ErrorPanel, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
+import { Empty } from "@/components/app/Empty";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Mono } from "@/components/app/Mono";
+import { PageHeader } from "@/components/app/PageHeader";
+import { StatusBadge } from "@/components/app/StatusBadge";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { useMyRequests } from "@/hooks/queries";
@@ -76,7 +80,10 @@ export function DashboardPage() {
                   </div>
                   <p className="text-sm text-slate">{STATUS[r.status].member}</p>
                 </div>
-                <ChevronRight className="size-5 shrink-0 text-slate transition-transform group-hover:translate-x-0.5" aria-hidden="true" />
+                <ChevronRight
+                  className="size-5 shrink-0 text-slate transition-transform group-hover:translate-x-0.5"
+                  aria-hidden="true"
+                />
               </Link>
             </li>
           ))}

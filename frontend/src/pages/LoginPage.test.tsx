@@ -13,7 +13,16 @@ afterEach(() => {
   sessionStorage.clear();
 });
 
-const ME = { id: 1, username: "admin", display_name: "", email: null, role: "admin", login_method: "local", asns: [], csrf_token: "c-9" };
+const ME = {
+  id: 1,
+  username: "admin",
+  display_name: "",
+  email: null,
+  role: "admin",
+  login_method: "local",
+  asns: [],
+  csrf_token: "c-9",
+};
 
 describe("logging in", () => {
   it("says what went wrong in a sentence, then goes back where the user was", async () => {
@@ -48,7 +57,12 @@ describe("logging in", () => {
     renderAt(<AuthCallbackPage />, { path: "/auth/callback", route: "/auth/callback?code=c1&state=s1" });
     expect(await screen.findByRole("alert")).toHaveTextContent("This login link was already used.");
     expect(screen.getByRole("link", { name: "Back to log in" })).toHaveAttribute("href", "/login");
-    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({ state: "s1", code: "c1", error: null, error_description: null });
+    expect(JSON.parse(String(calls[0]!.init.body))).toEqual({
+      state: "s1",
+      code: "c1",
+      error: null,
+      error_description: null,
+    });
   });
 
   it("returns to the page the login started from", async () => {

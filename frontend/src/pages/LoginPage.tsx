@@ -2,10 +2,9 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Info, KeyRound, LogIn } from "lucide-react";
 import * as React from "react";
 import { Navigate, useNavigate, useSearchParams } from "react-router";
-import { setCsrfToken } from "@/api/client";
-import { api } from "@/api/endpoints";
+import { api, setCsrfToken, unwrap } from "@/api/client";
 import { Brand } from "@/components/app/Brand";
-import { ErrorPanel } from "@/components/app/bits";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
@@ -46,7 +45,9 @@ export function LoginPage() {
     setError(null);
     setBusy("local");
     try {
-      const user = await api.localLogin(username.trim(), password);
+      const user = await unwrap(
+        api.POST("/api/v1/auth/local/login", { body: { username: username.trim(), password } }),
+      );
       setCsrfToken(user.csrf_token);
       client.setQueryData(keys.me, user);
       navigate(next ?? "/", { replace: true });
@@ -60,7 +61,7 @@ export function LoginPage() {
     setError(null);
     setBusy("peeringdb");
     try {
-      const { authorize_url } = await api.peeringdbStart();
+      const { authorize_url } = await unwrap(api.POST("/api/v1/auth/peeringdb/start"));
       rememberNext(next);
       window.location.assign(authorize_url);
     } catch (e) {
@@ -74,27 +75,29 @@ export function LoginPage() {
       <section className="relative hidden flex-col justify-between overflow-hidden border-r border-fog/70 p-10 marble lg:flex">
         <Brand />
         <div className="max-w-md animate-page-enter">
-          <h2 className="text-3xl font-semibold tracking-tight text-teal-deep">
-            Peer at a calm, well-kept exchange.
-          </h2>
+          <h2 className="text-3xl font-semibold tracking-tight text-teal-deep">Peer at a calm, well-kept exchange.</h2>
           <p className="mt-3 text-slate">
-            Ask to join with your ASN and your router's ZeroTier node ID. ZT-IX admits it to the
-            peering LAN, gives it addresses and sets up your sessions on every route server.
+            Ask to join with your ASN and your router's ZeroTier node ID. ZT-IX admits it to the peering LAN, gives it
+            addresses and sets up your sessions on every route server.
           </p>
           <ol className="mt-6 grid gap-2 text-sm text-graphite">
-            {["Log in with PeeringDB", "Pick your ASN and enter your node ID", "Watch it go active, then bring up BGP"].map(
-              (step, i) => (
-                <li key={step} className="flex items-center gap-3 stagger" style={{ "--i": i } as React.CSSProperties}>
-                  <span className="grid size-6 place-items-center rounded-full bg-paper font-mono text-xs text-clay shadow-soft">
-                    {i + 1}
-                  </span>
-                  {step}
-                </li>
-              ),
-            )}
+            {[
+              "Log in with PeeringDB",
+              "Pick your ASN and enter your node ID",
+              "Watch it go active, then bring up BGP",
+            ].map((step, i) => (
+              <li key={step} className="flex items-center gap-3 stagger" style={{ "--i": i } as React.CSSProperties}>
+                <span className="grid size-6 place-items-center rounded-full bg-paper font-mono text-xs text-clay shadow-soft">
+                  {i + 1}
+                </span>
+                {step}
+              </li>
+            ))}
           </ol>
         </div>
-        <p className="text-xs text-taupe">Sessions are private to this browser; nothing is shared with third parties.</p>
+        <p className="text-xs text-taupe">
+          Sessions are private to this browser; nothing is shared with third parties.
+        </p>
       </section>
 
       <main className="flex items-center justify-center p-4 sm:p-8">
@@ -105,7 +108,10 @@ export function LoginPage() {
           <h1 className="mb-1 text-2xl font-semibold tracking-tight text-teal-deep">Log in</h1>
           <p className="mb-5 text-sm text-slate">Members use their PeeringDB account.</p>
           {expired ? (
-            <div role="status" className="mb-4 flex gap-2 rounded-lg border border-fog bg-mist p-3 text-sm text-teal-deep">
+            <div
+              role="status"
+              className="mb-4 flex gap-2 rounded-lg border border-fog bg-mist p-3 text-sm text-teal-deep"
+            >
               <Info className="mt-0.5 size-4 shrink-0 text-harbor" aria-hidden="true" />
               Your session has expired. Log in again to carry on where you were.
             </div>

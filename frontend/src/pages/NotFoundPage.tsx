@@ -13,9 +13,7 @@ export function NotFoundPage({ what = "page" }: { what?: string }) {
         <Compass className="size-6 text-teal" aria-hidden="true" />
       </div>
       <h1 className="text-2xl font-semibold tracking-tight text-teal-deep">Not found</h1>
-      <p className="mt-2 text-slate">
-        This {what} does not exist, or it is not yours to see.
-      </p>
+      <p className="mt-2 text-slate">This {what} does not exist, or it is not yours to see.</p>
       <Button asChild className="mt-6">
         <Link to="/">Go to the start page</Link>
       </Button>

@@ -1,7 +1,7 @@
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
-import { CONTEXT, REQUEST, jsonResponse, problem } from "@/test/fixtures";
+import { CONTEXT, jsonResponse, problem, REQUEST } from "@/test/fixtures";
 import { mockApi, renderAt } from "@/test/render";
 import { OnboardingPage } from "./OnboardingPage";
 

@@ -3,10 +3,13 @@ import { HelpCircle, Send } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate } from "react-router";
 import { toast } from "sonner";
-import { ApiError, isApiError } from "@/api/client";
-import { api } from "@/api/endpoints";
-import type { JoinRequest, OnboardingContext } from "@/api/types";
-import { Empty, ErrorPanel, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
+import { type ApiError, api, isApiError, unwrap } from "@/api/client";
+import type { JoinRequest, JoinRequestCreate, OnboardingContext } from "@/api/types";
+import { Empty } from "@/components/app/Empty";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Mono } from "@/components/app/Mono";
+import { PageHeader } from "@/components/app/PageHeader";
+import { StatusBadge } from "@/components/app/StatusBadge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardFooter } from "@/components/ui/card";
 import { Input, NativeSelect, Textarea } from "@/components/ui/input";
@@ -49,9 +52,9 @@ function Eligibility({ context, children }: { context: OnboardingContext; childr
     return (
       <Empty title="You hold no ASN that can peer here">
         <p className="mx-auto max-w-md">
-          ZT-IX takes your ASNs from PeeringDB: you need the <strong>update</strong> permission on
-          the network there, and a verified account and e-mail. Private and reserved ASNs cannot
-          peer at an IX. Ask your organisation's PeeringDB admin, then log in again.
+          ZT-IX takes your ASNs from PeeringDB: you need the <strong>update</strong> permission on the network there,
+          and a verified account and e-mail. Private and reserved ASNs cannot peer at an IX. Ask your organisation's
+          PeeringDB admin, then log in again.
         </p>
       </Empty>
     );
@@ -81,23 +84,17 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
   const nodeProblem = nodeIdProblem(node);
   const normalized = normalizeNodeId(node);
   const duplicate = existing.find(
-    (r) =>
-      OPEN.has(r.status) &&
-      String(r.asn) === asn &&
-      r.zt_network_id === network &&
-      r.node_id === normalized,
+    (r) => OPEN.has(r.status) && String(r.asn) === asn && r.zt_network_id === network && r.node_id === normalized,
   );
   const selectedNetwork = context.networks.find((n) => n.zt_network_id === network);
 
   const create = useMutation({
-    mutationFn: api.createRequest,
+    mutationFn: (body: JoinRequestCreate) => unwrap(api.POST("/api/v1/requests", { body })),
     meta: { quiet: true },
     onSuccess: (request) => {
       void client.invalidateQueries({ queryKey: keys.myRequests });
       client.setQueryData(keys.request(request.id), request);
-      toast.success(
-        request.status === "approved" ? "Request approved by policy" : "Request sent to the IX team",
-      );
+      toast.success(request.status === "approved" ? "Request approved by policy" : "Request sent to the IX team");
       navigate(`/requests/${request.id}`);
     },
     onError: (error) => setServerError(isApiError(error) ? error : null),
@@ -135,8 +132,8 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
                 ))}
               </NativeSelect>
               <p className="text-xs text-slate">
-                {context.asns.length === 1 ? "The ASN you hold." : "The ASNs you hold."} Sessions on the
-                route servers use this ASN.
+                {context.asns.length === 1 ? "The ASN you hold." : "The ASNs you hold."} Sessions on the route servers
+                use this ASN.
               </p>
             </div>
 
@@ -177,11 +174,7 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
                 onBlur={() => setTouched({ node: true })}
               />
               <p id="node-id-error" className="text-sm text-danger" aria-live="polite">
-                {showNodeError
-                  ? nodeServerError
-                    ? describeError(nodeServerError).message
-                    : nodeProblem
-                  : null}
+                {showNodeError ? (nodeServerError ? describeError(nodeServerError).message : nodeProblem) : null}
               </p>
               <details id="node-id-help" className="group rounded-lg border border-line bg-soft px-3 py-2 text-sm">
                 <summary className="flex cursor-pointer items-center gap-2 font-medium text-teal-deep marker:content-none">
@@ -194,8 +187,8 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
                     <code>{"$ sudo zerotier-cli info\n200 info 1a2b3c4d5e 1.14.2 ONLINE"}</code>
                   </pre>
                   <p>
-                    The node ID is the 10-character word after <Mono>info</Mono> (here{" "}
-                    <Mono>1a2b3c4d5e</Mono>). Upper case is fine; we store it in lower case.
+                    The node ID is the 10-character word after <Mono>info</Mono> (here <Mono>1a2b3c4d5e</Mono>). Upper
+                    case is fine; we store it in lower case.
                   </p>
                 </div>
               </details>
@@ -214,8 +207,8 @@ function JoinForm({ context, existing }: { context: OnboardingContext; existing:
 
             {duplicate ? (
               <div role="alert" className="rounded-lg border border-[#e8d3c4] bg-clay-soft p-3 text-sm text-[#6b3d24]">
-                You already have an open request for AS{duplicate.asn} and node{" "}
-                <Mono>{duplicate.node_id}</Mono> on this network (<StatusBadge status={duplicate.status} />
+                You already have an open request for AS{duplicate.asn} and node <Mono>{duplicate.node_id}</Mono> on this
+                network (<StatusBadge status={duplicate.status} />
                 ).{" "}
                 <Link className="font-medium text-harbor underline" to={`/requests/${duplicate.id}`}>
                   Open it

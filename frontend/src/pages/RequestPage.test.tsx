@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it } from "vitest";
 import { App } from "@/App";
 import { setCsrfToken } from "@/api/client";
-import { REQUEST, ROUTE_SERVERS, jsonResponse, problem } from "@/test/fixtures";
+import { jsonResponse, OPERATOR, problem, REQUEST, ROUTE_SERVERS } from "@/test/fixtures";
 import { mockApi, renderAt } from "@/test/render";
 import { RequestPage } from "./RequestPage";
 
@@ -12,10 +12,6 @@ afterEach(() => {
   setCsrfToken(null);
 });
 
-const ME = {
-  id: 1, username: "ada", display_name: "Ada", email: null, role: "operator", login_method: "peeringdb",
-  asns: [{ asn: 213035, source: "peeringdb", network_name: "Example", peeringdb_perms: 15 }], csrf_token: "csrf-1",
-};
 const PATH = `/requests/${REQUEST.id}`;
 
 describe("a member's request page", () => {
@@ -52,7 +48,9 @@ describe("a member's request page", () => {
     const user = userEvent.setup();
     await user.click(await screen.findByRole("button", { name: "Cancel request" }));
     await user.click(within(screen.getByRole("dialog")).getByRole("button", { name: "Cancel request" }));
-    await waitFor(() => expect(document.querySelector("main [data-status], [data-status]")).toHaveAttribute("data-status", "cancelled"));
+    await waitFor(() =>
+      expect(document.querySelector("main [data-status], [data-status]")).toHaveAttribute("data-status", "cancelled"),
+    );
     expect(await screen.findByText("The request has moved on and no longer allows this.")).toBeVisible();
     await waitFor(() => expect(document.querySelector("[data-status]")).toHaveAttribute("data-status", "pending"));
   });
@@ -62,8 +60,9 @@ describe("session expiry", () => {
   it("sends the user to /login and remembers where they were", async () => {
     let session = true;
     mockApi({
-      "GET /me": () => (session ? jsonResponse(ME) : problem("session_expired", 401)),
-      [`GET ${PATH}`]: () => (session ? jsonResponse({ ...REQUEST, status: "pending", membership: null }) : problem("session_expired", 401)),
+      "GET /me": () => (session ? jsonResponse(OPERATOR) : problem("session_expired", 401)),
+      [`GET ${PATH}`]: () =>
+        session ? jsonResponse({ ...REQUEST, status: "pending", membership: null }) : problem("session_expired", 401),
       [`GET ${PATH}/route-servers`]: () => jsonResponse([]),
       [`POST ${PATH}/cancel`]: () => problem("session_expired", 401),
     });

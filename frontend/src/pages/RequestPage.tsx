@@ -1,10 +1,11 @@
+import type { UseQueryResult } from "@tanstack/react-query";
 import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
-import { isApiError } from "@/api/client";
-import { api } from "@/api/endpoints";
+import { api, isApiError, requestPath, unwrap } from "@/api/client";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
-import { ErrorPanel, Mono } from "@/components/app/bits";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
   PolicyReasons,
@@ -22,11 +23,22 @@ import { shortId } from "@/lib/format";
 import { NotFoundPage } from "./NotFoundPage";
 
 /** Someone else's request and a malformed ID both look like a request that does not exist. */
-export function isMissing(error: unknown): boolean {
+function isMissing(error: unknown): boolean {
   return (
     isApiError(error) &&
-    (error.code === "request_not_found" || error.code === "not_found" || (error.status === 422 && error.code === "validation_failed"))
+    (error.code === "request_not_found" ||
+      error.code === "not_found" ||
+      (error.status === 422 && error.code === "validation_failed"))
   );
+}
+
+/** A request page until its request is there: a skeleton, "not found", or the error. */
+export function RequestNotLoaded({ query }: { query: UseQueryResult<unknown> }) {
+  if (query.isError) {
+    if (isMissing(query.error)) return <NotFoundPage what="request" />;
+    return <ErrorPanel error={query.error} onRetry={() => void query.refetch()} />;
+  }
+  return <Skeleton className="h-96 w-full" />;
 }
 
 export function RequestPage() {
@@ -35,14 +47,14 @@ export function RequestPage() {
   const key = keys.request(id);
   const cancel = useRequestAction({
     key,
-    run: ({ id }) => api.cancel(id),
+    run: ({ id }) => unwrap(api.POST("/api/v1/requests/{request_id}/cancel", requestPath(id))),
     optimistic: "cancelled",
     success: "Request cancelled",
     alsoInvalidate: [keys.myRequests],
   });
   const leave = useRequestAction({
     key,
-    run: ({ id }) => api.leave(id),
+    run: ({ id }) => unwrap(api.POST("/api/v1/requests/{request_id}/leave", requestPath(id))),
     optimistic: "deprovisioning",
     success: "Leaving the IX: your router is being removed",
     alsoInvalidate: [keys.myRequests],
@@ -51,11 +63,7 @@ export function RequestPage() {
     document.title = `Request ${shortId(id)} · ZT-IX`;
   }, [id]);
 
-  if (request.isPending) return <Skeleton className="h-96 w-full" />;
-  if (request.isError) {
-    if (isMissing(request.error)) return <NotFoundPage what="request" />;
-    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
-  }
+  if (!request.isSuccess) return <RequestNotLoaded query={request} />;
   const r = request.data;
 
   return (
@@ -94,8 +102,8 @@ export function RequestPage() {
                 title="Leave the IX with this router?"
                 description={
                   <>
-                    Node <Mono>{r.node_id}</Mono> is removed from the peering LAN, its addresses are released
-                    and its BGP sessions on the route servers are deleted.
+                    Node <Mono>{r.node_id}</Mono> is removed from the peering LAN, its addresses are released and its
+                    BGP sessions on the route servers are deleted.
                   </>
                 }
                 confirmLabel="Leave the IX"

@@ -1,4 +1,16 @@
-import type { JoinRequest, MemberRouteServer, OnboardingContext } from "@/api/types";
+import type { JoinRequest, Me, MemberRouteServer, OnboardingContext } from "@/api/types";
+
+/** A member who logged in with PeeringDB and holds one ASN. */
+export const OPERATOR: Me = {
+  id: 1,
+  username: "ada",
+  display_name: "Ada",
+  email: null,
+  role: "operator",
+  login_method: "peeringdb",
+  asns: [{ asn: 213035, source: "peeringdb", network_name: "Example", peeringdb_perms: 15 }],
+  csrf_token: "csrf-1",
+};
 
 export const REQUEST: JoinRequest = {
   id: "5f0c3a4e-0000-4000-8000-000000000001",

@@ -1,7 +1,7 @@
 import { QueryClientProvider } from "@tanstack/react-query";
 import { render } from "@testing-library/react";
 import type * as React from "react";
-import { MemoryRouter, Route, Routes } from "react-router";
+import { MemoryRouter, Route, Routes, useLocation } from "react-router";
 import { makeQueryClient } from "@/api/queryClient";
 import { Toaster } from "@/components/ui/sonner";
 
@@ -22,25 +22,38 @@ export function renderAt(ui: React.ReactNode, { path = "/", route = "/" } = {}) 
   return { client, ...result };
 }
 
-import { useLocation } from "react-router";
-
 function LocationShown() {
   const location = useLocation();
   return <div data-testid="location">{location.pathname + location.search}</div>;
 }
 
-type Handler = (url: URL, init: RequestInit) => Response | Promise<Response>;
+/** What the app sent, as a plain record: headers (names in lower case), credentials, body text. */
+export interface SentInit {
+  method: string;
+  headers: Record<string, string>;
+  credentials: RequestCredentials;
+  body?: string;
+}
+
+type Handler = (url: URL, init: SentInit) => Response | Promise<Response>;
 
 /** Replace fetch with a router of handlers keyed by "METHOD /path"; records every call. */
 export function mockApi(handlers: Record<string, Handler>) {
-  const calls: Array<{ method: string; path: string; init: RequestInit; search: string }> = [];
-  const fetchMock = vi.fn(async (input: RequestInfo | URL, init: RequestInit = {}) => {
-    const url = new URL(String(input), "http://localhost");
-    const method = (init.method ?? "GET").toUpperCase();
+  const calls: Array<{ method: string; path: string; init: SentInit; search: string }> = [];
+  const fetchMock = vi.fn(async (input: RequestInfo | URL, options?: RequestInit) => {
+    const request = new Request(input instanceof Request ? input : new URL(String(input), "http://localhost"), options);
+    const url = new URL(request.url);
     const path = url.pathname.replace(/^\/api\/v1/, "");
-    calls.push({ method, path, init, search: url.search });
-    const handler = handlers[`${method} ${path}`];
-    if (!handler) throw new Error(`unexpected ${method} ${path}`);
+    const text = await request.text();
+    const init: SentInit = {
+      method: request.method,
+      headers: Object.fromEntries(request.headers),
+      credentials: request.credentials,
+      body: text === "" ? undefined : text,
+    };
+    calls.push({ method: request.method, path, init, search: url.search });
+    const handler = handlers[`${request.method} ${path}`];
+    if (!handler) throw new Error(`unexpected ${request.method} ${path}`);
     return handler(url, init);
   });
   vi.stubGlobal("fetch", fetchMock);

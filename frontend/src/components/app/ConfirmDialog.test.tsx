@@ -6,7 +6,15 @@ import { ConfirmAction } from "./ConfirmDialog";
 describe("ConfirmAction", () => {
   it("asks before acting, and can be dismissed", async () => {
     const onConfirm = vi.fn();
-    render(<ConfirmAction trigger="Approve" title="Approve this request?" description="x" confirmLabel="Yes, approve" onConfirm={onConfirm} />);
+    render(
+      <ConfirmAction
+        trigger="Approve"
+        title="Approve this request?"
+        description="x"
+        confirmLabel="Yes, approve"
+        onConfirm={onConfirm}
+      />,
+    );
     const user = userEvent.setup();
     await user.click(screen.getByRole("button", { name: "Approve" }));
     expect(screen.getByRole("dialog", { name: "Approve this request?" })).toBeVisible();
@@ -21,7 +29,16 @@ describe("ConfirmAction", () => {
 
   it("requires a reason when it asks for one and hands it on trimmed", async () => {
     const onConfirm = vi.fn();
-    render(<ConfirmAction trigger="Reject" title="Reject?" description="x" confirmLabel="Reject it" reasonLabel="Reason" onConfirm={onConfirm} />);
+    render(
+      <ConfirmAction
+        trigger="Reject"
+        title="Reject?"
+        description="x"
+        confirmLabel="Reject it"
+        reasonLabel="Reason"
+        onConfirm={onConfirm}
+      />,
+    );
     const user = userEvent.setup();
     await user.click(screen.getByRole("button", { name: "Reject" }));
     await user.click(screen.getByRole("button", { name: "Reject it" }));

@@ -9,8 +9,8 @@ import {
   DialogTitle,
   DialogTrigger,
 } from "@/components/ui/dialog";
-import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
 
 /** A button that asks before it acts. With `reasonLabel`, the dialog asks for a reason
  *  (required) and passes it on. */

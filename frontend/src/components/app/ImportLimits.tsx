@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import * as React from "react";
 import { toast } from "sonner";
-import { api } from "@/api/endpoints";
+import { api, requestPath, unwrap } from "@/api/client";
 import type { JoinRequest } from "@/api/types";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
@@ -17,6 +17,28 @@ function parseLimit(text: string): number | null | "bad" {
   return n >= 1 && n <= 10_000_000 ? n : "bad";
 }
 
+function LimitInput(props: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  invalid: boolean;
+}) {
+  return (
+    <div className="grid w-32 gap-1.5">
+      <Label htmlFor={props.id}>{props.label}</Label>
+      <Input
+        id={props.id}
+        inputMode="numeric"
+        className="font-mono"
+        value={props.value}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-invalid={props.invalid}
+      />
+    </div>
+  );
+}
+
 /** The route servers' import limits for this member, and the admin's override. */
 export function ImportLimits({ request }: { request: JoinRequest }) {
   const servers = useRequestRouteServers(request.id, request.status);
@@ -25,7 +47,8 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
   const [v6, setV6] = React.useState("");
   const [touched, setTouched] = React.useState(false);
   const save = useMutation({
-    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) => api.setMaxPrefix(request.id, body),
+    mutationFn: (body: { ipv4: number | null; ipv6: number | null }) =>
+      unwrap(api.PUT("/api/v1/admin/requests/{request_id}/max-prefix", { ...requestPath(request.id), body })),
     onSuccess: (body) => {
       toast.success(
         body.ipv4 || body.ipv6 ? "Import limits overridden; the route servers are resynced" : "Overrides cleared",
@@ -59,18 +82,14 @@ export function ImportLimits({ request }: { request: JoinRequest }) {
           }}
           aria-label="Import limit override"
         >
-          <div className="grid w-32 gap-1.5">
-            <Label htmlFor="mp4">IPv4 limit</Label>
-            <Input id="mp4" inputMode="numeric" className="font-mono" value={v4} onChange={(e) => setV4(e.target.value)} aria-invalid={touched && p4 === "bad"} />
-          </div>
-          <div className="grid w-32 gap-1.5">
-            <Label htmlFor="mp6">IPv6 limit</Label>
-            <Input id="mp6" inputMode="numeric" className="font-mono" value={v6} onChange={(e) => setV6(e.target.value)} aria-invalid={touched && p6 === "bad"} />
-          </div>
+          <LimitInput id="mp4" label="IPv4 limit" value={v4} onChange={setV4} invalid={touched && p4 === "bad"} />
+          <LimitInput id="mp6" label="IPv6 limit" value={v6} onChange={setV6} invalid={touched && p6 === "bad"} />
           <Button type="submit" variant="outline" disabled={save.isPending}>
             {save.isPending ? "Saving…" : "Set override"}
           </Button>
-          {touched && bad ? <p className="w-full text-sm text-danger">A limit is a whole number from 1 to 10,000,000.</p> : null}
+          {touched && bad ? (
+            <p className="w-full text-sm text-danger">A limit is a whole number from 1 to 10,000,000.</p>
+          ) : null}
         </form>
       </CardContent>
     </Card>

@@ -1,14 +1,8 @@
 /** The parts of a request page that members and admins both see. */
 import { AlertTriangle, ArrowLeft, CheckCircle2, Circle, CircleDot, XCircle } from "lucide-react";
-import * as React from "react";
+import type * as React from "react";
 import { Link } from "react-router";
-import type {
-  AdminJoinRequestDetail,
-  AuditEvent,
-  BgpSession,
-  JoinRequest,
-  MemberRouteServer,
-} from "@/api/types";
+import type { AdminJoinRequestDetail, AuditEvent, BgpSession, JoinRequest, MemberRouteServer } from "@/api/types";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
@@ -17,9 +11,15 @@ import { birdSnippet } from "@/lib/bird";
 import { describeCode } from "@/lib/errors";
 import { formatDateTime, formatRelative, shortId } from "@/lib/format";
 import { STATUS } from "@/lib/status";
-import { timelineSteps, type StepState } from "@/lib/timeline";
+import { type StepState, timelineSteps } from "@/lib/timeline";
 import { cn } from "@/lib/utils";
-import { CodeBlock, CopyButton, ErrorPanel, Field, Mono, PageHeader, StatusBadge } from "./bits";
+import { CodeBlock } from "./CodeBlock";
+import { CopyButton } from "./CopyButton";
+import { ErrorPanel } from "./ErrorPanel";
+import { Field } from "./Field";
+import { Mono } from "./Mono";
+import { PageHeader } from "./PageHeader";
+import { StatusBadge } from "./StatusBadge";
 
 const STEP_ICON: Record<StepState, React.ComponentType<{ className?: string }>> = {
   done: CheckCircle2,
@@ -45,14 +45,21 @@ export function Timeline({ request, audit }: { request: JoinRequest; audit?: Aud
         const Icon = STEP_ICON[step.state];
         const last = i === steps.length - 1;
         return (
-          <li key={step.key} className="relative flex gap-3 pb-5 last:pb-0" aria-current={step.state === "current" ? "step" : undefined}>
+          <li
+            key={step.key}
+            className="relative flex gap-3 pb-5 last:pb-0"
+            aria-current={step.state === "current" ? "step" : undefined}
+          >
             {!last ? (
               <span
                 aria-hidden="true"
                 className={cn("absolute top-6 bottom-0 left-[9px] w-px", step.state === "done" ? "bg-ok/40" : "bg-fog")}
               />
             ) : null}
-            <Icon className={cn("relative mt-0.5 size-[19px] shrink-0 bg-paper", STEP_STYLE[step.state])} aria-hidden="true" />
+            <Icon
+              className={cn("relative mt-0.5 size-[19px] shrink-0 bg-paper", STEP_STYLE[step.state])}
+              aria-hidden="true"
+            />
             <div className="min-w-0">
               <div className={cn("text-sm font-medium", step.state === "todo" ? "text-slate" : "text-graphite")}>
                 {step.label}
@@ -128,7 +135,10 @@ export function RequestNotice({ request, admin = false }: { request: JoinRequest
         failed ? "border-[#ecc3bc] bg-danger-soft" : "border-[#e8d3c4] bg-clay-soft",
       )}
     >
-      <AlertTriangle className={cn("mt-0.5 size-4 shrink-0", failed ? "text-danger" : "text-clay")} aria-hidden="true" />
+      <AlertTriangle
+        className={cn("mt-0.5 size-4 shrink-0", failed ? "text-danger" : "text-clay")}
+        aria-hidden="true"
+      />
       <div className="min-w-0">
         <p className={cn("font-medium", failed ? "text-danger" : "text-[#6b3d24]")}>
           {failed ? "Provisioning failed: " : "Retrying after a problem: "}
@@ -141,9 +151,7 @@ export function RequestNotice({ request, admin = false }: { request: JoinRequest
               {request.attempts}
               {request.next_attempt_at && !failed ? <> · next try {formatRelative(request.next_attempt_at)}</> : null}
             </p>
-            {error.message ? (
-              <p className="mt-1 font-mono text-xs break-words text-graphite">{error.message}</p>
-            ) : null}
+            {error.message ? <p className="mt-1 font-mono text-xs break-words text-graphite">{error.message}</p> : null}
             {text.hint ? <p className="mt-1 text-slate">{text.hint}</p> : null}
           </>
         ) : (
@@ -185,13 +193,9 @@ export function MembershipCard({ request }: { request: JoinRequest }) {
           </Field>
         </dl>
         <div>
-          <div className="mb-1.5 text-xs font-medium tracking-wide text-slate uppercase" id="join-label">
-            Join command
-          </div>
+          <div className="mb-1.5 text-xs font-medium tracking-wide text-slate uppercase">Join command</div>
           <div className="flex flex-wrap items-center gap-2 rounded-lg border border-line bg-soft p-2 pl-3">
-            <code className="min-w-0 flex-1 font-mono text-sm break-all text-teal-deep" aria-labelledby="join-label">
-              {m.join_command}
-            </code>
+            <code className="min-w-0 flex-1 font-mono text-sm break-all text-teal-deep">{m.join_command}</code>
             <CopyButton text={m.join_command} label="Copy the join command" />
           </div>
         </div>

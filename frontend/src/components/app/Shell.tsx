@@ -1,23 +1,14 @@
 import { useQueryClient } from "@tanstack/react-query";
-import {
-  Gauge,
-  LayoutDashboard,
-  ListChecks,
-  LogOut,
-  Menu,
-  PlusCircle,
-  Server,
-  Cpu,
-} from "lucide-react";
+import { Cpu, Gauge, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server } from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
-import { api } from "@/api/endpoints";
-import { setCsrfToken } from "@/api/client";
+import { api, setCsrfToken, unwrap } from "@/api/client";
 import type { Me } from "@/api/types";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogDescription, DialogTitle, SheetContent } from "@/components/ui/dialog";
 import { keys } from "@/hooks/queries";
+import { useMember } from "@/hooks/useMember";
 import { cn } from "@/lib/utils";
 import { Brand } from "./Brand";
 
@@ -101,14 +92,14 @@ function SidebarFooter({ me }: { me: Me }) {
   return (
     <div className="mt-auto border-t border-fog/70 px-6 py-4 text-xs text-slate">
       <div className="font-medium text-graphite">{me.display_name || me.username}</div>
-      <div className="truncate">
-        {me.asns.length ? me.asns.map((a) => `AS${a.asn}`).join(", ") : "no ASNs"}
-      </div>
+      <div className="truncate">{me.asns.length ? me.asns.map((a) => `AS${a.asn}`).join(", ") : "no ASNs"}</div>
     </div>
   );
 }
 
-export function Shell({ me }: { me: Me }) {
+/** Layout route of the logged-in pages: navigation, header, and the page in `<main>`. */
+export function Shell() {
+  const me = useMember();
   const [open, setOpen] = React.useState(false);
   const location = useLocation();
   const navigate = useNavigate();
@@ -117,6 +108,7 @@ export function Shell({ me }: { me: Me }) {
 
   // Move focus to the new page's heading area for screen readers and keyboards.
   const first = React.useRef(true);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the new path is the trigger, not a value the effect reads
   React.useEffect(() => {
     if (first.current) {
       first.current = false;
@@ -128,7 +120,7 @@ export function Shell({ me }: { me: Me }) {
 
   async function logout() {
     try {
-      await api.logout();
+      await unwrap(api.POST("/api/v1/auth/logout"));
     } catch {
       /* the session may be gone already */
     }
@@ -203,7 +195,7 @@ export function Shell({ me }: { me: Me }) {
           className="mx-auto w-full max-w-6xl flex-1 px-4 py-6 outline-none sm:px-6 sm:py-8"
         >
           <div key={location.pathname} className="animate-page-enter">
-            <Outlet />
+            <Outlet context={me} />
           </div>
         </main>
       </div>

@@ -1,4 +1,4 @@
-import * as React from "react";
+import type * as React from "react";
 import { cn } from "@/lib/utils";
 
 export function Card({ className, ...props }: React.HTMLAttributes<HTMLDivElement>) {
@@ -32,9 +32,6 @@ export function CardContent({ className, ...props }: React.HTMLAttributes<HTMLDi
 
 export function CardFooter({ className, ...props }: React.HTMLAttributes<HTMLDivElement>) {
   return (
-    <div
-      className={cn("flex flex-wrap items-center gap-2 border-t border-line px-5 py-3", className)}
-      {...props}
-    />
+    <div className={cn("flex flex-wrap items-center gap-2 border-t border-line px-5 py-3", className)} {...props} />
   );
 }

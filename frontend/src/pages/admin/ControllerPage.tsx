@@ -1,7 +1,10 @@
 import { CheckCircle2, CircleAlert, XCircle } from "lucide-react";
 import * as React from "react";
 import type { ControllerState } from "@/api/types";
-import { ErrorPanel, Field, Mono, PageHeader } from "@/components/app/bits";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Field } from "@/components/app/Field";
+import { Mono } from "@/components/app/Mono";
+import { PageHeader } from "@/components/app/PageHeader";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
@@ -56,8 +59,12 @@ function NetworkCard({ net }: { net: NetworkState }) {
       <CardContent className="grid gap-4">
         {net.error ? <p className="text-sm text-danger">{net.error}</p> : null}
         <dl className="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2 2xl:grid-cols-4">
-          <Field label="IPv4 prefix" mono>{net.ipv4_prefix}</Field>
-          <Field label="IPv6 prefix" mono>{net.ipv6_prefix}</Field>
+          <Field label="IPv4 prefix" mono>
+            {net.ipv4_prefix}
+          </Field>
+          <Field label="IPv6 prefix" mono>
+            {net.ipv6_prefix}
+          </Field>
           <Field label="Members">{net.members ?? "—"}</Field>
           <Field label="Private">{yesNo(l2?.private, true)}</Field>
           <Field label="MTU">
@@ -68,7 +75,11 @@ function NetworkCard({ net }: { net: NetworkState }) {
             {l2?.routes.length ? l2.routes.map((r) => <div key={r}>{r}</div>) : "none"}
           </Field>
           <Field label="Frames allowed">
-            {l2 ? (l2.ethertypes_allowed ? l2.ethertypes_allowed.join(", ") : `not the IX rules (${l2.rule_count} rules)`) : "—"}
+            {l2
+              ? l2.ethertypes_allowed
+                ? l2.ethertypes_allowed.join(", ")
+                : `not the IX rules (${l2.rule_count} rules)`
+              : "—"}
           </Field>
         </dl>
         {net.drift.length ? (
@@ -126,7 +137,11 @@ export function AdminControllerPage() {
           s.ready ? "border-[#bcd9cd] bg-ok-soft" : "border-[#ecc3bc] bg-danger-soft",
         )}
       >
-        {s.ready ? <CheckCircle2 className="size-5 text-ok" aria-hidden="true" /> : <XCircle className="size-5 text-danger" aria-hidden="true" />}
+        {s.ready ? (
+          <CheckCircle2 className="size-5 text-ok" aria-hidden="true" />
+        ) : (
+          <XCircle className="size-5 text-danger" aria-hidden="true" />
+        )}
         <div className="min-w-0 flex-1">
           <p className={cn("font-semibold", s.ready ? "text-ok" : "text-danger")}>{s.ready ? "Ready" : "Not ready"}</p>
           <p className="text-sm break-words text-graphite">{s.summary}</p>
@@ -137,7 +152,9 @@ export function AdminControllerPage() {
       <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
         <div className="grid min-w-0 content-start gap-6">
           <section aria-labelledby="networks-h" className="grid min-w-0 content-start gap-4">
-            <h2 id="networks-h" className="text-lg font-semibold text-teal-deep">IX networks</h2>
+            <h2 id="networks-h" className="text-lg font-semibold text-teal-deep">
+              IX networks
+            </h2>
             {s.networks.length === 0 ? <p className="text-sm text-slate">No networks are declared.</p> : null}
             {s.networks.map((n) => (
               <NetworkCard key={n.zt_network_id ?? n.name} net={n} />
@@ -146,7 +163,9 @@ export function AdminControllerPage() {
           <Card>
             <CardHeader>
               <CardTitle>Membership drift</CardTitle>
-              <CardDescription>Members the controller has that ZT-IX does not know, or that differ from ZT-IX's records.</CardDescription>
+              <CardDescription>
+                Members the controller has that ZT-IX does not know, or that differ from ZT-IX's records.
+              </CardDescription>
             </CardHeader>
             <CardContent>
               {s.membership_drift_error ? (
@@ -161,10 +180,16 @@ export function AdminControllerPage() {
               ) : (
                 <ul className="grid gap-2 text-sm">
                   {drift.differences.map((d, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a difference has no id and one node may differ twice
                     <li key={`${d.network_id}-${d.node_id}-${i}`} className="rounded-md border border-line p-2">
                       <Badge tone="warm">{d.kind.replace(/_/g, " ")}</Badge>{" "}
                       <Mono className="text-xs">{d.network_id}</Mono>
-                      {d.node_id ? <> · node <Mono className="text-xs">{d.node_id}</Mono></> : null}
+                      {d.node_id ? (
+                        <>
+                          {" "}
+                          · node <Mono className="text-xs">{d.node_id}</Mono>
+                        </>
+                      ) : null}
                       <div className="mt-1 text-slate">{d.detail}</div>
                     </li>
                   ))}
@@ -180,10 +205,18 @@ export function AdminControllerPage() {
             </CardHeader>
             <CardContent>
               <dl className="grid gap-3">
-                <Field label="API" mono>{s.url ?? "ZeroTier Central"}</Field>
-                <Field label="Address" mono>{s.address ?? "—"}</Field>
-                <Field label="Version" mono>{s.version ?? "—"}</Field>
-                <Field label="Online">{s.online === null || s.online === undefined ? "—" : s.online ? "yes" : "no"}</Field>
+                <Field label="API" mono>
+                  {s.url ?? "ZeroTier Central"}
+                </Field>
+                <Field label="Address" mono>
+                  {s.address ?? "—"}
+                </Field>
+                <Field label="Version" mono>
+                  {s.version ?? "—"}
+                </Field>
+                <Field label="Online">
+                  {s.online === null || s.online === undefined ? "—" : s.online ? "yes" : "no"}
+                </Field>
               </dl>
             </CardContent>
           </Card>
@@ -212,10 +245,16 @@ export function AdminControllerPage() {
                         {formatDateTime(s.backups.last.created_at)}{" "}
                         <span className="text-slate">({formatRelative(s.backups.last.created_at)})</span>
                       </>
-                    ) : "—"}
+                    ) : (
+                      "—"
+                    )}
                   </Field>
-                  <Field label="Archive" mono>{s.backups.last.name}</Field>
-                  <Field label="Size">{(s.backups.last.size_bytes / 1024).toFixed(1)} KiB · {s.backups.count} kept</Field>
+                  <Field label="Archive" mono>
+                    {s.backups.last.name}
+                  </Field>
+                  <Field label="Size">
+                    {(s.backups.last.size_bytes / 1024).toFixed(1)} KiB · {s.backups.count} kept
+                  </Field>
                 </dl>
               ) : (
                 <p className="text-[#6b3d24]">

@@ -1,16 +1,20 @@
 import { ArrowDown, ArrowUp, ChevronLeft, ChevronRight } from "lucide-react";
 import * as React from "react";
 import { Link, useNavigate, useSearchParams } from "react-router";
-import type { QueueFilter } from "@/api/endpoints";
 import { ALL_STATUSES, type NeedsHumanReason, type RequestStatus, type SortKey } from "@/api/types";
-import { Empty, ErrorPanel, GrantLostBadge, Mono, PageHeader, StatusBadge } from "@/components/app/bits";
+import { Empty } from "@/components/app/Empty";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { GrantLostBadge } from "@/components/app/GrantLostBadge";
+import { Mono } from "@/components/app/Mono";
+import { PageHeader } from "@/components/app/PageHeader";
+import { StatusBadge } from "@/components/app/StatusBadge";
 import { Button } from "@/components/ui/button";
 import { Card } from "@/components/ui/card";
 import { Input, NativeSelect } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { useOnboarding, useQueue } from "@/hooks/queries";
+import { type QueueFilter, useOnboarding, useQueue } from "@/hooks/queries";
 import { formatDateTime, formatRelative, shortId } from "@/lib/format";
 import { STATUS } from "@/lib/status";
 import { cn } from "@/lib/utils";
@@ -80,7 +84,11 @@ function SortHeader({
       >
         {label}
         {active ? (
-          descending ? <ArrowDown className="size-3" aria-hidden="true" /> : <ArrowUp className="size-3" aria-hidden="true" />
+          descending ? (
+            <ArrowDown className="size-3" aria-hidden="true" />
+          ) : (
+            <ArrowUp className="size-3" aria-hidden="true" />
+          )
         ) : null}
       </button>
     </TableHead>
@@ -102,7 +110,7 @@ export function AdminQueuePage() {
     const next = new URLSearchParams(params);
     for (const [key, value] of Object.entries(change)) {
       next.delete(key);
-      if (Array.isArray(value)) value.forEach((v) => next.append(key, v));
+      if (Array.isArray(value)) for (const v of value) next.append(key, v);
       else if (value) next.set(key, value);
     }
     if (!keepPage) next.delete("page");
@@ -129,6 +137,7 @@ export function AdminQueuePage() {
         description="Every join request of the IX. Counts cover the whole IX; the list follows your filters and refreshes by itself."
       />
 
+      {/* biome-ignore lint/a11y/useSemanticElements: a group of toggle buttons, not a form section; a fieldset would not wrap as a flex row */}
       <div className="mb-4 flex flex-wrap gap-2" role="group" aria-label="Filter by status">
         {ALL_STATUSES.map((s) => {
           const on = filter.status?.includes(s) ?? false;
@@ -144,9 +153,7 @@ export function AdminQueuePage() {
               )}
             >
               {STATUS[s].label}
-              <span className={cn("font-mono text-xs", on ? "text-paper" : "text-slate")}>
-                {data?.counts[s] ?? 0}
-              </span>
+              <span className={cn("font-mono text-xs", on ? "text-paper" : "text-slate")}>{data?.counts[s] ?? 0}</span>
             </button>
           );
         })}
@@ -173,7 +180,8 @@ export function AdminQueuePage() {
               aria-describedby={asnInvalid ? "f-asn-error" : undefined}
               onChange={(e) => setAsnText(e.target.value)}
               onBlur={() => {
-                if (!asnInvalid && (asnText.trim() || null) !== params.get("asn")) update({ asn: asnText.trim() || null });
+                if (!asnInvalid && (asnText.trim() || null) !== params.get("asn"))
+                  update({ asn: asnText.trim() || null });
               }}
             />
             {asnInvalid ? (
@@ -184,7 +192,11 @@ export function AdminQueuePage() {
           </div>
           <div className="grid gap-1.5">
             <Label htmlFor="f-network">IX network</Label>
-            <NativeSelect id="f-network" value={filter.network ?? ""} onChange={(e) => update({ network: e.target.value || null })}>
+            <NativeSelect
+              id="f-network"
+              value={filter.network ?? ""}
+              onChange={(e) => update({ network: e.target.value || null })}
+            >
               <option value="">All networks</option>
               {(networks.data?.networks ?? []).map((n) => (
                 <option key={n.zt_network_id} value={n.zt_network_id}>
@@ -195,7 +207,11 @@ export function AdminQueuePage() {
           </div>
           <div className="grid gap-1.5">
             <Label htmlFor="f-age">Age</Label>
-            <NativeSelect id="f-age" value={params.get("age") ?? ""} onChange={(e) => update({ age: e.target.value || null })}>
+            <NativeSelect
+              id="f-age"
+              value={params.get("age") ?? ""}
+              onChange={(e) => update({ age: e.target.value || null })}
+            >
               {AGES.map(([value, label]) => (
                 <option key={value} value={value}>
                   {label}
@@ -205,7 +221,11 @@ export function AdminQueuePage() {
           </div>
           <div className="grid gap-1.5">
             <Label htmlFor="f-reason">Needs a human because</Label>
-            <NativeSelect id="f-reason" value={filter.reason ?? ""} onChange={(e) => update({ reason: e.target.value || null })}>
+            <NativeSelect
+              id="f-reason"
+              value={filter.reason ?? ""}
+              onChange={(e) => update({ reason: e.target.value || null })}
+            >
               <option value="">Any reason</option>
               {NEEDS_HUMAN.map(([code, label]) => (
                 <option key={code} value={code}>
@@ -216,7 +236,11 @@ export function AdminQueuePage() {
           </div>
           <div className="grid gap-1.5">
             <Label htmlFor="f-grant">Requester's grant</Label>
-            <NativeSelect id="f-grant" value={filter.grantLost ? "1" : ""} onChange={(e) => update({ grant_lost: e.target.value || null })}>
+            <NativeSelect
+              id="f-grant"
+              value={filter.grantLost ? "1" : ""}
+              onChange={(e) => update({ grant_lost: e.target.value || null })}
+            >
               <option value="">Any</option>
               <option value="1">Lost at PeeringDB</option>
             </NativeSelect>
@@ -245,7 +269,14 @@ export function AdminQueuePage() {
       ) : data && data.items.length === 0 ? (
         <Empty title="No requests match these filters">
           {params.toString() ? (
-            <Button variant="outline" className="mt-2" onClick={() => { setAsnText(""); setParams(new URLSearchParams(), { replace: true }); }}>
+            <Button
+              variant="outline"
+              className="mt-2"
+              onClick={() => {
+                setAsnText("");
+                setParams(new URLSearchParams(), { replace: true });
+              }}
+            >
               Clear filters
             </Button>
           ) : (
@@ -262,8 +293,20 @@ export function AdminQueuePage() {
                 <TableHead className="hidden md:table-cell">Network</TableHead>
                 <TableHead className="hidden sm:table-cell">Node</TableHead>
                 <TableHead>Status</TableHead>
-                <SortHeader label="Submitted" field="created_at" sort={filter.sort} onSort={(s) => update({ sort: s })} className="hidden lg:table-cell" />
-                <SortHeader label="Changed" field="updated_at" sort={filter.sort} onSort={(s) => update({ sort: s })} className="hidden md:table-cell" />
+                <SortHeader
+                  label="Submitted"
+                  field="created_at"
+                  sort={filter.sort}
+                  onSort={(s) => update({ sort: s })}
+                  className="hidden lg:table-cell"
+                />
+                <SortHeader
+                  label="Changed"
+                  field="updated_at"
+                  sort={filter.sort}
+                  onSort={(s) => update({ sort: s })}
+                  className="hidden md:table-cell"
+                />
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -315,18 +358,30 @@ export function AdminQueuePage() {
             aria-label="Pages"
           >
             <span aria-live="polite">
-              {data.total === 0 ? "0" : `${filter.offset + 1}–${Math.min(filter.offset + data.items.length, data.total)}`} of{" "}
-              {data.total}
+              {data.total === 0
+                ? "0"
+                : `${filter.offset + 1}–${Math.min(filter.offset + data.items.length, data.total)}`}{" "}
+              of {data.total}
             </span>
             <div className="flex items-center gap-2">
-              <Button variant="outline" size="sm" disabled={page <= 1} onClick={() => update({ page: String(page - 1) }, true)}>
+              <Button
+                variant="outline"
+                size="sm"
+                disabled={page <= 1}
+                onClick={() => update({ page: String(page - 1) }, true)}
+              >
                 <ChevronLeft aria-hidden="true" />
                 Previous
               </Button>
               <span>
                 Page {page} of {pages}
               </span>
-              <Button variant="outline" size="sm" disabled={page >= pages} onClick={() => update({ page: String(page + 1) }, true)}>
+              <Button
+                variant="outline"
+                size="sm"
+                disabled={page >= pages}
+                onClick={() => update({ page: String(page + 1) }, true)}
+              >
                 Next
                 <ChevronRight aria-hidden="true" />
               </Button>

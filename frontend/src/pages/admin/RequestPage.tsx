@@ -1,11 +1,13 @@
 import { Check, PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
 import * as React from "react";
 import { useParams } from "react-router";
-import { api } from "@/api/endpoints";
+import { api, requestPath, unwrap } from "@/api/client";
 import type { AuditEvent } from "@/api/types";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
+import { Field } from "@/components/app/Field";
+import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
-import { ErrorPanel, Field, GrantLostBadge, Mono } from "@/components/app/bits";
+import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
   PolicyVerdictCard,
@@ -16,11 +18,9 @@ import {
   Timeline,
 } from "@/components/app/RequestParts";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Skeleton } from "@/components/ui/skeleton";
 import { keys, useAdminRequest, useRequestAction } from "@/hooks/queries";
 import { formatDateTime, shortId } from "@/lib/format";
-import { isMissing } from "@/pages/RequestPage";
-import { NotFoundPage } from "@/pages/NotFoundPage";
+import { RequestNotLoaded } from "@/pages/RequestPage";
 
 function describeEvent(e: AuditEvent): string {
   if (e.from_status || e.to_status) return `${e.from_status ?? "—"} → ${e.to_status ?? "—"}`;
@@ -41,7 +41,11 @@ function AuditTimeline({ events }: { events: AuditEvent[] }) {
   return (
     <ol className="grid gap-3" aria-label="Audit trail">
       {[...events].reverse().map((e, i) => (
-        <li key={e.id} className="stagger border-l-2 border-fog pl-3" style={{ "--i": Math.min(i, 12) } as React.CSSProperties}>
+        <li
+          key={e.id}
+          className="stagger border-l-2 border-fog pl-3"
+          style={{ "--i": Math.min(i, 12) } as React.CSSProperties}
+        >
           <div className="flex flex-wrap items-baseline gap-x-2 text-sm">
             <span className="font-medium text-graphite">{describeEvent(e)}</span>
             <span className="text-xs text-slate">{e.action}</span>
@@ -63,26 +67,60 @@ function AuditTimeline({ events }: { events: AuditEvent[] }) {
   );
 }
 
+/** An admin's action on a request that takes no body. */
+function act(action: "approve" | "retry" | "deprovision" | "keep", id: string) {
+  return unwrap(api.POST(`/api/v1/admin/requests/{request_id}/${action}`, requestPath(id)));
+}
+
 export function AdminRequestPage() {
   const { id = "" } = useParams();
   const request = useAdminRequest(id);
   const key = keys.adminRequest(id);
   const also = [["admin", "queue"], keys.request(id)];
-  const approve = useRequestAction({ key, run: ({ id }) => api.approve(id), optimistic: "approved", success: "Approved: provisioning starts", alsoInvalidate: also });
-  const reject = useRequestAction({ key, run: ({ id, reason }) => api.reject(id, reason ?? ""), optimistic: "rejected", success: "Request rejected", alsoInvalidate: also });
-  const retry = useRequestAction({ key, run: ({ id }) => api.retry(id), optimistic: "approved", success: "Retrying: provisioning starts again", alsoInvalidate: also });
-  const deprovision = useRequestAction({ key, run: ({ id }) => api.deprovision(id), optimistic: "deprovisioning", success: "Deprovisioning the member", alsoInvalidate: also });
-  const keep = useRequestAction({ key, run: ({ id }) => api.keep(id), optimistic: request.data?.status ?? "active", success: "Member kept", alsoInvalidate: also });
+  const approve = useRequestAction({
+    key,
+    run: ({ id }) => act("approve", id),
+    optimistic: "approved",
+    success: "Approved: provisioning starts",
+    alsoInvalidate: also,
+  });
+  const reject = useRequestAction({
+    key,
+    run: ({ id, reason }) =>
+      unwrap(
+        api.POST("/api/v1/admin/requests/{request_id}/reject", { ...requestPath(id), body: { reason: reason ?? "" } }),
+      ),
+    optimistic: "rejected",
+    success: "Request rejected",
+    alsoInvalidate: also,
+  });
+  const retry = useRequestAction({
+    key,
+    run: ({ id }) => act("retry", id),
+    optimistic: "approved",
+    success: "Retrying: provisioning starts again",
+    alsoInvalidate: also,
+  });
+  const deprovision = useRequestAction({
+    key,
+    run: ({ id }) => act("deprovision", id),
+    optimistic: "deprovisioning",
+    success: "Deprovisioning the member",
+    alsoInvalidate: also,
+  });
+  const keep = useRequestAction({
+    key,
+    run: ({ id }) => act("keep", id),
+    optimistic: request.data?.status ?? "active",
+    success: "Member kept",
+    alsoInvalidate: also,
+  });
   const busy = approve.isPending || reject.isPending || retry.isPending || deprovision.isPending || keep.isPending;
   React.useEffect(() => {
     document.title = `Admin · request ${shortId(id)} · ZT-IX`;
   }, [id]);
 
-  if (request.isPending) return <Skeleton className="h-96 w-full" />;
-  if (request.isError) {
-    if (isMissing(request.error)) return <NotFoundPage what="request" />;
-    return <ErrorPanel error={request.error} onRetry={() => void request.refetch()} />;
-  }
+  if (!request.isSuccess) return <RequestNotLoaded query={request} />;
   const r = request.data;
 
   return (
@@ -95,15 +133,30 @@ export function AdminRequestPage() {
             {r.status === "pending" ? (
               <>
                 <ConfirmAction
-                  trigger={<><Check aria-hidden="true" />Approve</>}
+                  trigger={
+                    <>
+                      <Check aria-hidden="true" />
+                      Approve
+                    </>
+                  }
                   title="Approve this request?"
-                  description={<>ZT-IX authorizes node <Mono>{r.node_id}</Mono> for <Mono>AS{r.asn}</Mono> and sets up its route-server sessions.</>}
+                  description={
+                    <>
+                      ZT-IX authorizes node <Mono>{r.node_id}</Mono> for <Mono>AS{r.asn}</Mono> and sets up its
+                      route-server sessions.
+                    </>
+                  }
                   confirmLabel="Approve"
                   pending={busy}
                   onConfirm={() => approve.mutate({ id: r.id })}
                 />
                 <ConfirmAction
-                  trigger={<><X aria-hidden="true" />Reject</>}
+                  trigger={
+                    <>
+                      <X aria-hidden="true" />
+                      Reject
+                    </>
+                  }
                   triggerVariant="outline"
                   title="Reject this request?"
                   description="The member sees your reason on their request page."
@@ -117,7 +170,12 @@ export function AdminRequestPage() {
             ) : null}
             {r.status === "failed" ? (
               <ConfirmAction
-                trigger={<><RotateCcw aria-hidden="true" />Retry</>}
+                trigger={
+                  <>
+                    <RotateCcw aria-hidden="true" />
+                    Retry
+                  </>
+                }
                 title="Retry provisioning?"
                 description="The request goes back to approved with a fresh attempt count."
                 confirmLabel="Retry"
@@ -127,10 +185,20 @@ export function AdminRequestPage() {
             ) : null}
             {r.grant_lost_at ? (
               <ConfirmAction
-                trigger={<><ShieldCheck aria-hidden="true" />Keep member</>}
+                trigger={
+                  <>
+                    <ShieldCheck aria-hidden="true" />
+                    Keep member
+                  </>
+                }
                 triggerVariant="outline"
                 title="Keep this member?"
-                description={<>Its requester no longer holds <Mono>AS{r.asn}</Mono> at PeeringDB. Keeping it clears the flag; the decision is audited.</>}
+                description={
+                  <>
+                    Its requester no longer holds <Mono>AS{r.asn}</Mono> at PeeringDB. Keeping it clears the flag; the
+                    decision is audited.
+                  </>
+                }
                 confirmLabel="Keep member"
                 pending={busy}
                 onConfirm={() => keep.mutate({ id: r.id })}
@@ -138,10 +206,19 @@ export function AdminRequestPage() {
             ) : null}
             {r.status === "active" ? (
               <ConfirmAction
-                trigger={<><PowerOff aria-hidden="true" />Deprovision</>}
+                trigger={
+                  <>
+                    <PowerOff aria-hidden="true" />
+                    Deprovision
+                  </>
+                }
                 triggerVariant="outline"
                 title="Deprovision this member?"
-                description={<>Node <Mono>{r.node_id}</Mono> is deauthorized, its addresses released and its sessions removed.</>}
+                description={
+                  <>
+                    Node <Mono>{r.node_id}</Mono> is deauthorized, its addresses released and its sessions removed.
+                  </>
+                }
                 confirmLabel="Deprovision"
                 variant="destructive"
                 pending={busy}

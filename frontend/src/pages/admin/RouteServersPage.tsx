@@ -1,6 +1,10 @@
 import * as React from "react";
 import type { RouteServer } from "@/api/types";
-import { Empty, ErrorPanel, Field, Mono, PageHeader } from "@/components/app/bits";
+import { Empty } from "@/components/app/Empty";
+import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { Field } from "@/components/app/Field";
+import { Mono } from "@/components/app/Mono";
+import { PageHeader } from "@/components/app/PageHeader";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
@@ -11,7 +15,7 @@ import { formatDateTime, formatRelative } from "@/lib/format";
 function SyncBadge({ rs }: { rs: RouteServer }) {
   if (!rs.enabled) return <Badge tone="neutral">Disabled</Badge>;
   const sync = rs.sync;
-  if (!sync || !sync.last_sync_at) return <Badge tone="warm">Never synced</Badge>;
+  if (!sync?.last_sync_at) return <Badge tone="warm">Never synced</Badge>;
   if (sync.last_result === "failed") return <Badge tone="danger">Last sync failed</Badge>;
   if (!sync.in_sync) return <Badge tone="blue">Sync pending</Badge>;
   return <Badge tone="ok">In sync</Badge>;
@@ -26,17 +30,26 @@ function ServerCard({ rs }: { rs: RouteServer }) {
         <div>
           <CardTitle>{rs.name}</CardTitle>
           <p className="text-sm text-slate">
-            {rs.transport === "ssh" ? "over SSH to" : "local BIRD on"} <Mono>{rs.host}</Mono> · pair order {rs.pair_order}
+            {rs.transport === "ssh" ? "over SSH to" : "local BIRD on"} <Mono>{rs.host}</Mono> · pair order{" "}
+            {rs.pair_order}
           </p>
         </div>
         <SyncBadge rs={rs} />
       </CardHeader>
       <CardContent className="grid gap-5">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-3 md:grid-cols-4">
-          <Field label="ASN" mono>AS{rs.asn}</Field>
-          <Field label="IPv4" mono>{rs.ipv4}</Field>
-          <Field label="IPv6" mono>{rs.ipv6}</Field>
-          <Field label="Network" mono>{rs.network}</Field>
+          <Field label="ASN" mono>
+            AS{rs.asn}
+          </Field>
+          <Field label="IPv4" mono>
+            {rs.ipv4}
+          </Field>
+          <Field label="IPv6" mono>
+            {rs.ipv6}
+          </Field>
+          <Field label="Network" mono>
+            {rs.network}
+          </Field>
           <Field label="Last sync">
             {sync?.last_sync_at ? (
               <time dateTime={sync.last_sync_at} title={formatDateTime(sync.last_sync_at)}>
@@ -46,7 +59,10 @@ function ServerCard({ rs }: { rs: RouteServer }) {
               "never"
             )}
           </Field>
-          <Field label="Result">{sync?.last_result ?? "—"}{sync?.last_duration_ms != null ? ` (${sync.last_duration_ms} ms)` : ""}</Field>
+          <Field label="Result">
+            {sync?.last_result ?? "—"}
+            {sync?.last_duration_ms != null ? ` (${sync.last_duration_ms} ms)` : ""}
+          </Field>
           <Field label="Peers configured">{sync?.peers ?? 0}</Field>
           <Field label="BIRD reloads">{sync?.reconfigure_count ?? 0}</Field>
         </dl>
@@ -56,7 +72,11 @@ function ServerCard({ rs }: { rs: RouteServer }) {
               Failed at stage <Mono>{sync.last_stage ?? "unknown"}</Mono>
               {sync.last_exit_status != null ? <> (exit status {sync.last_exit_status})</> : null}
             </p>
-            {sync.last_output ? <pre className="mt-2 max-h-40 overflow-auto text-xs whitespace-pre-wrap text-graphite">{sync.last_output}</pre> : null}
+            {sync.last_output ? (
+              <pre className="mt-2 max-h-40 overflow-auto text-xs whitespace-pre-wrap text-graphite">
+                {sync.last_output}
+              </pre>
+            ) : null}
           </div>
         ) : null}
         <div className="min-w-0">
@@ -79,19 +99,27 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                 </TableHeader>
                 <TableBody>
                   {sessions.map((s, i) => (
-                    <TableRow key={s.protocol} className="stagger" style={{ "--i": Math.min(i, 15) } as React.CSSProperties}>
+                    <TableRow
+                      key={s.protocol}
+                      className="stagger"
+                      style={{ "--i": Math.min(i, 15) } as React.CSSProperties}
+                    >
                       <TableCell>
                         <Mono className="text-xs">{s.protocol}</Mono>
                         {s.neighbor_as ? <div className="font-mono text-xs text-slate">AS{s.neighbor_as}</div> : null}
                       </TableCell>
-                      <TableCell><Mono className="text-xs">{s.neighbor_address ?? "—"}</Mono></TableCell>
+                      <TableCell>
+                        <Mono className="text-xs">{s.neighbor_address ?? "—"}</Mono>
+                      </TableCell>
                       <TableCell>
                         <Badge tone={s.bgp_state === "Established" ? "ok" : s.state === "down" ? "danger" : "warm"}>
                           {s.bgp_state ?? s.state}
                         </Badge>
                         {s.last_error ? <div className="mt-1 text-xs text-danger">{s.last_error}</div> : null}
                       </TableCell>
-                      <TableCell className="hidden text-slate sm:table-cell">{s.since ? formatRelative(s.since) : "—"}</TableCell>
+                      <TableCell className="hidden text-slate sm:table-cell">
+                        {s.since ? formatRelative(s.since) : "—"}
+                      </TableCell>
                       <TableCell className="hidden text-slate md:table-cell">
                         {s.imported} in · {s.filtered} filtered · {s.exported} out
                         {s.import_limit ? ` · limit ${s.import_limit}` : ""}
@@ -126,7 +154,10 @@ export function AdminRouteServersPage() {
         <ErrorPanel error={servers.error} onRetry={() => void servers.refetch()} />
       ) : servers.data.length === 0 ? (
         <Empty title="No route servers are configured">
-          <p>Members go active as soon as ZeroTier admits them. Add servers under <Mono>routeservers.servers</Mono> in the runtime config.</p>
+          <p>
+            Members go active as soon as ZeroTier admits them. Add servers under <Mono>routeservers.servers</Mono> in
+            the runtime config.
+          </p>
         </Empty>
       ) : (
         <div className="grid gap-6">
