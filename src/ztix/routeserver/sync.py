@@ -50,7 +50,7 @@ TransportFactory = Callable[[RouteServerConfig], "RouteServerTransport"]
 
 
 def _default_transport(rs: RouteServerConfig) -> RouteServerTransport:
-    from ztix.routeserver.transport import transport_for
+    from ztix.routeserver.connect import transport_for
 
     return transport_for(rs)
 
@@ -188,7 +188,8 @@ def _one_pass(
     ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
 ) -> ServerOutcome:
     """Build, render and (when it differs from what the server runs) apply, once."""
-    from ztix.routeserver.render import RenderError, render_cache
+    from ztix.routeserver.render import render_cache
+    from ztix.routeserver.tokens import RenderError
 
     with ctx.database.session() as db:
         state = db.get(RouteServerState, rs.name)
