@@ -363,6 +363,14 @@ def rpki_protocols(server: RouteServer) -> tuple[str, ...]:
     return tuple(sorted(f"ztix_rpki_{v.name}" for v in server.validators))
 
 
+def expected_protocols(desired: DesiredConfig) -> set[str]:
+    """Every BIRD protocol the rendered configuration must create (checked after apply)."""
+    names = set(rpki_protocols(desired.server))
+    for peer in desired.peers:
+        names.update(peer_protocols(peer))
+    return names
+
+
 def peer_file(peer: Peer) -> str:
     """The relative path of a peer's file."""
     return f"{PEERS_DIR}/{peer.protocol_base}.conf"
