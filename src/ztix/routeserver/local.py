@@ -6,24 +6,11 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
 from ztix.config import RouteServerConfig
-from ztix.routeserver.transport import (
-    DIR_MODE,
-    FILE_MODE,
-    STALE_STAGING_SECONDS,
-    BirdcReply,
-    Deployment,
-    Layout,
-    RouteServerError,
-    Stage,
-    birdc_command,
-    directories,
-    new_token,
-)
+from ztix.routeserver.transport import BirdcReply, Deployment, Layout, RouteServerError, Stage
 
 
 class LocalTransport:
@@ -93,14 +80,13 @@ class LocalTransport:
             raise self._fail("confirm", "cannot record the applied hash", exc) from exc
 
     def deploy(self, files: Mapping[str, str]) -> Deployment:
-        layout = self._layout
-        token = new_token()
-        staging = Path(layout.staging(token))
+        token, staging_path = self._layout.new_staging()
+        staging = Path(staging_path)
         self._remove_stale_staging()
         try:
-            staging.mkdir(mode=DIR_MODE)
-            for directory in directories(files):
-                (staging / directory).mkdir(mode=DIR_MODE)
+            staging.mkdir(mode=Layout.DIR_MODE)
+            for directory in Layout.directories(files):
+                (staging / directory).mkdir(mode=Layout.DIR_MODE)
             for relative, content in files.items():
                 _write_synced(staging / relative, content)
         except OSError as exc:
@@ -147,18 +133,17 @@ class LocalTransport:
 
     def _remove_stale_staging(self) -> None:
         parent = Path(self._layout.parent)
-        cutoff = time.time() - STALE_STAGING_SECONDS
         try:
             for entry in parent.iterdir():
-                if not entry.name.startswith(self._layout.staging_prefix):
+                if not self._layout.is_staging(entry.name):
                     continue
-                if entry.lstat().st_mtime < cutoff:
+                if self._layout.is_stale(entry.lstat().st_mtime):
                     shutil.rmtree(entry, ignore_errors=True)
         except OSError:
             pass  # best effort: a stale staging directory is only clutter
 
     def birdc(self, *args: str) -> BirdcReply:
-        command = birdc_command(self._birdc, self._socket, args)
+        command = BirdcReply.command(self._birdc, self._socket, args)
         try:
             done = subprocess.run(  # noqa: S603 - argv list, no shell; args are validated
                 command, capture_output=True, text=True, timeout=self._timeout, check=False
@@ -182,7 +167,7 @@ class LocalTransport:
 
 
 def _write_synced(path: Path, content: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, Layout.FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(content)
         handle.flush()

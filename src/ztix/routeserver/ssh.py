@@ -11,7 +11,6 @@ import re
 import shlex
 import stat
 import threading
-import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -20,22 +19,11 @@ from typing import Any, TypeVar
 import asyncssh
 
 from ztix.config import RouteServerConfig
-from ztix.routeserver.transport import (
-    DIR_MODE,
-    FILE_MODE,
-    STALE_STAGING_SECONDS,
-    UPLOAD_CONCURRENCY,
-    BirdcReply,
-    Deployment,
-    Layout,
-    RouteServerError,
-    Stage,
-    birdc_command,
-    directories,
-    new_token,
-)
+from ztix.routeserver.transport import BirdcReply, Deployment, Layout, RouteServerError, Stage
 
 logger = logging.getLogger(__name__)
+# SFTP requests in flight at once when reading or writing a file set.
+_CONCURRENCY = 16
 
 T = TypeVar("T")
 
@@ -274,7 +262,7 @@ class SshTransport:
             if not await sftp.isdir(root):
                 return {}
             paths = await _remote_files(sftp, root)
-            limit = asyncio.Semaphore(UPLOAD_CONCURRENCY)
+            limit = asyncio.Semaphore(_CONCURRENCY)
 
             async def fetch(relative: str) -> tuple[str, str]:
                 async with limit, sftp.open(f"{root}/{relative}", "rb", encoding=None) as handle:
@@ -314,18 +302,18 @@ class SshTransport:
         self._run("confirm", f"cannot write {marker}", write)
 
     def deploy(self, files: Mapping[str, str]) -> Deployment:
-        token = new_token()
-        staging = str(self._layout.staging(token))
+        token, staging_path = self._layout.new_staging()
+        staging = str(staging_path)
 
         async def upload() -> None:
             sftp = await self._files()
             await self._remove_stale_staging(sftp)
             try:
-                await sftp.mkdir(staging, asyncssh.SFTPAttrs(permissions=DIR_MODE))
-                for directory in directories(files):
+                await sftp.mkdir(staging, asyncssh.SFTPAttrs(permissions=Layout.DIR_MODE))
+                for directory in Layout.directories(files):
                     path = f"{staging}/{directory}"
-                    await sftp.mkdir(path, asyncssh.SFTPAttrs(permissions=DIR_MODE))
-                limit = asyncio.Semaphore(UPLOAD_CONCURRENCY)
+                    await sftp.mkdir(path, asyncssh.SFTPAttrs(permissions=Layout.DIR_MODE))
+                limit = asyncio.Semaphore(_CONCURRENCY)
 
                 async def put(relative: str, content: str) -> None:
                     async with limit:
@@ -378,14 +366,11 @@ class SshTransport:
         self._run("restore", f"cannot restore {previous} as {current}", put_back)
 
     async def _remove_stale_staging(self, sftp: asyncssh.SFTPClient) -> None:
-        cutoff = time.time() - STALE_STAGING_SECONDS
         parent = str(self._layout.parent)
         try:
             async for entry in sftp.scandir(parent):
                 name = str(entry.filename)
-                mtime = entry.attrs.mtime
-                stale = mtime is not None and mtime < cutoff
-                if name.startswith(self._layout.staging_prefix) and stale:
+                if self._layout.is_staging(name) and self._layout.is_stale(entry.attrs.mtime):
                     await _remote_rmtree(sftp, f"{parent}/{name}")
         except asyncssh.SFTPError:
             pass  # best effort: a stale staging directory is only clutter
@@ -393,7 +378,7 @@ class SshTransport:
     # -- birdc
 
     def birdc(self, *args: str) -> BirdcReply:
-        command = shlex.join(birdc_command(self._config.birdc, self._socket, args))
+        command = shlex.join(BirdcReply.command(self._config.birdc, self._socket, args))
         timeout = self._timeout
 
         async def run() -> BirdcReply:
@@ -478,7 +463,7 @@ async def _remote_files(sftp: asyncssh.SFTPClient, root: str) -> list[str]:
 
 
 async def _remote_write(sftp: asyncssh.SFTPClient, path: str, content: str) -> None:
-    attrs = asyncssh.SFTPAttrs(permissions=FILE_MODE)
+    attrs = asyncssh.SFTPAttrs(permissions=Layout.FILE_MODE)
     async with sftp.open(path, "wb", attrs, encoding=None) as handle:
         await handle.write(content.encode("utf-8"))
         # A server without fsync@openssh.com: written, not forced to disk.

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 Stage = Literal[
     "sanity",  # the new file set is unusable (empty, no ztix.conf, bad path)
@@ -46,11 +46,7 @@ Stage = Literal[
 MAIN_FILE = "ztix.conf"
 _NAME_PART = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _RELATIVE_PATH = re.compile(rf"^{_NAME_PART}(/{_NAME_PART})*$")
-STALE_STAGING_SECONDS = 3600
-UPLOAD_CONCURRENCY = 16
 _EXCERPT_CHARS = 2000
-FILE_MODE = 0o640
-DIR_MODE = 0o750
 
 
 def excerpt(text: str, limit: int = _EXCERPT_CHARS) -> str:
@@ -132,6 +128,11 @@ class BirdcReply:
         """birdc failed, or BIRD answered with a run-time or parse error."""
         return self.exit_status != 0 or any(code >= 8000 for code in self.codes)
 
+    @staticmethod
+    def command(birdc: str, socket: str, args: Iterable[str]) -> list[str]:
+        """The argv that gets such a reply."""
+        return [birdc, "-v", "-s", socket, *args]
+
     def text(self, code: int) -> list[str]:
         return [text for c, text in self.lines if c == code]
 
@@ -140,10 +141,6 @@ class BirdcReply:
         """The reply without birdc's welcome line, for people."""
         kept = [f"{c:04d} {t}" if c >= 0 else t for c, t in self.lines if c != 1]
         return "\n".join(kept)
-
-
-def birdc_command(birdc: str, socket: str, args: Iterable[str]) -> list[str]:
-    return [birdc, "-v", "-s", socket, *args]
 
 
 # --- the protocol -----------------------------------------------------------------------
@@ -205,7 +202,13 @@ def validate_file_set(files: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Layout:
+    """Where a file set lives around ``config_dir`` (see the module's docstring)."""
+
     config_dir: PurePosixPath
+
+    FILE_MODE: ClassVar[int] = 0o640
+    DIR_MODE: ClassVar[int] = 0o750
+    STALE_STAGING_SECONDS: ClassVar[int] = 3600
 
     def __post_init__(self) -> None:
         if not self.config_dir.is_absolute() or self.config_dir.name in ("", ".", ".."):
@@ -218,12 +221,18 @@ class Layout:
     def sibling(self, suffix: str) -> PurePosixPath:
         return self.config_dir.with_name(self.config_dir.name + suffix)
 
-    def staging(self, token: str) -> PurePosixPath:
-        return self.sibling(f".staging-{token}")
+    def new_staging(self) -> tuple[str, PurePosixPath]:
+        """A fresh token and the staging directory it names."""
+        token = f"{int(time.time())}-{secrets.token_hex(4)}"
+        return token, self.sibling(f".staging-{token}")
 
-    @property
-    def staging_prefix(self) -> str:
-        return self.config_dir.name + ".staging-"
+    def is_staging(self, name: str) -> bool:
+        """Whether an entry of the parent is a staging directory (of any token)."""
+        return name.startswith(self.config_dir.name + ".staging-")
+
+    def is_stale(self, mtime: float | None) -> bool:
+        """Whether a staging directory this old was left behind (by a dead worker)."""
+        return mtime is not None and mtime < time.time() - self.STALE_STAGING_SECONDS
 
     @property
     def previous(self) -> PurePosixPath:
@@ -237,16 +246,12 @@ class Layout:
     def marker(self) -> PurePosixPath:
         return self.sibling(".applied")
 
-
-def directories(files: Iterable[str]) -> list[str]:
-    """Every sub-directory the files need, parents first."""
-    needed: set[str] = set()
-    for path in files:
-        parts = path.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            needed.add("/".join(parts[:depth]))
-    return sorted(needed, key=lambda d: (d.count("/"), d))
-
-
-def new_token() -> str:
-    return f"{int(time.time())}-{secrets.token_hex(4)}"
+    @staticmethod
+    def directories(files: Iterable[str]) -> list[str]:
+        """Every sub-directory the files need, parents first."""
+        needed: set[str] = set()
+        for path in files:
+            parts = path.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                needed.add("/".join(parts[:depth]))
+        return sorted(needed, key=lambda d: (d.count("/"), d))

@@ -146,10 +146,10 @@ def sync_round(
     ]
     if not servers:
         return []
-    peeringdb_failed = _refresh_peeringdb(ctx)
+    round_ = _Round(ctx, deployer, peeringdb_failed=_refresh_peeringdb(ctx))
     outcomes: list[ServerOutcome] = []
     for index, rs in enumerate(servers):
-        outcome = _sync_server(ctx, deployer, rs, peeringdb_failed, verify)
+        outcome = _sync_server(round_, rs, verify)
         outcomes.append(outcome)
         if outcome.result == "busy":
             # Someone else holds this server: they will also do the ones after it.
@@ -161,13 +161,15 @@ def sync_round(
     return outcomes
 
 
-def _sync_server(
-    ctx: RouteServerContext,
-    deployer: RouteServerDeployer,
-    rs: RouteServerConfig,
-    pdb_failed: bool,
-    verify: bool,
-) -> ServerOutcome:
+@dataclass(frozen=True)
+class _Round:
+    ctx: RouteServerContext
+    deployer: RouteServerDeployer
+    peeringdb_failed: bool  # PeeringDB did not answer: limits fall back to the defaults
+
+
+def _sync_server(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutcome:
+    ctx = round_.ctx
     token = f"{ctx.owner}:{uuid.uuid4().hex[:12]}"[-80:]
     with ctx.database.session() as db:
         request_sync(db, [rs.name])  # first mark, then claim: a holder cannot miss us
@@ -177,7 +179,7 @@ def _sync_server(
     try:
         while True:
             passes += 1
-            outcome = _one_pass(ctx, deployer, rs, pdb_failed, verify and passes == 1)
+            outcome = _one_pass(round_, rs, verify and passes == 1)
             if outcome.result == "failed":
                 return ServerOutcome(rs.name, "failed", passes, outcome.stage, outcome.detail)
             with ctx.database.session() as db:
@@ -200,19 +202,16 @@ def _sync_server(
             )
 
 
-def _one_pass(
-    ctx: RouteServerContext,
-    deployer: RouteServerDeployer,
-    rs: RouteServerConfig,
-    pdb_failed: bool,
-    verify: bool,
-) -> ServerOutcome:
+def _one_pass(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutcome:
     """Build, render and (when it differs from what the server runs) apply, once."""
+    ctx, deployer = round_.ctx, round_.deployer
     with ctx.database.session() as db:
         state = db.get(RouteServerState, rs.name)
         assert state is not None
         state.sync_requested_at = None  # what arrives from now on needs another pass
-        desired, limits = desired_state.build(db, ctx.settings, rs, peeringdb_failed=pdb_failed)
+        desired, limits = desired_state.build(
+            db, ctx.settings, rs, peeringdb_failed=round_.peeringdb_failed
+        )
         try:
             files, desired_hash = deployer.render(rs.name, desired)
         except RenderError as exc:
