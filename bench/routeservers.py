@@ -61,12 +61,13 @@ from ztix.db.session import Database
 from ztix.jobs.runner import InProcessRunner
 from ztix.jobs.tasks import JobContext, sync_route_servers
 from ztix.routeserver.apply import ApplyResult, apply, parse_protocol_names
+from ztix.routeserver.local import LocalTransport
 from ztix.routeserver.model import DesiredConfig, Peer, RouteServer, RpkiValidator
-from ztix.routeserver.render import render, render_host_config
-from ztix.routeserver.sync import ServerOutcome, expected_protocols, gate_for
-from ztix.routeserver.transport import BirdcReply, Deployment, LocalTransport
+from ztix.routeserver.render import expected_protocols, render, render_host_config
+from ztix.routeserver.transport import BirdcReply, Deployment
 from ztix.workflow import audit, dispatch, users
 from ztix.workflow import requests as service
+from ztix.workflow.routeservers import ServerOutcome, gate_for
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 from ztix.zerotier.gate import startup_check

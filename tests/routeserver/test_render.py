@@ -17,16 +17,10 @@ import pytest
 
 from tests.routeserver import samples
 from ztix.routeserver.model import DesiredConfig, Policy, RpkiValidator
+from ztix.routeserver.policy_data import RejectReason
 from ztix.routeserver.render import (
     MAIN_FILE,
     PEERS_PLACEHOLDER,
-    ConfigPath,
-    HexId,
-    Hostname,
-    RejectReason,
-    RenderError,
-    Symbol,
-    bird_value,
     peer_file,
     peer_protocols,
     render,
@@ -34,6 +28,7 @@ from ztix.routeserver.render import (
     render_host_config,
     rpki_protocols,
 )
+from ztix.routeserver.tokens import ConfigPath, HexId, Hostname, RenderError, Symbol, bird_value
 
 GOLDEN = Path(__file__).parent / "golden"
 HOST_FILE = "host-bird.conf"  # render_host_config's output, kept beside the rendered files

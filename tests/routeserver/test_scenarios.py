@@ -28,11 +28,8 @@ import pytest
 from tests.routeserver.birdlab import Bird, Lab, require_tools
 from tests.support.waiting import wait_for
 from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.policy_data import REJECT_FUNCTION, IrrInfo, RejectReason, RpkiInfo
 from ztix.routeserver.render import (
-    REJECT_FUNCTION,
-    IrrInfo,
-    RejectReason,
-    RpkiInfo,
     peer_protocols,
     render,
     render_host_config,

@@ -24,12 +24,9 @@ import pytest
 from tests.support.sshd import SshServer, running_sshd
 from tests.support.waiting import wait_for
 from ztix.config import RouteServerConfig
-from ztix.routeserver.transport import (
-    BirdcReply,
-    LocalTransport,
-    RouteServerTransport,
-    SshTransport,
-)
+from ztix.routeserver.local import LocalTransport
+from ztix.routeserver.ssh import SshTransport
+from ztix.routeserver.transport import BirdcReply, RouteServerTransport
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"

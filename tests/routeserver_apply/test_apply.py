@@ -25,15 +25,10 @@ from tests.routeserver_apply.conftest import (
 from tests.support.services import free_port
 from tests.support.sshd import SshServer
 from ztix.routeserver.apply import ApplyResult, apply, files_hash, parse_protocols, status
-from ztix.routeserver.transport import (
-    BirdcReply,
-    Deployment,
-    LocalTransport,
-    PinnedHostKeys,
-    RouteServerTransport,
-    SshTransport,
-    transport_for,
-)
+from ztix.routeserver.connect import transport_for
+from ztix.routeserver.local import LocalTransport
+from ztix.routeserver.ssh import PinnedHostKeys, SshTransport
+from ztix.routeserver.transport import BirdcReply, Deployment, RouteServerTransport
 
 STATIC = "AS64500_aaaaaaaaaa"
 BGP = "AS64501_bbbbbbbbbb"

@@ -26,8 +26,8 @@ from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext, process_request, reconcile, sync_route_servers
 from ztix.routeserver.model import RouteServer
 from ztix.routeserver.render import render_host_config
-from ztix.routeserver.sync import gate_for
 from ztix.workflow import requests as service
+from ztix.workflow.routeservers import gate_for
 from ztix.zerotier.emulator import ControllerEmulator
 
 SERVERS = [

@@ -11,10 +11,11 @@ from ztix.cli.common import ConfigOption, database, fail, settings_or_exit
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import RouteServerState
 from ztix.jobs.tasks import worker_name
-from ztix.routeserver import desired as desired_state
+from ztix.routeserver.deploy import BirdDeployer
 from ztix.routeserver.render import render, render_hash
 from ztix.routeserver.status import read_sessions
-from ztix.routeserver.sync import RouteServerContext, sync_round
+from ztix.workflow import routeserver_desired as desired_state
+from ztix.workflow.routeservers import RouteServerContext, sync_round
 
 app = typer.Typer(help="BIRD 2 route servers: render, sync, status.", no_args_is_help=True)
 NameArg = Annotated[str | None, typer.Argument(help="One route server (default: all)")]
@@ -75,7 +76,7 @@ def sync_command(name: NameArg = None, config: ConfigOption = None) -> None:
             owner=f"cli:{worker_name()}",
             peeringdb=PeeringDBApi(settings.peeringdb_api),
         )
-        outcomes = sync_round(ctx, {rs.name for rs in servers}, verify=True)
+        outcomes = sync_round(ctx, BirdDeployer(), {rs.name for rs in servers}, verify=True)
     failed = False
     for outcome in outcomes:
         line = f"{outcome.server}: {outcome.result}"

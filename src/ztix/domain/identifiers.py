@@ -9,22 +9,43 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 ASN_MIN = 1
 ASN_MAX = 4_294_967_294
 
-# (first, last, why) — DESIGN §3. Ranges are inclusive.
-_RESERVED_ASNS: tuple[tuple[int, int, str], ...] = (
-    (0, 0, "AS0 is reserved (RFC 7607)"),
-    (23456, 23456, "AS23456 is AS_TRANS (RFC 6793)"),
-    (64496, 64511, "64496-64511 are reserved for documentation (RFC 5398)"),
-    (65535, 65535, "AS65535 is reserved (RFC 7300)"),
-    (65536, 65551, "65536-65551 are reserved for documentation (RFC 5398)"),
-    (4_294_967_295, 4_294_967_295, "AS4294967295 is reserved (RFC 7300)"),
-)
-_PRIVATE_ASNS: tuple[tuple[int, int], ...] = (
-    (64512, 65534),
-    (4_200_000_000, 4_294_967_294),
+
+@dataclass(frozen=True)
+class AsnRange:
+    """Special-purpose ASNs (inclusive). ``reserved`` ones never peer; ``private`` ones
+    peer only where allowed; all of them are refused anywhere in a route's AS path."""
+
+    low: int
+    high: int
+    kind: Literal["reserved", "private", "iana_reserved"]
+    why: str
+
+    def __contains__(self, asn: object) -> bool:
+        return isinstance(asn, int) and self.low <= asn <= self.high
+
+
+# The IANA registry (the same list arouteserver refuses in AS paths), in numeric order;
+# DESIGN §3. The one table of such ASNs: request validation and the route servers' filter.
+SPECIAL_ASNS: tuple[AsnRange, ...] = (
+    AsnRange(0, 0, "reserved", "AS0 is reserved (RFC 7607)"),
+    AsnRange(23456, 23456, "reserved", "AS23456 is AS_TRANS (RFC 6793)"),
+    AsnRange(64496, 64511, "reserved", "64496-64511 are reserved for documentation (RFC 5398)"),
+    AsnRange(64512, 65534, "private", "64512-65534: private use (RFC 6996)"),
+    AsnRange(65535, 65535, "reserved", "AS65535 is reserved (RFC 7300)"),
+    AsnRange(65536, 65551, "reserved", "65536-65551 are reserved for documentation (RFC 5398)"),
+    AsnRange(65552, 131071, "iana_reserved", "65552-131071 are reserved by IANA"),
+    AsnRange(
+        4_200_000_000,
+        4_294_967_294,
+        "private",
+        "4200000000-4294967294: private use (RFC 6996)",
+    ),
+    AsnRange(4_294_967_295, 4_294_967_295, "reserved", "AS4294967295 is reserved (RFC 7300)"),
 )
 
 # ASCII only: str.isdigit(), int() and \d also take superscripts ("\u00b2"), fullwidth and
@@ -68,7 +89,7 @@ def parse_asn_text(text: str) -> int | None:
 
 
 def is_private_asn(asn: int) -> bool:
-    return any(lo <= asn <= hi for lo, hi in _PRIVATE_ASNS)
+    return any(asn in r for r in SPECIAL_ASNS if r.kind == "private")
 
 
 def validate_asn(value: object, *, allow_private: bool = False) -> int:
@@ -87,9 +108,9 @@ def validate_asn(value: object, *, allow_private: bool = False) -> int:
                 "ASN must be written with the digits 0-9, optionally after AS (like AS64500)",
             )
         asn = parsed
-    for lo, hi, why in _RESERVED_ASNS:
-        if lo <= asn <= hi:
-            raise InvalidIdentifier("invalid_asn", f"AS{asn} cannot peer: {why}")
+    for special in SPECIAL_ASNS:
+        if special.kind == "reserved" and asn in special:
+            raise InvalidIdentifier("invalid_asn", f"AS{asn} cannot peer: {special.why}")
     if asn < ASN_MIN or asn > ASN_MAX:
         raise InvalidIdentifier("invalid_asn", f"ASN must be between {ASN_MIN} and {ASN_MAX}")
     if is_private_asn(asn) and not allow_private:

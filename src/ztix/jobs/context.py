@@ -11,10 +11,10 @@ from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext
 from ztix.peeringdb.api import PeeringDBApi
-from ztix.routeserver.desired import enabled_servers
-from ztix.routeserver.sync import gate_for
 from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
+from ztix.workflow.routeserver_desired import enabled_servers
+from ztix.workflow.routeservers import gate_for
 from ztix.zerotier.central import CentralProvider, CentralSettings
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.provider import (

@@ -28,16 +28,18 @@ from ztix.domain.addressing import AddressPlanExhausted
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
 from ztix.peeringdb.api import PeeringDBApi
-from ztix.routeserver.sync import (
+from ztix.routeserver.deploy import BirdDeployer
+from ztix.workflow import audit, grants, provisioning
+from ztix.workflow.dispatch import Dispatcher
+from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
+from ztix.workflow.routeservers import (
     RouteServerContext,
+    RouteServerDeployer,
     ServerOutcome,
     refresh_peeringdb,
     route_servers_behind,
     sync_round,
 )
-from ztix.workflow import audit, grants, provisioning
-from ztix.workflow.dispatch import Dispatcher
-from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
 from ztix.zerotier import lifecycle
 from ztix.zerotier.controller import ControllerProvider
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
@@ -67,8 +69,10 @@ class JobContext:
     dispatcher: Dispatcher
     gate: ActivationGate = always_ready
     owner: str = field(default_factory=worker_name)
-    # Route servers (None: none configured) and PeeringDB's API for their limits.
+    # PeeringDB's API for the route servers' limits (None: no route server configured).
     peeringdb: PeeringDBApi | None = None
+    # The route servers' adapter: renders and applies, the sync use case records.
+    route_servers: RouteServerDeployer = field(default_factory=BirdDeployer)
     # PeeringDB's OpenID provider, for the re-check of users' networks (None: off).
     oidc: PeeringDBClient | None = None
     # False until a controller preflight has passed in this process (non-strict start-up):
@@ -291,9 +295,9 @@ def route_server_context(ctx: JobContext) -> RouteServerContext:
 
 
 def sync_route_servers(ctx: JobContext, *, verify: bool = False) -> list[ServerOutcome]:
-    """One sync round over every enabled route server (folded; see routeserver.sync)."""
+    """One sync round over every enabled route server (folded; see workflow.routeservers)."""
     started = time.perf_counter()
-    outcomes = sync_round(route_server_context(ctx), verify=verify)
+    outcomes = sync_round(route_server_context(ctx), ctx.route_servers, verify=verify)
     observability.record_route_server_round(
         ((o.server, o.result) for o in outcomes), time.perf_counter() - started
     )
@@ -315,7 +319,7 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
     repaired = repair_drift(ctx)
     servers = route_server_context(ctx)
     refresh_peeringdb(servers)
-    behind = route_servers_behind(servers)
+    behind = route_servers_behind(servers, ctx.route_servers)
     if behind:
         ctx.dispatcher.route_servers_changed()
     if due or networks_repaired or repaired or behind:

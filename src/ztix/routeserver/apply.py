@@ -146,6 +146,19 @@ def apply(
             duration=time.monotonic() - started,
         )
 
+    def succeeded(changed: bool, previous_hash: str | None) -> ApplyResult:
+        state = "applied" if changed else "unchanged"
+        logger.info("route server %s: configuration %s (%s)", host, state, new_hash)
+        return ApplyResult(
+            ok=True,
+            changed=changed,
+            host=host,
+            detail=state,
+            previous_hash=previous_hash,
+            applied_hash=new_hash,
+            duration=time.monotonic() - started,
+        )
+
     new_hash = files_hash(files)
     previous_hash: str | None = None
     try:
@@ -156,16 +169,7 @@ def apply(
         deployed = transport.read_deployed()
         previous_hash = files_hash(deployed) if deployed else None
         if deployed == files and transport.read_applied_hash() == new_hash:
-            logger.info("route server %s: configuration unchanged", host)
-            return ApplyResult(
-                ok=True,
-                changed=False,
-                host=host,
-                detail="unchanged",
-                previous_hash=previous_hash,
-                applied_hash=new_hash,
-                duration=time.monotonic() - started,
-            )
+            return succeeded(False, previous_hash)
         deployment = transport.deploy(files)
     except RouteServerError as exc:
         # Nothing was swapped in: the server runs what it ran.
@@ -202,16 +206,7 @@ def apply(
     except RouteServerError as exc:
         # BIRD runs the new set; without the record the next sync reconfigures once more.
         logger.warning("route server %s: applied, but %s", host, exc.message)
-    logger.info("route server %s: configuration applied (%s)", host, new_hash)
-    return ApplyResult(
-        ok=True,
-        changed=True,
-        host=host,
-        detail="applied",
-        previous_hash=previous_hash,
-        applied_hash=new_hash,
-        duration=time.monotonic() - started,
-    )
+    return succeeded(True, previous_hash)
 
 
 def _verify(transport: RouteServerTransport, expected_protocols: set[str]) -> None:

@@ -1,6 +1,6 @@
 """The desired state of one route server: what the renderer turns into BIRD files.
 
-Built by ``routeserver.desired`` from the database and config; every field is already
+Built by ``workflow.routeserver_desired`` from the database and config; every field is already
 validated (integers, parsed addresses, hex IDs): nothing a user typed reaches BIRD as text.
 """
 

@@ -7,7 +7,8 @@ under the server's ``config_dir``. The host's own ``bird.conf`` keeps the router
 ``device`` protocol and logging, and includes ``ztix.conf`` (docs/route-servers.md).
 
 Safety (DESIGN §5): templates can print only ints, parsed addresses/networks and the small
-validated token types below; any other value raises :class:`RenderError` at render time. The
+validated token types of ``tokens``; any other value raises :class:`RenderError` at render
+time. The policy's data (communities, bogons) is ``policy_data``. The
 model's free-text ``Peer.description`` is never rendered: the BGP description is built from the
 peer's ASN and node ID.
 
@@ -22,12 +23,12 @@ import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import IntEnum
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any
 
 import jinja2
 
+from ztix.domain.identifiers import ASN_MAX, ASN_MIN, SPECIAL_ASNS
 from ztix.routeserver.model import (
     DesiredConfig,
     Peer,
@@ -36,6 +37,30 @@ from ztix.routeserver.model import (
     RpkiValidator,
     files_hash,
 )
+from ztix.routeserver.policy_data import (
+    BOGONS_V4,
+    BOGONS_V6,
+    CONTROL_ANNOUNCE,
+    CONTROL_DO_NOT_ANNOUNCE,
+    INFO_IRR_FUNCTION,
+    INFO_RPKI_FUNCTION,
+    REJECT_FUNCTION,
+    RPKI_INVALID_POLICIES,
+    IrrInfo,
+    RejectReason,
+    RpkiInfo,
+)
+from ztix.routeserver.tokens import (
+    Comment,
+    ConfigPath,
+    HexId,
+    Hostname,
+    Keyword,
+    Label,
+    RenderError,
+    Symbol,
+    bird_value,
+)
 
 MAIN_FILE = "ztix.conf"
 PEERS_DIR = "peers"
@@ -43,233 +68,7 @@ PEERS_DIR = "peers"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-ASN_MIN, ASN_MAX = 1, 4_294_967_294
 MAX_IMPORT_LIMIT = 2**31 - 1
-
-
-class RenderError(ValueError):
-    """The desired state cannot be turned into a safe BIRD configuration."""
-
-
-# --------------------------------------------------------------------------- community scheme
-# Large communities (rs_asn, function, value), after arouteserver's defaults. One table, used by
-# the templates, the tests and docs/route-servers.md.
-
-
-class RejectReason(IntEnum):
-    """Why a route was rejected: tagged ``(rs_asn, 65520, reason)`` on the kept route.
-
-    Codes follow arouteserver's reject-reason table so looking glasses that know it
-    (Alice-LG setups for arouteserver) decode ZT-IX's routes too.
-    """
-
-    AS_PATH_TOO_LONG = 1
-    BOGON = 2
-    PEERING_LAN = 3  # arouteserver: "Prefix is in global blacklist"
-    WRONG_AFI = 4
-    NEXT_HOP_NOT_PEER = 5
-    FIRST_AS_NOT_PEER = 6
-    INVALID_ASN_IN_PATH = 7
-    ORIGIN_NOT_IN_IRR = 9
-    NOT_GLOBAL_UNICAST_V6 = 10
-    PREFIX_NOT_IN_IRR = 12
-    PREFIX_LENGTH = 13
-    RPKI_INVALID = 14
-    NEVER_VIA_ROUTE_SERVERS = 15
-
-
-REJECT_FUNCTION = 65520  # (rs_asn, 65520, reason)
-INFO_RPKI_FUNCTION = 1000  # (rs_asn, 1000, x)
-INFO_IRR_FUNCTION = 1001  # (rs_asn, 1001, x)
-
-
-class RpkiInfo(IntEnum):
-    """``(rs_asn, 1000, x)``: the route's RPKI origin-validation state, set on import."""
-
-    VALID = 1
-    UNKNOWN = 2
-    NOT_CHECKED = 3  # no RTR validator configured
-    INVALID = 4  # only with policy rpki_invalid = "tag"; such routes are never exported
-
-
-class IrrInfo(IntEnum):
-    """``(rs_asn, 1001, x)``: what the IRR (AS-SET) checks found, set on import."""
-
-    ORIGIN_IN_AS_SET = 1
-    ORIGIN_NOT_CHECKED = 2  # no IRR origin data for the member
-    PREFIX_IN_AS_SET = 3
-    PREFIX_NOT_CHECKED = 4  # no IRR prefix data for the member
-
-
-# Export control, honoured per receiving peer and scrubbed before export (arouteserver's
-# `configure` defaults; Euro-IX route-server community usage):
-#   do not announce to peer   0:peer_as          rs_asn:0:peer_as
-#   announce only to peer     rs_asn:peer_as     rs_asn:1:peer_as
-#   announce to no peer       0:rs_asn           rs_asn:0:0
-# Standard forms need 16-bit values: with a 32-bit peer or route-server ASN only the large
-# form exists (and the large form always works).
-CONTROL_DO_NOT_ANNOUNCE = 0
-CONTROL_ANNOUNCE = 1
-
-# Private, reserved and documentation ASNs refused anywhere in an AS path (IANA registry;
-# the same list arouteserver uses).
-INVALID_ASN_RANGES: tuple[tuple[int, int, str], ...] = (
-    (0, 0, "RFC 7607 reserved"),
-    (23456, 23456, "RFC 6793 AS_TRANS"),
-    (64496, 64511, "RFC 5398 documentation"),
-    (64512, 65534, "RFC 6996 private use"),
-    (65535, 65535, "RFC 7300 reserved"),
-    (65536, 65551, "RFC 5398 documentation"),
-    (65552, 131071, "IANA reserved"),
-    (4200000000, 4294967294, "RFC 6996 private use"),
-    (4294967295, 4294967295, "RFC 7300 reserved"),
-)
-
-# Bogons: refused together with every more-specific (arouteserver's bogons.yml, plus
-# 192.0.0.0/24 as in IXP Manager). Prefixes shorter than the policy minimum are refused
-# earlier by the length check, so the default routes need no entry of their own.
-BOGONS_V4: tuple[tuple[str, str], ...] = (
-    ("0.0.0.0/8", "RFC 1122 this network"),
-    ("10.0.0.0/8", "RFC 1918 private use"),
-    ("100.64.0.0/10", "RFC 6598 shared address space"),
-    ("127.0.0.0/8", "RFC 1122 loopback"),
-    ("169.254.0.0/16", "RFC 3927 link local"),
-    ("172.16.0.0/12", "RFC 1918 private use"),
-    ("192.0.0.0/24", "RFC 6890 IETF protocol assignments"),
-    ("192.0.2.0/24", "RFC 5737 TEST-NET-1"),
-    ("192.168.0.0/16", "RFC 1918 private use"),
-    ("198.18.0.0/15", "RFC 2544 benchmarking"),
-    ("198.51.100.0/24", "RFC 5737 TEST-NET-2"),
-    ("203.0.113.0/24", "RFC 5737 TEST-NET-3"),
-    ("224.0.0.0/3", "RFC 5771 multicast and RFC 1112 class E"),
-)
-BOGONS_V6: tuple[tuple[str, str], ...] = (
-    ("::/8", "RFC 4291 loopback, unspecified, v4-mapped"),
-    ("64:ff9b::/96", "RFC 6052 IPv4-IPv6 translation"),
-    ("100::/8", "RFC 6666 discard-only"),
-    ("200::/7", "RFC 4048 reserved"),
-    ("400::/6", "RFC 4291 reserved"),
-    ("800::/5", "RFC 4291 reserved"),
-    ("1000::/4", "RFC 4291 reserved"),
-    ("2001::/33", "RFC 4380 Teredo"),
-    ("2001:0:8000::/33", "RFC 4380 Teredo"),
-    ("2001:2::/48", "RFC 5180 benchmarking"),
-    ("2001:3::/32", "RFC 7450 AMT"),
-    ("2001:10::/28", "RFC 4843 ORCHID (deprecated)"),
-    ("2001:20::/28", "RFC 7343 ORCHIDv2"),
-    ("2001:db8::/32", "RFC 3849 documentation"),
-    ("2002::/16", "RFC 3068 6to4"),
-    ("3ffe::/16", "RFC 5156 old 6bone"),
-    ("4000::/3", "RFC 4291 reserved"),
-    ("5f00::/8", "RFC 5156 old 6bone"),
-    ("6000::/3", "RFC 4291 reserved"),
-    ("8000::/3", "RFC 4291 reserved"),
-    ("a000::/3", "RFC 4291 reserved"),
-    ("c000::/3", "RFC 4291 reserved"),
-    ("e000::/4", "RFC 4291 reserved"),
-    ("f000::/5", "RFC 4291 reserved"),
-    ("f800::/6", "RFC 4291 reserved"),
-    ("fc00::/7", "RFC 4193 unique local"),
-    ("fe80::/10", "RFC 4291 link local"),
-    ("fec0::/10", "RFC 3879 site local (deprecated)"),
-    ("ff00::/8", "RFC 4291 multicast"),
-)
-
-IMPORT_LIMIT_ACTIONS = ("warn", "block", "restart", "disable")
-RPKI_INVALID_POLICIES = ("reject", "tag")
-
-
-# ---------------------------------------------------------------------- printable token types
-
-
-class Token(str):
-    """A string that may reach a BIRD file: validated against ``pattern`` when made."""
-
-    pattern: ClassVar[re.Pattern[str]]
-    what: ClassVar[str]
-
-    def __new__(cls, value: str) -> Token:
-        if not isinstance(value, str) or not cls.pattern.fullmatch(value):
-            raise RenderError(f"not a valid {cls.what}: {value!r}")
-        return super().__new__(cls, value)
-
-
-class Symbol(Token):
-    """A BIRD symbol (protocol, filter, table name)."""
-
-    pattern = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}", re.ASCII)
-    what = "BIRD symbol"
-
-
-class HexId(Token):
-    pattern = re.compile(r"[0-9a-f]{1,64}", re.ASCII)
-    what = "lowercase hex ID"
-
-
-class Hostname(Token):
-    """A DNS name (RFC 1123), rendered inside quotes."""
-
-    pattern = re.compile(
-        r"(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*",
-        re.ASCII,
-    )
-    what = "host name"
-
-
-class ConfigPath(Token):
-    """An absolute path, rendered inside quotes: no quotes, spaces, ``.`` or ``..`` parts."""
-
-    pattern = re.compile(r"(/[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){1,16}", re.ASCII)
-    what = "absolute path"
-
-    def __new__(cls, value: str) -> ConfigPath:
-        token = super().__new__(cls, value)
-        if any(part in {".", ".."} for part in token.split("/")):
-            raise RenderError(f"not a valid {cls.what}: {value!r}")
-        return token  # type: ignore[return-value]
-
-
-class Comment(Token):
-    """Text of our own for a ``#`` comment: no newline, quote or brace."""
-
-    pattern = re.compile(r"[A-Za-z0-9 ,.()/:+-]{1,120}", re.ASCII)
-    what = "comment"
-
-
-class Label(Token):
-    """A route-server name (config pattern), used in comments."""
-
-    pattern = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
-    what = "route-server name"
-
-
-class Keyword(Token):
-    """One of the BIRD keywords the renderer chooses from (import limit actions)."""
-
-    pattern = re.compile("|".join(IMPORT_LIMIT_ACTIONS), re.ASCII)
-    what = "import limit action (warn, block, restart, disable)"
-
-
-# Exact types: a subclass could change how it prints. (Token subclasses are ours.)
-_PRINTABLE = frozenset(
-    {
-        int,
-        ipaddress.IPv4Address,
-        ipaddress.IPv6Address,
-        ipaddress.IPv4Network,
-        ipaddress.IPv6Network,
-    }
-)
-
-
-def bird_value(value: object) -> object:
-    """Jinja ``finalize``: every ``{{ expression }}`` passes here before it is written."""
-    if type(value) not in _PRINTABLE and not isinstance(value, Token):
-        raise RenderError(
-            f"refusing to write a {type(value).__name__} into a BIRD file: {value!r} "
-            "(only ints, IP addresses/networks and validated IDs may be rendered)"
-        )
-    return value
 
 
 # ------------------------------------------------------------------------- template contexts
@@ -328,12 +127,6 @@ class _Named:
 class _Bogon:
     network: IPNetwork
     comment: Comment
-
-
-@dataclass(frozen=True)
-class _AsnRange:
-    low: int
-    high: int
 
 
 # ------------------------------------------------------------------------------- validation
@@ -526,7 +319,7 @@ def _constants() -> dict[str, Any]:
         "info_irr_function": INFO_IRR_FUNCTION,
         "control_do_not_announce": CONTROL_DO_NOT_ANNOUNCE,
         "control_announce": CONTROL_ANNOUNCE,
-        "invalid_asns": tuple(_AsnRange(low, high) for low, high, _ in INVALID_ASN_RANGES),
+        "invalid_asns": SPECIAL_ASNS,
         "bogons_v4": tuple(_bogon(n, c) for n, c in BOGONS_V4),
         "bogons_v6": tuple(_bogon(n, c) for n, c in BOGONS_V6),
     }
@@ -568,6 +361,14 @@ def peer_protocols(peer: Peer) -> tuple[str, ...]:
 def rpki_protocols(server: RouteServer) -> tuple[str, ...]:
     """The RTR protocol names ztix.conf defines, one per validator."""
     return tuple(sorted(f"ztix_rpki_{v.name}" for v in server.validators))
+
+
+def expected_protocols(desired: DesiredConfig) -> set[str]:
+    """Every BIRD protocol the rendered configuration must create (checked after apply)."""
+    names = set(rpki_protocols(desired.server))
+    for peer in desired.peers:
+        names.update(peer_protocols(peer))
+    return names
 
 
 def peer_file(peer: Peer) -> str:

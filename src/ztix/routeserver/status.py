@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from ztix.config import RouteServerConfig
 from ztix.routeserver.apply import ProtocolState, status
-from ztix.routeserver.transport import RouteServerError, RouteServerTransport, transport_for
+from ztix.routeserver.connect import transport_for
+from ztix.routeserver.transport import RouteServerError, RouteServerTransport
 
 
 @dataclass(frozen=True)

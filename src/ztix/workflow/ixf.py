@@ -25,7 +25,7 @@ from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
 from ztix.domain.requests import RequestStatus
 from ztix.peeringdb.cache import max_prefix
-from ztix.routeserver.desired import enabled_servers, network_row
+from ztix.workflow.routeserver_desired import enabled_servers, network_row
 
 SCHEMA_VERSION = "1.0"
 
@@ -137,7 +137,7 @@ def gather(db: Session, settings: Settings) -> Export:
                 vlan_id=request.network_id,
                 ipv4=request.address(4),
                 ipv6=request.address(6),
-                # A route server does not take its own ASN as a client (routeserver/desired).
+                # A route server does not take its own ASN as a client (routeserver_desired).
                 routeserver=bool(server_asns) and server_asns != {request.asn},
                 max_prefix_ipv4=limits[0],
                 max_prefix_ipv6=limits[1],

@@ -109,8 +109,8 @@ def check_peeringdb_login(peeringdb: PeeringDBClient) -> CheckResult:
 
 
 def check_route_servers(settings: Settings) -> CheckResult:
-    from ztix.routeserver.desired import enabled_servers
     from ztix.routeserver.status import read_sessions
+    from ztix.workflow.routeserver_desired import enabled_servers
 
     servers = enabled_servers(settings)
     failed = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -22,15 +21,14 @@ from ztix.api.deps import (
 from ztix.api.problems import responses
 from ztix.api.schemas import AsciiDigits
 from ztix.config import RouteServerConfig, Settings
-from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
+from ztix.db.models import RouteServerPeer, RouteServerState
 from ztix.errors import AppError
 from ztix.routeserver.apply import ProtocolState
-from ztix.routeserver.model import Peer
-from ztix.routeserver.render import peer_protocols
 from ztix.routeserver.status import read_sessions
 from ztix.workflow import audit
 from ztix.workflow import requests as service
 from ztix.workflow.dispatch import route_servers_after_commit
+from ztix.workflow.routeserver_desired import member_protocols
 
 router = APIRouter(
     route_class=DatabaseRoute, prefix="/api/v1", tags=["route servers"], dependencies=[Csrf]
@@ -211,21 +209,6 @@ def _peer_limits(peer: RouteServerPeer | None) -> dict[str, Any]:
     }
 
 
-def _protocols_of(request: JoinRequest) -> set[str]:
-    """The BGP protocol names the renderer gives this member's sessions."""
-    v4, v6 = request.address(4), request.address(6)
-    peer = Peer(
-        request_id=str(request.id),
-        asn=request.asn,
-        node_id=request.node_id,
-        ipv4=ipaddress.IPv4Address(v4) if v4 else None,
-        ipv6=ipaddress.IPv6Address(v6) if v6 else None,
-        max_prefix_ipv4=0,
-        max_prefix_ipv6=0,
-    )
-    return set(peer_protocols(peer))
-
-
 @router.get(
     "/requests/{request_id}/route-servers",
     response_model=list[MemberRouteServerOut],
@@ -238,7 +221,7 @@ def member_route_servers(
     (state, since, routes imported/filtered/exported) once it is active."""
     request = service.visible_request(db, user, request_id)
     nwid = request.network.zt_network_id
-    mine = _protocols_of(request)
+    mine = member_protocols(request)
     live = request.status == "active"
     servers = [
         (rs, _peer_limits(db.get(RouteServerPeer, (rs.name, request.id))))

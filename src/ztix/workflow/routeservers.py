@@ -1,11 +1,15 @@
-"""Bringing every route server to its desired configuration, one server at a time.
+"""Use cases of the route servers: bring each to its desired configuration, and move the
+requests that wait for them.
 
 A sync round walks the enabled servers in pair order. For each it takes the server's
-lease, builds and renders the desired configuration, applies it (``routeserver.apply``,
-no database transaction open meanwhile) and records the outcome. A failure stops the
-round: the next server of the pair is not touched. Triggers that arrive while a server is
-being synced only mark it requested; the worker holding it goes again before letting go,
-so a burst of approvals folds into a handful of reconfigurations.
+lease, builds the desired configuration (``routeserver_desired``), has the
+:class:`RouteServerDeployer` port render and apply it (no database transaction open
+meanwhile) and records the result it returns: the server's state, the audit event, the
+peers it now runs, and the requests that follow (active once every server of their
+network runs them, failed when a server refused). A failure stops the round: the next
+server of the pair is not touched. Triggers that arrive while a server is being synced
+only mark it requested; the worker holding it goes again before letting go, so a burst of
+approvals folds into a handful of reconfigurations.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,28 +35,33 @@ from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.peeringdb import cache as pdb_cache
 from ztix.peeringdb.api import PeeringDBApi, PeeringDBUnavailable
-from ztix.routeserver import desired as desired_state
+from ztix.routeserver.apply import ApplyResult
 from ztix.routeserver.model import DesiredConfig
+from ztix.routeserver.tokens import RenderError
 from ztix.workflow import audit
+from ztix.workflow import routeserver_desired as desired_state
 from ztix.workflow.audit import Actor
 from ztix.workflow.dispatch import route_servers_after_commit
 from ztix.workflow.requests import transition
-
-if TYPE_CHECKING:
-    from ztix.routeserver.apply import ApplyResult
-    from ztix.routeserver.transport import RouteServerTransport
 
 log = logging.getLogger(__name__)
 SYNC = Actor(name="route-server-sync")
 S = RequestStatus
 
-TransportFactory = Callable[[RouteServerConfig], "RouteServerTransport"]
 
+class RouteServerDeployer(Protocol):
+    """The port to the route servers (adapter: ``routeserver.deploy.BirdDeployer``)."""
 
-def _default_transport(rs: RouteServerConfig) -> RouteServerTransport:
-    from ztix.routeserver.transport import transport_for
+    def render(self, server: str, desired: DesiredConfig) -> tuple[dict[str, str], str]:
+        """``(files, desired hash)``; raises :class:`RenderError` when ``desired`` cannot be
+        rendered safely."""
+        ...
 
-    return transport_for(rs)
+    def apply(
+        self, rs: RouteServerConfig, desired: DesiredConfig, files: Mapping[str, str]
+    ) -> ApplyResult:
+        """Apply ``files`` to ``rs``; a server's failure is a result, never raised."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,6 @@ class RouteServerContext:
     settings: Settings
     database: Database
     owner: str
-    transports: TransportFactory = _default_transport
     peeringdb: PeeringDBApi | None = None
 
 
@@ -124,7 +132,11 @@ def _lease_seconds(settings: Settings, rs: RouteServerConfig) -> float:
 
 
 def sync_round(
-    ctx: RouteServerContext, only: set[str] | None = None, *, verify: bool = False
+    ctx: RouteServerContext,
+    deployer: RouteServerDeployer,
+    only: set[str] | None = None,
+    *,
+    verify: bool = False,
 ) -> list[ServerOutcome]:
     """Sync the enabled servers in pair order. Without ``verify``, a server whose desired
     hash equals its recorded applied hash is skipped without contacting it; with it, the
@@ -134,10 +146,10 @@ def sync_round(
     ]
     if not servers:
         return []
-    peeringdb_failed = _refresh_peeringdb(ctx)
+    round_ = _Round(ctx, deployer, peeringdb_failed=_refresh_peeringdb(ctx))
     outcomes: list[ServerOutcome] = []
     for index, rs in enumerate(servers):
-        outcome = _sync_server(ctx, rs, peeringdb_failed, verify)
+        outcome = _sync_server(round_, rs, verify)
         outcomes.append(outcome)
         if outcome.result == "busy":
             # Someone else holds this server: they will also do the ones after it.
@@ -149,9 +161,15 @@ def sync_round(
     return outcomes
 
 
-def _sync_server(
-    ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
-) -> ServerOutcome:
+@dataclass(frozen=True)
+class _Round:
+    ctx: RouteServerContext
+    deployer: RouteServerDeployer
+    peeringdb_failed: bool  # PeeringDB did not answer: limits fall back to the defaults
+
+
+def _sync_server(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutcome:
+    ctx = round_.ctx
     token = f"{ctx.owner}:{uuid.uuid4().hex[:12]}"[-80:]
     with ctx.database.session() as db:
         request_sync(db, [rs.name])  # first mark, then claim: a holder cannot miss us
@@ -161,7 +179,7 @@ def _sync_server(
     try:
         while True:
             passes += 1
-            outcome = _one_pass(ctx, rs, pdb_failed, verify and passes == 1)
+            outcome = _one_pass(round_, rs, verify and passes == 1)
             if outcome.result == "failed":
                 return ServerOutcome(rs.name, "failed", passes, outcome.stage, outcome.detail)
             with ctx.database.session() as db:
@@ -184,19 +202,18 @@ def _sync_server(
             )
 
 
-def _one_pass(
-    ctx: RouteServerContext, rs: RouteServerConfig, pdb_failed: bool, verify: bool
-) -> ServerOutcome:
+def _one_pass(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutcome:
     """Build, render and (when it differs from what the server runs) apply, once."""
-    from ztix.routeserver.render import RenderError, render_cache
-
+    ctx, deployer = round_.ctx, round_.deployer
     with ctx.database.session() as db:
         state = db.get(RouteServerState, rs.name)
         assert state is not None
         state.sync_requested_at = None  # what arrives from now on needs another pass
-        desired, limits = desired_state.build(db, ctx.settings, rs, peeringdb_failed=pdb_failed)
+        desired, limits = desired_state.build(
+            db, ctx.settings, rs, peeringdb_failed=round_.peeringdb_failed
+        )
         try:
-            files, desired_hash = render_cache.rendered(rs.name, desired)
+            files, desired_hash = deployer.render(rs.name, desired)
         except RenderError as exc:
             # A bug or a value the model let through: nothing reaches the server.
             log.error("route server %s: rendering failed: %s", rs.name, exc)
@@ -204,25 +221,22 @@ def _one_pass(
             state.last_stage = "render"
             state.last_output = str(exc)[:4000]
             state.last_sync_at = utcnow()
-            audit.record(
+            _audit(
                 db,
-                SYNC,
                 "routeserver.apply_failed",
-                target_type="route_server",
-                target_id=rs.name,
-                details={"server": rs.name, "stage": "render", "output": str(exc)[:500]},
+                rs.name,
+                {"server": rs.name, "stage": "render", "output": str(exc)[:500]},
             )
             return ServerOutcome(rs.name, "failed", 1, "render", str(exc))
         state.desired_hash = desired_hash
         state.peers_desired = len(desired.peers)
-        _record_peers(db, rs.name, limits)
+        desired_state.record_peers(db, rs.name, limits)
         peers = {p.request_id for p in desired.peers}
         if not verify and state.applied_hash == state.desired_hash:
             # The server already runs exactly this (as read back at its last apply).
-            _mark_applied(db, rs.name, peers)
-            activate_ready(db, ctx.settings)
+            _peers_applied(db, ctx.settings, rs.name, peers, utcnow())
             return ServerOutcome(rs.name, "unchanged")
-    result = _apply(ctx, rs, files, expected_protocols(desired))
+    result = deployer.apply(rs, desired, files)
     with ctx.database.session() as db:
         _record_result(db, ctx.settings, rs, result, peers)
     if not result.ok:
@@ -230,17 +244,35 @@ def _one_pass(
     return ServerOutcome(rs.name, "applied" if result.changed else "unchanged")
 
 
-def expected_protocols(desired: DesiredConfig) -> set[str]:
-    """Every BIRD protocol the rendered configuration must create (checked after apply)."""
-    from ztix.routeserver.render import peer_protocols, rpki_protocols
+def route_servers_behind(ctx: RouteServerContext, deployer: RouteServerDeployer) -> list[str]:
+    """Servers whose recorded applied configuration is not the desired one (or unknown)."""
+    servers = desired_state.enabled_servers(ctx.settings)
+    if not servers:
+        return []
+    behind = []
+    with ctx.database.session() as db:
+        for rs in servers:
+            state = db.get(RouteServerState, rs.name)
+            desired, _ = desired_state.build(db, ctx.settings, rs)
+            _files, desired_hash = deployer.render(rs.name, desired)
+            if state is None or state.applied_hash != desired_hash:
+                behind.append(rs.name)
+        db.rollback()  # a read: build() may have touched nothing, keep it that way
+    return behind
 
-    names = set(rpki_protocols(desired.server))
-    for peer in desired.peers:
-        names.update(peer_protocols(peer))
-    return names
+
+# --- recording what the server runs ------------------------------------------------------
 
 
-def _mark_applied(db: Session, server: str, peers: set[str]) -> None:
+def _audit(db: Session, action: str, server: str, details: dict[str, Any]) -> None:
+    audit.record(db, SYNC, action, target_type="route_server", target_id=server, details=details)
+
+
+def _peers_applied(
+    db: Session, settings: Settings, server: str, peers: set[str], at: datetime
+) -> None:
+    """The server runs ``peers``: mark them applied there, then activate every request
+    that now runs on all the servers of its network."""
     db.execute(
         update(RouteServerPeer)
         .where(
@@ -248,69 +280,9 @@ def _mark_applied(db: Session, server: str, peers: set[str]) -> None:
             RouteServerPeer.request_id.in_([uuid.UUID(p) for p in peers]),
             RouteServerPeer.applied.is_(False),
         )
-        .values(applied=True, applied_at=utcnow())
+        .values(applied=True, applied_at=at)
     )
-
-
-def route_servers_behind(ctx: RouteServerContext) -> list[str]:
-    """Servers whose recorded applied configuration is not the desired one (or unknown)."""
-    servers = desired_state.enabled_servers(ctx.settings)
-    if not servers:
-        return []
-    from ztix.routeserver.render import render_cache
-
-    behind = []
-    with ctx.database.session() as db:
-        for rs in servers:
-            state = db.get(RouteServerState, rs.name)
-            desired, _ = desired_state.build(db, ctx.settings, rs)
-            _files, desired_hash = render_cache.rendered(rs.name, desired)
-            if state is None or state.applied_hash != desired_hash:
-                behind.append(rs.name)
-        db.rollback()  # a read: build() may have touched nothing, keep it that way
-    return behind
-
-
-def _apply(
-    ctx: RouteServerContext, rs: RouteServerConfig, files: dict[str, str], protocols: set[str]
-) -> ApplyResult:
-    from ztix.routeserver.apply import apply
-
-    transport = ctx.transports(rs)
-    try:
-        return apply(
-            transport,
-            files,
-            protocols,
-            main_config=str(rs.main_config),
-            timeout_seconds=rs.configure_timeout_seconds,
-        )
-    finally:
-        transport.close()
-
-
-def _record_peers(db: Session, server: str, limits: list[desired_state.PeerLimits]) -> None:
-    wanted = {uuid.UUID(p.request_id): p for p in limits}
-    rows = {
-        r.request_id: r
-        for r in db.scalars(select(RouteServerPeer).where(RouteServerPeer.server == server))
-    }
-    for request_id, row in rows.items():
-        if request_id not in wanted:
-            db.delete(row)
-    now = utcnow()
-    for request_id, lim in wanted.items():
-        row = rows.get(request_id) or RouteServerPeer(
-            server=server, request_id=request_id, applied=False
-        )
-        changed = (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6)
-        row.asn = lim.asn
-        row.max_prefix_ipv4 = lim.limits.ipv4
-        row.max_prefix_ipv6 = lim.limits.ipv6
-        row.max_prefix_source = lim.limits.source
-        if changed:
-            row.updated_at = now
-        db.add(row)
+    activate_ready(db, settings)
 
 
 def _record_result(
@@ -335,24 +307,8 @@ def _record_result(
         state.applied_hash = result.applied_hash
         if result.changed:
             state.reconfigure_count += 1
-            audit.record(
-                db,
-                SYNC,
-                "routeserver.applied",
-                target_type="route_server",
-                target_id=rs.name,
-                details=details,
-            )
-        db.execute(
-            update(RouteServerPeer)
-            .where(
-                RouteServerPeer.server == rs.name,
-                RouteServerPeer.request_id.in_([uuid.UUID(p) for p in peers]),
-                RouteServerPeer.applied.is_(False),
-            )
-            .values(applied=True, applied_at=now)
-        )
-        activate_ready(db, settings)
+            _audit(db, "routeserver.applied", rs.name, details)
+        _peers_applied(db, settings, rs.name, peers, now)
         return
     state.last_result = "failed"
     details.update(
@@ -360,14 +316,7 @@ def _record_result(
         exit_status=result.exit_status,
         output=(result.output_excerpt or "")[:500],
     )
-    audit.record(
-        db,
-        SYNC,
-        "routeserver.apply_failed",
-        target_type="route_server",
-        target_id=rs.name,
-        details=details,
-    )
+    _audit(db, "routeserver.apply_failed", rs.name, details)
     _fail_waiting(db, settings, rs, result)
 
 

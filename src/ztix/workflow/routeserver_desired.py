@@ -1,18 +1,27 @@
-"""What each route server should run, built from the database and the configuration."""
+"""What each route server should run, built from the database and the configuration.
+
+``build`` reads the IX network's route-server clients (provisioning-and-authorized and
+active requests) and their PeeringDB records, and returns the ``DesiredConfig`` the
+route-server adapter renders; ``record_peers`` keeps the per-peer rows (limits, their
+source, whether the server runs the peer) in step with it.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ztix.config import RouteServerConfig, Settings
-from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork
+from ztix.db.base import utcnow
+from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
 from ztix.domain.requests import RequestStatus
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
 from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.render import peer_protocols
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
 # waiting for the route servers) and while it is active. Leaving removes it.
@@ -115,21 +124,30 @@ def build(
             override_ipv6=request.max_prefix_ipv6_override,
             peeringdb_failed=peeringdb_failed,
         )
-        v4, v6 = request.address(4), request.address(6)
-        peers.append(
-            Peer(
-                request_id=str(request.id),
-                asn=request.asn,
-                node_id=request.node_id,
-                ipv4=ipaddress.IPv4Address(v4) if v4 else None,
-                ipv6=ipaddress.IPv6Address(v6) if v6 else None,
-                max_prefix_ipv4=lim.ipv4,
-                max_prefix_ipv6=lim.ipv6,
-                description=f"AS{request.asn} {request.node_id}",
-            )
-        )
+        peers.append(peer_of(request, lim))
         limits.append(PeerLimits(str(request.id), request.asn, lim))
     return DesiredConfig(server=server, peers=tuple(peers)), limits
+
+
+def peer_of(request: JoinRequest, limits: MaxPrefix | None = None) -> Peer:
+    """The member's router as a route-server client (limits 0 when only its protocol
+    names are wanted)."""
+    v4, v6 = request.address(4), request.address(6)
+    return Peer(
+        request_id=str(request.id),
+        asn=request.asn,
+        node_id=request.node_id,
+        ipv4=ipaddress.IPv4Address(v4) if v4 else None,
+        ipv6=ipaddress.IPv6Address(v6) if v6 else None,
+        max_prefix_ipv4=limits.ipv4 if limits else 0,
+        max_prefix_ipv6=limits.ipv6 if limits else 0,
+        description=f"AS{request.asn} {request.node_id}",
+    )
+
+
+def member_protocols(request: JoinRequest) -> set[str]:
+    """The BGP protocol names the renderer gives this member's sessions."""
+    return set(peer_protocols(peer_of(request)))
 
 
 def _host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
@@ -137,3 +155,29 @@ def _host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
         return ipaddress.ip_address(host)
     except ValueError:
         return host
+
+
+def record_peers(db: Session, server: str, limits: list[PeerLimits]) -> None:
+    """Make the server's peer rows those of ``limits`` (a new peer is not yet applied
+    there: ``applied`` is set once the server runs it)."""
+    wanted = {uuid.UUID(p.request_id): p for p in limits}
+    rows = {
+        r.request_id: r
+        for r in db.scalars(select(RouteServerPeer).where(RouteServerPeer.server == server))
+    }
+    for request_id, row in rows.items():
+        if request_id not in wanted:
+            db.delete(row)
+    now = utcnow()
+    for request_id, lim in wanted.items():
+        row = rows.get(request_id) or RouteServerPeer(
+            server=server, request_id=request_id, applied=False
+        )
+        changed = (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6)
+        row.asn = lim.asn
+        row.max_prefix_ipv4 = lim.limits.ipv4
+        row.max_prefix_ipv6 = lim.limits.ipv6
+        row.max_prefix_source = lim.limits.source
+        if changed:
+            row.updated_at = now
+        db.add(row)
