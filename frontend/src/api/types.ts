@@ -1,5 +1,5 @@
 /** Names for the generated OpenAPI schemas (src/api/schema.d.ts, from /api/v1/openapi.json). */
-import type { components, operations } from "./schema";
+import type { components, paths } from "./schema";
 
 type S = components["schemas"];
 
@@ -25,7 +25,7 @@ export type AuthorizeUrl = S["AuthorizeUrl"];
 export type MaxPrefix = S["MaxPrefixBody"];
 export type OidcCallback = S["OidcCallback"];
 export type SortKey = NonNullable<
-  NonNullable<operations["list_requests_api_v1_admin_requests_get"]["parameters"]["query"]>["sort"]
+  NonNullable<paths["/api/v1/admin/requests"]["get"]["parameters"]["query"]>["sort"]
 >;
 
 export const ALL_STATUSES: readonly RequestStatus[] = [

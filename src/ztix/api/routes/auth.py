@@ -18,7 +18,7 @@ from ztix.api.deps import (
     SettingsDep,
 )
 from ztix.api.problems import responses
-from ztix.api.schemas import AuthorizeUrl, LocalLogin, MeOut, OidcCallback
+from ztix.api.schemas.auth import AuthorizeUrl, LocalLogin, MeOut, OidcCallback
 from ztix.auth.identity import PeeringDBIdentity, check_verified
 from ztix.auth.passwords import verify_password
 from ztix.auth.peeringdb import PeeringDBClient
