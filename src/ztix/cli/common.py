@@ -54,7 +54,8 @@ def fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def database(settings: Settings) -> Iterator[Database]:
+def open_database(settings: Settings) -> Iterator[Database]:
+    """The one way a command reaches the database: opened here, disposed on the way out."""
     db = Database(settings.database_url)
     try:
         yield db

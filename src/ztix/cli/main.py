@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.cli import controller, policy, routeservers
-from ztix.cli.common import ConfigOption, fail, settings_or_exit, whole_number
+from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.session import Database
@@ -87,11 +87,10 @@ def serve(
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
-    database = Database(settings.database_url)
-    gate_or_exit(settings, database)
-    with database.session() as db:
-        created = ensure_initial_admin(db)
-    database.dispose()
+    with open_database(settings) as database:
+        gate_or_exit(settings, database)
+        with database.session() as db:
+            created = ensure_initial_admin(db)
     if created:
         username, password = created.split(":", 1)
         typer.echo(
@@ -217,13 +216,12 @@ def users_create(
 
     settings = settings_or_exit(config)
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else generate_password()
-    database = Database(settings.database_url)
     try:
         asns = [
             validate_asn(a, allow_private=settings.workflow.allow_private_asns) for a in asn or []
         ]
         nwids = [normalize_network_id(n) for n in network or []]
-        with database.session() as db:
+        with open_database(settings) as database, database.session() as db:
             nets = []
             for nwid in nwids:
                 found = networks.get_network(db, nwid)
@@ -250,8 +248,6 @@ def users_create(
         raise typer.Exit(1) from exc
     except AppError as exc:
         raise _fail(exc) from exc
-    finally:
-        database.dispose()
     typer.echo(f"created {role} {username}")
     if not password_stdin:
         typer.echo(f"password: {password}")
@@ -265,17 +261,14 @@ def users_set_password(
     """Set a local account's password, read from standard input; its sessions are revoked."""
     settings = settings_or_exit(config)
     password = sys.stdin.readline().rstrip("\r\n")
-    database = Database(settings.database_url)
     try:
-        with database.session() as db:
+        with open_database(settings) as database, database.session() as db:
             users.set_password(db, audit.CLI, username, password)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     except AppError as exc:
         raise _fail(exc) from exc
-    finally:
-        database.dispose()
     typer.echo(f"password of {username} changed")
 
 
@@ -283,14 +276,11 @@ def users_set_password(
 def users_disable(username: Annotated[str, typer.Argument()], config: ConfigOption = None) -> None:
     """Disable an account and revoke its sessions at once."""
     settings = settings_or_exit(config)
-    database = Database(settings.database_url)
     try:
-        with database.session() as db:
+        with open_database(settings) as database, database.session() as db:
             users.disable_user(db, audit.CLI, username)
     except AppError as exc:
         raise _fail(exc) from exc
-    finally:
-        database.dispose()
     typer.echo(f"disabled {username}")
 
 
@@ -324,19 +314,15 @@ def users_unlock(
             "and end with it; restart the API to clear them (or share them in Redis)"
         )
     RateLimits(settings.auth).unlock(username=username, address=address)
-    database = Database(settings.database_url)
-    try:
-        with database.session() as db:
-            audit.record(
-                db,
-                audit.CLI,
-                "login.unlocked",
-                target_type="user",
-                details={"username": username, "address": address},
-            )
-            db.commit()
-    finally:
-        database.dispose()
+    with open_database(settings) as database, database.session() as db:
+        audit.record(
+            db,
+            audit.CLI,
+            "login.unlocked",
+            target_type="user",
+            details={"username": username, "address": address},
+        )
+        db.commit()
     typer.echo("unlocked " + " and ".join(x for x in (username, address) if x))
 
 
@@ -344,8 +330,7 @@ def users_unlock(
 def users_list(config: ConfigOption = None) -> None:
     """List accounts with role, state and ASNs."""
     settings = settings_or_exit(config)
-    database = Database(settings.database_url)
-    with database.session() as db:
+    with open_database(settings) as database, database.session() as db:
         rows = [
             (
                 u.username,
@@ -355,7 +340,6 @@ def users_list(config: ConfigOption = None) -> None:
             )
             for u in users.list_users(db)
         ]
-    database.dispose()
     typer.echo(f"{'USERNAME':<30} {'ROLE':<9} {'STATE':<9} ASNS")
     for name, role, state, asns in rows:
         typer.echo(f"{name:<30} {role:<9} {state:<9} {asns}")
@@ -378,9 +362,8 @@ def users_sessions(
     if session_id is not None and not revoke:
         raise fail("--id needs --revoke")
     settings = settings_or_exit(config)
-    database = Database(settings.database_url)
     try:
-        with database.session() as db:
+        with open_database(settings) as database, database.session() as db:
             if revoke:
                 ended = users.revoke_sessions(db, audit.CLI, username, session_id)
                 lines = [f"revoked {len(ended)} session(s) of {username}"]
@@ -388,8 +371,6 @@ def users_sessions(
                 lines = _session_lines(db, username)
     except AppError as exc:
         raise _fail(exc) from exc
-    finally:
-        database.dispose()
     for line in lines:
         typer.echo(line)
 
@@ -432,10 +413,8 @@ def _session_lines(db: Session, username: str) -> list[str]:
 def networks_sync(config: ConfigOption = None) -> None:
     """Write the networks declared in the runtime config to the database."""
     settings = settings_or_exit(config)
-    database = Database(settings.database_url)
-    with database.session() as db:
+    with open_database(settings) as database, database.session() as db:
         changes = networks.sync_networks(db, audit.CLI, settings.networks)
-    database.dispose()
     for line in changes or ["networks already in sync"]:
         typer.echo(line)
 
@@ -444,8 +423,7 @@ def networks_sync(config: ConfigOption = None) -> None:
 def networks_list(config: ConfigOption = None) -> None:
     """List IX networks in the database."""
     settings = settings_or_exit(config)
-    database = Database(settings.database_url)
-    with database.session() as db:
+    with open_database(settings) as database, database.session() as db:
         rows = [
             (
                 n.zt_network_id,
@@ -456,7 +434,6 @@ def networks_list(config: ConfigOption = None) -> None:
             )
             for n in networks.all_networks(db)
         ]
-    database.dispose()
     typer.echo(f"{'NETWORK ID':<17} {'STATE':<9} {'IPV4':<18} {'IPV6':<24} NAME")
     for row in rows:
         typer.echo(f"{row[0]:<17} {row[1]:<9} {row[2]:<18} {row[3]:<24} {row[4]}")
@@ -481,9 +458,8 @@ def worker(
     observability.configure_logging(settings.logging.level, json=True)
     metrics = _worker_metrics(settings, pool)
     try:
-        database = Database(settings.database_url)
-        gate_or_exit(settings, database)
-        database.dispose()
+        with open_database(settings) as database:
+            gate_or_exit(settings, database)
         _run_worker(settings, concurrency, pool, beat)
     finally:
         if metrics is not None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ztix.cli.common import ConfigOption, database, fail, settings_or_exit, whole_number
+from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db.models import IxNetwork
 from ztix.domain.identifiers import InvalidIdentifier, validate_asn
@@ -94,7 +94,7 @@ def check(
 def _evaluate(
     settings: Settings, asn: int, network_ref: str, username: str | None, perms: int | None
 ) -> tuple[Verdict, IxNetwork, str | None]:
-    with database(settings) as db_:
+    with open_database(settings) as db_:
         with db_.session() as db:
             ix_network = _network(networks.all_networks(db), network_ref)
             if username is not None:
