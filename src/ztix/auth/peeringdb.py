@@ -191,24 +191,41 @@ class PeeringDBClient:
             raise AppError("provider_unavailable", "PeeringDB's key set has no RSA signing key")
         return KeySet(keys)
 
-    def _get_json(self, url: str, what: str, kind: str) -> dict[str, Any]:
+    def _get_json(
+        self,
+        url: str,
+        what: str,
+        kind: str,
+        *,
+        code: str = "provider_unavailable",
+        unreachable: str | None = None,
+        body: str | None = None,
+        access_token: str | None = None,
+    ) -> dict[str, Any]:
+        """GET a JSON object from PeeringDB; any failure is ``AppError(code)`` saying what
+        (``unreachable``: the sentence when it cannot be reached; ``body``: what the
+        document is, when it is not a JSON object)."""
+        headers = {"Accept": "application/json"}
+        if access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
         try:
             response = observability.peeringdb_fetch(
-                kind, lambda: self._http.get(url, headers={"Accept": "application/json"})
+                kind, lambda: self._http.get(url, headers=headers)
             )
         except httpx.HTTPError as exc:
-            log.warning("Cannot fetch PeeringDB's %s: %s", what, type(exc).__name__)
-            raise AppError("provider_unavailable", f"Cannot fetch PeeringDB's {what}") from None
+            unreachable = unreachable or f"Cannot fetch PeeringDB's {what}"
+            log.warning("%s: %s", unreachable, type(exc).__name__)
+            raise AppError(code, unreachable) from None
         if not response.is_success:
             log.warning("PeeringDB's %s answered HTTP %s", what, response.status_code)
             raise AppError(
-                "provider_unavailable",
+                code,
                 f"PeeringDB's {what} answered HTTP {response.status_code}",
                 upstream_status=response.status_code,
             )
         doc = _json_object(response)
         if doc is None:
-            raise AppError("provider_unavailable", f"PeeringDB's {what} is not a JSON object")
+            raise AppError(code, f"PeeringDB's {body or what} is not a JSON object")
         return doc
 
     # -- the flow ----------------------------------------------------------------------
@@ -357,33 +374,15 @@ class PeeringDBClient:
         return token
 
     def _userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
-        try:
-            response = observability.peeringdb_fetch(
-                "oidc_userinfo",
-                lambda: self._http.get(
-                    metadata.userinfo_endpoint,
-                    headers={
-                        "Authorization": f"Bearer {access_token}",
-                        "Accept": "application/json",
-                    },
-                ),
-            )
-        except httpx.HTTPError as exc:
-            log.warning("Cannot reach PeeringDB's userinfo endpoint: %s", type(exc).__name__)
-            raise AppError(
-                "userinfo_failed", "Cannot reach PeeringDB's userinfo endpoint"
-            ) from None
-        if not response.is_success:
-            log.warning("PeeringDB's userinfo endpoint answered HTTP %s", response.status_code)
-            raise AppError(
-                "userinfo_failed",
-                f"PeeringDB's userinfo endpoint answered HTTP {response.status_code}",
-                upstream_status=response.status_code,
-            )
-        doc = _json_object(response)
-        if doc is None:
-            raise AppError("userinfo_failed", "PeeringDB's profile is not a JSON object")
-        return doc
+        return self._get_json(
+            metadata.userinfo_endpoint,
+            "userinfo endpoint",
+            "oidc_userinfo",
+            code="userinfo_failed",
+            unreachable="Cannot reach PeeringDB's userinfo endpoint",
+            body="profile",
+            access_token=access_token,
+        )
 
     # -- helpers -----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
@@ -88,38 +88,18 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
     backups = _backups(backup_dir)
     now = datetime.now(UTC)
     if settings.zerotier.provider != "controller":
-        return ControllerOut(
-            provider="central",
-            checked_at=now,
+        return _nothing_read(
+            "central",
+            now,
+            backups,
             ready=True,
             summary="ZeroTier Central hosts the networks: there is no self-hosted controller",
-            url=None,
-            address=None,
-            version=None,
-            online=None,
-            checks=[],
-            networks=[],
-            membership_drift=None,
-            backups=backups,
         )
     conf = controller_settings(settings)
     conf = conf.model_copy(
         update={"timeout_seconds": min(conf.timeout_seconds, MAX_TIMEOUT_SECONDS)}
     )
-    out = ControllerOut(
-        provider="controller",
-        checked_at=now,
-        ready=False,
-        summary="",
-        url=conf.url,
-        address=None,
-        version=None,
-        online=None,
-        checks=[],
-        networks=[],
-        membership_drift=None,
-        backups=backups,
-    )
+    out = _nothing_read("controller", now, backups, ready=False, summary="", url=conf.url)
     try:
         controller = ControllerProvider(conf)
     except (OSError, ValueError) as exc:
@@ -130,6 +110,32 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
     with controller:
         _fill(out, settings, database, controller)
     return out
+
+
+def _nothing_read(
+    provider: Literal["controller", "central"],
+    now: datetime,
+    backups: BackupsOut,
+    *,
+    ready: bool,
+    summary: str,
+    url: str | None = None,
+) -> ControllerOut:
+    """The answer before (or without) anything read from a controller."""
+    return ControllerOut(
+        provider=provider,
+        checked_at=now,
+        ready=ready,
+        summary=summary,
+        url=url,
+        address=None,
+        version=None,
+        online=None,
+        checks=[],
+        networks=[],
+        membership_drift=None,
+        backups=backups,
+    )
 
 
 def _fill(
