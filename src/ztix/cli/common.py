@@ -15,7 +15,8 @@ import typer
 
 from ztix.config import ConfigError, Settings, load_settings
 from ztix.db.session import Database
-from ztix.domain.identifiers import parse_digits
+from ztix.domain.identifiers import InvalidIdentifier, parse_digits
+from ztix.errors import AppError
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
@@ -51,6 +52,11 @@ def fail(message: str) -> typer.Exit:
     """Print ``error: message`` and give the Exit(1) to raise."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(1)
+
+
+def refused(exc: AppError | InvalidIdentifier) -> typer.Exit:
+    """Print the refusal with its stable code (``error: detail (code)``); Exit(1) to raise."""
+    return fail(f"{exc.detail} ({exc.code})")
 
 
 @contextmanager
