@@ -63,8 +63,7 @@ def users_create(
     except InvalidIdentifier as exc:
         raise refused(exc) from exc
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     except AppError as exc:
         raise refused(exc) from exc
     typer.echo(f"created {role} {username}")
@@ -84,8 +83,7 @@ def users_set_password(
         with open_database(settings) as database, database.session() as db:
             users.set_password(db, audit.CLI, username, password)
     except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(str(exc)) from exc
     except AppError as exc:
         raise refused(exc) from exc
     typer.echo(f"password of {username} changed")
