@@ -55,6 +55,7 @@ services:
 lint:
 	uv run ruff check src tests bench
 	uv run ruff format --check src tests bench
+	uv run lint-imports
 
 typecheck:
 	uv run mypy

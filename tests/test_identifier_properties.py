@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from tests.conftest import Session
-from ztix.api.schemas import AsciiDigits
+from ztix.api.schemas.common import AsciiDigits
 from ztix.domain.identifiers import (
     InvalidIdentifier,
     normalize_network_id,

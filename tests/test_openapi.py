@@ -68,3 +68,17 @@ def test_unknown_route_is_a_problem(client: TestClient) -> None:
     wrong_method = client.delete("/api/v1/me")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["code"] == "method_not_allowed"
+
+
+def test_operation_ids_are_the_handler_names(client: TestClient) -> None:
+    """Stable, readable operation IDs for the generated client: the handler's name, unique."""
+    spec = client.get("/api/v1/openapi.json").json()
+    ids = [op["operationId"] for op in operations(spec).values()]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for operation_id in ids:
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", operation_id), operation_id
+        assert "api_v1" not in operation_id, operation_id
+    ops = operations(spec)
+    assert ops[("get", "/api/v1/admin/requests")]["operationId"] == "admin_list_requests"
+    assert ops[("get", "/api/v1/requests")]["operationId"] == "list_requests"
+    assert ops[("post", "/api/v1/auth/local/login")]["operationId"] == "local_login"

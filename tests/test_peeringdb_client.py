@@ -12,13 +12,13 @@ import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
-from ztix.auth.peeringdb import (
-    PeeringDBClient,
+from ztix.auth.identity import (
     PeeringDBIdentity,
     PeeringDBNetwork,
     check_verified,
     eligible_networks,
 )
+from ztix.auth.peeringdb import PeeringDBClient
 from ztix.errors import AppError
 
 REDIRECT_URI = "http://127.0.0.1:8000/auth/callback"

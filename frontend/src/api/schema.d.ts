@@ -15,7 +15,7 @@ export interface paths {
          * Audit Events
          * @description The audit trail, newest first.
          */
-        get: operations["audit_events_api_v1_admin_audit_get"];
+        get: operations["audit_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -37,7 +37,7 @@ export interface paths {
          *     differ from ZT-IX's records, and the last backup. Cached for a few seconds; an
          *     unreachable controller answers ``ready: false`` naming the failed check.
          */
-        get: operations["controller_state_api_v1_admin_controller_get"];
+        get: operations["controller_state"];
         put?: never;
         post?: never;
         delete?: never;
@@ -54,14 +54,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List Requests
+         * Admin List Requests
          * @description The request queue. ``status`` may repeat; ``min_age_minutes`` keeps older requests;
          *     ``needs_human_reason`` keeps requests the policy left to a human for that reason (with
          *     ``status=pending``: the ones still waiting); ``grant_lost=true`` keeps the members whose
          *     requester lost the ASN at PeeringDB. ``counts`` are per status over the whole IX,
          *     whatever the filter.
          */
-        get: operations["list_requests_api_v1_admin_requests_get"];
+        get: operations["admin_list_requests"];
         put?: never;
         post?: never;
         delete?: never;
@@ -78,10 +78,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get Request
+         * Admin Get Request
          * @description A request with its policy verdict (``policy_verdict``) and its whole audit timeline.
          */
-        get: operations["get_request_api_v1_admin_requests__request_id__get"];
+        get: operations["admin_get_request"];
         put?: never;
         post?: never;
         delete?: never;
@@ -100,10 +100,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve
+         * Approve Request
          * @description Approve a ``pending`` request; provisioning starts once this commits.
          */
-        post: operations["approve_api_v1_admin_requests__request_id__approve_post"];
+        post: operations["approve_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -120,10 +120,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Deprovision
+         * Deprovision Request
          * @description Remove an ``active`` member from the IX (deauthorize, release addresses).
          */
-        post: operations["deprovision_api_v1_admin_requests__request_id__deprovision_post"];
+        post: operations["deprovision_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -140,11 +140,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Keep
+         * Keep Request
          * @description Keep a member flagged ``grant_lost_at`` (its requester lost the ASN at PeeringDB):
          *     the flag is cleared and the decision audited. Removing it instead is ``deprovision``.
          */
-        post: operations["keep_api_v1_admin_requests__request_id__keep_post"];
+        post: operations["keep_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -164,7 +164,7 @@ export interface paths {
          * @description Override the route servers' import limits for this member (null clears an override).
          *     The route servers are resynced.
          */
-        put: operations["set_max_prefix_api_v1_admin_requests__request_id__max_prefix_put"];
+        put: operations["set_max_prefix"];
         post?: never;
         delete?: never;
         options?: never;
@@ -182,10 +182,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Reject
+         * Reject Request
          * @description Reject a ``pending`` request; the reason is shown to the member.
          */
-        post: operations["reject_api_v1_admin_requests__request_id__reject_post"];
+        post: operations["reject_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -202,12 +202,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Retry
+         * Retry Request
          * @description Send a ``failed`` request back to ``approved`` with a fresh attempt count. A failed
          *     request has let go of its node: ``node_in_use`` (naming the holder) while another
          *     request holds it.
          */
-        post: operations["retry_api_v1_admin_requests__request_id__retry_post"];
+        post: operations["retry_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -225,7 +225,7 @@ export interface paths {
          * List Route Servers
          * @description Every configured route server with its last sync (when, result, stage on failure).
          */
-        get: operations["list_route_servers_api_v1_admin_route_servers_get"];
+        get: operations["list_route_servers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -245,7 +245,7 @@ export interface paths {
          * Get Route Server
          * @description One route server with every BGP session (read with birdc, cached briefly).
          */
-        get: operations["get_route_server_api_v1_admin_route_servers__name__get"];
+        get: operations["get_route_server"];
         put?: never;
         post?: never;
         delete?: never;
@@ -270,7 +270,7 @@ export interface paths {
          *     past the limit the answer is 429 with ``Retry-After``. A wrong password, an unknown
          *     user and a disabled account all answer the same 401.
          */
-        post: operations["local_login_api_v1_auth_local_login_post"];
+        post: operations["local_login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -290,7 +290,7 @@ export interface paths {
          * Logout
          * @description End this session on the server; the cookie is useless afterwards.
          */
-        post: operations["logout_api_v1_auth_logout_post"];
+        post: operations["logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -313,7 +313,7 @@ export interface paths {
          *     Grants the ASNs of the networks whose ``perms`` hold every bit of
          *     ``peeringdb.required_perms``; refuses unverified users.
          */
-        post: operations["peeringdb_callback_api_v1_auth_peeringdb_callback_post"];
+        post: operations["peeringdb_callback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -334,7 +334,7 @@ export interface paths {
          * @description Begin a PeeringDB login: send the browser to ``authorize_url``. The state is single
          *     use, expires, and is bound to this browser by a cookie.
          */
-        post: operations["peeringdb_start_api_v1_auth_peeringdb_start_post"];
+        post: operations["peeringdb_start"];
         delete?: never;
         options?: never;
         head?: never;
@@ -352,7 +352,7 @@ export interface paths {
          * Me
          * @description The logged-in user, their role and ASNs, and the CSRF token to send on writes.
          */
-        get: operations["me_api_v1_me_get"];
+        get: operations["me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -372,7 +372,7 @@ export interface paths {
          * Onboarding Context
          * @description What the member may ask for: their ASNs, the IX networks open to them, the approval mode.
          */
-        get: operations["onboarding_context_api_v1_onboarding_context_get"];
+        get: operations["onboarding_context"];
         put?: never;
         post?: never;
         delete?: never;
@@ -392,7 +392,7 @@ export interface paths {
          * List Requests
          * @description Requests for the ASNs you hold, newest first.
          */
-        get: operations["list_requests_api_v1_requests_get"];
+        get: operations["list_requests"];
         put?: never;
         /**
          * Create Request
@@ -403,7 +403,7 @@ export interface paths {
          *     ``approved`` under ``policy_auto`` when every check and guardrail passes, or ``pending``
          *     with the reasons an admin must look (``policy.reasons``).
          */
-        post: operations["create_request_api_v1_requests_post"];
+        post: operations["create_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -421,7 +421,7 @@ export interface paths {
          * Get Request
          * @description One of your requests. Someone else's answers 404, as if it did not exist.
          */
-        get: operations["get_request_api_v1_requests__request_id__get"];
+        get: operations["get_request"];
         put?: never;
         post?: never;
         delete?: never;
@@ -443,7 +443,7 @@ export interface paths {
          * Cancel Request
          * @description Withdraw a request that is still ``pending``.
          */
-        post: operations["cancel_request_api_v1_requests__request_id__cancel_post"];
+        post: operations["cancel_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -460,11 +460,11 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Leave
+         * Leave Request
          * @description Leave the IX with an ``active`` member: it is deauthorized, its addresses released,
          *     and its BGP sessions removed; the request ends ``removed``.
          */
-        post: operations["leave_api_v1_requests__request_id__leave_post"];
+        post: operations["leave_request"];
         delete?: never;
         options?: never;
         head?: never;
@@ -483,7 +483,7 @@ export interface paths {
          * @description The route servers of the request's IX network, with this member's sessions on each
          *     (state, since, routes imported/filtered/exported) once it is active.
          */
-        get: operations["member_route_servers_api_v1_requests__request_id__route_servers_get"];
+        get: operations["member_route_servers"];
         put?: never;
         post?: never;
         delete?: never;
@@ -500,7 +500,7 @@ export interface paths {
             cookie?: never;
         };
         /** IX-F member list (JSON schema 1.0) of the IX and its active members */
-        get: operations["participants_participants_json_get"];
+        get: operations["participants"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1261,7 +1261,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    audit_events_api_v1_admin_audit_get: {
+    audit_events: {
         parameters: {
             query?: {
                 request_id?: string | null;
@@ -1328,7 +1328,7 @@ export interface operations {
             };
         };
     };
-    controller_state_api_v1_admin_controller_get: {
+    controller_state: {
         parameters: {
             query?: never;
             header?: {
@@ -1389,7 +1389,7 @@ export interface operations {
             };
         };
     };
-    list_requests_api_v1_admin_requests_get: {
+    admin_list_requests: {
         parameters: {
             query?: {
                 status?: components["schemas"]["RequestStatus"][] | null;
@@ -1462,7 +1462,7 @@ export interface operations {
             };
         };
     };
-    get_request_api_v1_admin_requests__request_id__get: {
+    admin_get_request: {
         parameters: {
             query?: never;
             header?: {
@@ -1534,7 +1534,7 @@ export interface operations {
             };
         };
     };
-    approve_api_v1_admin_requests__request_id__approve_post: {
+    approve_request: {
         parameters: {
             query?: never;
             header?: {
@@ -1615,7 +1615,7 @@ export interface operations {
             };
         };
     };
-    deprovision_api_v1_admin_requests__request_id__deprovision_post: {
+    deprovision_request: {
         parameters: {
             query?: never;
             header?: {
@@ -1696,7 +1696,7 @@ export interface operations {
             };
         };
     };
-    keep_api_v1_admin_requests__request_id__keep_post: {
+    keep_request: {
         parameters: {
             query?: never;
             header?: {
@@ -1768,7 +1768,7 @@ export interface operations {
             };
         };
     };
-    set_max_prefix_api_v1_admin_requests__request_id__max_prefix_put: {
+    set_max_prefix: {
         parameters: {
             query?: never;
             header?: {
@@ -1844,7 +1844,7 @@ export interface operations {
             };
         };
     };
-    reject_api_v1_admin_requests__request_id__reject_post: {
+    reject_request: {
         parameters: {
             query?: never;
             header?: {
@@ -1929,7 +1929,7 @@ export interface operations {
             };
         };
     };
-    retry_api_v1_admin_requests__request_id__retry_post: {
+    retry_request: {
         parameters: {
             query?: never;
             header?: {
@@ -2010,7 +2010,7 @@ export interface operations {
             };
         };
     };
-    list_route_servers_api_v1_admin_route_servers_get: {
+    list_route_servers: {
         parameters: {
             query?: {
                 /** @description Also read BGP sessions (cached) */
@@ -2074,7 +2074,7 @@ export interface operations {
             };
         };
     };
-    get_route_server_api_v1_admin_route_servers__name__get: {
+    get_route_server: {
         parameters: {
             query?: never;
             header?: {
@@ -2146,7 +2146,7 @@ export interface operations {
             };
         };
     };
-    local_login_api_v1_auth_local_login_post: {
+    local_login: {
         parameters: {
             query?: never;
             header?: never;
@@ -2199,7 +2199,7 @@ export interface operations {
             };
         };
     };
-    logout_api_v1_auth_logout_post: {
+    logout: {
         parameters: {
             query?: never;
             header?: {
@@ -2258,7 +2258,7 @@ export interface operations {
             };
         };
     };
-    peeringdb_callback_api_v1_auth_peeringdb_callback_post: {
+    peeringdb_callback: {
         parameters: {
             query?: never;
             header?: never;
@@ -2347,7 +2347,7 @@ export interface operations {
             };
         };
     };
-    peeringdb_start_api_v1_auth_peeringdb_start_post: {
+    peeringdb_start: {
         parameters: {
             query?: never;
             header?: never;
@@ -2405,7 +2405,7 @@ export interface operations {
             };
         };
     };
-    me_api_v1_me_get: {
+    me: {
         parameters: {
             query?: never;
             header?: never;
@@ -2463,7 +2463,7 @@ export interface operations {
             };
         };
     };
-    onboarding_context_api_v1_onboarding_context_get: {
+    onboarding_context: {
         parameters: {
             query?: never;
             header?: {
@@ -2524,7 +2524,7 @@ export interface operations {
             };
         };
     };
-    list_requests_api_v1_requests_get: {
+    list_requests: {
         parameters: {
             query?: {
                 status?: components["schemas"]["RequestStatus"][] | null;
@@ -2589,7 +2589,7 @@ export interface operations {
             };
         };
     };
-    create_request_api_v1_requests_post: {
+    create_request: {
         parameters: {
             query?: never;
             header?: {
@@ -2672,7 +2672,7 @@ export interface operations {
             };
         };
     };
-    get_request_api_v1_requests__request_id__get: {
+    get_request: {
         parameters: {
             query?: never;
             header?: {
@@ -2744,7 +2744,7 @@ export interface operations {
             };
         };
     };
-    cancel_request_api_v1_requests__request_id__cancel_post: {
+    cancel_request: {
         parameters: {
             query?: never;
             header?: {
@@ -2825,7 +2825,7 @@ export interface operations {
             };
         };
     };
-    leave_api_v1_requests__request_id__leave_post: {
+    leave_request: {
         parameters: {
             query?: never;
             header?: {
@@ -2906,7 +2906,7 @@ export interface operations {
             };
         };
     };
-    member_route_servers_api_v1_requests__request_id__route_servers_get: {
+    member_route_servers: {
         parameters: {
             query?: never;
             header?: {
@@ -2978,7 +2978,7 @@ export interface operations {
             };
         };
     };
-    participants_participants_json_get: {
+    participants: {
         parameters: {
             query?: never;
             header?: never;

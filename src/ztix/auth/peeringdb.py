@@ -11,9 +11,6 @@ Secrets and tokens never appear in logs or error details.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import re
 import secrets
@@ -21,24 +18,23 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal, TypeGuard
+from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 import authlib.deprecate
 import httpx
-from joserfc import jwt
-from joserfc.errors import (
-    BadSignatureError,
-    ClaimError,
-    ExpiredTokenError,
-    JoseError,
-    MissingClaimError,
-)
+from joserfc.errors import JoseError
 from joserfc.jwk import Key, KeySet, RSAKey
-from joserfc.jws import JWSRegistry
 
 from ztix import observability
+from ztix.auth.id_token import validate_id_token
+from ztix.auth.identity import (
+    OAuthTokens,
+    PeeringDBIdentity,
+    identity_from_claims,
+    tokens_from_response,
+)
 from ztix.config import PeeringDBConfig
 from ztix.errors import AppError
 
@@ -54,16 +50,9 @@ with warnings.catch_warnings():
 log = logging.getLogger(__name__)
 
 SCOPES = ("openid", "profile", "email", "networks")
-ID_TOKEN_ALGORITHMS = ("RS256",)
-# Clock skew tolerated on exp and iat.
-CLOCK_LEEWAY_SECONDS = 60
 # Discovery documents and key sets change rarely; refetch after this long anyway.
 METADATA_TTL_SECONDS = 3600
 RECHECK_SECONDS = 30  # a failed discovery is fetched again by check() at most this often
-
-IdTokenCheck = Literal[
-    "signature", "alg", "iss", "aud", "exp", "iat", "nonce", "malformed", "sub_mismatch"
-]
 
 
 @dataclass(frozen=True)
@@ -83,55 +72,6 @@ class AuthorizationStart:
     state: str
     nonce: str
     code_verifier: str
-
-
-@dataclass(frozen=True)
-class PeeringDBNetwork:
-    id: int
-    name: str
-    asn: int
-    # Bitmask: 1 read, 2 update, 4 create, 8 delete.
-    perms: int
-
-
-@dataclass(frozen=True)
-class OAuthTokens:
-    """The tokens PeeringDB issued; kept (encrypted) for the periodic re-check."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str | None = field(repr=False)
-    # None: PeeringDB did not say (``expires_in`` absent).
-    expires_at: float | None  # Unix time
-
-    def expired(self, now: float) -> bool:
-        return self.expires_at is not None and now >= self.expires_at - CLOCK_LEEWAY_SECONDS
-
-
-@dataclass(frozen=True)
-class PeeringDBIdentity:
-    sub: str
-    id: int
-    name: str
-    email: str | None
-    email_verified: bool
-    verified_user: bool
-    networks: tuple[PeeringDBNetwork, ...]
-    # The tokens the profile was read with (the newest, after a refresh); secret, so out of
-    # the repr, and no part of what the identity is.
-    tokens: OAuthTokens | None = field(default=None, compare=False, repr=False)
-
-
-def eligible_networks(identity: PeeringDBIdentity, required_perms: int) -> list[PeeringDBNetwork]:
-    """The networks on which the user holds every permission bit of ``required_perms``."""
-    return [net for net in identity.networks if net.perms & required_perms == required_perms]
-
-
-def check_verified(identity: PeeringDBIdentity) -> None:
-    """Refuse accounts PeeringDB has not verified, or whose e-mail is unverified."""
-    if not identity.verified_user:
-        raise AppError("user_not_verified", "The PeeringDB account is not verified")
-    if not identity.email_verified:
-        raise AppError("user_not_verified", "The PeeringDB account's e-mail is not verified")
 
 
 class PeeringDBClient:
@@ -251,24 +191,41 @@ class PeeringDBClient:
             raise AppError("provider_unavailable", "PeeringDB's key set has no RSA signing key")
         return KeySet(keys)
 
-    def _get_json(self, url: str, what: str, kind: str) -> dict[str, Any]:
+    def _get_json(
+        self,
+        url: str,
+        what: str,
+        kind: str,
+        *,
+        code: str = "provider_unavailable",
+        unreachable: str | None = None,
+        body: str | None = None,
+        access_token: str | None = None,
+    ) -> dict[str, Any]:
+        """GET a JSON object from PeeringDB; any failure is ``AppError(code)`` saying what
+        (``unreachable``: the sentence when it cannot be reached; ``body``: what the
+        document is, when it is not a JSON object)."""
+        headers = {"Accept": "application/json"}
+        if access_token is not None:
+            headers["Authorization"] = f"Bearer {access_token}"
         try:
             response = observability.peeringdb_fetch(
-                kind, lambda: self._http.get(url, headers={"Accept": "application/json"})
+                kind, lambda: self._http.get(url, headers=headers)
             )
         except httpx.HTTPError as exc:
-            log.warning("Cannot fetch PeeringDB's %s: %s", what, type(exc).__name__)
-            raise AppError("provider_unavailable", f"Cannot fetch PeeringDB's {what}") from None
+            unreachable = unreachable or f"Cannot fetch PeeringDB's {what}"
+            log.warning("%s: %s", unreachable, type(exc).__name__)
+            raise AppError(code, unreachable) from None
         if not response.is_success:
             log.warning("PeeringDB's %s answered HTTP %s", what, response.status_code)
             raise AppError(
-                "provider_unavailable",
+                code,
                 f"PeeringDB's {what} answered HTTP {response.status_code}",
                 upstream_status=response.status_code,
             )
         doc = _json_object(response)
         if doc is None:
-            raise AppError("provider_unavailable", f"PeeringDB's {what} is not a JSON object")
+            raise AppError(code, f"PeeringDB's {body or what} is not a JSON object")
         return doc
 
     # -- the flow ----------------------------------------------------------------------
@@ -303,11 +260,17 @@ class PeeringDBClient:
         token = self._token_request(
             metadata, grant_type="authorization_code", code=code, code_verifier=code_verifier
         )
-        tokens = _tokens(token)
+        tokens = tokens_from_response(token)
         id_token = token.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise AppError("token_exchange_failed", "PeeringDB returned no ID token")
-        id_claims = self._validate_id_token(metadata, id_token, nonce)
+        id_claims = validate_id_token(
+            id_token,
+            keys_for=self._key_set,
+            issuer=metadata.issuer,
+            client_id=self._config.client_id,
+            nonce=nonce,
+        )
         userinfo = self._userinfo(metadata, tokens.access_token)
         if userinfo.get("sub") != id_claims["sub"]:
             raise AppError(
@@ -315,7 +278,7 @@ class PeeringDBClient:
                 "The profile belongs to another user than the ID token",
                 check="sub_mismatch",
             )
-        return replace(_identity(id_claims, userinfo), tokens=tokens)
+        return replace(identity_from_claims(id_claims, userinfo), tokens=tokens)
 
     def recheck(
         self,
@@ -353,13 +316,13 @@ class PeeringDBClient:
         sub = userinfo.get("sub")
         if not isinstance(sub, str | int) or str(sub) != str(peeringdb_id):
             raise AppError("userinfo_failed", "PeeringDB's profile is another user's")
-        return replace(_identity({"sub": str(sub)}, userinfo), tokens=tokens)
+        return replace(identity_from_claims({"sub": str(sub)}, userinfo), tokens=tokens)
 
     def _refresh(self, metadata: ProviderMetadata, refresh_token: str) -> OAuthTokens:
         token = self._token_request(
             metadata, grant_type="refresh_token", refresh_token=refresh_token
         )
-        tokens = _tokens(token)
+        tokens = tokens_from_response(token)
         # PeeringDB may rotate the refresh token; keep the old one if it did not.
         return tokens if tokens.refresh_token else replace(tokens, refresh_token=refresh_token)
 
@@ -410,102 +373,16 @@ class PeeringDBClient:
                 oauth.close()
         return token
 
-    def _validate_id_token(
-        self, metadata: ProviderMetadata, id_token: str, nonce: str
-    ) -> dict[str, Any]:
-        header = _jws_header(id_token)
-        alg = header.get("alg")
-        if alg not in ID_TOKEN_ALGORITHMS:
-            # Covers "none" and HS256 (whose secret could be our copy of the public key).
-            raise _invalid("alg", f"The ID token is signed with {alg!r}, not RS256")
-        kid = header.get("kid")
-        if kid is not None and not isinstance(kid, str):
-            raise _invalid("malformed", "The ID token's key id is not a string")
-        key_set = self._key_set(kid)
-        if kid is not None and all(key.kid != kid for key in key_set):
-            raise _invalid(
-                "signature", "The ID token is signed with a key PeeringDB does not publish"
-            )
-        candidates = [key for key in key_set if kid is None or key.kid == kid]
-        registry = JWSRegistry(algorithms=list(ID_TOKEN_ALGORITHMS), strict_check_header=False)
-        decoded: jwt.Token | None = None
-        for key in candidates:
-            try:
-                decoded = jwt.decode(
-                    id_token, key, algorithms=ID_TOKEN_ALGORITHMS, registry=registry
-                )
-                break
-            except BadSignatureError:
-                continue
-            except JoseError:
-                raise _invalid("malformed", "The ID token cannot be decoded") from None
-        if decoded is None:
-            raise _invalid("signature", "The ID token's signature does not verify")
-        claims = decoded.claims
-        self._validate_claims(claims, issuer=metadata.issuer, nonce=nonce)
-        return claims
-
-    def _validate_claims(self, claims: dict[str, Any], *, issuer: str, nonce: str) -> None:
-        client_id = self._config.client_id
-        registry = jwt.JWTClaimsRegistry(
-            leeway=CLOCK_LEEWAY_SECONDS,
-            iss={"essential": True, "value": issuer},
-            sub={"essential": True},
-            aud={"essential": True, "value": client_id},
-            exp={"essential": True},
-            iat={"essential": True},
-            nonce={"essential": True, "value": nonce},
-        )
-        try:
-            registry.validate(claims)
-        except MissingClaimError as exc:
-            missing = exc.claim.split(",")
-            found = [check for name, check in _CLAIM_CHECKS.items() if name in missing]
-            raise _invalid(
-                found[0] if found else "malformed", f"The ID token lacks {', '.join(missing)}"
-            ) from None
-        except ExpiredTokenError:
-            raise _invalid("exp", "The ID token has expired") from None
-        except ClaimError as exc:
-            raise _invalid(
-                _CLAIM_CHECKS.get(exc.claim, "malformed"),
-                f"The ID token's {exc.claim} is not acceptable",
-            ) from None
-        aud = claims["aud"]
-        azp = claims.get("azp")
-        if isinstance(aud, list) and len(aud) > 1 and azp is None:
-            raise _invalid("aud", "The ID token has several audiences but no azp")
-        if azp is not None and azp != client_id:
-            raise _invalid("aud", "The ID token was issued to another client (azp)")
-
     def _userinfo(self, metadata: ProviderMetadata, access_token: str) -> dict[str, Any]:
-        try:
-            response = observability.peeringdb_fetch(
-                "oidc_userinfo",
-                lambda: self._http.get(
-                    metadata.userinfo_endpoint,
-                    headers={
-                        "Authorization": f"Bearer {access_token}",
-                        "Accept": "application/json",
-                    },
-                ),
-            )
-        except httpx.HTTPError as exc:
-            log.warning("Cannot reach PeeringDB's userinfo endpoint: %s", type(exc).__name__)
-            raise AppError(
-                "userinfo_failed", "Cannot reach PeeringDB's userinfo endpoint"
-            ) from None
-        if not response.is_success:
-            log.warning("PeeringDB's userinfo endpoint answered HTTP %s", response.status_code)
-            raise AppError(
-                "userinfo_failed",
-                f"PeeringDB's userinfo endpoint answered HTTP {response.status_code}",
-                upstream_status=response.status_code,
-            )
-        doc = _json_object(response)
-        if doc is None:
-            raise AppError("userinfo_failed", "PeeringDB's profile is not a JSON object")
-        return doc
+        return self._get_json(
+            metadata.userinfo_endpoint,
+            "userinfo endpoint",
+            "oidc_userinfo",
+            code="userinfo_failed",
+            unreachable="Cannot reach PeeringDB's userinfo endpoint",
+            body="profile",
+            access_token=access_token,
+        )
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -527,37 +404,7 @@ class PeeringDBClient:
         )
 
 
-# Claim name -> the check it fails, in the order missing claims are reported.
-_CLAIM_CHECKS: dict[str, IdTokenCheck] = {
-    "iss": "iss",
-    "aud": "aud",
-    "exp": "exp",
-    "iat": "iat",
-    "nbf": "iat",  # not yet valid: as good as issued in the future
-    "nonce": "nonce",
-}
 _ERROR_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-
-
-def _invalid(check: IdTokenCheck, detail: str) -> AppError:
-    log.warning("PeeringDB ID token rejected (%s): %s", check, detail)
-    return AppError("id_token_invalid", detail, check=check)
-
-
-def _jws_header(token: str) -> dict[str, Any]:
-    """The protected header of a compact JWS, read without trusting anything in it."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise _invalid("malformed", "The ID token is not a signed JWT")
-    segment = parts[0]
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        header = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise _invalid("malformed", "The ID token's header is not base64url JSON") from None
-    if not isinstance(header, dict):
-        raise _invalid("malformed", "The ID token's header is not a JSON object")
-    return header
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -588,67 +435,3 @@ def _refuse_token_error(response: httpx.Response) -> httpx.Response:
         provider_error=error,
         upstream_status=response.status_code,
     )
-
-
-def _tokens(token: Mapping[str, Any]) -> OAuthTokens:
-    access_token = token.get("access_token")
-    if not isinstance(access_token, str) or not access_token:
-        raise AppError("token_exchange_failed", "PeeringDB returned no access token")
-    token_type = token.get("token_type")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        raise AppError("token_exchange_failed", "PeeringDB returned a non-Bearer token")
-    refresh_token = token.get("refresh_token")
-    expires_in = token.get("expires_in")
-    return OAuthTokens(
-        access_token=access_token,
-        refresh_token=refresh_token if isinstance(refresh_token, str) and refresh_token else None,
-        expires_at=time.time() + expires_in if _is_int(expires_in) else None,
-    )
-
-
-def _identity(id_claims: Mapping[str, Any], userinfo: Mapping[str, Any]) -> PeeringDBIdentity:
-    # The userinfo answer is the profile of record; the ID token fills what it left null.
-    claims = {**id_claims, **{k: v for k, v in userinfo.items() if v is not None}}
-    sub = str(id_claims["sub"])
-    user_id = claims.get("id")
-    if not _is_int(user_id):
-        if not sub.isdigit():
-            raise AppError("userinfo_failed", "PeeringDB's profile lacks the user id")
-        user_id = int(sub)
-    name = claims.get("name")
-    if not isinstance(name, str) or not name.strip():
-        parts = (claims.get("given_name"), claims.get("family_name"))
-        name = " ".join(p for p in parts if isinstance(p, str) and p)
-    email = claims.get("email")
-    return PeeringDBIdentity(
-        sub=sub,
-        id=user_id,
-        name=name,
-        email=email if isinstance(email, str) and email else None,
-        email_verified=claims.get("email_verified") is True,
-        verified_user=claims.get("verified_user") is True,
-        networks=_networks(claims.get("networks")),
-    )
-
-
-def _networks(value: object) -> tuple[PeeringDBNetwork, ...]:
-    if not isinstance(value, list):  # null when the networks scope was not granted
-        return ()
-    networks = []
-    for item in value:
-        if not isinstance(item, dict):
-            continue
-        net_id, asn, perms, name = (item.get(k) for k in ("id", "asn", "perms", "name"))
-        if not (_is_int(net_id) and _is_int(asn) and _is_int(perms)):
-            log.warning("Ignoring a malformed network in a PeeringDB profile")
-            continue
-        networks.append(
-            PeeringDBNetwork(
-                id=net_id, name=name if isinstance(name, str) else "", asn=asn, perms=perms
-            )
-        )
-    return tuple(networks)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -15,7 +15,8 @@ import typer
 
 from ztix.config import ConfigError, Settings, load_settings
 from ztix.db.session import Database
-from ztix.domain.identifiers import parse_digits
+from ztix.domain.identifiers import InvalidIdentifier, parse_digits
+from ztix.errors import AppError
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="Runtime config YAML (default: $ZTIX_CONFIG)")
@@ -53,8 +54,14 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def refused(exc: AppError | InvalidIdentifier) -> typer.Exit:
+    """Print the refusal with its stable code (``error: detail (code)``); Exit(1) to raise."""
+    return fail(f"{exc.detail} ({exc.code})")
+
+
 @contextmanager
-def database(settings: Settings) -> Iterator[Database]:
+def open_database(settings: Settings) -> Iterator[Database]:
+    """The one way a command reaches the database: opened here, disposed on the way out."""
     db = Database(settings.database_url)
     try:
         yield db

@@ -13,8 +13,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ztix.cli.common import ConfigOption, fail, settings_or_exit, whole_number
-from ztix.cli.common import database as _database
+from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.workflow.audit import CLI
 from ztix.zerotier import lifecycle
@@ -84,7 +83,7 @@ def check(config: ConfigOption = None) -> None:
 def preflight(config: ConfigOption = None) -> None:
     """Check the controller; create or correct the IX networks; sync the networks table."""
     settings = settings_or_exit(config)
-    with _database(settings) as database, _controller(settings) as controller:
+    with open_database(settings) as database, _controller(settings) as controller:
         report = lifecycle.preflight(settings, database, controller, CLI)
     if report.controller_address:
         typer.echo(f"controller {report.controller_address} ({report.controller_version})")
@@ -106,7 +105,7 @@ def reload_token(config: ConfigOption = None) -> None:
     token_file = settings.zerotier.controller.token_file
     if token_file is None:
         raise fail("zerotier.controller.token_file is not set: nothing to reload")
-    with _database(settings) as database, _controller(settings) as controller:
+    with open_database(settings) as database, _controller(settings) as controller:
         report = lifecycle.reload_token(controller, CLI, database, token_file=token_file)
     if not report.ok:
         raise fail(report.detail)
@@ -125,7 +124,7 @@ def backup(
 ) -> None:
     """Write a backup archive (logical export + file snapshot when home_dir is readable)."""
     settings = settings_or_exit(config)
-    with _database(settings) as database, _controller(settings) as controller:
+    with open_database(settings) as database, _controller(settings) as controller:
         try:
             report = lifecycle.backup(settings, controller, dest, keep, CLI, database)
         except ProviderError as exc:
@@ -161,7 +160,7 @@ def restore(
         raise fail("--mode must be logical or files")
     restore_mode: Literal["logical", "files"] = "files" if mode == "files" else "logical"
     settings = settings_or_exit(config)
-    with _database(settings) as database:
+    with open_database(settings) as database:
         if restore_mode == "files":
             report = lifecycle.restore(settings, None, archive, "files", CLI, database)
         else:
@@ -189,7 +188,7 @@ def restore_validate(
 ) -> None:
     """Restore into a scratch emulator and compare with the database's active members."""
     settings = settings_or_exit(config)
-    with _database(settings) as database:
+    with open_database(settings) as database:
         report = lifecycle.restore_validate(
             archive, database, known_extra_nodes=_nodes(ignore_node), actor=CLI
         )
@@ -215,7 +214,7 @@ def drift(ignore_node: IgnoreNodes = None, config: ConfigOption = None) -> None:
     """Compare the IX networks' layer-2 settings with the desired ones, and the controller's
     members with ZT-IX's active memberships (read-only)."""
     settings = settings_or_exit(config)
-    with _database(settings) as database, _controller(settings) as controller:
+    with open_database(settings) as database, _controller(settings) as controller:
         try:
             report = lifecycle.drift(settings, database, controller, _nodes(ignore_node), CLI)
         except ProviderError as exc:

@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from ztix.cli.common import ConfigOption, database, fail, settings_or_exit, whole_number
+from ztix.cli.common import (
+    ConfigOption,
+    fail,
+    open_database,
+    refused,
+    settings_or_exit,
+    whole_number,
+)
 from ztix.config import Settings
 from ztix.db.models import IxNetwork
 from ztix.domain.identifiers import InvalidIdentifier, validate_asn
@@ -82,7 +89,7 @@ def check(
     try:
         asn_value = validate_asn(asn, allow_private=settings.workflow.allow_private_asns)
     except InvalidIdentifier as exc:
-        raise fail(f"{exc.detail} ({exc.code})") from exc
+        raise refused(exc) from exc
     verdict, ix_network, assumed = _evaluate(settings, asn_value, network, user, perms)
     if as_json:
         typer.echo(json.dumps(policy.as_record(verdict), indent=2))
@@ -94,7 +101,7 @@ def check(
 def _evaluate(
     settings: Settings, asn: int, network_ref: str, username: str | None, perms: int | None
 ) -> tuple[Verdict, IxNetwork, str | None]:
-    with database(settings) as db_:
+    with open_database(settings) as db_:
         with db_.session() as db:
             ix_network = _network(networks.all_networks(db), network_ref)
             if username is not None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ztix.cli.common import ConfigOption, database, fail, settings_or_exit
+from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import RouteServerState
 from ztix.jobs.tasks import worker_name
@@ -40,7 +40,7 @@ def render_command(
 ) -> None:
     """Render each server's configuration from the database, without applying it."""
     settings = settings_or_exit(config)
-    with database(settings) as db_, db_.session() as db:
+    with open_database(settings) as db_, db_.session() as db:
         for rs in _servers(settings, name):
             desired, limits = desired_state.build(db, settings, rs)
             files = render(desired)
@@ -69,7 +69,7 @@ def sync_command(name: NameArg = None, config: ConfigOption = None) -> None:
     servers = _servers(settings, name)
     from ztix.peeringdb.api import PeeringDBApi
 
-    with database(settings) as db:
+    with open_database(settings) as db:
         ctx = RouteServerContext(
             settings,
             db,
@@ -94,7 +94,7 @@ def status_command(name: NameArg = None, config: ConfigOption = None) -> None:
     settings = settings_or_exit(config)
     servers = _servers(settings, name)
     unhealthy = False
-    with database(settings) as db_, db_.session() as db:
+    with open_database(settings) as db_, db_.session() as db:
         states = {rs.name: db.get(RouteServerState, rs.name) for rs in servers}
         rows = {
             n: (s.last_result, s.last_sync_at, s.desired_hash == s.applied_hash, s.last_stage)

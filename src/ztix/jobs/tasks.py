@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ztix import observability
-from ztix.auth.peeringdb import OAuthTokens, PeeringDBClient
+from ztix.auth.identity import OAuthTokens
+from ztix.auth.peeringdb import PeeringDBClient
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest

@@ -27,7 +27,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ztix.auth.peeringdb import (
+from ztix.auth.identity import (
     OAuthTokens,
     PeeringDBIdentity,
     check_verified,

@@ -10,19 +10,14 @@ from sqlalchemy import func, select
 
 from ztix.api.deps import AdminUser, Csrf, CurrentActor, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
-from ztix.api.schemas import (
-    MAX_AGE_MINUTES,
-    NO_NUL,
+from ztix.api.schemas.admin import (
     AdminJoinRequestDetail,
     AdminJoinRequestOut,
     AdminRequestPage,
-    AsciiDigits,
     AuditEventOut,
-    Limit,
-    Offset,
-    Page,
-    RejectBody,
 )
+from ztix.api.schemas.common import MAX_AGE_MINUTES, NO_NUL, AsciiDigits, Limit, Offset, Page
+from ztix.api.schemas.requests import RejectBody
 from ztix.db.models import AuditEvent, JoinRequest
 from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.policy import Reason
@@ -45,7 +40,7 @@ DECISION = (*AUTH, "csrf_failed", "request_not_found", "invalid_transition")
     response_model=AdminRequestPage,
     responses=responses(*AUTH, "invalid_network_id"),
 )
-def list_requests(
+def admin_list_requests(
     db: DbSession,
     _admin: AdminUser,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
@@ -115,7 +110,9 @@ def _detail(db: DbSession, request: JoinRequest) -> AdminJoinRequestDetail:
     response_model=AdminJoinRequestDetail,
     responses=responses(*AUTH, "request_not_found"),
 )
-def get_request(request_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> AdminJoinRequestDetail:
+def admin_get_request(
+    request_id: uuid.UUID, db: DbSession, _admin: AdminUser
+) -> AdminJoinRequestDetail:
     """A request with its policy verdict (``policy_verdict``) and its whole audit timeline."""
     request = db.get(JoinRequest, request_id)
     if request is None:
@@ -128,7 +125,7 @@ def get_request(request_id: uuid.UUID, db: DbSession, _admin: AdminUser) -> Admi
     response_model=AdminJoinRequestDetail,
     responses=responses(*DECISION),
 )
-def approve(
+def approve_request(
     request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> AdminJoinRequestDetail:
     """Approve a ``pending`` request; provisioning starts once this commits."""
@@ -142,7 +139,7 @@ def approve(
     response_model=AdminJoinRequestDetail,
     responses=responses(*DECISION, "reason_required"),
 )
-def reject(
+def reject_request(
     request_id: uuid.UUID, body: RejectBody, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> AdminJoinRequestDetail:
     """Reject a ``pending`` request; the reason is shown to the member."""
@@ -156,7 +153,7 @@ def reject(
     response_model=AdminJoinRequestDetail,
     responses=responses(*DECISION, "node_in_use", "node_reserved"),
 )
-def retry(
+def retry_request(
     request_id: uuid.UUID,
     db: DbSession,
     _admin: AdminUser,
@@ -176,7 +173,7 @@ def retry(
     response_model=AdminJoinRequestDetail,
     responses=responses(*AUTH, "csrf_failed", "request_not_found"),
 )
-def keep(
+def keep_request(
     request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> AdminJoinRequestDetail:
     """Keep a member flagged ``grant_lost_at`` (its requester lost the ASN at PeeringDB):
@@ -191,7 +188,7 @@ def keep(
     response_model=AdminJoinRequestDetail,
     responses=responses(*DECISION),
 )
-def deprovision(
+def deprovision_request(
     request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> AdminJoinRequestDetail:
     """Remove an ``active`` member from the IX (deauthorize, release addresses)."""

@@ -18,9 +18,10 @@ from ztix.api.deps import (
     SettingsDep,
 )
 from ztix.api.problems import responses
-from ztix.api.schemas import AuthorizeUrl, LocalLogin, MeOut, OidcCallback
-from ztix.auth import peeringdb as pdb
+from ztix.api.schemas.auth import AuthorizeUrl, LocalLogin, MeOut, OidcCallback
+from ztix.auth.identity import PeeringDBIdentity, check_verified
 from ztix.auth.passwords import verify_password
+from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.sessions import new_token, revoke_session, start_session, token_hash
 from ztix.config import Settings
 from ztix.db.base import utcnow
@@ -46,6 +47,40 @@ def _set_session_cookie(response: Response, settings: Settings, token: str) -> N
         secure=settings.cookie_secure,
         samesite="lax",
     )
+
+
+def _logged_in(
+    db: Session,
+    request: Request,
+    response: Response,
+    settings: Settings,
+    user: User,
+    *,
+    method: str,
+    address: str,
+    **details: object,
+) -> MeOut:
+    """The end of every successful login: a fresh session (replacing the one the browser
+    presented), the audit record, the session cookie, and who the user now is."""
+    token, session = start_session(
+        db,
+        user,
+        method=method,
+        client_address=address,
+        config=settings.auth,
+        presented=request.cookies.get(settings.auth.cookie_name),
+    )
+    audit.record(
+        db,
+        Actor.for_user(user, address),
+        "login.succeeded",
+        target_type="user",
+        target_id=user.id,
+        details={"method": method, **details},
+    )
+    db.commit()
+    _set_session_cookie(response, settings, token)
+    return MeOut.of(user, session.csrf_token, method)
 
 
 def _login_failed(
@@ -109,25 +144,7 @@ def local_login(
             **extra,
         )
     limits.login_succeeded(body.username, address)
-    token, session = start_session(
-        db,
-        user,
-        method="local",
-        client_address=address,
-        config=settings.auth,
-        presented=request.cookies.get(settings.auth.cookie_name),
-    )
-    audit.record(
-        db,
-        Actor.for_user(user, address),
-        "login.succeeded",
-        target_type="user",
-        target_id=user.id,
-        details={"method": "local"},
-    )
-    db.commit()
-    _set_session_cookie(response, settings, token)
-    return MeOut.of(user, session.csrf_token, "local")
+    return _logged_in(db, request, response, settings, user, method="local", address=address)
 
 
 @router.post(
@@ -167,10 +184,10 @@ def me(session: CurrentSession) -> MeOut:
 # --- PeeringDB -------------------------------------------------------------------------
 
 
-def _peeringdb(request: Request, settings: Settings) -> pdb.PeeringDBClient:
+def _peeringdb(request: Request, settings: Settings) -> PeeringDBClient:
     if not settings.peeringdb.enabled or not settings.peeringdb.client_id:
         raise AppError("peeringdb_disabled")
-    client: pdb.PeeringDBClient = request.app.state.peeringdb
+    client: PeeringDBClient = request.app.state.peeringdb
     return client
 
 
@@ -228,7 +245,7 @@ def _claim_state(db: Session, request: Request, settings: Settings, state: str) 
 
 
 def _apply_identity(
-    db: Session, settings: Settings, identity: pdb.PeeringDBIdentity, actor: Actor
+    db: Session, settings: Settings, identity: PeeringDBIdentity, actor: Actor
 ) -> User:
     """Grant exactly what PeeringDB says now and keep the tokens, or raise why not.
 
@@ -242,7 +259,7 @@ def _apply_identity(
         if known is not None:
             grants.apply_grants(db, known, [], admin=False, actor=actor, source="login")
             db.commit()
-        pdb.check_verified(identity)
+        check_verified(identity)
         raise AppError(
             "no_eligible_networks",
             f"none of your PeeringDB networks grants permission bits "
@@ -306,22 +323,13 @@ def peeringdb_callback(
     except AppError as exc:
         raise _login_failed(db, exc, method="peeringdb", address=address, who=who) from None
     response.delete_cookie(BINDING_COOKIE, path=BINDING_PATH)
-    token, session = start_session(
+    return _logged_in(
         db,
+        request,
+        response,
+        settings,
         user,
         method="peeringdb",
-        client_address=address,
-        config=settings.auth,
-        presented=request.cookies.get(settings.auth.cookie_name),
+        address=address,
+        asns=sorted(a.asn for a in user.asns),
     )
-    audit.record(
-        db,
-        Actor.for_user(user, address),
-        "login.succeeded",
-        target_type="user",
-        target_id=user.id,
-        details={"method": "peeringdb", "asns": sorted(a.asn for a in user.asns)},
-    )
-    db.commit()
-    _set_session_cookie(response, settings, token)
-    return MeOut.of(user, session.csrf_token, "peeringdb")

@@ -16,10 +16,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from ztix.api.deps import AdminUser, Csrf, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
+from ztix.api.schemas.controller import (
+    BackupOut,
+    BackupsOut,
+    ChangeOut,
+    CheckOut,
+    ControllerOut,
+    DifferenceOut,
+    Layer2Out,
+    MembershipDriftOut,
+    NetworkStateOut,
+)
 from ztix.config import NetworkConfig, Settings
 from ztix.db.session import Database
 from ztix.jobs.context import controller_settings
@@ -38,87 +48,6 @@ MAX_TIMEOUT_SECONDS = 3.0
 # Where `ztix controller backup` writes by default (relative to the working directory);
 # an app may point elsewhere with app.state.controller_backup_dir.
 DEFAULT_BACKUP_DIR = Path("var/backups")
-
-
-class CheckOut(BaseModel):
-    name: str
-    status: Literal["pass", "warn", "fail"]
-    detail: str
-
-
-class ChangeOut(BaseModel):
-    field: str
-    have: Any = Field(description="As the controller has it")
-    want: Any = Field(description="As an IX network needs it")
-
-
-class Layer2Out(BaseModel):
-    """The settings that make a ZeroTier network an IX peering LAN (DESIGN §3)."""
-
-    private: bool | None
-    mtu: int | None
-    routes: list[str]
-    v4_auto_assign: bool | None
-    v6_auto_assign: dict[str, bool]
-    ethertypes_allowed: list[str] | None = Field(
-        description="EtherTypes the flow rules let through; null when the rules are not "
-        "the IX's (see drift)"
-    )
-    rule_count: int
-
-
-class NetworkStateOut(BaseModel):
-    name: str
-    zt_network_id: str | None
-    ipv4_prefix: str
-    ipv6_prefix: str
-    present: bool
-    members: int | None
-    layer2: Layer2Out | None
-    drift: list[ChangeOut]
-    error: str | None = None
-
-
-class DifferenceOut(BaseModel):
-    kind: str
-    network_id: str
-    node_id: str | None
-    detail: str
-
-
-class MembershipDriftOut(BaseModel):
-    ok: bool
-    networks_checked: int
-    members_checked: int
-    differences: list[DifferenceOut]
-
-
-class BackupOut(BaseModel):
-    name: str
-    created_at: datetime | None
-    size_bytes: int
-
-
-class BackupsOut(BaseModel):
-    directory: str
-    count: int
-    last: BackupOut | None
-
-
-class ControllerOut(BaseModel):
-    provider: Literal["controller", "central"]
-    checked_at: datetime
-    ready: bool
-    summary: str
-    url: str | None
-    address: str | None
-    version: str | None
-    online: bool | None
-    checks: list[CheckOut]
-    networks: list[NetworkStateOut]
-    membership_drift: MembershipDriftOut | None
-    membership_drift_error: str | None = None
-    backups: BackupsOut
 
 
 _cache: dict[int, tuple[float, ControllerOut]] = {}
@@ -159,38 +88,18 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
     backups = _backups(backup_dir)
     now = datetime.now(UTC)
     if settings.zerotier.provider != "controller":
-        return ControllerOut(
-            provider="central",
-            checked_at=now,
+        return _nothing_read(
+            "central",
+            now,
+            backups,
             ready=True,
             summary="ZeroTier Central hosts the networks: there is no self-hosted controller",
-            url=None,
-            address=None,
-            version=None,
-            online=None,
-            checks=[],
-            networks=[],
-            membership_drift=None,
-            backups=backups,
         )
     conf = controller_settings(settings)
     conf = conf.model_copy(
         update={"timeout_seconds": min(conf.timeout_seconds, MAX_TIMEOUT_SECONDS)}
     )
-    out = ControllerOut(
-        provider="controller",
-        checked_at=now,
-        ready=False,
-        summary="",
-        url=conf.url,
-        address=None,
-        version=None,
-        online=None,
-        checks=[],
-        networks=[],
-        membership_drift=None,
-        backups=backups,
-    )
+    out = _nothing_read("controller", now, backups, ready=False, summary="", url=conf.url)
     try:
         controller = ControllerProvider(conf)
     except (OSError, ValueError) as exc:
@@ -201,6 +110,32 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
     with controller:
         _fill(out, settings, database, controller)
     return out
+
+
+def _nothing_read(
+    provider: Literal["controller", "central"],
+    now: datetime,
+    backups: BackupsOut,
+    *,
+    ready: bool,
+    summary: str,
+    url: str | None = None,
+) -> ControllerOut:
+    """The answer before (or without) anything read from a controller."""
+    return ControllerOut(
+        provider=provider,
+        checked_at=now,
+        ready=ready,
+        summary=summary,
+        url=url,
+        address=None,
+        version=None,
+        online=None,
+        checks=[],
+        networks=[],
+        membership_drift=None,
+        backups=backups,
+    )
 
 
 def _fill(

@@ -9,15 +9,13 @@ from fastapi import APIRouter, Query
 
 from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
-from ztix.api.schemas import (
-    AsnOut,
+from ztix.api.schemas.auth import AsnOut
+from ztix.api.schemas.common import Limit, Offset, Page
+from ztix.api.schemas.requests import (
     JoinRequestCreate,
     JoinRequestOut,
-    Limit,
     NetworkOut,
-    Offset,
     OnboardingContext,
-    Page,
 )
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import policy
@@ -146,7 +144,7 @@ def cancel_request(
     response_model=JoinRequestOut,
     responses=responses(*AUTH, "csrf_failed", "request_not_found", "invalid_transition"),
 )
-def leave(
+def leave_request(
     request_id: uuid.UUID, db: DbSession, user: CurrentUser, actor: CurrentActor
 ) -> JoinRequestOut:
     """Leave the IX with an ``active`` member: it is deauthorized, its addresses released,

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from ztix.api.deps import (
     AdminUser,
@@ -19,11 +17,16 @@ from ztix.api.deps import (
     SettingsDep,
 )
 from ztix.api.problems import responses
-from ztix.api.schemas import AsciiDigits
+from ztix.api.schemas.routeservers import (
+    MaxPrefixBody,
+    MemberRouteServerOut,
+    RouteServerOut,
+    SessionOut,
+    SyncStateOut,
+)
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import RouteServerPeer, RouteServerState
 from ztix.errors import AppError
-from ztix.routeserver.apply import ProtocolState
 from ztix.routeserver.status import read_sessions
 from ztix.workflow import audit
 from ztix.workflow import requests as service
@@ -35,89 +38,6 @@ router = APIRouter(
 )
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled")
-
-
-class SessionOut(BaseModel):
-    protocol: str
-    family: str
-    state: str
-    bgp_state: str | None
-    since: datetime | None
-    info: str
-    last_error: str | None
-    neighbor_address: str | None
-    neighbor_as: int | None
-    imported: int
-    filtered: int
-    exported: int
-    import_limit: int | None
-
-    @classmethod
-    def of(cls, p: ProtocolState) -> SessionOut:
-        channel = next(iter(p.channels.values()), None)
-        return cls(
-            protocol=p.name,
-            family="ipv6" if p.name.endswith("_v6") else "ipv4",
-            state=p.state,
-            bgp_state=p.bgp_state,
-            since=p.since_at,
-            info=p.info,
-            last_error=p.last_error,
-            neighbor_address=p.neighbor_address,
-            neighbor_as=p.neighbor_as,
-            imported=p.imported,
-            filtered=p.filtered,
-            exported=p.exported,
-            import_limit=channel.import_limit if channel else None,
-        )
-
-
-class SyncStateOut(BaseModel):
-    desired_hash: str | None
-    applied_hash: str | None
-    in_sync: bool
-    peers: int
-    last_sync_at: datetime | None
-    last_result: str | None
-    last_stage: str | None
-    last_exit_status: int | None
-    last_output: str | None
-    last_duration_ms: int | None
-    reconfigure_count: int
-
-
-class RouteServerOut(BaseModel):
-    name: str
-    enabled: bool
-    transport: str
-    host: str
-    asn: int
-    ipv4: str
-    ipv6: str
-    network: str
-    pair_order: int
-    sync: SyncStateOut | None
-    sessions_ok: bool | None = None
-    sessions_error: str | None = None
-    sessions: list[SessionOut] = Field(default_factory=list)
-
-
-def _sync_state(row: RouteServerState | None) -> SyncStateOut | None:
-    if row is None:
-        return None
-    return SyncStateOut(
-        desired_hash=row.desired_hash,
-        applied_hash=row.applied_hash,
-        in_sync=row.desired_hash is not None and row.desired_hash == row.applied_hash,
-        peers=row.peers_desired,
-        last_sync_at=row.last_sync_at,
-        last_result=row.last_result,
-        last_stage=row.last_stage,
-        last_exit_status=row.last_exit_status,
-        last_output=row.last_output,
-        last_duration_ms=row.last_duration_ms,
-        reconfigure_count=row.reconfigure_count,
-    )
 
 
 def _server_out(
@@ -165,7 +85,7 @@ def list_route_servers(
 ) -> list[RouteServerOut]:
     """Every configured route server with its last sync (when, result, stage on failure)."""
     servers = sorted(settings.routeservers.servers, key=lambda r: (r.pair_order, r.name))
-    states = {rs.name: _sync_state(db.get(RouteServerState, rs.name)) for rs in servers}
+    states = {rs.name: SyncStateOut.of(db.get(RouteServerState, rs.name)) for rs in servers}
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
     return [_server_out(rs, states[rs.name], settings, sessions=sessions) for rs in servers]
 
@@ -182,22 +102,9 @@ def get_route_server(
     rs = next((r for r in settings.routeservers.servers if r.name == name), None)
     if rs is None:
         raise AppError("route_server_not_found", f"no route server {name!r}")
-    state = _sync_state(db.get(RouteServerState, rs.name))
+    state = SyncStateOut.of(db.get(RouteServerState, rs.name))
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
     return _server_out(rs, state, settings, sessions=True)
-
-
-class MemberRouteServerOut(BaseModel):
-    name: str
-    asn: int
-    ipv4: str
-    ipv6: str
-    applied: bool
-    max_prefix_ipv4: int | None
-    max_prefix_ipv6: int | None
-    max_prefix_source: str | None
-    sessions_ok: bool | None
-    sessions: list[SessionOut]
 
 
 def _peer_limits(peer: RouteServerPeer | None) -> dict[str, Any]:
@@ -247,13 +154,6 @@ def member_route_servers(
             )
         )
     return result
-
-
-class MaxPrefixBody(BaseModel):
-    ipv4: Annotated[
-        int | None, Field(ge=1, le=10_000_000, description="None: no override"), AsciiDigits
-    ] = None
-    ipv6: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
 
 
 @router.put(

@@ -1,0 +1,115 @@
+"""Route servers: sync state and BGP sessions, and a member's import limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+
+from ztix.api.schemas.common import AsciiDigits
+from ztix.db.models import RouteServerState
+from ztix.routeserver.apply import ProtocolState
+
+
+class SessionOut(BaseModel):
+    protocol: str
+    family: str
+    state: str
+    bgp_state: str | None
+    since: datetime | None
+    info: str
+    last_error: str | None
+    neighbor_address: str | None
+    neighbor_as: int | None
+    imported: int
+    filtered: int
+    exported: int
+    import_limit: int | None
+
+    @classmethod
+    def of(cls, p: ProtocolState) -> SessionOut:
+        channel = next(iter(p.channels.values()), None)
+        return cls(
+            protocol=p.name,
+            family="ipv6" if p.name.endswith("_v6") else "ipv4",
+            state=p.state,
+            bgp_state=p.bgp_state,
+            since=p.since_at,
+            info=p.info,
+            last_error=p.last_error,
+            neighbor_address=p.neighbor_address,
+            neighbor_as=p.neighbor_as,
+            imported=p.imported,
+            filtered=p.filtered,
+            exported=p.exported,
+            import_limit=channel.import_limit if channel else None,
+        )
+
+
+class SyncStateOut(BaseModel):
+    desired_hash: str | None
+    applied_hash: str | None
+    in_sync: bool
+    peers: int
+    last_sync_at: datetime | None
+    last_result: str | None
+    last_stage: str | None
+    last_exit_status: int | None
+    last_output: str | None
+    last_duration_ms: int | None
+    reconfigure_count: int
+
+    @classmethod
+    def of(cls, row: RouteServerState | None) -> SyncStateOut | None:
+        if row is None:
+            return None
+        return cls(
+            desired_hash=row.desired_hash,
+            applied_hash=row.applied_hash,
+            in_sync=row.desired_hash is not None and row.desired_hash == row.applied_hash,
+            peers=row.peers_desired,
+            last_sync_at=row.last_sync_at,
+            last_result=row.last_result,
+            last_stage=row.last_stage,
+            last_exit_status=row.last_exit_status,
+            last_output=row.last_output,
+            last_duration_ms=row.last_duration_ms,
+            reconfigure_count=row.reconfigure_count,
+        )
+
+
+class RouteServerOut(BaseModel):
+    name: str
+    enabled: bool
+    transport: str
+    host: str
+    asn: int
+    ipv4: str
+    ipv6: str
+    network: str
+    pair_order: int
+    sync: SyncStateOut | None
+    sessions_ok: bool | None = None
+    sessions_error: str | None = None
+    sessions: list[SessionOut] = Field(default_factory=list)
+
+
+class MemberRouteServerOut(BaseModel):
+    name: str
+    asn: int
+    ipv4: str
+    ipv6: str
+    applied: bool
+    max_prefix_ipv4: int | None
+    max_prefix_ipv6: int | None
+    max_prefix_source: str | None
+    sessions_ok: bool | None
+    sessions: list[SessionOut]
+
+
+class MaxPrefixBody(BaseModel):
+    ipv4: Annotated[
+        int | None, Field(ge=1, le=10_000_000, description="None: no override"), AsciiDigits
+    ] = None
+    ipv6: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
