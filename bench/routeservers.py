@@ -67,9 +67,9 @@ from ztix.routeserver.sync import ServerOutcome, expected_protocols, gate_for
 from ztix.routeserver.transport import BirdcReply, Deployment, LocalTransport
 from ztix.workflow import audit, dispatch, users
 from ztix.workflow import requests as service
+from ztix.workflow.controller import startup_check
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.gate import startup_check
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"

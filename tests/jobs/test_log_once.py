@@ -19,7 +19,7 @@ from ztix.jobs.tasks import JobContext, reconcile
 from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver import sync
 from ztix.routeserver.sync import RouteServerContext, refresh_peeringdb
-from ztix.zerotier import gate
+from ztix.workflow import controller as gate
 from ztix.zerotier.emulator import ControllerEmulator
 
 

@@ -16,10 +16,11 @@ import typer
 from ztix.cli.common import ConfigOption, fail, settings_or_exit, whole_number
 from ztix.cli.common import database as _database
 from ztix.config import Settings
+from ztix.workflow import controller as lifecycle
 from ztix.workflow.audit import CLI
-from ztix.zerotier import lifecycle
+from ztix.zerotier.checks import Check, first_failure
 from ztix.zerotier.controller import ControllerProvider
-from ztix.zerotier.lifecycle import Check, Difference, first_failure
+from ztix.zerotier.drift import Difference
 from ztix.zerotier.provider import ProviderError
 
 app = typer.Typer(

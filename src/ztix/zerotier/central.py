@@ -18,6 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ztix import observability
+from ztix.config import CentralConfig
 from ztix.zerotier.members import (
     MemberSync,
     check_ids,
@@ -50,6 +51,10 @@ class CentralSettings(BaseModel):
     url: str = CENTRAL_URL
     token: SecretStr
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @classmethod
+    def from_config(cls, conf: CentralConfig) -> CentralSettings:
+        return cls(url=conf.url, token=conf.token, timeout_seconds=conf.timeout_seconds)
 
 
 class CentralProvider(MemberSync):

@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ztix import observability
+from ztix.config import ControllerConfig
 from ztix.zerotier.members import (
     NODE_ID,
     MemberSync,
@@ -63,6 +64,16 @@ class ControllerSettings(BaseModel):
     token: SecretStr | None = None
     token_file: Path | None = None
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @classmethod
+    def from_config(cls, conf: ControllerConfig) -> ControllerSettings:
+        """The adapter's settings from its config section (an empty token: use the file)."""
+        return cls(
+            url=conf.url,
+            token=conf.token if conf.token.get_secret_value() else None,
+            token_file=conf.token_file,
+            timeout_seconds=conf.timeout_seconds,
+        )
 
 
 @dataclass(frozen=True)
