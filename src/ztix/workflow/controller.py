@@ -13,7 +13,8 @@ transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Set
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,15 +52,21 @@ IN_FLIGHT = frozenset(
 )
 
 
-def _audit_failure(database: Database, actor: Actor, action: str, exc: ProviderError) -> None:
-    with database.session() as db:
-        audit.record(
-            db,
-            actor,
-            action,
-            target_type="controller",
-            details={"code": exc.code, "system": exc.system, "message": exc.message[:500]},
-        )
+@contextmanager
+def _failure_audited(database: Database, actor: Actor, action: str) -> Iterator[None]:
+    """Audit a controller failure as ``action`` (then let it propagate)."""
+    try:
+        yield
+    except ProviderError as exc:
+        with database.session() as db:
+            audit.record(
+                db,
+                actor,
+                action,
+                target_type="controller",
+                details={"code": exc.code, "system": exc.system, "message": exc.message[:500]},
+            )
+        raise
 
 
 # -- readiness and preflight -------------------------------------------------------------------
@@ -279,11 +286,9 @@ def backup(
 ) -> BackupReport:
     """Write an archive to ``dest_dir`` and keep the newest ``keep``
     (:func:`ztix.zerotier.archive.backup`, with ``zerotier.controller.home_dir``)."""
-    try:
-        report = archive.backup(controller, settings.zerotier.controller.home_dir, dest_dir, keep)
-    except ProviderError as exc:
-        _audit_failure(database, actor, "controller.backup_failed", exc)
-        raise
+    home = settings.zerotier.controller.home_dir
+    with _failure_audited(database, actor, "controller.backup_failed"):
+        report = archive.backup(controller, home, dest_dir, keep)
     with database.session() as db:
         audit.record(
             db,
@@ -388,11 +393,8 @@ def drift(
     moving them. ``known_extra_nodes`` (route servers) are never "unknown". Read-only on the
     controller; raises :class:`ProviderError` when it cannot be read."""
     expected = expected_memberships(database)
-    try:
+    with _failure_audited(database, actor, "controller.drift_failed"):
         report = drift_report(settings.networks, controller, expected, known_extra_nodes)
-    except ProviderError as exc:
-        _audit_failure(database, actor, "controller.drift_failed", exc)
-        raise
     with database.session() as db:
         audit.record(
             db,

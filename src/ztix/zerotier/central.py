@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ztix import observability
 from ztix.config import CentralConfig
 from ztix.zerotier.members import (
     MemberSync,
     check_ids,
-    endpoint_template,
     excerpt,
+    exchange,
     member_from_config,
     read_json,
     retry_after_seconds,
@@ -89,23 +88,14 @@ class CentralProvider(MemberSync):
 
     def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
         what = f"{method} {path}"
-        try:
-            response = observability.zerotier_call(
-                "central",
-                method,
-                endpoint_template(path),
-                lambda: self._client.request(method, path, json=body),
-            )
-        except httpx.TimeoutException:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self._settings.timeout_seconds:g} s",
-                system=self.system,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{what}: {type(exc).__name__}: {exc}", system=self.system
-            ) from None
-        log.debug("%s -> %s", what, response.status_code)
+        response = exchange(
+            "central",
+            self.system,
+            self._settings.timeout_seconds,
+            method,
+            path,
+            lambda: self._client.request(method, path, json=body),
+        )
         if response.status_code < 300 or response.status_code == 404:
             return response
         message = f"{what}: HTTP {response.status_code} {excerpt(response)}".rstrip()

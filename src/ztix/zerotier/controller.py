@@ -27,14 +27,13 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ztix import observability
 from ztix.config import ControllerConfig
 from ztix.zerotier.members import (
     NODE_ID,
     MemberSync,
     check_ids,
-    endpoint_template,
     excerpt,
+    exchange,
     member_from_config,
     parse_member_list,
     read_json,
@@ -199,25 +198,14 @@ class ControllerProvider(MemberSync):
         return response
 
     def _exchange(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
-        what = f"{method} {path}"
-        try:
-            response = observability.zerotier_call(
-                "controller",
-                method,
-                endpoint_template(path),
-                lambda: self._request(method, path, body, token),
-            )
-        except httpx.TimeoutException:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self._settings.timeout_seconds:g} s",
-                system=self.system,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{what}: {type(exc).__name__}: {exc}", system=self.system
-            ) from None
-        log.debug("%s -> %s", what, response.status_code)
-        return response
+        return exchange(
+            "controller",
+            self.system,
+            self._settings.timeout_seconds,
+            method,
+            path,
+            lambda: self._request(method, path, body, token),
+        )
 
     def _request(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
         """Send and read one request. A 401's connection is closed while this thread still

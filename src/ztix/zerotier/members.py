@@ -10,17 +10,22 @@ back, and every write is read back and compared (:class:`MemberSync`). The wire 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from ztix import observability
 from ztix.redact import redact
 from ztix.zerotier.provider import Member, MemberSpec, ProviderRejected, ProviderUnavailable
+
+log = logging.getLogger(__name__)
 
 NODE_ID = re.compile(r"[0-9a-f]{10}")
 _NETWORK_ID = re.compile(r"[0-9a-f]{16}")
@@ -196,6 +201,30 @@ def excerpt(response: httpx.Response) -> str:
     logs, the audit trail and API answers."""
     text = redact(response.text.strip().replace("\n", " "), _sent_credentials(response))
     return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
+
+
+def exchange(
+    api: str,
+    system: str,
+    timeout_seconds: float,
+    method: str,
+    path: str,
+    send: Callable[[], httpx.Response],
+) -> httpx.Response:
+    """One HTTP exchange with a ZeroTier API (``api``: the metric label), measured; a
+    timeout or a transport failure is :class:`ProviderUnavailable`. The status is the
+    caller's to map: the two APIs read some of them differently."""
+    what = f"{method} {path}"
+    try:
+        response = observability.zerotier_call(api, method, endpoint_template(path), send)
+    except httpx.TimeoutException:
+        raise ProviderUnavailable(
+            f"{what}: no answer within {timeout_seconds:g} s", system=system
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ProviderUnavailable(f"{what}: {type(exc).__name__}: {exc}", system=system) from None
+    log.debug("%s -> %s", what, response.status_code)
+    return response
 
 
 def read_json(response: httpx.Response, what: str, system: str) -> Any:
