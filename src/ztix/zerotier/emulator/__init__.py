@@ -41,7 +41,7 @@ member writes being altered after coercion (to prove clients read back what they
 Run standalone: ``python -m ztix.zerotier.emulator --home var/zt-emulator --port 9993``.
 """
 
-from ztix.zerotier.emulator.core import ControllerEmulator
+from ztix.zerotier.emulator.http import ControllerEmulator
 from ztix.zerotier.emulator.records import apply_member_post, apply_network_post
 from ztix.zerotier.emulator.state import Faults
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import cast
 
-from ztix.zerotier.emulator.core import ControllerEmulator
+from ztix.zerotier.emulator.http import ControllerEmulator
 from ztix.zerotier.emulator.records import MemberListShape
 
 # -- command line ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The emulator object: its identity, token, state, knobs and server thread."""
+"""The emulator's state: identity, token, stored records, knobs and the rules the HTTP
+handlers apply (auth, faults, network IDs)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,11 @@ import json
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ztix.zerotier.emulator.http import Handler, Server
 from ztix.zerotier.emulator.records import (
     Json,
     MemberListShape,
@@ -33,12 +32,9 @@ log = logging.getLogger(__name__)
 # -- the emulator ----------------------------------------------------------------------------
 
 
-class ControllerEmulator:
-    """A zerotier-one 1.14 controller API on ``host:port`` with its state in ``home``.
-
-    The identity, token and stored networks are loaded (or created) in the constructor, so
-    :attr:`address` and :attr:`token` are known before :meth:`start`.
-    """
+class EmulatorState:
+    """An emulated controller's state, knobs and request-handling rules; the HTTP server
+    around it is :class:`ztix.zerotier.emulator.http.ControllerEmulator`."""
 
     def __init__(
         self,
@@ -68,68 +64,11 @@ class ControllerEmulator:
         self.faults = Faults()
         self.lock = threading.RLock()
         self.store = Store(self.home / "controller.d")
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-
-    # -- lifecycle ---------------------------------------------------------------------
-
-    def start(self) -> ControllerEmulator:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = Server((self.host, self._port), Handler, self)
-        self._port = server.server_address[1]
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.5},
-            name=f"zt-emulator-{self._port}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._stopping.set()  # release requests held by the timeout fault
-        server.stop_serving()
-        server.close_connections()
-        server.server_close()
-        thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> ControllerEmulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def run_forever(self) -> None:
-        """Serve until interrupted (Ctrl-C); for the CLI and ``python -m``."""
-        self.start()
-        print(f"ZeroTier controller emulator {self.address} on {self.url}", flush=True)
-        print(f"token in {self.home / 'authtoken.secret'}", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
 
     @property
     def port(self) -> int:
         return self._port
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("start the emulator first")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._port}"
 
     @property
     def token(self) -> str:

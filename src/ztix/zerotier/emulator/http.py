@@ -12,9 +12,10 @@ import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ztix.zerotier.emulator.core import EmulatorState
 from ztix.zerotier.emulator.records import (
     API_VERSION,
     HEX10,
@@ -32,9 +33,6 @@ from ztix.zerotier.emulator.state import (
     dump,
 )
 
-if TYPE_CHECKING:
-    from ztix.zerotier.emulator.core import ControllerEmulator
-
 log = logging.getLogger(__name__)
 
 # -- HTTP ------------------------------------------------------------------------------------
@@ -47,7 +45,7 @@ class Server(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         handler: type[BaseHTTPRequestHandler],
-        emulator: ControllerEmulator,
+        emulator: EmulatorState,
     ) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -140,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- plumbing ------------------------------------------------------------------------
 
     @property
-    def emulator(self) -> ControllerEmulator:
+    def emulator(self) -> EmulatorState:
         return self.server.emulator
 
     def _body(self) -> bytes:
@@ -406,3 +404,72 @@ def _dump_any(body: Any) -> str:
     if isinstance(body, dict):
         return dump(body)
     return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+# -- the emulator ------------------------------------------------------------------------------
+
+
+class ControllerEmulator(EmulatorState):
+    """A zerotier-one 1.14 controller API on ``host:port`` with its state in ``home``.
+
+    The identity, token and stored networks are loaded (or created) in the constructor, so
+    :attr:`address` and :attr:`token` are known before :meth:`start`.
+    """
+
+    _server: Server | None = None
+    _thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> ControllerEmulator:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = Server((self.host, self._port), Handler, self)
+        self._port = server.server_address[1]
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.5},
+            name=f"zt-emulator-{self._port}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._stopping.set()  # release requests held by the timeout fault
+        server.stop_serving()
+        server.close_connections()
+        server.server_close()
+        thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> ControllerEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def run_forever(self) -> None:
+        """Serve until interrupted (Ctrl-C); for the CLI and ``python -m``."""
+        self.start()
+        print(f"ZeroTier controller emulator {self.address} on {self.url}", flush=True)
+        print(f"token in {self.home / 'authtoken.secret'}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("start the emulator first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}"
