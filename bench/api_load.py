@@ -94,8 +94,8 @@ from ztix.domain.policy import Holding
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit, policy, users
 from ztix.workflow import requests as service
+from ztix.workflow.controller import startup_check
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.gate import startup_check
 from ztix.zerotier.provider import SYSTEM_CONTROLLER
 
 ADMIN = "bench-admin"

@@ -93,10 +93,10 @@ from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext, reconcile
 from ztix.workflow import audit, users
 from ztix.workflow import requests as service
+from ztix.workflow.controller import startup_check
 from ztix.workflow.dispatch import NoDispatcher
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.gate import startup_check
 
 ADMIN = "bench-admin"
 MEMBER = "bench-member"

@@ -67,10 +67,10 @@ from ztix.routeserver.render import expected_protocols, render, render_host_conf
 from ztix.routeserver.transport import BirdcReply, Deployment
 from ztix.workflow import audit, dispatch, users
 from ztix.workflow import requests as service
+from ztix.workflow.controller import startup_check
 from ztix.workflow.routeservers import ServerOutcome, gate_for
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.gate import startup_check
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"

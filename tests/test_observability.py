@@ -251,7 +251,7 @@ def _value(samples: list[Any], name: str, **labels: str) -> float:
 
 
 def test_endpoint_templates_hide_the_ids() -> None:
-    from ztix.zerotier.controller import endpoint_template
+    from ztix.zerotier.members import endpoint_template
 
     nwid, node = "8056c2e21c000001", "abcdef0123"
     assert endpoint_template("/status") == "/status"

@@ -29,7 +29,7 @@ from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.workflow import audit, users
-from ztix.zerotier import lifecycle
+from ztix.workflow import controller as lifecycle
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 

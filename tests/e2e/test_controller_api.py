@@ -13,7 +13,8 @@ from tests.conftest import create_user as make_user
 from ztix.api.routes import controller as controller_route
 from ztix.db.session import Database
 from ztix.workflow import audit
-from ztix.zerotier import layer2, lifecycle
+from ztix.workflow import controller as lifecycle
+from ztix.zerotier import layer2
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 

@@ -17,9 +17,9 @@ from ztix.db.session import Database
 from ztix.jobs import tasks
 from ztix.jobs.tasks import JobContext, reconcile
 from ztix.peeringdb.api import PeeringDBApi
+from ztix.workflow import controller as gate
 from ztix.workflow import routeservers as sync
 from ztix.workflow.routeservers import RouteServerContext, refresh_peeringdb
-from ztix.zerotier import gate
 from ztix.zerotier.emulator import ControllerEmulator
 
 

@@ -30,11 +30,15 @@ from ztix.config import Settings
 from ztix.db.models import AuditEvent, IxNetwork
 from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
+from ztix.workflow import controller as lifecycle
 from ztix.workflow.audit import CLI
-from ztix.zerotier import layer2, lifecycle
+from ztix.workflow.controller import startup_check
+from ztix.zerotier import layer2
+from ztix.zerotier.archive import list_archives, read_archive
+from ztix.zerotier.checks import PreflightReport
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
+from ztix.zerotier.drift import Difference
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.gate import startup_check
 from ztix.zerotier.provider import MemberSpec, ProviderUnavailable
 
 
@@ -51,7 +55,7 @@ def ids(settings: Settings, address: str) -> list[str]:
 
 def ready(
     settings: Settings, database: Database, controller: ControllerProvider
-) -> lifecycle.PreflightReport:
+) -> PreflightReport:
     report = lifecycle.preflight(settings, database, controller, CLI)
     assert report.ok, report.checks
     return report
@@ -363,7 +367,7 @@ def test_backup_archive_contents_and_mode(
         f"files/controller.d/network/{nwid}/member/{node(1)}.json",
     } <= names
     assert "files/authtoken.secret" not in names  # a credential, deliberately left out
-    archive = lifecycle.read_archive(report.path)
+    archive = read_archive(report.path)
     assert archive.address == emulator.address
     assert archive.logical["controller"]["version"] == "1.14.2"
     entry = next(n for n in archive.networks() if n["id"] == nwid)
@@ -388,7 +392,7 @@ def test_backup_retention_keeps_the_newest(
     made = [lifecycle.backup(settings, controller, dest, 2, CLI, database) for _ in range(4)]
 
     assert not made[0].files_included and made[0].ok
-    assert lifecycle.list_archives(dest) == [made[2].path, made[3].path]
+    assert list_archives(dest) == [made[2].path, made[3].path]
     assert made[3].deleted == [made[1].path]
     assert (dest / "notes.txt").exists()
 
@@ -405,7 +409,7 @@ def test_backup_with_an_unreadable_home_warns_and_keeps_old_archives(
     bad = lifecycle.backup(lc_settings(zerotier=zt), controller, tmp_path / "b", 1, CLI, database)
     assert not bad.ok and "no file snapshot" in bad.warnings[0]
     assert not bad.files_included
-    assert lifecycle.list_archives(tmp_path / "b") == [good.path, bad.path]
+    assert list_archives(tmp_path / "b") == [good.path, bad.path]
 
 
 def test_a_failed_backup_is_audited(
@@ -419,7 +423,7 @@ def test_a_failed_backup_is_audited(
     emulator.stop()
     with pytest.raises(ProviderUnavailable):
         lifecycle.backup(settings, controller, tmp_path / "b", 1, CLI, database)
-    assert lifecycle.list_archives(tmp_path / "b") == []
+    assert list_archives(tmp_path / "b") == []
     (event,) = events(database, "controller.backup_failed")
     assert event.details["code"] == "controller_unavailable"
 
@@ -583,7 +587,7 @@ def mismatched(
     }
 
 
-def kinds(differences: list[lifecycle.Difference]) -> dict[str, list[tuple[str, str | None]]]:
+def kinds(differences: list[Difference]) -> dict[str, list[tuple[str, str | None]]]:
     out: dict[str, list[tuple[str, str | None]]] = {}
     for diff in differences:
         out.setdefault(diff.kind, []).append((diff.network_id, diff.node_id))
@@ -682,7 +686,7 @@ def test_cli_subprocess_exit_codes(
 
     done = run_cli(config, "backup", "--dest", str(tmp_path / "b"), "--keep", "2")
     assert done.returncode == 0, done.stderr
-    (archive,) = lifecycle.list_archives(tmp_path / "b")
+    (archive,) = list_archives(tmp_path / "b")
 
     # An active member the archive lacks: the archive does not match the database.
     add_request(sqlite_database, f"{emulator.address}000001", node(1), addresses=("192.0.2.10",))
@@ -713,7 +717,7 @@ def test_cli_in_process_commands(
     assert second.exit_code == 0 and "nothing to change" in second.output
     result = run("backup", "--dest", str(tmp_path / "b"))
     assert result.exit_code == 0, result.output
-    (archive,) = lifecycle.list_archives(tmp_path / "b")
+    (archive,) = list_archives(tmp_path / "b")
     assert run("restore-validate", str(archive)).exit_code == 0
     assert run("drift").exit_code == 0
     assert run("reload-token").exit_code == 0

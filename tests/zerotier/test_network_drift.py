@@ -19,7 +19,8 @@ from ztix.db.models import AuditEvent
 from ztix.db.session import Database
 from ztix.jobs.context import build_controller
 from ztix.jobs.tasks import JobContext, reconcile
-from ztix.zerotier import layer2, lifecycle
+from ztix.workflow import controller as lifecycle
+from ztix.zerotier import layer2
 
 # What an operator (or a bad script) does to the IX network on the controller.
 DRIFTS: dict[str, dict[str, Any]] = {

@@ -140,7 +140,7 @@ def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
 
 def gate_or_exit(settings: Settings, database: Database) -> None:
     """The start-up gate (zerotier.startup_gate), then the networks table."""
-    from ztix.zerotier.gate import startup_check
+    from ztix.workflow.controller import startup_check
 
     result = startup_check(settings, database)
     if result.must_stop:

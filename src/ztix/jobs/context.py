@@ -27,13 +27,7 @@ from ztix.zerotier.provider import (
 
 
 def controller_settings(settings: Settings) -> ControllerSettings:
-    conf = settings.zerotier.controller
-    return ControllerSettings(
-        url=conf.url,
-        token=conf.token if conf.token.get_secret_value() else None,
-        token_file=conf.token_file,
-        timeout_seconds=conf.timeout_seconds,
-    )
+    return ControllerSettings.from_config(settings.zerotier.controller)
 
 
 def build_controller(settings: Settings) -> ControllerProvider:
@@ -42,10 +36,7 @@ def build_controller(settings: Settings) -> ControllerProvider:
 
 def build_provider(settings: Settings) -> ZeroTierProvider:
     if settings.zerotier.provider == "central":
-        conf = settings.zerotier.central
-        return CentralProvider(
-            CentralSettings(url=conf.url, token=conf.token, timeout_seconds=conf.timeout_seconds)
-        )
+        return CentralProvider(CentralSettings.from_config(settings.zerotier.central))
     return LazyProvider(lambda: build_controller(settings), SYSTEM_CONTROLLER)
 
 

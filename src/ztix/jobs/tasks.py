@@ -31,6 +31,7 @@ from ztix.errors import AppError
 from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver.deploy import BirdDeployer
 from ztix.workflow import audit, grants, provisioning
+from ztix.workflow import controller as controller_lifecycle
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
 from ztix.workflow.routeservers import (
@@ -41,7 +42,6 @@ from ztix.workflow.routeservers import (
     route_servers_behind,
     sync_round,
 )
-from ztix.zerotier import lifecycle
 from ztix.zerotier.controller import ControllerProvider
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
 
@@ -165,22 +165,18 @@ def repair_networks(ctx: JobContext) -> int:
         _states.problem("controller", exc.code, "network check skipped: %s", exc)
         return 0
     _states.recovered("controller", "network check: the controller answers again")
-    outcomes = [lifecycle.reconcile_network(controller, c, address) for c in ctx.settings.networks]
-    repaired = [o for o in outcomes if o.action in ("created", "corrected")]
+    outcomes = controller_lifecycle.repair_networks(ctx.settings, ctx.database, controller, address)
+    repaired = [o for o in outcomes if o.changed]
     for outcome in outcomes:
         key = f"network:{outcome.label}"
         if outcome.action == "failed":
             _states.problem(key, "failed", "repair of %s failed: %s", outcome.label, outcome.detail)
         else:
             _states.recovered(key, "%s: repair works again", outcome.label)
-    if repaired:
-        with ctx.database.session() as db:
-            for outcome in repaired:
-                lifecycle.audit_network_outcome(db, WORKER, outcome, recreated=True)
-        for outcome in repaired:
-            action = "recreated" if outcome.action == "created" else "corrected"
-            log.warning("%s: %s (%s)", outcome.label, action, outcome.check().detail)
-            observability.record_network_repair(outcome.network_id or "", action)
+    for outcome in repaired:
+        action = "recreated" if outcome.action == "created" else "corrected"
+        log.warning("%s: %s (%s)", outcome.label, action, outcome.check().detail)
+        observability.record_network_repair(outcome.network_id or "", action)
     return len(repaired)
 
 
@@ -308,9 +304,7 @@ def sync_route_servers(ctx: JobContext, *, verify: bool = False) -> list[ServerO
 def reconcile(ctx: JobContext) -> dict[str, int]:
     """One pass of the reconciler; returns what it found, for logs and metrics."""
     if not ctx.controller_ready:
-        from ztix.zerotier.gate import startup_check
-
-        ctx.controller_ready = startup_check(ctx.settings, ctx.database).ready
+        ctx.controller_ready = controller_lifecycle.startup_check(ctx.settings, ctx.database).ready
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)

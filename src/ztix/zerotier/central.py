@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ztix import observability
-from ztix.zerotier.controller import (
-    canonical_spec,
+from ztix.config import CentralConfig
+from ztix.zerotier.members import (
+    MemberSync,
     check_ids,
-    check_readback,
-    endpoint_template,
     excerpt,
+    exchange,
     member_from_config,
     read_json,
     retry_after_seconds,
@@ -31,7 +30,6 @@ from ztix.zerotier.controller import (
 from ztix.zerotier.provider import (
     SYSTEM_CENTRAL,
     Member,
-    MemberSpec,
     ProviderAuthFailed,
     ProviderNotFound,
     ProviderRateLimited,
@@ -53,8 +51,12 @@ class CentralSettings(BaseModel):
     token: SecretStr
     timeout_seconds: float = Field(10.0, gt=0)
 
+    @classmethod
+    def from_config(cls, conf: CentralConfig) -> CentralSettings:
+        return cls(url=conf.url, token=conf.token, timeout_seconds=conf.timeout_seconds)
 
-class CentralProvider:
+
+class CentralProvider(MemberSync):
     """Members of IX networks hosted on ZeroTier Central."""
 
     system = SYSTEM_CENTRAL
@@ -86,23 +88,14 @@ class CentralProvider:
 
     def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
         what = f"{method} {path}"
-        try:
-            response = observability.zerotier_call(
-                "central",
-                method,
-                endpoint_template(path),
-                lambda: self._client.request(method, path, json=body),
-            )
-        except httpx.TimeoutException:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self._settings.timeout_seconds:g} s",
-                system=self.system,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{what}: {type(exc).__name__}: {exc}", system=self.system
-            ) from None
-        log.debug("%s -> %s", what, response.status_code)
+        response = exchange(
+            "central",
+            self.system,
+            self._settings.timeout_seconds,
+            method,
+            path,
+            lambda: self._client.request(method, path, json=body),
+        )
         if response.status_code < 300 or response.status_code == 404:
             return response
         message = f"{what}: HTTP {response.status_code} {excerpt(response)}".rstrip()
@@ -140,24 +133,8 @@ class CentralProvider:
 
     # -- the provider protocol -----------------------------------------------------------------
 
-    def ensure_member(self, spec: MemberSpec) -> Member:
-        spec = canonical_spec(spec, self.system)
-        body: dict[str, Any] = {
-            "config": {
-                "authorized": bool(spec.authorized),
-                "ipAssignments": [str(ip) for ip in spec.ip_assignments],
-                "noAutoAssignIps": True,
-            }
-        }
-        if spec.name:  # an empty name means "leave it as it is" (Member.matches agrees)
-            body["name"] = str(spec.name)
-        self._post_member(spec.network_id, spec.node_id, body)
-        member = self.get_member(spec.network_id, spec.node_id)
-        if member is None:
-            raise ProviderRejected(
-                f"readback_mismatch: member {spec.node_id} missing after write", system=self.system
-            )
-        return check_readback(member, spec, self.system)
+    def _member_body(self, config: dict[str, Any], name: str) -> dict[str, Any]:
+        return {"config": config, "name": name} if name else {"config": config}
 
     def get_member(self, network_id: str, node_id: str) -> Member | None:
         check_ids(self.system, network_id, node_id)
@@ -187,18 +164,6 @@ class CentralProvider:
             revision = config.get("revision", 0)
             out[node_id.lower()] = revision if isinstance(revision, int) else 0
         return out
-
-    def deauthorize_member(self, network_id: str, node_id: str) -> Member | None:
-        # Look first: a POST to an unknown node would create it.
-        if self.get_member(network_id, node_id) is None:
-            return None
-        spec = MemberSpec(network_id, node_id, authorized=False, ip_assignments=())
-        body = {"config": {"authorized": False, "ipAssignments": [], "noAutoAssignIps": True}}
-        self._post_member(network_id, node_id, body)
-        member = self.get_member(network_id, node_id)
-        if member is None:
-            return None  # deleted meanwhile: not authorized either
-        return check_readback(member, spec, self.system)
 
     def delete_member(self, network_id: str, node_id: str) -> None:
         check_ids(self.system, network_id, node_id)

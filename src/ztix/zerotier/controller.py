@@ -18,25 +18,30 @@ controller lifecycle needs (``status``, ``controller_status``, ``*_network``, ra
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
 import threading
-import time
-from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ztix import observability
-from ztix.redact import redact
+from ztix.config import ControllerConfig
+from ztix.zerotier.members import (
+    NODE_ID,
+    MemberSync,
+    check_ids,
+    excerpt,
+    exchange,
+    member_from_config,
+    parse_member_list,
+    read_json,
+    retry_after_seconds,
+)
 from ztix.zerotier.provider import (
     SYSTEM_CONTROLLER,
     Member,
-    MemberSpec,
     ProviderAuthFailed,
     ProviderError,
     ProviderNotFound,
@@ -47,9 +52,9 @@ from ztix.zerotier.provider import (
 
 log = logging.getLogger(__name__)
 
-_NODE_ID = re.compile(r"[0-9a-f]{10}")
-_NETWORK_ID = re.compile(r"[0-9a-f]{16}")
-_EXCERPT = 200
+# Calls one request may make when refused with 401: the first, one more on a fresh connection
+# (the token re-read), and more only while the token file keeps changing under it.
+TOKEN_TRIES = 4
 
 
 class ControllerSettings(BaseModel):
@@ -62,6 +67,16 @@ class ControllerSettings(BaseModel):
     token: SecretStr | None = None
     token_file: Path | None = None
     timeout_seconds: float = Field(10.0, gt=0)
+
+    @classmethod
+    def from_config(cls, conf: ControllerConfig) -> ControllerSettings:
+        """The adapter's settings from its config section (an empty token: use the file)."""
+        return cls(
+            url=conf.url,
+            token=conf.token if conf.token.get_secret_value() else None,
+            token_file=conf.token_file,
+            timeout_seconds=conf.timeout_seconds,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,191 +97,10 @@ class ControllerStatus:
     database_ready: bool
 
 
-# -- helpers shared with the Central adapter ---------------------------------------------------
-
-
-def check_ids(system: str, network_id: str, node_id: str | None = None) -> None:
-    """IDs go into URL paths: refuse anything but lower-case hex of the right length."""
-    if not _NETWORK_ID.fullmatch(network_id):
-        raise ProviderRejected(f"invalid network ID {network_id!r}", system=system)
-    if node_id is not None and not _NODE_ID.fullmatch(node_id):
-        raise ProviderRejected(f"invalid node ID {node_id!r}", system=system)
-
-
-def canonical_spec(spec: MemberSpec, system: str) -> MemberSpec:
-    """``spec`` with addresses in the form ZeroTier reads them back (inet_ntop)."""
-    check_ids(system, spec.network_id, spec.node_id)
-    addresses = []
-    for text in spec.ip_assignments:
-        try:
-            addresses.append(ipaddress.ip_address(text).compressed)
-        except ValueError:
-            raise ProviderRejected(f"invalid address {text!r}", system=system) from None
-    return replace(spec, ip_assignments=tuple(addresses))
-
-
-def _canonical_ips(ips: tuple[str, ...]) -> tuple[str, ...]:
-    out = []
-    for text in ips:
-        try:
-            out.append(ipaddress.ip_address(text).compressed)
-        except ValueError:
-            out.append(text)
-    return tuple(out)
-
-
-def check_readback(member: Member, spec: MemberSpec, system: str) -> Member:
-    """Raise :class:`ProviderRejected` unless ``member`` (as read back) is what was sent.
-
-    ``spec`` comes from :func:`canonical_spec`; ``noAutoAssignIps`` must have stuck too.
-    """
-    canonical = replace(member, ip_assignments=_canonical_ips(member.ip_assignments))
-    if not canonical.matches(spec) or member.no_auto_assign_ips is False:
-        raise ProviderRejected(
-            "readback_mismatch: sent authorized="
-            f"{spec.authorized} ipAssignments={list(spec.ip_assignments)} name={spec.name!r}; "
-            f"read back authorized={member.authorized} "
-            f"ipAssignments={list(member.ip_assignments)} name={member.name!r} "
-            f"noAutoAssignIps={member.no_auto_assign_ips}",
-            system=system,
-        )
-    return member
-
-
-def retry_after_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``X-RateLimit-Reset``
-    (seconds, or a Unix time when it is that large)."""
-    now = time.time() if now is None else now
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            try:
-                return max(0.0, parsedate_to_datetime(value).timestamp() - now)
-            except (TypeError, ValueError):
-                pass
-    value = headers.get("X-RateLimit-Reset")
-    if value:
-        try:
-            reset = float(value)
-        except ValueError:
-            return None
-        return max(0.0, reset - now if reset > 1e9 else reset)
-    return None
-
-
-def member_from_config(
-    network_id: str, node_id: str, config: Any, name: Any, system: str
-) -> Member:
-    """A :class:`Member` from a controller member object (Central's ``config``)."""
-    if not isinstance(config, dict):
-        raise ProviderRejected("unexpected member object in answer", system=system)
-    authorized = config.get("authorized")
-    ips = config.get("ipAssignments", [])
-    no_auto = config.get("noAutoAssignIps")
-    revision = config.get("revision")
-    if (
-        not isinstance(authorized, bool)
-        or not isinstance(ips, list)
-        or not all(isinstance(ip, str) for ip in ips)
-        or not isinstance(no_auto, bool | None)
-        or not (revision is None or (isinstance(revision, int) and not isinstance(revision, bool)))
-    ):
-        raise ProviderRejected("unexpected member field types in answer", system=system)
-    return Member(
-        network_id=network_id,
-        node_id=node_id,
-        authorized=authorized,
-        ip_assignments=tuple(ips),
-        name=name if isinstance(name, str) else "",
-        no_auto_assign_ips=no_auto,
-        revision=revision,
-    )
-
-
-def parse_member_list(data: Any, system: str) -> dict[str, int]:
-    """``{"<id>": revision}`` (1.14) or ``[{"<id>": revision}, ...]`` (1.12.x)."""
-    if isinstance(data, dict):
-        pairs = list(data.items())
-    elif isinstance(data, list) and all(isinstance(item, dict) for item in data):
-        pairs = [pair for item in data for pair in item.items()]
-    else:
-        raise ProviderRejected("unexpected member list shape in answer", system=system)
-    out: dict[str, int] = {}
-    for node_id, revision in pairs:
-        if not isinstance(node_id, str) or not _NODE_ID.fullmatch(node_id.lower()):
-            raise ProviderRejected(f"unexpected member ID {node_id!r} in list", system=system)
-        if not isinstance(revision, int) or isinstance(revision, bool):
-            raise ProviderRejected(f"unexpected revision for {node_id} in list", system=system)
-        out[node_id.lower()] = revision
-    return out
-
-
-_PATH_LITERALS = frozenset({"status", "controller", "network", "member"})
-
-
-def endpoint_template(path: str) -> str:
-    """``path`` with its IDs replaced: ``/controller/network/{nwid}/member/{id}``.
-
-    Metric labels take this, never raw IDs, so that their number stays bounded; a segment
-    that is neither a known word nor an ID becomes ``{other}``.
-    """
-    parts = path.split("?", 1)[0].strip("/").split("/")
-    out = []
-    for i, part in enumerate(parts):
-        before = parts[i - 1] if i else ""
-        if part in _PATH_LITERALS:
-            out.append(part)
-        elif before == "network":
-            out.append("{nwid}")
-        elif before == "member":
-            out.append("{id}")
-        else:
-            out.append("{other}")
-    return "/" + "/".join(out)
-
-
-_CREDENTIAL_HEADERS = ("X-ZT1-Auth", "Authorization")
-
-
-def _sent_credentials(response: httpx.Response) -> list[str]:
-    """The credentials the request carried: whole header values and, for ``token <t>`` or
-    ``Bearer <t>``, the bare token too."""
-    try:
-        headers = response.request.headers
-    except RuntimeError:  # a response built without a request
-        return []
-    found = set()
-    for name in _CREDENTIAL_HEADERS:
-        for value in headers.get_list(name):
-            found.add(value.strip())
-            found.add(value.strip().partition(" ")[2].strip())
-    return sorted(v for v in found if v)
-
-
-def excerpt(response: httpx.Response) -> str:
-    """The start of an answer's body, for error messages, with the token we sent blanked:
-    an API or a proxy may quote it back ("invalid token ..."), and error messages reach
-    logs, the audit trail and API answers."""
-    text = redact(response.text.strip().replace("\n", " "), _sent_credentials(response))
-    return text[:_EXCERPT] + ("…" if len(text) > _EXCERPT else "")
-
-
-def read_json(response: httpx.Response, what: str, system: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        # A 2xx that is not JSON comes from something in between (a proxy), not the API.
-        raise ProviderUnavailable(
-            f"{what}: answer is not JSON ({excerpt(response)!r})", system=system
-        ) from None
-
-
 # -- the adapter -------------------------------------------------------------------------------
 
 
-class ControllerProvider:
+class ControllerProvider(MemberSync):
     """Members (and networks) on one self-hosted zerotier-one controller."""
 
     system = SYSTEM_CONTROLLER
@@ -342,10 +176,12 @@ class ControllerProvider:
         After a 401 the connection is dropped (see :meth:`_request`) and the call is made
         once more on a fresh connection, with the token file read again when the token comes
         from it (it may have rotated; a configured ``token`` wins over the file, as at
-        start); a token that works there replaces the old one. A 401
-        that stands is checked against the open ``/health``: zerotier-one 1.14.1 refuses
-        every call, ``/health`` too, while it shuts down (for up to its 5 s keep-alive), so
-        then the controller is unavailable, not the token wrong.
+        start); a token that works there replaces the old one. While each refused token is
+        no longer the file's (it rotated again during the round trip), the newest one is
+        tried, up to :data:`TOKEN_TRIES` calls in all. A 401 that stands is checked
+        against the open ``/health``: zerotier-one 1.14.1 refuses every call, ``/health``
+        too, while it shuts down (for up to its 5 s keep-alive), so then the controller is
+        unavailable, not the token wrong.
         """
         checking = token is not None  # a candidate token (reload_token): no other one
         if token is None:
@@ -353,10 +189,17 @@ class ControllerProvider:
                 token = self._token
         response = self._exchange(method, path, body, token)
         if response.status_code == 401 and not checking:
-            candidate = token if self._settings.token else self._read_token_file()
-            response = self._exchange(method, path, body, candidate)
-            if response.status_code != 401 and candidate != token:
-                self._use_token(candidate)
+            refused: str | None = None
+            for _ in range(TOKEN_TRIES - 1):
+                candidate = token if self._settings.token else self._read_token_file()
+                if candidate == refused:
+                    break  # the source holds the token just refused: it stands
+                response = self._exchange(method, path, body, candidate)
+                if response.status_code != 401:
+                    if candidate != token:
+                        self._use_token(candidate)
+                    break
+                refused = candidate
         if (
             response.status_code == 401
             and self._exchange("GET", "/health", None, token).status_code == 401
@@ -369,25 +212,14 @@ class ControllerProvider:
         return response
 
     def _exchange(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
-        what = f"{method} {path}"
-        try:
-            response = observability.zerotier_call(
-                "controller",
-                method,
-                endpoint_template(path),
-                lambda: self._request(method, path, body, token),
-            )
-        except httpx.TimeoutException:
-            raise ProviderUnavailable(
-                f"{what}: no answer within {self._settings.timeout_seconds:g} s",
-                system=self.system,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{what}: {type(exc).__name__}: {exc}", system=self.system
-            ) from None
-        log.debug("%s -> %s", what, response.status_code)
-        return response
+        return exchange(
+            "controller",
+            self.system,
+            self._settings.timeout_seconds,
+            method,
+            path,
+            lambda: self._request(method, path, body, token),
+        )
 
     def _request(self, method: str, path: str, body: Any, token: str) -> httpx.Response:
         """Send and read one request. A 401's connection is closed while this thread still
@@ -451,7 +283,7 @@ class ControllerProvider:
     def status(self) -> NodeStatus:
         data = self._call("GET", "/status")
         address = data.get("address") if isinstance(data, dict) else None
-        if not isinstance(address, str) or not _NODE_ID.fullmatch(address):
+        if not isinstance(address, str) or not NODE_ID.fullmatch(address):
             raise ProviderRejected(
                 "GET /status: no controller address in answer", system=self.system
             )
@@ -565,23 +397,6 @@ class ControllerProvider:
     def _to_member(self, network_id: str, node_id: str, data: dict[str, Any]) -> Member:
         return member_from_config(network_id, node_id, data, data.get("name"), self.system)
 
-    def ensure_member(self, spec: MemberSpec) -> Member:
-        spec = canonical_spec(spec, self.system)
-        body: dict[str, Any] = {
-            "authorized": bool(spec.authorized),
-            "ipAssignments": [str(ip) for ip in spec.ip_assignments],
-            "noAutoAssignIps": True,
-        }
-        if spec.name:  # an empty name means "leave it as it is" (Member.matches agrees)
-            body["name"] = str(spec.name)
-        self._post_member(spec.network_id, spec.node_id, body)
-        member = self.get_member(spec.network_id, spec.node_id)
-        if member is None:
-            raise ProviderRejected(
-                f"readback_mismatch: member {spec.node_id} missing after write", system=self.system
-            )
-        return check_readback(member, spec, self.system)
-
     def get_member(self, network_id: str, node_id: str) -> Member | None:
         data = self.get_member_raw(network_id, node_id)
         return None if data is None else self._to_member(network_id, node_id, data)
@@ -592,19 +407,6 @@ class ControllerProvider:
         if data is None:
             raise self._network_missing(network_id)
         return parse_member_list(data, self.system)
-
-    def deauthorize_member(self, network_id: str, node_id: str) -> Member | None:
-        # Look first: a POST to an unknown node would create it.
-        current = self.get_member(network_id, node_id)
-        if current is None:
-            return None
-        spec = MemberSpec(network_id, node_id, authorized=False, ip_assignments=())
-        body = {"authorized": False, "ipAssignments": [], "noAutoAssignIps": True}
-        self._post_member(network_id, node_id, body)
-        member = self.get_member(network_id, node_id)
-        if member is None:
-            return None  # deleted meanwhile: not authorized either
-        return check_readback(member, spec, self.system)
 
     def delete_member(self, network_id: str, node_id: str) -> None:
         check_ids(self.system, network_id, node_id)

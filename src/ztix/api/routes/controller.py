@@ -33,8 +33,12 @@ from ztix.api.schemas.controller import (
 from ztix.config import NetworkConfig, Settings
 from ztix.db.session import Database
 from ztix.jobs.context import controller_settings
-from ztix.zerotier import layer2, lifecycle
+from ztix.workflow.controller import check_ready, expected_memberships
+from ztix.zerotier import layer2
+from ztix.zerotier.archive import ARCHIVE_PREFIX, list_archives
+from ztix.zerotier.checks import first_failure
 from ztix.zerotier.controller import ControllerProvider, NodeStatus
+from ztix.zerotier.drift import compare, read_view
 from ztix.zerotier.provider import ProviderError, ProviderNotFound
 
 router = APIRouter(
@@ -141,9 +145,9 @@ def _nothing_read(
 def _fill(
     out: ControllerOut, settings: Settings, database: Database, controller: ControllerProvider
 ) -> None:
-    checks = lifecycle.check_ready(settings, controller)
+    checks = check_ready(settings, controller)
     out.checks = [CheckOut(name=c.name, status=c.status, detail=c.detail) for c in checks]
-    failed = lifecycle.first_failure(checks)
+    failed = first_failure(checks)
     out.ready = failed is None
     status: NodeStatus | None = None
     try:
@@ -167,12 +171,12 @@ def _fill(
         return
     known = frozenset(rs.node_id.lower() for rs in settings.routeservers.servers if rs.node_id)
     try:
-        expected = lifecycle.expected_memberships(database)
-        view, count = lifecycle.read_view(controller, sorted(expected.networks))
+        expected = expected_memberships(database)
+        view, count = read_view(controller, sorted(expected.networks))
     except ProviderError as exc:
         out.membership_drift_error = exc.message
         return
-    differences = lifecycle.compare(expected, view, known)
+    differences = compare(expected, view, known)
     out.membership_drift = MembershipDriftOut(
         ok=not differences,
         networks_checked=len(view),
@@ -253,11 +257,11 @@ def _layer2(network: dict[str, Any]) -> Layer2Out:
 
 
 def _backups(directory: Path) -> BackupsOut:
-    archives = lifecycle.list_archives(directory)
+    archives = list_archives(directory)
     last: BackupOut | None = None
     if archives:
         newest = archives[-1]
-        stamp = newest.name.removeprefix(lifecycle.ARCHIVE_PREFIX).removesuffix(".tar.gz")
+        stamp = newest.name.removeprefix(ARCHIVE_PREFIX).removesuffix(".tar.gz")
         try:
             created: datetime | None = datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(
                 tzinfo=UTC

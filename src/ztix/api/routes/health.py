@@ -86,8 +86,8 @@ def check_broker(settings: Settings) -> CheckResult:
 
 def check_controller(settings: Settings) -> CheckResult:
     from ztix.jobs.context import controller_settings
+    from ztix.workflow.controller import check_ready
     from ztix.zerotier.controller import ControllerProvider
-    from ztix.zerotier.lifecycle import check_ready
 
     conf = controller_settings(settings)
     conf = conf.model_copy(update={"timeout_seconds": min(conf.timeout_seconds, CHECK_TIMEOUT)})
