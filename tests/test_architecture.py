@@ -18,8 +18,6 @@ KNOWN_LARGE = {
     "zerotier/emulator.py",
     "zerotier/lifecycle.py",
     "zerotier/controller.py",
-    # config.py holds every section; split once the parallel issue-14 branches are merged
-    "config.py",
 }
 
 
