@@ -71,16 +71,12 @@ class NetworkConfig(Strict):
             return None
         return controller_address.lower() + (self.suffix or "")
 
-    @field_validator("ipv4_prefix")
+    @field_validator("ipv4_prefix", "ipv6_prefix")
     @classmethod
-    def _v4_size(cls, value: ipaddress.IPv4Network) -> ipaddress.IPv4Network:
-        if value.prefixlen > 30:
-            raise ValueError("an IPv4 peering LAN must be /30 or larger")
-        return value
-
-    @field_validator("ipv6_prefix")
-    @classmethod
-    def _v6_size(cls, value: ipaddress.IPv6Network) -> ipaddress.IPv6Network:
-        if value.prefixlen > 64:
-            raise ValueError("an IPv6 peering LAN must be /64 or larger")
+    def _lan_size(
+        cls, value: ipaddress.IPv4Network | ipaddress.IPv6Network
+    ) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        longest = 30 if value.version == 4 else 64
+        if value.prefixlen > longest:
+            raise ValueError(f"an IPv{value.version} peering LAN must be /{longest} or larger")
         return value
