@@ -1,6 +1,7 @@
-# ZT-IX — the two commands of the README, and the steps they are made of.
+# ZT-IX — the two commands of the README (run, test), and the steps they are made of.
 #   make run    ZT-IX on its embedded default (SQLite under ./var, http://127.0.0.1:8000)
 #   make test   the whole suite: lint, types, tests (what CI runs)
+#   make screenshots   rewrite docs/screenshots/ from the browser tests
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(PATH)
@@ -8,7 +9,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 CONFIG ?= runtime-config.yaml
 
 .PHONY: run test deps uv system-deps services lint typecheck pytest bench clean \
-	frontend frontend-check
+	frontend frontend-check screenshots
 
 run: deps frontend $(CONFIG)
 	@mkdir -p var
@@ -62,6 +63,10 @@ typecheck:
 
 pytest:
 	uv run pytest -n 2 --dist loadfile
+
+# The browser tests, writing every page at both widths into docs/screenshots/.
+screenshots: deps system-deps services frontend
+	ZTIX_SCREENSHOTS=1 uv run pytest tests/e2e -q
 
 bench: deps system-deps services
 	uv run python -m bench.api_load --write-docs

@@ -12,12 +12,6 @@ SRC = Path(ztix.__file__).resolve().parent
 REPO = SRC.parent.parent
 MAX_LINES = 600
 
-# Modules over the limit today, each with the change that splits it; the list only shrinks.
-KNOWN_LARGE = {
-    # config.py holds every section; split once the parallel issue-14 branches are merged
-    "config.py",
-}
-
 
 def _python_modules() -> list[Path]:
     return [
@@ -49,6 +43,4 @@ def test_no_module_over_the_line_limit() -> None:
         for path in _python_modules()
     }
     too_large = {name: lines for name, lines in sizes.items() if lines > MAX_LINES}
-    assert set(too_large) <= KNOWN_LARGE, f"modules over {MAX_LINES} lines: {too_large}"
-    # A listed module that has been split must leave the list, so it cannot grow back unseen.
-    assert set(too_large) >= KNOWN_LARGE, f"split already, unlist: {KNOWN_LARGE - set(too_large)}"
+    assert too_large == {}, f"modules over {MAX_LINES} lines: {too_large}"

@@ -171,3 +171,23 @@ def test_reserved_addresses_must_be_inside_the_prefixes(tmp_path: Path) -> None:
                 {"networks": [{**NET, "suffix": "000001", "reserved_addresses": ["198.51.100.1"]}]},
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("prefixes", "message"),
+    [
+        (
+            {"ipv4_prefix": "192.0.2.0/31"},
+            r"networks\.0\.ipv4_prefix: Value error, an IPv4 peering LAN must be /30 or larger",
+        ),
+        (
+            {"ipv6_prefix": "2001:db8::/65"},
+            r"networks\.0\.ipv6_prefix: Value error, an IPv6 peering LAN must be /64 or larger",
+        ),
+    ],
+)
+def test_peering_lan_too_small(tmp_path: Path, prefixes: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(write(tmp_path, {"networks": [{**NET, "suffix": "000001", **prefixes}]}))
+    smallest = {"ipv4_prefix": "192.0.2.0/30", "ipv6_prefix": "2001:db8::/64"}
+    load_settings(write(tmp_path, {"networks": [{**NET, "suffix": "000001", **smallest}]}))

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from tests.e2e.browser import AXE, PASSWORD, PNGQUANT, ROOT
+from tests.e2e.browser import AXE, PASSWORD, PNGQUANT, ROOT, WRITE_SCREENSHOTS
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
 from tests.support.waiting import wait_for
 from ztix.api.app import create_app
@@ -59,7 +59,7 @@ def _require_tools() -> None:
         missing.append("frontend/dist (make frontend builds it)")
     if not AXE.is_file():
         missing.append("frontend/node_modules/axe-core (cd frontend && npm ci)")
-    if not Path(PNGQUANT).is_file():
+    if WRITE_SCREENSHOTS and not Path(PNGQUANT).is_file():
         missing.append("pngquant (scripts/install-system-deps.sh installs it)")
     if not Path(BIRD).is_file():
         missing.append("bird (Debian package bird2)")

@@ -1,0 +1,82 @@
+"""The IX networks (peering LANs)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from pydantic import Field, field_validator, model_validator
+
+from ztix.config.base import Strict
+from ztix.config.policy import AsnEntry
+from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
+
+
+class NetworkConfig(Strict):
+    """An IX network. Give ``zt_network_id`` in full, or only its 6-hex ``suffix`` when the
+    self-hosted controller owns it: the ID is then the controller's address + suffix,
+    learnt at preflight (so a new controller identity keeps the same config)."""
+
+    zt_network_id: str | None = None
+    suffix: str | None = Field(None, pattern=r"^[0-9a-fA-F]{6}$")
+    name: str = Field(min_length=1, max_length=200)
+    ipv4_prefix: ipaddress.IPv4Network
+    ipv6_prefix: ipaddress.IPv6Network
+    description: str = ""
+    # Peering-LAN addresses never handed to members (route servers are added to these).
+    reserved_addresses: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()
+    # Eligibility policy: the ASNs that may join this network, on top of policy.allowed_asns
+    # (empty: every eligible ASN), and whether an admin approves every request even under
+    # policy_auto.
+    allowed_asns: tuple[AsnEntry, ...] = ()
+    manual_approval: bool = False
+    # The network's multicastLimit: how many members a multicast or broadcast frame reaches.
+    # 0 would cut ARP and IPv6 neighbour discovery; the reconciler keeps it at this value.
+    multicast_limit: int = Field(32, ge=1, le=1_000_000)
+
+    @field_validator("zt_network_id")
+    @classmethod
+    def _nwid(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return normalize_network_id(value)
+        except InvalidIdentifier as exc:
+            raise ValueError(exc.detail) from exc
+
+    @field_validator("suffix")
+    @classmethod
+    def _lower_suffix(cls, value: str | None) -> str | None:
+        return None if value is None else value.lower()
+
+    @property
+    def id_suffix(self) -> str:
+        """The 6-hex suffix, given or taken from the full network ID."""
+        return self.suffix or (self.zt_network_id or "")[10:]
+
+    @model_validator(mode="after")
+    def _one_id(self) -> NetworkConfig:
+        if (self.zt_network_id is None) == (self.suffix is None):
+            raise ValueError("give exactly one of zt_network_id and suffix")
+        for address in self.reserved_addresses:
+            prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
+            if address not in prefix:
+                raise ValueError(f"reserved address {address} is outside {prefix}")
+        return self
+
+    def network_id(self, controller_address: str | None) -> str | None:
+        """The full network ID, given the controller's address when only a suffix is set."""
+        if self.zt_network_id is not None:
+            return self.zt_network_id
+        if controller_address is None:
+            return None
+        return controller_address.lower() + (self.suffix or "")
+
+    @field_validator("ipv4_prefix", "ipv6_prefix")
+    @classmethod
+    def _lan_size(
+        cls, value: ipaddress.IPv4Network | ipaddress.IPv6Network
+    ) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        longest = 30 if value.version == 4 else 64
+        if value.prefixlen > longest:
+            raise ValueError(f"an IPv{value.version} peering LAN must be /{longest} or larger")
+        return value

@@ -1,0 +1,85 @@
+"""BIRD 2 route servers, their RPKI validators and import policy."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from ztix.config.base import Strict
+
+
+class RouteServerConfig(Strict):
+    """One BIRD 2 route server (DESIGN §4). ZT-IX writes only under ``config_dir``; the
+    server's own bird.conf includes ZT-IX's main file (docs/route-servers.md)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    enabled: bool = True
+    # ssh: SFTP + birdc over SSH with a pinned host key. local: files and birdc on this
+    # machine (single-box IXes, tests, the embedded default).
+    transport: Literal["ssh", "local"] = "ssh"
+    host: str = ""
+    port: int = Field(22, ge=1, le=65535)
+    user: str = "ztix"
+    # The server's host key as a known_hosts line; no key is ever accepted unseen.
+    host_key: str = ""
+    # The SSH private key: ZTIX_ROUTESERVERS__<N>__PRIVATE_KEY is awkward, so a file path.
+    private_key_file: Path | None = None
+    # A full path: commands run over SSH do not have /usr/sbin in PATH on Debian.
+    birdc: str = "/usr/sbin/birdc"
+    birdc_socket: Path = Path("/run/bird/bird.ctl")
+    # ZT-IX's files: <config_dir>/ztix.conf (included by the server's bird.conf) and
+    # <config_dir>/peers/*.conf. A new set goes live by renaming directories next to it,
+    # so ZT-IX's SSH user owns the parent (docs/route-servers.md).
+    config_dir: Path = Path("/etc/bird/ztix/live")
+    # The file `birdc configure` loads (the server's own bird.conf, which includes ours).
+    main_config: Path = Path("/etc/bird/bird.conf")
+    asn: int = Field(ge=1, le=4_294_967_294)
+    router_id: ipaddress.IPv4Address
+    # Which IX network this server serves, by suffix or full ID, and its addresses there.
+    network: str = Field(pattern=r"^([0-9a-fA-F]{6}|[0-9a-fA-F]{16})$")
+    ipv4: ipaddress.IPv4Address
+    ipv6: ipaddress.IPv6Address
+    # Its ZeroTier node: ZT-IX authorizes it on the network with the addresses above.
+    node_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{10}$")
+    # Servers of a pair are reconfigured one after the other, lowest first.
+    pair_order: int = 0
+    configure_timeout_seconds: int = Field(60, ge=5, le=3600)
+    ssh_timeout_seconds: float = Field(15, gt=0)
+
+
+class RpkiValidatorConfig(Strict):
+    """An RTR server (StayRTR, Routinator, rpki-client + StayRTR)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_]{0,30}$")
+    host: str
+    port: int = Field(3323, ge=1, le=65535)
+    refresh_seconds: int = Field(300, ge=1)
+    retry_seconds: int = Field(90, ge=1)
+    expire_seconds: int = Field(7200, ge=600)
+
+
+class RouteServerPolicyConfig(Strict):
+    """The import policy; see docs/route-servers.md for the order and the reject codes."""
+
+    ipv4_min_length: int = Field(8, ge=1, le=32)
+    ipv4_max_length: int = Field(24, ge=1, le=32)
+    ipv6_min_length: int = Field(12, ge=1, le=128)
+    ipv6_max_length: int = Field(48, ge=1, le=128)
+    max_as_path_length: int = Field(32, ge=1, le=255)
+    # Max-prefix: admin override → PeeringDB info_prefixes4/6 x (1 + headroom) → default.
+    max_prefix_headroom_percent: int = Field(25, ge=0, le=1000)
+    default_max_prefix_ipv4: int = Field(100, ge=1)
+    default_max_prefix_ipv6: int = Field(50, ge=1)
+    import_limit_action: Literal["warn", "block", "restart", "disable"] = "restart"
+    rpki_invalid: Literal["reject", "tag"] = "reject"
+
+
+class RouteServersConfig(Strict):
+    servers: tuple[RouteServerConfig, ...] = ()
+    rpki_validators: tuple[RpkiValidatorConfig, ...] = ()
+    policy: RouteServerPolicyConfig = RouteServerPolicyConfig()
+    # Session state read with `birdc show protocols` is cached this long.
+    status_cache_seconds: float = Field(10, ge=0)
