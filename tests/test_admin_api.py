@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import (
+from tests.support.app import (
     NWID,
     NWID_B,
     RecordingDispatcher,

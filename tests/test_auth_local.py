@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tests.conftest import PASSWORD, AppFactory, create_user, login
+from tests.support.app import PASSWORD, AppFactory, create_user, login
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, UserSession
 from ztix.db.session import Database
@@ -156,7 +156,7 @@ def test_spoofed_forwarded_for_does_not_escape_throttling(
 def _address(peer: str, forwarded: str, trusted: list[str]) -> str:
     from starlette.requests import Request
 
-    from tests.conftest import make_settings
+    from tests.support.app import make_settings
     from ztix.api.deps import client_address
 
     scope = {

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import (
+from tests.support.app import (
     NWID,
     PASSWORD,
     AppFactory,

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.app import ROOT
 from tests.support.services import free_port
 
 EXAMPLE = ROOT / "runtime-config.example.yaml"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from tests.conftest import ROOT
+from tests.support.app import ROOT
 from ztix.config import ConfigError, Settings, load_settings
 
 EXAMPLE = ROOT / "runtime-config.example.yaml"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import LOOPBACK, AppFactory, RecordingDispatcher, login, make_settings
+from tests.support.app import LOOPBACK, AppFactory, RecordingDispatcher, login, make_settings
 from ztix.api.app import create_app
 from ztix.config import load_settings
 from ztix.db.session import Database
@@ -64,7 +64,7 @@ def test_readyz_details_for_loopback_clients(down: TestClient) -> None:
 
 
 def test_readyz_details_for_admins_not_members(make_client: AppFactory, database: Database) -> None:
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     app_client = make_client(zerotier={"provider": "central"})
     create_user(database, "root", admin=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
-from tests.conftest import AppFactory, Session, create_user, login
+from tests.support.app import AppFactory, Session, create_user, login
 from ztix.db.session import Database
 
 
@@ -59,7 +59,7 @@ def test_no_handler_runs_on_part_of_an_oversized_body(
 ) -> None:
     """A complete JSON document followed by padding past the limit: the login must not
     happen (no session), though the first part alone would have been a valid request."""
-    from tests.conftest import PASSWORD, create_user
+    from tests.support.app import PASSWORD, create_user
 
     client = make_client(server={"max_body_bytes": 2048})
     create_user(database, "alice")  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from tests.conftest import Session
+from tests.support.app import Session
 from ztix.api.schemas.common import AsciiDigits
 from ztix.domain.identifiers import (
     InvalidIdentifier,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from limits.storage import storage_from_string
 
-from tests.conftest import PASSWORD, AppFactory, create_user
+from tests.support.app import PASSWORD, AppFactory, create_user
 from tests.support.services import RedisServer
 from ztix.api.routes import auth as auth_routes
 from ztix.auth.passwords import verify_password

@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import NETWORKS, PG_ADMIN_DSN, make_settings
+from tests.support.app import NETWORKS, PG_ADMIN_DSN, make_settings
 from tests.support.zt_fixtures import QueueDispatcher
 from ztix.db import migrate
 from ztix.db.base import Base, UTCDateTime

@@ -32,7 +32,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import LOOPBACK, NETWORKS, NWID, _truncate, create_user, make_settings
+from tests.support.app import LOOPBACK, NETWORKS, NWID, create_user, make_settings, truncate
 from tests.support.central_fake import FakeCentral
 from tests.support.oidc_provider import FakePeeringDB
 from tests.support.sshd import SshServer, running_sshd
@@ -202,7 +202,7 @@ def with_password(url: str, password: str) -> str:
 def pg(pg_url: str) -> str:
     migrate.upgrade(pg_url)
     database = Database(pg_url)
-    _truncate(database)
+    truncate(database)
     database.dispose()
     return pg_url
 

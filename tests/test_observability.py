@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import LOOPBACK, NWID, RecordingDispatcher, Session, make_settings
+from tests.support.app import LOOPBACK, NWID, RecordingDispatcher, Session, make_settings
 from ztix import context
 from ztix.api.app import create_app
 from ztix.config import Settings

@@ -165,7 +165,7 @@ def test_max_prefix_when_peeringdb_is_down() -> None:
 
 
 def test_reconciler_refresh_fetches_the_never_via_list_once_per_ttl(database: Database) -> None:
-    from tests.conftest import make_settings
+    from tests.support.app import make_settings
     from ztix.workflow import routeservers as sync
 
     sync._never_via_fetched = -1e18

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from tests.conftest import (
+from tests.support.app import (
     NWID,
     AppFactory,
     RecordingDispatcher,
@@ -142,7 +142,7 @@ def stored_token(database: Database) -> PeeringDBToken:
 def test_every_login_gets_a_new_session_and_revokes_the_presented_one(
     make_client: AppFactory, database: Database
 ) -> None:
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     client = make_client()
     create_user(database, "alice", asns=(A,))
@@ -176,7 +176,7 @@ def test_peeringdb_login_revokes_the_presented_session(
 def test_password_change_and_disable_end_every_session(
     make_client: AppFactory, database: Database
 ) -> None:
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     create_user(database, "alice", asns=(A,))
     one, two = login(make_client(), "alice"), login(make_client(), "alice")
@@ -206,7 +206,7 @@ def test_role_change_at_login_ends_every_session(
 
 
 def test_users_sessions_lists_and_revokes(make_client: AppFactory, database: Database) -> None:
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     create_user(database, "alice", asns=(A,))
     one, two = login(make_client(), "alice"), login(make_client(), "alice")
@@ -374,7 +374,7 @@ def test_recheck_revokes_a_lost_asn(
     assert revoked.actor == "peeringdb-recheck" and revoked.details["via"] == "recheck"
 
     # The admin queue shows the member whose grant was lost, and filters on it.
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     admin_client = make_client()
     create_user(database, "root", admin=True)
@@ -606,7 +606,7 @@ def test_admin_keeps_a_flagged_member(
     database: Database,
     make_client: AppFactory,
 ) -> None:
-    from tests.conftest import create_user
+    from tests.support.app import create_user
 
     session = pdb_login(new_client())
     active_b = file_request(session, B, "abcdef0002")

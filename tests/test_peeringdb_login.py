@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.conftest import AppFactory, create_user
+from tests.support.app import AppFactory, create_user
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, OidcLoginState, User

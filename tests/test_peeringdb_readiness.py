@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import LOOPBACK, AppFactory, make_settings
+from tests.support.app import LOOPBACK, AppFactory, make_settings
 from tests.support.oidc_provider import FakePeeringDB
 from tests.support.services import free_port
 from tests.support.waiting import wait_for

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import LOOPBACK, RecordingDispatcher, create_user, login, make_settings
+from tests.support.app import LOOPBACK, RecordingDispatcher, create_user, login, make_settings
 from tests.support.services import PostgresServer, RedisServer
 from ztix.api.app import create_app
 from ztix.api.routes.health import CheckResult

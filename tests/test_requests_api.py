@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import (
+from tests.support.app import (
     NWID,
     NWID_B,
     AppFactory,

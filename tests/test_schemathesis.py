@@ -41,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import AppFactory, RecordingDispatcher, create_user, login
+from tests.support.app import AppFactory, RecordingDispatcher, create_user, login
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
 from tests.support.zt_fixtures import ix_networks
 from ztix.db.session import Database

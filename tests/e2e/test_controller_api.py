@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import NETWORKS, AppFactory, Session, login
-from tests.conftest import create_user as make_user
+from tests.support.app import NETWORKS, AppFactory, Session, login
+from tests.support.app import create_user as make_user
 from ztix.api.routes import controller as controller_route
 from ztix.db.session import Database
 from ztix.workflow import audit
@@ -56,7 +56,7 @@ def admin_for(make_client: AppFactory, database: Database) -> Callable[..., tupl
 
 
 def _preflight(zt: ControllerEmulator, database: Database, overrides: dict[str, Any]) -> None:
-    from tests.conftest import make_settings
+    from tests.support.app import make_settings
 
     settings = make_settings(database.url, **overrides)
     with ControllerProvider(ControllerSettings(url=zt.url, token=zt.token)) as ctrl:

@@ -23,7 +23,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.conftest import _truncate, create_user, login
+from tests.support.app import create_user, login, truncate
 from tests.support.services import RedisServer, free_port
 from tests.support.zt_fixtures import ix_networks
 from ztix.api.app import create_app
@@ -47,7 +47,7 @@ def redis() -> Iterator[RedisServer]:
 def pg_database(pg_url: str) -> Iterator[Database]:
     migrate.upgrade(pg_url)
     database = Database(pg_url)
-    _truncate(database)
+    truncate(database)
     yield database
     database.dispose()
 

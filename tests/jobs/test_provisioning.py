@@ -416,7 +416,7 @@ def test_api_shows_the_membership(
     database: Database,
     emulator: ControllerEmulator,
 ) -> None:
-    from tests.conftest import create_user, login
+    from tests.support.app import create_user, login
     from tests.support.zt_fixtures import ix_networks
 
     settings = zt_settings()

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.conftest import Session
+from tests.support.app import Session
 from ztix.db.base import utcnow
 from ztix.db.models import PeeringDBNetwork, User, UserAsn
 from ztix.db.session import Database

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from tests.conftest import (
+from tests.policy.conftest import PeeringDBRest, closed_port, seed_peeringdb
+from tests.support.app import (
     NETWORKS,
     NWID,
     NWID_B,
@@ -18,7 +19,6 @@ from tests.conftest import (
     RecordingDispatcher,
     Session,
 )
-from tests.policy.conftest import PeeringDBRest, closed_port, seed_peeringdb
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, JoinRequest, PeeringDBNetwork
 from ztix.db.session import Database

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.app import ROOT
 from ztix.config import ConfigError, load_settings
 from ztix.domain.policy import AsnRange
 

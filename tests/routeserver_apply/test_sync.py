@@ -297,7 +297,7 @@ def test_route_server_views_for_admins_and_members(
     database: Database,
     emulator: ControllerEmulator,
 ) -> None:
-    from tests.conftest import create_user, login
+    from tests.support.app import create_user, login
     from ztix.routeserver.status import forget
 
     settings = rs_settings()

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import NETWORKS, make_settings
 from tests.support import real_controller as real
+from tests.support.app import NETWORKS, make_settings
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import NETWORKS, _truncate, make_settings
+from tests.support.app import NETWORKS, make_settings, truncate
 from ztix.config import Settings
 from ztix.db import migrate
 from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
@@ -86,7 +86,7 @@ def sqlite_database(sqlite_url: str) -> Iterator[Database]:
     """SQLite only: for the CLI tests, whose subprocesses are the slow part."""
     migrate.upgrade(sqlite_url)
     database = Database(sqlite_url)
-    _truncate(database)
+    truncate(database)
     yield database
     database.dispose()
 

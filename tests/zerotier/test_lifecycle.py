@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tests.conftest import ROOT
+from tests.support.app import ROOT
 from tests.zerotier.lifecycle_fixtures import *  # noqa: F403 - the fixtures
 from tests.zerotier.lifecycle_fixtures import (
     SettingsFactory,
