@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.e2e.browser import check_page, login_local
-from tests.e2e.conftest import MEMBER_ASN, RS_ASN, Ix
+from tests.support.e2e import MEMBER_ASN, RS_ASN, Ix
 
 NODE_ACTIVE = "1a2b3c4d5e"
 NODE_REJECTED = "2b3c4d5e6f"

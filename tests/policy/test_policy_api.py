@@ -10,7 +10,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from tests.policy.conftest import PeeringDBRest, closed_port, seed_peeringdb
 from tests.support.app import (
     NETWORKS,
     NWID,
@@ -19,6 +18,7 @@ from tests.support.app import (
     RecordingDispatcher,
     Session,
 )
+from tests.support.policy import PeeringDBRest, closed_port, seed_peeringdb
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, JoinRequest, PeeringDBNetwork
 from ztix.db.session import Database

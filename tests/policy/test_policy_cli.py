@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.policy.conftest import closed_port
+from tests.support.policy import closed_port
 from ztix.config import load_settings
 from ztix.db import migrate
 from ztix.db.session import Database

@@ -16,7 +16,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.routeserver_apply.conftest import (
+from tests.support.routeserver_apply import (
     INITIAL_ZTIX_CONF,
     Bird,
     route_server_config,

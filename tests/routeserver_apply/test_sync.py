@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.jobs.test_provisioning import ADMIN, actions, load, submit
-from tests.routeserver_apply.conftest import BIRDC, Bird, running_bird
+from tests.support.routeserver_apply import BIRDC, Bird, running_bird
 from tests.support.zt_fixtures import QueueDispatcher, ix_networks
 from ztix.config import Settings
 from ztix.db.models import RouteServerPeer, RouteServerState
