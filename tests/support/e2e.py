@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,31 +11,16 @@ import pytest
 
 from tests.e2e.browser import AXE, PNGQUANT, ROOT, WRITE_SCREENSHOTS
 from tests.support.oidc_provider import FakePeeringDB
+from tests.support.routeserver_apply import BIRD, BIRDC
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.zerotier.emulator import ControllerEmulator
 
 DIST = ROOT / "frontend" / "dist"
-
-
 CHROMIUM = Path("/usr/bin/chromium")
-
-
-BIRD = shutil.which("bird") or "/usr/sbin/bird"
-
-
-BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
-
-
 SUFFIX = "000001"
-
-
 MEMBER_ASN = 213035  # the PeeringDB user's network
-
-
 OTHER_ASN = 196610  # a local operator of another network
-
-
 RS_ASN = 64999
 
 

@@ -20,11 +20,7 @@ from ztix.config import RouteServerConfig
 from ztix.routeserver.transport import BirdcReply
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
-
-
 BIRDC = shutil.which("birdc") or "/usr/sbin/birdc"
-
-
 INITIAL_ZTIX_CONF = "# placeholder until ZT-IX's first apply\n"
 
 

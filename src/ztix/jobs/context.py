@@ -26,12 +26,8 @@ from ztix.zerotier.provider import (
 )
 
 
-def controller_settings(settings: Settings) -> ControllerSettings:
-    return ControllerSettings.from_config(settings.zerotier.controller)
-
-
 def build_controller(settings: Settings) -> ControllerProvider:
-    return ControllerProvider(controller_settings(settings))
+    return ControllerProvider(ControllerSettings.from_config(settings.zerotier.controller))
 
 
 def build_provider(settings: Settings) -> ZeroTierProvider:

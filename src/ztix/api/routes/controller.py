@@ -32,12 +32,11 @@ from ztix.api.schemas.controller import (
 )
 from ztix.config import NetworkConfig, Settings
 from ztix.db.session import Database
-from ztix.jobs.context import controller_settings
 from ztix.workflow.controller import check_ready, expected_memberships
 from ztix.zerotier import layer2
 from ztix.zerotier.archive import ARCHIVE_PREFIX, list_archives
 from ztix.zerotier.checks import first_failure
-from ztix.zerotier.controller import ControllerProvider, NodeStatus
+from ztix.zerotier.controller import ControllerProvider, ControllerSettings, NodeStatus
 from ztix.zerotier.drift import compare, read_view
 from ztix.zerotier.provider import ProviderError, ProviderNotFound
 
@@ -99,7 +98,7 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
             ready=True,
             summary="ZeroTier Central hosts the networks: there is no self-hosted controller",
         )
-    conf = controller_settings(settings)
+    conf = ControllerSettings.from_config(settings.zerotier.controller)
     conf = conf.model_copy(
         update={"timeout_seconds": min(conf.timeout_seconds, MAX_TIMEOUT_SECONDS)}
     )

@@ -85,11 +85,10 @@ def check_broker(settings: Settings) -> CheckResult:
 
 
 def check_controller(settings: Settings) -> CheckResult:
-    from ztix.jobs.context import controller_settings
     from ztix.workflow.controller import check_ready
-    from ztix.zerotier.controller import ControllerProvider
+    from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 
-    conf = controller_settings(settings)
+    conf = ControllerSettings.from_config(settings.zerotier.controller)
     conf = conf.model_copy(update={"timeout_seconds": min(conf.timeout_seconds, CHECK_TIMEOUT)})
     with ControllerProvider(conf) as controller:
         checks = check_ready(settings, controller)
