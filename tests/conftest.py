@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -30,6 +31,52 @@ from ztix.workflow import audit, networks
 # The controller emulator and job-context fixtures, for every test package.
 pytest_plugins = ["tests.support.zt_fixtures"]
 
+# The tiers (docs/architecture.md, "Tests"): a test's directory gives its marker, so
+# `pytest -m unit` (make test-fast) and `pytest -m "not e2e"` select by tier.
+TIERS = ("unit", "api", "integration", "e2e")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tier, what in (
+        ("unit", "pure: no database, no server, no outside process (tests/unit/)"),
+        ("api", "the app, use cases and jobs over a database, in-process fakes (tests/api/)"),
+        (
+            "integration",
+            "real outside processes: BIRD, sshd, Redis, zerotier-one… (tests/integration/)",
+        ),
+        ("e2e", "the browser against a served ZT-IX (tests/e2e/)"),
+    ):
+        config.addinivalue_line("markers", f"{tier}: {what}")
+    config.addinivalue_line(
+        "markers",
+        "both_databases: run on PostgreSQL as well as SQLite (where the database matters: "
+        "locking, constraints, concurrency, dialect differences)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(item.path).resolve().relative_to(TESTS).parts
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(parts[0])
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test on the database runs on SQLite; marked ``both_databases``, on PostgreSQL too.
+    A test that parametrizes ``migrated_url`` itself (e.g. PostgreSQL only) keeps its own."""
+    if "migrated_url" not in metafunc.fixturenames:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "migrated_url" in (
+            names.replace(" ", "").split(",") if isinstance(names, str) else names
+        ):
+            return
+    both = metafunc.definition.get_closest_marker("both_databases") is not None
+    backends = ["sqlite", "postgresql"] if both else ["sqlite"]
+    metafunc.parametrize("migrated_url", backends, indirect=True, scope="session")
+
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
@@ -48,9 +95,10 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'ztix.sqlite3'}"
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
 def migrated_url(request: pytest.FixtureRequest) -> str:
-    """Each test that uses the database runs once on SQLite and once on PostgreSQL."""
+    """The migrated database a test runs on: SQLite (the embedded default), and PostgreSQL
+    too for a test marked ``both_databases`` (see ``pytest_generate_tests``)."""
     url: str = request.getfixturevalue(f"{'pg' if request.param == 'postgresql' else 'sqlite'}_url")
     migrate.upgrade(url)
     return url

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.jobs.test_provisioning import SETTLED, load, run_until_settled
+from tests.support.jobs import SETTLED, load, run_until_settled
 from tests.support.zt_fixtures import QueueDispatcher
 from ztix.api.app import create_app
 from ztix.config import IxfConfig, Settings
@@ -27,7 +27,7 @@ from ztix.jobs.tasks import JobContext, process_request
 from ztix.workflow import audit, ixf, users
 from ztix.workflow import requests as service
 
-SCHEMA_FILE = Path(__file__).parents[1] / "src/ztix/api/ixf/ixp-member-list-1.0.schema.json"
+SCHEMA_FILE = Path(__file__).parents[2] / "src/ztix/api/ixf/ixp-member-list-1.0.schema.json"
 ADMIN = audit.Actor(name="root")
 EMAIL = "noc-person@example.net"
 USERNAME = "opalice"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.jobs.test_provisioning import run_until_settled, submit
+from tests.support.jobs import run_until_settled, submit
 from tests.support.services import free_port
 from ztix import observability
 from ztix.config import PeeringDBApiConfig

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from tests.jobs.test_provisioning import actions, load, submit
+from tests.support.jobs import actions, load, submit
 from tests.support.zt_fixtures import QueueDispatcher
 from ztix import observability
 from ztix.db.base import utcnow

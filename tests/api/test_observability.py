@@ -399,7 +399,7 @@ def test_metric_names_follow_prometheus_conventions(client: TestClient) -> None:
 
 
 def test_worker_metrics_server_serves_the_job_metrics() -> None:
-    """The thread-pool/solo case in this process; tests/jobs/test_celery.py runs a real
+    """The thread-pool/solo case in this process; tests/integration/test_jobs_celery.py runs a real
     prefork worker."""
     from ztix import observability
 

@@ -18,23 +18,12 @@ from tests.support.app import (
     RecordingDispatcher,
     Session,
 )
-from tests.support.policy import PeeringDBRest, closed_port, seed_peeringdb
+from tests.support.policy import STRICT, PeeringDBRest, closed_port, seed_peeringdb
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, JoinRequest, PeeringDBNetwork
 from ztix.db.session import Database
 
 Member = Callable[..., Session]
-
-STRICT: dict[str, Any] = {
-    "allowed_asns": ["213035", "13335", "3320-3330"],
-    "denied_asns": ["3324-3326"],
-    "peeringdb": {
-        "require_record": True,
-        "reject_never_via_route_servers": True,
-        "min_policy_general": "Restrictive",
-    },
-    "auto_approval": {"required_peeringdb_perms": 2, "max_per_asn_per_day": 3},
-}
 
 
 def with_policy(base: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:

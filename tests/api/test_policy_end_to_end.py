@@ -11,10 +11,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.policy.test_policy_api import STRICT
 from tests.support.app import AppFactory, RecordingDispatcher, Session
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
-from tests.support.policy import closed_port, seed_peeringdb
+from tests.support.policy import STRICT, closed_port, seed_peeringdb
 from tests.support.zt_fixtures import ix_networks
 from ztix.config import Settings
 from ztix.db.session import Database

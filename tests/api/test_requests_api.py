@@ -236,7 +236,7 @@ def test_policy_auto_approves_at_creation(
     database: Database,
     dispatcher: RecordingDispatcher,
 ) -> None:
-    # alice holds her ASN through a local grant: trusted here (tests/policy covers PeeringDB
+    # alice holds her ASN through a local grant: trusted here (test_policy_api.py covers PeeringDB
     # perms and the other guardrails).
     client = make_client(
         workflow={"approval_mode": "policy_auto"},

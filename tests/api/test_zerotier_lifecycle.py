@@ -17,8 +17,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.support.app import ROOT
-from tests.zerotier.lifecycle_fixtures import *  # noqa: F403 - the fixtures
-from tests.zerotier.lifecycle_fixtures import (
+from tests.support.lifecycle import *  # noqa: F403 - the fixtures
+from tests.support.lifecycle import (
     SettingsFactory,
     add_network_row,
     add_request,

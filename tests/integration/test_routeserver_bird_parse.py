@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.routeserver import samples
-from tests.routeserver.birdlab import require_tools
+from tests.support import routeserver_samples as samples
+from tests.support.birdlab import require_tools
 from ztix.routeserver.model import DesiredConfig
 from ztix.routeserver.render import render, render_host_config
 

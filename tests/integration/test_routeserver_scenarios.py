@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.routeserver.birdlab import Bird, Lab, require_tools
+from tests.support.birdlab import Bird, Lab, require_tools
 from tests.support.waiting import wait_for
 from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
 from ztix.routeserver.policy_data import REJECT_FUNCTION, IrrInfo, RejectReason, RpkiInfo

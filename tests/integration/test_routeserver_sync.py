@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.test_provisioning import ADMIN, actions, load, submit
+from tests.support.jobs import ADMIN, actions, load, submit
 from tests.support.routeserver_apply import BIRDC, Bird, running_bird
 from tests.support.zt_fixtures import QueueDispatcher, ix_networks
 from ztix.config import Settings

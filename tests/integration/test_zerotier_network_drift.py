@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.test_provisioning import run_until_settled, submit
 from tests.support.app import NETWORKS, make_settings
+from tests.support.jobs import run_until_settled, submit
 from tests.support.zt_fixtures import ControllerTarget, QueueDispatcher, target_settings
 from ztix import observability
 from ztix.config import Settings

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.jobs.test_provisioning import actions, load, run_until_settled, submit
+from tests.support.jobs import actions, load, run_until_settled, submit
 from tests.support.zt_fixtures import ControllerTarget, QueueDispatcher, target_settings
 from ztix.db.models import JoinRequest
 from ztix.db.session import Database

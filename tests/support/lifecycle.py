@@ -22,7 +22,7 @@ from ztix.workflow import networks
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 
-# `from lifecycle_fixtures import *` brings in the fixtures only.
+# `from tests.support.lifecycle import *` brings in the fixtures only.
 __all__ = ["controller", "emulator", "lc_settings", "sqlite_database", "zt_home"]
 
 SUFFIXES = ("000001", "000002")

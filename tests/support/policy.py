@@ -1,4 +1,4 @@
-"""Helpers of the policy tests (fixtures stay in tests/policy/conftest.py)."""
+"""Helpers of the policy tests (fixtures stay in tests/api/conftest.py)."""
 
 from __future__ import annotations
 
@@ -103,3 +103,16 @@ class PeeringDBRest:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# A policy that checks everything it can, for the API and end-to-end policy tests.
+STRICT: dict[str, Any] = {
+    "allowed_asns": ["213035", "13335", "3320-3330"],
+    "denied_asns": ["3324-3326"],
+    "peeringdb": {
+        "require_record": True,
+        "reject_never_via_route_servers": True,
+        "min_policy_general": "Restrictive",
+    },
+    "auto_approval": {"required_peeringdb_perms": 2, "max_per_asn_per_day": 3},
+}

@@ -1,4 +1,4 @@
-"""Helpers of the routeserver_apply tests (fixtures stay in tests/routeserver_apply/conftest.py)."""
+"""Helpers of the route-server apply tests (fixtures stay in tests/integration/conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """The renderer: golden files, determinism, and refusal of anything unsafe.
 
-Golden files live in tests/routeserver/golden/<case>/. After an intended change, rewrite them
-with ``ZTIX_UPDATE_GOLDEN=1 uv run pytest tests/routeserver/test_render.py`` and review the diff.
+Golden files live in tests/unit/routeserver/golden/<case>/. After an intended change, rewrite
+them with ``ZTIX_UPDATE_GOLDEN=1 uv run pytest tests/unit/routeserver/test_render.py`` and review
+the diff.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.routeserver import samples
+from tests.support import routeserver_samples as samples
 from ztix.routeserver.model import DesiredConfig, Policy, RpkiValidator
 from ztix.routeserver.policy_data import RejectReason
 from ztix.routeserver.render import (
