@@ -89,6 +89,7 @@ def test_reject_needs_a_reason(admin: Session, member: Session) -> None:
     assert response.json()["audit"][-1]["details"] == {"reason": "Not a network we can verify"}
 
 
+@pytest.mark.both_databases
 def test_retry_only_failed_and_resets_attempts(
     admin: Session, member: Session, database: Database, dispatcher: RecordingDispatcher
 ) -> None:
@@ -135,6 +136,7 @@ def test_a_failed_commit_dispatches_nothing(
     assert member.get(f"/api/v1/requests/{request['id']}").json()["status"] == "pending"
 
 
+@pytest.mark.both_databases
 def test_queue_filters_sorting_pagination_and_counts(
     admin: Session, member: Session, login_as: Callable[..., Session], database: Database
 ) -> None:
@@ -189,6 +191,7 @@ def test_queue_filters_sorting_pagination_and_counts(
     assert status_counts(database)["pending"] == 2
 
 
+@pytest.mark.both_databases
 def test_counters_match_the_rows(admin: Session, member: Session, database: Database) -> None:
     requests = [new_request(member, node_id=f"abcdef01{i:02d}") for i in range(6)]
     admin.post(f"/api/v1/admin/requests/{requests[0]['id']}/approve")
@@ -239,6 +242,7 @@ def test_approve_is_for_pending_and_retry_for_failed(
     assert approve.json()["code"] == "invalid_transition"
 
 
+@pytest.mark.both_databases
 def test_totals_from_counters_agree_with_counting(
     admin: Session, member: Session, database: Database
 ) -> None:

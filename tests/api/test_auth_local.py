@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.support.app import PASSWORD, AppFactory, create_user, login
@@ -209,6 +210,7 @@ def test_unauthenticated_requests_get_401(client: Any) -> None:
         assert response.json()["code"] == "not_authenticated"
 
 
+@pytest.mark.both_databases
 def test_idle_and_expired_sessions(client: Any, database: Database) -> None:
     create_user(database, "alice")
     login(client, "alice")

@@ -37,6 +37,9 @@ from ztix.db.models import UserSession
 from ztix.db.session import Database
 from ztix.workflow import audit, networks
 
+# On PostgreSQL too: pool exhaustion, busy timeouts and write locks differ per database.
+pytestmark = pytest.mark.both_databases
+
 LIFTED = {"attempts": 1_000_000, "window_seconds": 60}
 MEMBER_ASN = 213035
 

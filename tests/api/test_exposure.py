@@ -35,6 +35,7 @@ def down() -> Iterator[TestClient]:
     database.dispose()
 
 
+@pytest.mark.both_databases
 def test_readyz_gives_anonymous_callers_the_status_only(make_client: AppFactory) -> None:
     remote = _as(make_client(zerotier={"provider": "central"}), REMOTE)
     response = remote.get("/readyz")

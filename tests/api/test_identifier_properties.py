@@ -215,6 +215,7 @@ UNICODE_NUMBERS = [
         "13 335",
     ],
 )
+@pytest.mark.both_databases
 def test_join_request_asn_must_be_ascii(member: Session, asn: str) -> None:
     response = member.post(
         "/api/v1/requests",
@@ -227,6 +228,7 @@ def test_join_request_asn_must_be_ascii(member: Session, asn: str) -> None:
     assert "invalid literal" not in body["detail"]
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("value", UNICODE_NUMBERS)
 def test_query_integers_must_be_ascii(member: Session, value: str) -> None:
     response = member.get("/api/v1/requests", params={"limit": value})
@@ -239,6 +241,7 @@ def test_query_integers_must_be_ascii(member: Session, value: str) -> None:
     assert member.get("/api/v1/requests", params={"limit": "500"}).status_code == 422
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("value", UNICODE_NUMBERS)
 def test_admin_query_integers_must_be_ascii(admin: Session, value: str) -> None:
     for name in ("asn", "min_age_minutes", "offset"):

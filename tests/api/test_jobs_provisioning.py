@@ -56,6 +56,7 @@ def test_approved_request_becomes_an_authorized_member(
     assert actions(database, rid)[-1] == "provisioning.succeeded"
 
 
+@pytest.mark.both_databases
 def test_addresses_skip_reserved_and_number_nodes_per_asn(
     job_context: Callable[..., JobContext],
     zt_settings: Callable[..., Settings],
@@ -195,6 +196,7 @@ def test_missing_network_fails_at_once(
     assert (request.status, request.last_error_code) == ("failed", "controller_not_found")
 
 
+@pytest.mark.both_databases
 def test_two_workers_racing_for_one_request(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:
@@ -218,6 +220,7 @@ def test_two_workers_racing_for_one_request(
     assert load(database, rid).status == "active"
 
 
+@pytest.mark.both_databases
 def test_expired_lease_is_taken_over_by_the_reconciler(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:
@@ -241,6 +244,7 @@ def test_expired_lease_is_taken_over_by_the_reconciler(
     assert len(request.addresses) == 2  # the dead worker's allocation was kept, not doubled
 
 
+@pytest.mark.both_databases
 def test_reconciler_dispatches_undispatched_approvals(
     job_context: Callable[..., JobContext], database: Database
 ) -> None:
@@ -262,6 +266,7 @@ def test_reconciler_dispatches_undispatched_approvals(
     assert pending not in dispatcher.queue
 
 
+@pytest.mark.both_databases
 def test_leave_deauthorizes_and_releases_addresses(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:
@@ -388,6 +393,7 @@ def test_api_shows_the_membership(
     assert again.json()["code"] == "invalid_transition"
 
 
+@pytest.mark.both_databases
 def test_fifty_concurrent_approvals_get_distinct_addresses(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:
@@ -426,6 +432,7 @@ def test_fifty_concurrent_approvals_get_distinct_addresses(
         assert actions(database, rid).count("provisioning.started") == 1
 
 
+@pytest.mark.both_databases
 def test_a_node_changes_hands_only_after_its_owner_left(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:
@@ -476,6 +483,7 @@ def test_a_node_changes_hands_only_after_its_owner_left(
     assert load(database, taker).address(6) == "2001:db8:ab::21:3036:1"
 
 
+@pytest.mark.both_databases
 def test_a_drift_repair_never_writes_over_the_next_owner(
     job_context: Callable[..., JobContext], database: Database, emulator: ControllerEmulator
 ) -> None:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 
 from tests.support.jobs import actions, load, submit
@@ -19,6 +20,9 @@ from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest
 from ztix.db.session import Database
 from ztix.jobs.tasks import JobContext, process_request, reconcile
+
+# On PostgreSQL too: leases are claimed with SKIP LOCKED by concurrent workers.
+pytestmark = pytest.mark.both_databases
 
 
 def _age(database: Database, seconds: float) -> None:

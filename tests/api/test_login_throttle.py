@@ -71,6 +71,7 @@ def _parallel(client: Any, bodies: list[dict[str, str]]) -> list[int]:
         return list(pool.map(attempt, bodies))
 
 
+@pytest.mark.both_databases
 def test_parallel_wrong_passwords_cannot_outrun_the_limit(
     make_client: AppFactory, database: Database, storage: str, verifier: CountingVerifier
 ) -> None:
@@ -92,6 +93,7 @@ def test_parallel_wrong_passwords_cannot_outrun_the_limit(
     assert verifier.calls <= PER_USERNAME
 
 
+@pytest.mark.both_databases
 def test_parallel_attempts_from_one_address_share_its_limit(
     make_client: AppFactory, database: Database, storage: str, verifier: CountingVerifier
 ) -> None:

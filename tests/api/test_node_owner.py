@@ -21,6 +21,9 @@ from ztix.domain.requests import NODE_HOLDING_STATUSES
 from ztix.errors import AppError
 from ztix.workflow import requests as service
 
+# On PostgreSQL too: node-owner uniqueness is a partial unique index; races take row locks.
+pytestmark = pytest.mark.both_databases
+
 NODE = "abcdef0123"
 A, B = 213035, 213036
 

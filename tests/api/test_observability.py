@@ -69,6 +69,7 @@ def test_readyz_names_an_unreachable_database(down_client: TestClient) -> None:
     assert down_client.get("/healthz").status_code == 200  # alive without a database
 
 
+@pytest.mark.both_databases
 def test_readyz_follows_the_controller(
     emulator: ControllerEmulator,
     zt_settings: Callable[..., Settings],

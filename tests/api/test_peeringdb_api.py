@@ -110,6 +110,7 @@ def test_a_rate_limit_backs_off_the_whole_process() -> None:
     assert cache.fetch(api(healthy), [213035])[213035] is not None
 
 
+@pytest.mark.both_databases
 def test_cache_ttl_and_store(database: Database) -> None:
     records = api(FakePeeringDB()).fetch([213035, 99999])
     with database.session() as db:
@@ -164,6 +165,7 @@ def test_max_prefix_when_peeringdb_is_down() -> None:
     assert (got.ipv4, got.ipv6, got.source) == (100, 50, "default (peeringdb unavailable)")
 
 
+@pytest.mark.both_databases
 def test_reconciler_refresh_fetches_the_never_via_list_once_per_ttl(database: Database) -> None:
     from tests.support.app import make_settings
     from ztix.workflow import routeservers as sync

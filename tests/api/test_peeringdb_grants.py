@@ -230,6 +230,7 @@ def test_users_sessions_lists_and_revokes(make_client: AppFactory, database: Dat
 # --- grants at login ----------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_relogin_revokes_a_lost_asn_with_its_sessions_and_pending_requests(
     new_client: Callable[[], TestClient], fake: FakePeeringDB, database: Database
 ) -> None:
@@ -349,6 +350,7 @@ def test_token_keys_are_validated(fake: FakePeeringDB) -> None:
 # --- the periodic re-check ----------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_recheck_revokes_a_lost_asn(
     new_client: Callable[[], TestClient],
     fake: FakePeeringDB,
@@ -492,6 +494,7 @@ def test_recheck_while_peeringdb_is_down_keeps_grants_and_records(
     assert session.get("/api/v1/me").status_code == 401  # the networks were gone after all
 
 
+@pytest.mark.both_databases
 def test_maximum_age_without_a_successful_check_forces_a_new_login(
     new_client: Callable[[], TestClient],
     fake: FakePeeringDB,
@@ -516,6 +519,7 @@ def test_maximum_age_without_a_successful_check_forces_a_new_login(
     assert asns(pdb_login(new_client())) == {A, B}  # a new login confirms again
 
 
+@pytest.mark.both_databases
 def test_concurrent_recheck_passes_check_each_user_once(
     new_client: Callable[[], TestClient],
     fake: FakePeeringDB,
@@ -625,6 +629,7 @@ def test_admin_keeps_a_flagged_member(
     assert session.post(f"/api/v1/admin/requests/{active_b}/keep").status_code in (401, 403)
 
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("known", [False, True], ids=["first-login", "changed-networks"])
 def test_concurrent_logins_of_one_user_apply_grants_once(
     new_client: Callable[[], TestClient], fake: FakePeeringDB, database: Database, known: bool

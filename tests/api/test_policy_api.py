@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
@@ -95,6 +96,7 @@ def request_count(database: Database) -> int:
 # --- approved at once ---------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_eligible_request_is_approved_at_once_and_dispatched(
     make_client: AppFactory,
     peeringdb_member: Member,
@@ -323,6 +325,7 @@ def test_stale_cache_is_not_trusted_when_peeringdb_is_down(
     assert reasons(body) == ["peeringdb_unknown"]
 
 
+@pytest.mark.both_databases
 def test_missing_or_stale_data_is_fetched_once_and_cached(
     make_client: AppFactory,
     peeringdb_member: Member,
@@ -430,6 +433,7 @@ def test_manual_network_stays_manual_under_policy_auto(
     assert created(ada, zt_network_id=NWID_B)["status"] == "approved"
 
 
+@pytest.mark.both_databases
 def test_daily_limit_of_automatic_approvals(
     make_client: AppFactory, peeringdb_member: Member, database: Database
 ) -> None:

@@ -113,6 +113,7 @@ def test_unknown_network(member: Session) -> None:
     assert response.json()["code"] == "network_not_found"
 
 
+@pytest.mark.both_databases
 def test_duplicate_open_request_names_the_existing_one(member: Session) -> None:
     first = new_request(member).json()
     response = new_request(member, node_id=NODE.upper())
@@ -130,12 +131,14 @@ def test_duplicate_open_request_names_the_existing_one(member: Session) -> None:
     assert other_asn.json()["holder_request_id"] == first["id"]
 
 
+@pytest.mark.both_databases
 def test_a_closed_request_does_not_block_a_new_one(member: Session) -> None:
     first = new_request(member).json()
     assert member.post(f"/api/v1/requests/{first['id']}/cancel").status_code == 200
     assert new_request(member).status_code == 201
 
 
+@pytest.mark.both_databases
 def test_partial_unique_index_is_enforced_by_the_database(
     member: Session, database: Database
 ) -> None:
@@ -166,6 +169,7 @@ def test_list_shows_only_requests_of_my_asns(
     assert page["offset"] == 0
 
 
+@pytest.mark.both_databases
 def test_list_filters_and_paginates(member: Session) -> None:
     ids = [new_request(member, node_id=f"abcdef012{i}").json()["id"] for i in range(5)]
     member.post(f"/api/v1/requests/{ids[0]}/cancel")
@@ -230,6 +234,7 @@ def test_members_cannot_use_admin_endpoints(member: Session) -> None:
         assert response.json()["code"] == "admin_required"
 
 
+@pytest.mark.both_databases
 def test_policy_auto_approves_at_creation(
     make_client: AppFactory,
     login_as: Callable[..., Session],

@@ -68,6 +68,7 @@ def authorize(controller: ControllerProvider, nwid: str, node_id: str, *ips: str
 # -- preflight --------------------------------------------------------------------------------
 
 
+@pytest.mark.both_databases
 def test_preflight_creates_the_networks_and_syncs_the_table(
     lc_settings: SettingsFactory,
     database: Database,
@@ -162,6 +163,7 @@ def test_a_second_preflight_changes_nothing(
     assert (emulator.network(nwid) or {})["revision"] == revision
 
 
+@pytest.mark.both_databases
 def test_preflight_deactivates_undeclared_networks_without_deleting(
     lc_settings: SettingsFactory, database: Database, controller: ControllerProvider
 ) -> None:

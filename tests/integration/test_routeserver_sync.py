@@ -123,6 +123,7 @@ def protocols(bird: Bird) -> set[str]:
     return {line.split()[0] for code, line in reply.lines if code in (1002, 0) and line.strip()}
 
 
+@pytest.mark.both_databases
 def test_approve_to_active_on_two_servers_then_leave(
     rs_settings: Callable[..., Settings],
     job_context: Callable[..., JobContext],
@@ -215,6 +216,7 @@ def test_a_rejected_config_is_undone_and_named(
     assert "AS213035_abcdef0002_v4" not in protocols(bird)
 
 
+@pytest.mark.both_databases
 def test_triggers_fold_into_few_reconfigures(
     rs_settings: Callable[..., Settings],
     job_context: Callable[..., JobContext],
