@@ -1,6 +1,7 @@
 # ZT-IX — the two commands of the README (run, test), and the steps they are made of.
 #   make run    ZT-IX on its embedded default (SQLite under ./var, http://127.0.0.1:8000)
 #   make test   the whole suite: lint, types, tests (what CI runs)
+#   make test-fast   the unit tier only: no database, no server, under a minute
 #   make screenshots   rewrite docs/screenshots/ from the browser tests
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
@@ -9,7 +10,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 CONFIG ?= runtime-config.yaml
 
 .PHONY: run test deps uv system-deps services lint typecheck pytest bench clean \
-	frontend frontend-check screenshots
+	frontend frontend-check screenshots test-fast
 
 run: deps frontend $(CONFIG)
 	@mkdir -p var
@@ -63,6 +64,11 @@ typecheck:
 
 pytest:
 	uv run pytest -n 2 --dist loadfile
+
+# The unit tier (tests/unit/): pure rules, rendering, parsing, config, the emulator; no
+# PostgreSQL, Redis, BIRD or other server is started, so it needs nothing but `uv sync`.
+test-fast: deps
+	uv run pytest -q -n 0 -m unit tests/unit
 
 # The browser tests, writing every page at both widths into docs/screenshots/.
 screenshots: deps system-deps services frontend
