@@ -72,20 +72,24 @@ def create_local_user(
 
 
 def disable_user(db: Session, actor: Actor, username: str) -> User:
-    user = get_user_by_username(db, username)
-    if user is None:
-        raise AppError("user_not_found", f"no user {username!r}")
+    user = _user(db, username)
     user.is_active = False
+    _end_sessions(db, actor, user, "user.disabled")
+    return user
+
+
+def _end_sessions(db: Session, actor: Actor, user: User, action: str) -> None:
+    """Revoke every session of ``user`` and audit ``action`` with how many ended: a disabled
+    account or a new password leaves no one signed in with the old state."""
     revoked = revoke_user_sessions(db, user.id)
     audit.record(
         db,
         actor,
-        "user.disabled",
+        action,
         target_type="user",
         target_id=user.id,
         details={"username": user.username, "sessions_revoked": revoked},
     )
-    return user
 
 
 def list_users(db: Session) -> list[User]:
@@ -97,24 +101,14 @@ def count_admins(db: Session) -> int:
 
 
 def set_password(db: Session, actor: Actor, username: str, password: str) -> User:
-    user = get_user_by_username(db, username)
-    if user is None:
-        raise AppError("user_not_found", f"no user {username!r}")
+    user = _user(db, username)
     password_hash = hash_password(password)
     if user.credential is None:
         user.credential = LocalCredential(password_hash=password_hash)
     else:
         user.credential.password_hash = password_hash
         user.credential.updated_at = utcnow()
-    revoked = revoke_user_sessions(db, user.id)
-    audit.record(
-        db,
-        actor,
-        "user.password_set",
-        target_type="user",
-        target_id=user.id,
-        details={"username": user.username, "sessions_revoked": revoked},
-    )
+    _end_sessions(db, actor, user, "user.password_set")
     return user
 
 
