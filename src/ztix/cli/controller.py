@@ -15,11 +15,10 @@ import typer
 
 from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
+from ztix.domain.controller import Check, Difference, first_failure
 from ztix.workflow import controller as lifecycle
 from ztix.workflow.audit import CLI
-from ztix.zerotier.checks import Check, first_failure
 from ztix.zerotier.controller import ControllerProvider
-from ztix.zerotier.drift import Difference
 from ztix.zerotier.provider import ProviderError
 
 app = typer.Typer(

@@ -26,6 +26,19 @@ from ztix import observability
 from ztix.config import Settings, StartupGate
 from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
 from ztix.db.session import Database
+from ztix.domain.controller import (
+    ArchiveError,
+    BackupReport,
+    Check,
+    DriftReport,
+    Expected,
+    NetworkOutcome,
+    PreflightReport,
+    RestoreMode,
+    RestoreReport,
+    ValidationReport,
+    addresses,
+)
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import CLI, SYSTEM, Actor
@@ -33,13 +46,10 @@ from ztix.workflow.networks import sync_networks
 from ztix.workflow.provisioning import WORKER
 from ztix.zerotier import archive, checks, layer2, validate
 from ztix.zerotier import restore as archive_restore
-from ztix.zerotier.archive import ArchiveError, BackupReport, read_archive
-from ztix.zerotier.checks import Check, NetworkOutcome, PreflightReport
+from ztix.zerotier.archive import read_archive
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
-from ztix.zerotier.drift import DriftReport, Expected, addresses, drift_report
+from ztix.zerotier.drift import drift_report
 from ztix.zerotier.provider import ProviderError
-from ztix.zerotier.restore import RestoreMode, RestoreReport
-from ztix.zerotier.validate import ValidationReport
 
 log = logging.getLogger(__name__)
 # The reconciler re-runs the gate every pass until it passes: warn once per failure reason.

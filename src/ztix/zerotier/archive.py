@@ -21,11 +21,12 @@ import os
 import re
 import secrets
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ztix.domain.controller import ArchiveError, BackupReport
 from ztix.zerotier.controller import ControllerProvider, NodeStatus
 
 log = logging.getLogger(__name__)
@@ -61,10 +62,6 @@ class Archive:
         return [n for n in nets if isinstance(n, dict)] if isinstance(nets, list) else []
 
 
-class ArchiveError(Exception):
-    """The file is not a ZT-IX controller backup, or is damaged."""
-
-
 def read_archive(path: Path) -> Archive:
     """Read an archive without extracting it: only regular files with expected names count,
     so a crafted archive cannot write outside the controller's home."""
@@ -96,25 +93,6 @@ def read_archive(path: Path) -> Archive:
 
 
 # -- backup --------------------------------------------------------------------------------------
-
-
-@dataclass
-class BackupReport:
-    path: Path
-    size_bytes: int
-    controller_address: str
-    controller_version: str
-    networks: int
-    members: int
-    files_included: bool
-    file_count: int = 0
-    warnings: list[str] = field(default_factory=list)
-    deleted: list[Path] = field(default_factory=list)
-    kept: list[Path] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.warnings
 
 
 def _export(controller: ControllerProvider, status: NodeStatus) -> tuple[dict[str, Any], int]:

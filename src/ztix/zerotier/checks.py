@@ -8,41 +8,23 @@ to record about them is the workflow's (``workflow/controller.py``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from ztix.config import NetworkConfig
+from ztix.domain.controller import (
+    Change,
+    Check,
+    NetworkOutcome,
+    PreflightReport,
+)
 from ztix.zerotier import layer2
 from ztix.zerotier.controller import ControllerProvider, NodeStatus
-from ztix.zerotier.layer2 import Change
 from ztix.zerotier.provider import ProviderError, ProviderNotFound
 
 TESTED_VERSION_PREFIX = "1.14."
 
 
 # -- checks ------------------------------------------------------------------------------------
-
-CheckStatus = Literal["pass", "warn", "fail"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One named readiness check. ``warn`` does not fail anything; it is worth a look."""
-
-    name: str
-    status: CheckStatus
-    detail: str
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "fail"
-
-    def as_dict(self) -> dict[str, str]:
-        return {"name": self.name, "status": self.status, "detail": self.detail}
-
-
-def first_failure(checks: Iterable[Check]) -> Check | None:
-    return next((c for c in checks if not c.ok), None)
 
 
 def status_checks(controller: ControllerProvider) -> tuple[NodeStatus | None, list[Check]]:
@@ -148,61 +130,6 @@ def check_ready(networks: Sequence[NetworkConfig], controller: ControllerProvide
 
 
 # -- preflight ---------------------------------------------------------------------------------
-
-NetworkAction = Literal["created", "corrected", "unchanged", "failed"]
-
-
-@dataclass(frozen=True)
-class NetworkOutcome:
-    """What preflight did to one declared network."""
-
-    label: str
-    network_id: str | None
-    name: str
-    action: NetworkAction
-    changes: tuple[Change, ...] = ()
-    detail: str = ""
-
-    @property
-    def changed(self) -> bool:
-        """The network was created or corrected."""
-        return self.action in ("created", "corrected")
-
-    def check(self) -> Check:
-        if self.action == "failed":
-            return Check(self.label, "fail", self.detail)
-        if self.action == "created":
-            return Check(self.label, "pass", "created with the IX layer-2 settings")
-        if self.action == "corrected":
-            fixed = "; ".join(c.describe() for c in self.changes)
-            return Check(self.label, "pass", f"corrected {fixed}")
-        return Check(self.label, "pass", "present with the IX layer-2 settings")
-
-
-@dataclass
-class PreflightReport:
-    checks: list[Check] = field(default_factory=list)
-    controller_address: str | None = None
-    controller_version: str | None = None
-    networks: list[NetworkOutcome] = field(default_factory=list)
-    table_changes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return first_failure(self.checks) is None
-
-    @property
-    def failed_check(self) -> Check | None:
-        return first_failure(self.checks)
-
-    @property
-    def controller_ready(self) -> bool:
-        """The controller answered and runs a ready controller database."""
-        return all(c.ok for c in self.checks if c.name in ("status", "controller"))
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.table_changes) or any(n.changed for n in self.networks)
 
 
 def reconcile_network(

@@ -7,78 +7,24 @@ requests are skipped and ``known_extra_nodes`` (route servers) are never "unknow
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Sequence, Set
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from ztix.config import NetworkConfig
+from ztix.domain.controller import (
+    Difference,
+    DriftReport,
+    Expected,
+    MemberState,
+    addresses,
+)
 from ztix.zerotier import layer2
 from ztix.zerotier.controller import ControllerProvider
 from ztix.zerotier.provider import ProviderNotFound
 
 # -- comparing the controller with the database ---------------------------------------------------
 
-DifferenceKind = Literal[
-    "missing_network",
-    "network_setting",
-    "missing_member",
-    "unauthorized_member",
-    "wrong_addresses",
-    "unknown_member",
-]
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One way the controller (or an archive) and ZT-IX's database disagree."""
-
-    kind: DifferenceKind
-    network_id: str
-    node_id: str | None
-    detail: str
-
-    def describe(self) -> str:
-        where = self.network_id + (f" member {self.node_id}" if self.node_id else "")
-        return f"{self.kind}: {where}: {self.detail}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "network_id": self.network_id,
-            "node_id": self.node_id,
-            "detail": self.detail,
-        }
-
-
-@dataclass(frozen=True)
-class MemberState:
-    authorized: bool
-    addresses: frozenset[str]
-
-
 # Network ID -> its members, or None when the network does not exist.
 View = dict[str, dict[str, MemberState] | None]
-
-
-@dataclass(frozen=True)
-class Expected:
-    """What the database says: active members with their addresses, and who else it knows."""
-
-    networks: frozenset[str]
-    active: dict[tuple[str, str], frozenset[str]]  # (network, node) -> addresses
-    in_flight: frozenset[tuple[str, str]]
-    other_status: dict[tuple[str, str], str]  # latest status of any other request
-
-
-def addresses(values: Iterable[Any]) -> frozenset[str]:
-    out = set()
-    for value in values:
-        try:
-            out.add(ipaddress.ip_address(str(value)).compressed)
-        except ValueError:
-            out.add(str(value))
-    return frozenset(out)
 
 
 def compare(
@@ -152,17 +98,6 @@ def read_view(controller: ControllerProvider, network_ids: Iterable[str]) -> tup
 
 
 # -- drift ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class DriftReport:
-    differences: list[Difference]
-    networks_checked: int
-    members_checked: int
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
 
 
 def network_settings_drift(

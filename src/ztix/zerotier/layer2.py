@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from ztix.config import NetworkConfig
+from ztix.domain.controller import Change
 
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_ARP = 0x0806
@@ -79,26 +79,6 @@ def desired_network(conf: NetworkConfig) -> dict[str, Any]:
         "multicastLimit": conf.multicast_limit,
         "rules": ix_rules(),
     }
-
-
-@dataclass(frozen=True)
-class Change:
-    """One managed field that differs: ``old`` as the controller has it, ``new`` as wanted."""
-
-    field: str
-    old: Any
-    new: Any
-
-    def describe(self) -> str:
-        return f"{self.field}: {_short(self.old)} -> {_short(self.new)}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "old": self.old, "new": self.new}
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _route_key(route: Any) -> tuple[str, str]:

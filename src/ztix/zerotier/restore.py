@@ -13,18 +13,17 @@ import json
 import logging
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from ztix.config import ControllerConfig
+from ztix.domain.controller import ArchiveError, RestoreMode, RestoreReport, addresses
 from ztix.zerotier import layer2
-from ztix.zerotier.archive import IDENTITY_FILES, Archive, ArchiveError, read_archive
+from ztix.zerotier.archive import IDENTITY_FILES, Archive, read_archive
 from ztix.zerotier.controller import ControllerProvider
-from ztix.zerotier.drift import addresses
 from ztix.zerotier.provider import ProviderError
 
 log = logging.getLogger(__name__)
@@ -59,24 +58,6 @@ MEMBER_FIELDS = (
 
 
 # -- restore -------------------------------------------------------------------------------------
-
-RestoreMode = Literal["logical", "files"]
-
-
-@dataclass
-class RestoreReport:
-    mode: RestoreMode
-    archive: Path
-    refused: str | None = None
-    networks: int = 0
-    members: int = 0
-    files: int = 0
-    mismatches: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.refused is None and not self.mismatches
 
 
 def controller_answers(url: str, timeout: float = 2.0) -> bool:

@@ -7,44 +7,17 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Iterator, Set
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from ztix.domain.controller import Expected, PartValidation, RestoreReport, ValidationReport
 from ztix.zerotier.archive import Archive
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
-from ztix.zerotier.drift import Difference, Expected, compare, read_view
+from ztix.zerotier.drift import compare, read_view
 from ztix.zerotier.emulator import ControllerEmulator
-from ztix.zerotier.restore import RestoreReport, restore_logical
+from ztix.zerotier.restore import restore_logical
 
 # -- restore-validate -----------------------------------------------------------------------------
-
-
-@dataclass
-class PartValidation:
-    """One part of an archive (logical export or file snapshot) restored and compared."""
-
-    source: Literal["logical", "files"]
-    address: str
-    networks: int
-    members: int
-    differences: list[Difference] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences and not self.problems
-
-
-@dataclass
-class ValidationReport:
-    archive: Path
-    parts: list[PartValidation] = field(default_factory=list)
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and bool(self.parts) and all(p.ok for p in self.parts)
 
 
 @contextlib.contextmanager

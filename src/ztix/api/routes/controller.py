@@ -32,10 +32,10 @@ from ztix.api.schemas.controller import (
 )
 from ztix.config import NetworkConfig, Settings
 from ztix.db.session import Database
+from ztix.domain.controller import first_failure
 from ztix.workflow.controller import check_ready, expected_memberships
 from ztix.zerotier import layer2
 from ztix.zerotier.archive import ARCHIVE_PREFIX, list_archives
-from ztix.zerotier.checks import first_failure
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings, NodeStatus
 from ztix.zerotier.drift import compare, read_view
 from ztix.zerotier.provider import ProviderError, ProviderNotFound
