@@ -19,6 +19,7 @@ from ztix.domain.controller import Check, Difference, first_failure
 from ztix.workflow import controller as lifecycle
 from ztix.workflow.audit import CLI
 from ztix.zerotier.controller import ControllerProvider
+from ztix.zerotier.lifecycle import ARCHIVES
 from ztix.zerotier.provider import ProviderError
 
 app = typer.Typer(
@@ -162,10 +163,12 @@ def restore(
     settings = settings_or_exit(config)
     with open_database(settings) as database:
         if restore_mode == "files":
-            report = lifecycle.restore(settings, None, archive, "files", CLI, database)
+            report = lifecycle.restore(settings, None, archive, "files", CLI, database, ARCHIVES)
         else:
             with _controller(settings) as controller:
-                report = lifecycle.restore(settings, controller, archive, "logical", CLI, database)
+                report = lifecycle.restore(
+                    settings, controller, archive, "logical", CLI, database, ARCHIVES
+                )
     if report.refused:
         raise fail(f"restore refused: {report.refused}")
     typer.echo(
@@ -190,7 +193,11 @@ def restore_validate(
     settings = settings_or_exit(config)
     with open_database(settings) as database:
         report = lifecycle.restore_validate(
-            archive, database, known_extra_nodes=_nodes(ignore_node), actor=CLI
+            archive,
+            database,
+            known_extra_nodes=_nodes(ignore_node),
+            actor=CLI,
+            archives=ARCHIVES,
         )
     if report.error:
         raise fail(f"cannot validate {archive}: {report.error}")

@@ -141,8 +141,9 @@ def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
 def gate_or_exit(settings: Settings, database: Database) -> None:
     """The start-up gate (zerotier.startup_gate), then the networks table."""
     from ztix.workflow.controller import startup_check
+    from ztix.zerotier.lifecycle import ARCHIVES
 
-    result = startup_check(settings, database)
+    result = startup_check(settings, database, archives=ARCHIVES)
     if result.must_stop:
         typer.echo(f"error: start-up gate: {result.reason}", err=True)
         raise typer.Exit(1)

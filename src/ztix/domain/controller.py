@@ -44,6 +44,19 @@ def first_failure(checks: Iterable[Check]) -> Check | None:
 # -- layer-2 settings ----------------------------------------------------------------------
 
 
+# The fields ZT-IX owns on an IX network, in the order changes are reported.
+MANAGED_FIELDS = (
+    "name",
+    "private",
+    "mtu",
+    "routes",
+    "v4AssignMode",
+    "v6AssignMode",
+    "multicastLimit",
+    "rules",
+)
+
+
 @dataclass(frozen=True)
 class Change:
     """One managed field that differs: ``old`` as the controller has it, ``new`` as wanted."""

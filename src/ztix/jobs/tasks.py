@@ -43,6 +43,7 @@ from ztix.workflow.routeservers import (
     sync_round,
 )
 from ztix.zerotier.controller import ControllerProvider
+from ztix.zerotier.lifecycle import ARCHIVES
 from ztix.zerotier.provider import MemberSpec, ProviderError, ZeroTierProvider
 
 log = logging.getLogger(__name__)
@@ -304,7 +305,8 @@ def sync_route_servers(ctx: JobContext, *, verify: bool = False) -> list[ServerO
 def reconcile(ctx: JobContext) -> dict[str, int]:
     """One pass of the reconciler; returns what it found, for logs and metrics."""
     if not ctx.controller_ready:
-        ctx.controller_ready = controller_lifecycle.startup_check(ctx.settings, ctx.database).ready
+        gate = controller_lifecycle.startup_check(ctx.settings, ctx.database, archives=ARCHIVES)
+        ctx.controller_ready = gate.ready
     due = due_requests(ctx)
     for request_id in due:
         ctx.dispatcher.request_changed(request_id)

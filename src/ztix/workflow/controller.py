@@ -2,10 +2,12 @@
 preflight, the start-up gate, network repair, token reload, backup, restore,
 restore-validate and drift.
 
-The ZeroTier adapters do the controller work and return typed reports
-(``zerotier/checks.py``, ``archive.py``, ``restore.py``, ``drift.py``, ``validate.py``); these
-functions give them their settings sections, read what the database expects, and record
-the outcome. Controller calls happen with no database transaction open (DESIGN §2); the
+The controller work is behind two ports (``workflow/ports.py``): ``ControllerLifecycle``
+(a running controller; the ZeroTier adapter's ``ControllerProvider``) and
+``ControllerArchives`` (connecting, restoring, validating; ``zerotier.lifecycle.ARCHIVES``).
+They return the plain reports of ``domain/controller.py``; these functions give them their
+settings sections, read what the database expects, and record the outcome.
+Controller calls happen with no database transaction open (DESIGN §2); the
 audit events (and, for preflight, the networks table) are written afterwards in one short
 transaction.
 """
@@ -27,6 +29,7 @@ from ztix.config import Settings, StartupGate
 from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
 from ztix.db.session import Database
 from ztix.domain.controller import (
+    MANAGED_FIELDS,
     ArchiveError,
     BackupReport,
     Check,
@@ -43,12 +46,8 @@ from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import CLI, SYSTEM, Actor
 from ztix.workflow.networks import sync_networks
+from ztix.workflow.ports import ControllerArchives, ControllerLifecycle
 from ztix.workflow.provisioning import WORKER
-from ztix.zerotier import archive, checks, layer2, validate
-from ztix.zerotier import restore as archive_restore
-from ztix.zerotier.archive import read_archive
-from ztix.zerotier.controller import ControllerProvider, ControllerSettings
-from ztix.zerotier.drift import drift_report
 from ztix.zerotier.provider import ProviderError
 
 log = logging.getLogger(__name__)
@@ -82,16 +81,16 @@ def _failure_audited(database: Database, actor: Actor, action: str) -> Iterator[
 # -- readiness and preflight -------------------------------------------------------------------
 
 
-def check_ready(settings: Settings, controller: ControllerProvider) -> list[Check]:
+def check_ready(settings: Settings, controller: ControllerLifecycle) -> list[Check]:
     """Cheap, read-only readiness of the controller and every declared network
-    (:func:`ztix.zerotier.checks.check_ready`)."""
-    return checks.check_ready(settings.networks, controller)
+    (:meth:`ControllerLifecycle.check_ready`)."""
+    return controller.check_ready(settings.networks)
 
 
 def audit_network_outcome(
     db: Session, actor: Actor, outcome: NetworkOutcome, *, recreated: bool = False
 ) -> None:
-    """Audit what :func:`ztix.zerotier.checks.reconcile_network` changed. ``recreated``: the
+    """Audit what :meth:`ControllerLifecycle.reconcile_network` changed. ``recreated``: the
     network existed before (the reconciler found it deleted), so its creation is a
     re-creation."""
     if outcome.action == "created":
@@ -101,7 +100,7 @@ def audit_network_outcome(
             "controller.network_recreated" if recreated else "controller.network_created",
             target_type="network",
             target_id=outcome.network_id,
-            details={"name": outcome.name, "fields": list(layer2.MANAGED_FIELDS)},
+            details={"name": outcome.name, "fields": list(MANAGED_FIELDS)},
         )
     elif outcome.action == "corrected":
         audit.record(
@@ -115,7 +114,7 @@ def audit_network_outcome(
 
 
 def preflight(
-    settings: Settings, database: Database, controller: ControllerProvider, actor: Actor = CLI
+    settings: Settings, database: Database, controller: ControllerLifecycle, actor: Actor = CLI
 ) -> PreflightReport:
     """Check the controller, make every declared network exist with the IX layer-2 settings
     (creating or correcting it, each change reported), then sync the networks table.
@@ -124,7 +123,7 @@ def preflight(
     controller's address is known, even if a network check failed: it records what is
     declared, and ``serve`` syncs fully-specified networks at start anyway.
     """
-    report = checks.preflight_checks(settings.networks, controller)
+    report = controller.preflight(settings.networks)
     with database.session() as db:
         if report.controller_address is not None and report.controller_ready:
             report.table_changes = sync_networks(
@@ -152,11 +151,11 @@ def preflight(
 
 
 def repair_networks(
-    settings: Settings, database: Database, controller: ControllerProvider, address: str
+    settings: Settings, database: Database, controller: ControllerLifecycle, address: str
 ) -> list[NetworkOutcome]:
     """The reconciler's network pass: every declared network reconciled on the controller
     at ``address``; a re-created or corrected one is audited (by the worker)."""
-    outcomes = [checks.reconcile_network(controller, c, address) for c in settings.networks]
+    outcomes = [controller.reconcile_network(c, address) for c in settings.networks]
     repaired = [o for o in outcomes if o.changed]
     if repaired:
         with database.session() as db:
@@ -192,14 +191,15 @@ def startup_check(
     settings: Settings,
     database: Database,
     *,
-    controller: ControllerProvider | None = None,
+    controller: ControllerLifecycle | None = None,
+    archives: ControllerArchives | None = None,
 ) -> GateResult:
     """Run the preflight once and say whether ZT-IX may start (see above).
 
     Call it after the database is migrated and, with ``embedded_emulator``, after the
-    emulator has started. ``controller`` is built from the settings when not given (and
-    closed afterwards). It never raises for controller trouble; only database errors
-    propagate.
+    emulator has started. ``controller`` is made by ``archives.connect`` from the settings
+    when not given (and closed afterwards). It never raises for controller trouble; only
+    database errors propagate.
     """
     strict = settings.zerotier.startup_gate is StartupGate.STRICT
     if settings.zerotier.provider != "controller":
@@ -207,8 +207,7 @@ def startup_check(
     own = controller is None
     try:
         if controller is None:
-            conf = ControllerSettings.from_config(settings.zerotier.controller)
-            controller = ControllerProvider(conf)
+            controller = _archives(archives).connect(settings.zerotier.controller)
     except (ProviderError, ValueError) as exc:
         reason = exc.message if isinstance(exc, ProviderError) else str(exc)
         return _log(GateResult(False, strict, f"cannot set up the controller client: {reason}"))
@@ -252,14 +251,14 @@ class TokenReloadReport:
 
 
 def reload_token(
-    controller: ControllerProvider,
+    controller: ControllerLifecycle,
     actor: Actor,
     database: Database,
     *,
     token_file: Path | None = None,
 ) -> TokenReloadReport:
     """Re-read the token file, check the new token against ``GET /status``, swap it in
-    (:meth:`ControllerProvider.reload_token`).
+    (:meth:`ControllerLifecycle.reload_token`).
 
     On failure the old token stays in use. Neither the token nor any part of it is logged
     or audited; only the file's path (``token_file``, for the report) is.
@@ -288,17 +287,17 @@ def reload_token(
 
 def backup(
     settings: Settings,
-    controller: ControllerProvider,
+    controller: ControllerLifecycle,
     dest_dir: Path,
     keep: int,
     actor: Actor,
     database: Database,
 ) -> BackupReport:
     """Write an archive to ``dest_dir`` and keep the newest ``keep``
-    (:func:`ztix.zerotier.archive.backup`, with ``zerotier.controller.home_dir``)."""
+    (:meth:`ControllerLifecycle.backup`, with ``zerotier.controller.home_dir``)."""
     home = settings.zerotier.controller.home_dir
     with _failure_audited(database, actor, "controller.backup_failed"):
-        report = archive.backup(controller, home, dest_dir, keep)
+        report = controller.backup(home, dest_dir, keep)
     with database.session() as db:
         audit.record(
             db,
@@ -321,16 +320,18 @@ def backup(
 
 def restore(
     settings: Settings,
-    controller: ControllerProvider | None,
+    controller: ControllerLifecycle | None,
     archive_path: Path,
     mode: RestoreMode,
     actor: Actor,
     database: Database,
+    archives: ControllerArchives | None = None,
 ) -> RestoreReport:
-    """Restore an archive (:func:`ztix.zerotier.restore.restore`: ``files`` into
+    """Restore an archive (:meth:`ControllerArchives.restore`: ``files`` into
     ``zerotier.controller.home_dir`` with the controller stopped, or ``logical`` through the
     API of a running controller) and audit the outcome."""
-    report = archive_restore.restore(settings.zerotier.controller, controller, archive_path, mode)
+    tools = _archives(archives)
+    report = tools.restore(settings.zerotier.controller, controller, archive_path, mode)
     with database.session() as db:
         audit.record(
             db,
@@ -390,13 +391,13 @@ def expected_memberships(database: Database) -> Expected:
 def drift(
     settings: Settings,
     database: Database,
-    controller: ControllerProvider,
+    controller: ControllerLifecycle,
     known_extra_nodes: Set[str] = frozenset(),
     actor: Actor = CLI,
 ) -> DriftReport:
     """Declared networks whose layer-2 settings differ from desired, and active ZT-IX
     members the controller lacks, has deauthorized or gives other addresses, and members it
-    authorizes that ZT-IX does not know (:func:`ztix.zerotier.drift.drift_report`).
+    authorizes that ZT-IX does not know (:meth:`ControllerLifecycle.drift`).
 
     Only ZT-IX's networks are looked at (active ones, and any with active members). Members
     of in-flight requests (approved, provisioning, deprovisioning) are skipped: a job is
@@ -404,7 +405,7 @@ def drift(
     controller; raises :class:`ProviderError` when it cannot be read."""
     expected = expected_memberships(database)
     with _failure_audited(database, actor, "controller.drift_failed"):
-        report = drift_report(settings.networks, controller, expected, known_extra_nodes)
+        report = controller.drift(settings.networks, expected, known_extra_nodes)
     with database.session() as db:
         audit.record(
             db,
@@ -427,15 +428,15 @@ def restore_validate(
     *,
     known_extra_nodes: Set[str] = frozenset(),
     actor: Actor = CLI,
+    archives: ControllerArchives | None = None,
 ) -> ValidationReport:
     """Restore the archive into scratch emulators and compare each part with the
-    database's active memberships (:func:`ztix.zerotier.validate.validate_archive`). ``ok``
-    only when no part differs."""
+    database's active memberships (:meth:`ControllerArchives.validate`). ``ok`` only when
+    no part differs."""
     report = ValidationReport(archive_path)
     try:
-        found = read_archive(archive_path)
         expected = expected_memberships(database)
-        validate.validate_archive(found, expected, report, known_extra_nodes)
+        _archives(archives).validate(archive_path, expected, report, known_extra_nodes)
     except (ArchiveError, ProviderError, OSError, ValueError) as exc:
         report.error = exc.message if isinstance(exc, ProviderError) else str(exc)
     with database.session() as db:
@@ -462,3 +463,17 @@ def restore_validate(
             },
         )
     return report
+
+
+def _archives(archives: ControllerArchives | None) -> ControllerArchives:
+    """The archive port a composition root handed in; without one, the ZeroTier adapter.
+
+    The fallback keeps ``startup_check(settings, database)``, ``restore`` and
+    ``restore_validate`` callable as before (benchmarks, tests); ``jobs``, ``api`` and
+    ``cli`` pass ``archives=`` themselves. It is the one import of an adapter here, named
+    in the import contract ``workflow-ports`` (pyproject.toml)."""
+    if archives is not None:
+        return archives
+    from ztix.zerotier.lifecycle import ARCHIVES
+
+    return ARCHIVES

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,15 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ztix.config import ControllerConfig
+from ztix.config import ControllerConfig, NetworkConfig
+from ztix.domain.controller import (
+    BackupReport,
+    Check,
+    DriftReport,
+    Expected,
+    NetworkOutcome,
+    PreflightReport,
+)
 from ztix.zerotier.members import (
     NODE_ID,
     MemberSync,
@@ -279,6 +288,39 @@ class ControllerProvider(MemberSync):
             raise self._network_missing(network_id)
 
     # -- status ----------------------------------------------------------------------------
+
+    # -- the lifecycle port (workflow.ports.ControllerLifecycle) -----------------------------
+    # The work is in checks.py, archive.py and drift.py, which import this module.
+
+    def check_ready(self, networks: Sequence[NetworkConfig]) -> list[Check]:
+        from ztix.zerotier import checks
+
+        return checks.check_ready(networks, self)
+
+    def preflight(self, networks: Sequence[NetworkConfig]) -> PreflightReport:
+        from ztix.zerotier import checks
+
+        return checks.preflight_checks(networks, self)
+
+    def reconcile_network(self, network: NetworkConfig, address: str) -> NetworkOutcome:
+        from ztix.zerotier import checks
+
+        return checks.reconcile_network(self, network, address)
+
+    def backup(self, home: Path | None, dest_dir: Path, keep: int) -> BackupReport:
+        from ztix.zerotier import archive
+
+        return archive.backup(self, home, dest_dir, keep)
+
+    def drift(
+        self,
+        networks: Sequence[NetworkConfig],
+        expected: Expected,
+        known_extra_nodes: Set[str] = frozenset(),
+    ) -> DriftReport:
+        from ztix.zerotier import drift
+
+        return drift.drift_report(networks, self, expected, known_extra_nodes)
 
     def status(self) -> NodeStatus:
         data = self._call("GET", "/status")

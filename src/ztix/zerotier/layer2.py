@@ -26,7 +26,7 @@ import json
 from typing import Any
 
 from ztix.config import NetworkConfig
-from ztix.domain.controller import Change
+from ztix.domain.controller import MANAGED_FIELDS, Change
 
 ETHERTYPE_IPV4 = 0x0800
 ETHERTYPE_ARP = 0x0806
@@ -34,17 +34,6 @@ ETHERTYPE_IPV6 = 0x86DD
 IX_MTU = 1500
 IX_ETHERTYPES = (ETHERTYPE_IPV4, ETHERTYPE_ARP, ETHERTYPE_IPV6)
 
-# The fields ZT-IX owns on an IX network, in the order changes are reported.
-MANAGED_FIELDS = (
-    "name",
-    "private",
-    "mtu",
-    "routes",
-    "v4AssignMode",
-    "v6AssignMode",
-    "multicastLimit",
-    "rules",
-)
 _V6_MODES = ("zt", "rfc4193", "6plane")
 
 
