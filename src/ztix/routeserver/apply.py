@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
-from ztix.routeserver.model import files_hash
+from ztix.domain.routeserver import files_hash
 from ztix.routeserver.transport import (
     BirdcReply,
     Deployment,

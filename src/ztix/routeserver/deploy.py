@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from ztix.config import RouteServerConfig
+from ztix.domain.routeserver import DesiredConfig
 from ztix.routeserver.apply import ApplyResult, apply
 from ztix.routeserver.connect import transport_for
-from ztix.routeserver.model import DesiredConfig
 from ztix.routeserver.render import RenderCache, expected_protocols, render_cache
 from ztix.routeserver.transport import RouteServerTransport
 

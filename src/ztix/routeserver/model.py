@@ -1,89 +1,13 @@
-"""The desired state of one route server: what the renderer turns into BIRD files.
+"""The desired state of one route server, defined in ``domain/routeserver.py`` (plain values
+the use cases build and this adapter renders); the names stay importable from here."""
 
-Built by ``workflow.routeserver_desired`` from the database and config; every field is already
-validated (integers, parsed addresses, hex IDs): nothing a user typed reaches BIRD as text.
-"""
+from ztix.domain.routeserver import (
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+    files_hash,
+)
 
-from __future__ import annotations
-
-import hashlib
-import ipaddress
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class RpkiValidator:
-    name: str  # [a-z0-9_], used in protocol names
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | str  # IP or a DNS name
-    port: int
-    refresh_seconds: int = 300
-    retry_seconds: int = 90
-    expire_seconds: int = 7200
-
-
-@dataclass(frozen=True)
-class Policy:
-    ipv4_min_length: int = 8
-    ipv4_max_length: int = 24
-    ipv6_min_length: int = 12
-    ipv6_max_length: int = 48
-    max_as_path_length: int = 32
-    import_limit_action: str = "restart"  # warn | block | restart | disable
-    rpki_invalid: str = "reject"  # reject | tag
-
-
-@dataclass(frozen=True)
-class Peer:
-    """One member router (one active join request) as a route-server client."""
-
-    request_id: str  # UUID text; names the peer's file
-    asn: int
-    node_id: str  # 10 hex
-    ipv4: ipaddress.IPv4Address | None
-    ipv6: ipaddress.IPv6Address | None
-    max_prefix_ipv4: int
-    max_prefix_ipv6: int
-    # IRR data from the member's AS-SET, when known: the prefixes and origin ASNs it allows.
-    irr_prefixes_ipv4: tuple[ipaddress.IPv4Network, ...] | None = None
-    irr_prefixes_ipv6: tuple[ipaddress.IPv6Network, ...] | None = None
-    irr_origins: tuple[int, ...] | None = None
-    description: str = ""  # e.g. "AS213035 abcdef0123"; rendered only from validated parts
-
-    @property
-    def protocol_base(self) -> str:
-        """A stable BIRD protocol name stem, unique per peer: AS<asn>_<node>."""
-        return f"AS{self.asn}_{self.node_id}"
-
-
-@dataclass(frozen=True)
-class RouteServer:
-    name: str
-    asn: int
-    router_id: ipaddress.IPv4Address
-    ipv4: ipaddress.IPv4Address
-    ipv6: ipaddress.IPv6Address
-    ipv4_prefix: ipaddress.IPv4Network  # the peering LAN
-    ipv6_prefix: ipaddress.IPv6Network
-    config_dir: str  # where ztix.conf and peers/ live on the server
-    validators: tuple[RpkiValidator, ...] = ()
-    policy: Policy = field(default_factory=Policy)
-    # ASNs PeeringDB lists as info_never_via_route_servers: refused anywhere in a path.
-    never_via_route_servers: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class DesiredConfig:
-    server: RouteServer
-    peers: tuple[Peer, ...]
-
-
-def files_hash(files: Mapping[str, str]) -> str:
-    """The digest of a file set (64 hex): sha256 over the sorted paths and contents, each
-    length-prefixed. The renderer's "desired hash" and the applier's "applied hash" are both
-    this, so the two can be compared."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        name, body = path.encode(), files[path].encode()
-        digest.update(b"%d:%s\0%d:%s\0" % (len(name), name, len(body), body))
-    return digest.hexdigest()
+__all__ = ["DesiredConfig", "Peer", "Policy", "RouteServer", "RpkiValidator", "files_hash"]

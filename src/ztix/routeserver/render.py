@@ -29,7 +29,7 @@ from typing import Any
 import jinja2
 
 from ztix.domain.identifiers import ASN_MAX, ASN_MIN, SPECIAL_ASNS
-from ztix.routeserver.model import (
+from ztix.domain.routeserver import (
     DesiredConfig,
     Peer,
     Policy,
@@ -37,6 +37,7 @@ from ztix.routeserver.model import (
     RpkiValidator,
     files_hash,
 )
+from ztix.domain.routeserver import peer_protocols as peer_protocols
 from ztix.routeserver.policy_data import (
     BOGONS_V4,
     BOGONS_V6,
@@ -346,16 +347,6 @@ def _environment() -> jinja2.Environment:
 
 
 PEERS_PLACEHOLDER = "peers/00-ztix.conf"
-
-
-def peer_protocols(peer: Peer) -> tuple[str, ...]:
-    """The BGP protocol names a peer gets: ``AS<asn>_<node>_v4`` / ``_v6`` per address family."""
-    names = []
-    if peer.ipv4 is not None:
-        names.append(f"{peer.protocol_base}_v4")
-    if peer.ipv6 is not None:
-        names.append(f"{peer.protocol_base}_v6")
-    return tuple(names)
 
 
 def rpki_protocols(server: RouteServer) -> tuple[str, ...]:

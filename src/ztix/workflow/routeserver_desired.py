@@ -19,9 +19,15 @@ from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
 from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
 from ztix.domain.requests import RequestStatus
+from ztix.domain.routeserver import (
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+    peer_protocols,
+)
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
-from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
-from ztix.routeserver.render import peer_protocols
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
 # waiting for the route servers) and while it is active. Leaving removes it.

@@ -33,10 +33,10 @@ from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
 from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
+from ztix.domain.routeserver import DesiredConfig
 from ztix.peeringdb import cache as pdb_cache
 from ztix.peeringdb.api import PeeringDBApi, PeeringDBUnavailable
 from ztix.routeserver.apply import ApplyResult
-from ztix.routeserver.model import DesiredConfig
 from ztix.routeserver.tokens import RenderError
 from ztix.workflow import audit
 from ztix.workflow import routeserver_desired as desired_state
