@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from tests.support.admin import force_failed
 from tests.support.app import (
     NWID,
     NWID_B,
@@ -33,19 +34,6 @@ def new_request(session: Session, **overrides: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
-
-
-def force_failed(database: Database, request_id: str) -> None:
-    """Drive a request to `failed` the way the provisioning job will."""
-    with database.session() as db:
-        request = service.lock_request(db, uuid.UUID(request_id))
-        service.transition(
-            db, request, RequestStatus.PROVISIONING, audit.SYSTEM, "provisioning.started"
-        )
-        request.attempts = 3
-        request.last_error_code = "controller_unavailable"
-        request.last_error_system = "zerotier"
-        service.transition(db, request, RequestStatus.FAILED, audit.SYSTEM, "provisioning.gave_up")
 
 
 def test_approve(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_admin_api import force_failed
+from tests.support.admin import force_failed
 from tests.support.app import NWID, NWID_B, AppFactory, Session, login, status_counts
 from ztix.config import Settings
 from ztix.db.models import JoinRequest

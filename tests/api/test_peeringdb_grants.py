@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select, update
 
-from tests.api.test_peeringdb_login import authorize
 from tests.support.app import (
     NWID,
     AppFactory,
@@ -29,6 +28,7 @@ from tests.support.app import (
     status_counts,
 )
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
+from tests.support.peeringdb_login import authorize
 from ztix.auth.tokens import TokenCipher, generate_key
 from ztix.config import PeeringDBConfig, Settings
 from ztix.db.base import utcnow

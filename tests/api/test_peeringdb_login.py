@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -18,12 +17,10 @@ from sqlalchemy import select, update
 
 from tests.support.app import AppFactory, create_user
 from tests.support.oidc_provider import FakePeeringDB, FakeUser, network
+from tests.support.peeringdb_login import CALLBACK, START, authorize
 from ztix.db.base import utcnow
 from ztix.db.models import AuditEvent, OidcLoginState, User
 from ztix.db.session import Database
-
-START = "/api/v1/auth/peeringdb/start"
-CALLBACK = "/api/v1/auth/peeringdb/callback"
 
 
 @pytest.fixture(scope="module")
@@ -41,21 +38,6 @@ def fake(provider: FakePeeringDB) -> FakePeeringDB:
 @pytest.fixture
 def pdb_client(make_client: AppFactory, fake: FakePeeringDB) -> TestClient:
     return make_client(peeringdb=fake.config(admin_user_ids=(9999,)))
-
-
-def authorize(client: TestClient) -> dict[str, str]:
-    """Start a login and play the browser at PeeringDB: return what comes back."""
-    response = client.post(START)
-    assert response.status_code == 200, response.text
-    url = response.json()["authorize_url"]
-    query = parse_qs(urlsplit(url).query)
-    assert query["scope"] == ["openid profile email networks"]
-    assert query["code_challenge_method"] == ["S256"]
-    assert query["response_type"] == ["code"]
-    redirect = httpx.get(url, follow_redirects=False)
-    assert redirect.status_code == 302
-    back = parse_qs(urlsplit(redirect.headers["location"]).query)
-    return {k: v[0] for k, v in back.items()}
 
 
 def login(client: TestClient) -> httpx.Response:
