@@ -55,11 +55,34 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The fixtures that reach a database: a test using one (directly or through another
+# fixture, e.g. `client`) is not a unit test.
+DATABASE_FIXTURES = ("migrated_url", "pg_url")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    misplaced = []
     for item in items:
         parts = Path(item.path).resolve().relative_to(TESTS).parts
         if len(parts) > 1 and parts[0] in TIERS:
             item.add_marker(parts[0])
+        if parts[0] == "unit" and _uses_a_database(item):
+            misplaced.append(item.nodeid)
+    if misplaced:
+        raise pytest.UsageError(
+            "tests/unit holds no test on a database; move these to tests/api or "
+            "tests/integration:\n  " + "\n  ".join(misplaced)
+        )
+
+
+def _uses_a_database(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        defs and defs[-1].func.__module__ == __name__
+        for defs in (info.name2fixturedefs.get(name) for name in DATABASE_FIXTURES)
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

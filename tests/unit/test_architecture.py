@@ -1,4 +1,5 @@
-"""The shape of the code base (DESIGN §7): import contracts hold, modules stay small."""
+"""The shape of the code base (DESIGN §7): import contracts hold, modules stay small, tests
+sit in their tier."""
 
 from __future__ import annotations
 
@@ -44,3 +45,15 @@ def test_no_module_over_the_line_limit() -> None:
     }
     too_large = {name: lines for name, lines in sizes.items() if lines > MAX_LINES}
     assert too_large == {}, f"modules over {MAX_LINES} lines: {too_large}"
+
+
+def test_every_test_module_is_in_a_tier() -> None:
+    """tests/unit, tests/api, tests/integration or tests/e2e (docs/architecture.md, "Tests"):
+    the directory gives the marker that `make test-fast` and `-m` select by."""
+    tests = REPO / "tests"
+    outside = [
+        path.relative_to(tests).as_posix()
+        for path in tests.rglob("test_*.py")
+        if path.relative_to(tests).parts[0] not in ("unit", "api", "integration", "e2e")
+    ]
+    assert outside == []
