@@ -100,9 +100,31 @@ def member_node(i: int) -> str:
     return f"{0x1000000000 + i:010x}"
 
 
+def irr_sizes(i: int) -> tuple[int, int, int]:
+    """(IPv4 prefixes, IPv6 prefixes, origin ASNs) in member ``i``'s AS-SET: realistic
+    sizes, not placeholders: 1 to 50 IPv4 and 1 to 10 IPv6 prefixes and 1 to 5 origins, and
+    every 250th member a transit network with 3,000 IPv4 and 500 IPv6 prefixes and 300
+    origins."""
+    if i % 250 == 249:
+        return 3000, 500, 300
+    return 1 + (i * 7) % 50, 1 + (i * 3) % 10, 1 + i % 5
+
+
+def irr_data(
+    i: int, asn: int
+) -> tuple[tuple[ip.IPv4Network, ...], tuple[ip.IPv6Network, ...], tuple[int, ...]]:
+    """Member ``i``'s IRR prefixes (IPv4 /24s, IPv6 /48s, distinct across members) and
+    origin ASNs (its own first)."""
+    v4n, v6n, origins = irr_sizes(i)
+    v4 = tuple(ip.IPv4Network((0x2C000000 + ((i * 4096 + k) << 8), 24)) for k in range(v4n))
+    v6 = tuple(ip.IPv6Network(((0x2A0E << 112) + ((i * 1024 + k) << 80), 48)) for k in range(v6n))
+    return v4, v6, (asn, *(4_200_000 + i * 400 + k for k in range(origins - 1)))
+
+
 def member(i: int) -> Peer:
     asn = member_asn(i)
     node = member_node(i)
+    v4, v6, origins = irr_data(i, asn)
     return Peer(
         request_id=str(uuid.UUID(int=i + 1)),
         asn=asn,
@@ -111,11 +133,9 @@ def member(i: int) -> Peer:
         ipv6=LAN6[0x10000 + i],
         max_prefix_ipv4=100 + i % 400,
         max_prefix_ipv6=50,
-        irr_prefixes_ipv4=tuple(
-            ip.IPv4Network(f"{20 + i % 200}.{i // 200}.{k}.0/24") for k in range(3)
-        ),
-        irr_prefixes_ipv6=(ip.IPv6Network(f"2a0e:{i:x}::/32"),),
-        irr_origins=(asn, 3333),
+        irr_prefixes_ipv4=v4,
+        irr_prefixes_ipv6=v6,
+        irr_origins=origins,
         description=f"AS{asn} {node}",
     )
 

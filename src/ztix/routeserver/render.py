@@ -104,7 +104,6 @@ class _Session:
     peer_ip: IPAddress
     import_limit: int
     irr_prefixes: Rows | None  # rows of networks, each allowed with its more-specifics
-    irr_prefixes_set: Symbol
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,6 @@ class _Peer:
     asn: int
     node_id: HexId
     irr_origins: Rows | None  # rows of ASNs
-    irr_origins_set: Symbol
     sessions: tuple[_Session, ...]
 
 
@@ -228,7 +226,6 @@ def _session(
         peer_ip=peer_ip,
         import_limit=_int(limit, f"{base} IPv{version} max-prefix", 1, MAX_IMPORT_LIMIT),
         irr_prefixes=_irr_prefixes(irr, version, f"{base} IRR prefix"),
-        irr_prefixes_set=Symbol(f"ZTIX_IRR_PREFIXES_{base}_v{version}"),
     )
 
 
@@ -271,7 +268,6 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
         asn=asn,
         node_id=node_id,
         irr_origins=origins,
-        irr_origins_set=Symbol(f"ZTIX_IRR_ORIGINS_{base}"),
         sessions=sessions,
     )
 
