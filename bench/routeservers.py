@@ -44,7 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +62,7 @@ from ztix.jobs.runner import InProcessRunner
 from ztix.jobs.tasks import JobContext, sync_route_servers
 from ztix.routeserver.apply import ApplyResult, apply, parse_protocol_names
 from ztix.routeserver.local import LocalTransport
+from ztix.routeserver.manifest import FileStat, Manifest
 from ztix.routeserver.model import DesiredConfig, Peer, RouteServer, RpkiValidator
 from ztix.routeserver.render import expected_protocols, render, render_host_config
 from ztix.routeserver.transport import BirdcReply, Deployment
@@ -336,6 +337,7 @@ class TimedTransport:
         self.inner = inner
         self.seconds: dict[str, float] = defaultdict(float)
         self.configure_codes: set[int] = set()
+        self.uploaded: int | None = None  # files written (the others hard-linked)
 
     @property
     def host(self) -> str:
@@ -352,6 +354,14 @@ class TimedTransport:
         result: dict[str, str] = self._timed("read", self.inner.read_deployed)
         return result
 
+    def list_deployed(self) -> dict[str, FileStat]:
+        result: dict[str, FileStat] = self._timed("read", self.inner.list_deployed)
+        return result
+
+    def read_manifest(self) -> Manifest | None:
+        result: Manifest | None = self._timed("read", self.inner.read_manifest)
+        return result
+
     def read_applied_hash(self) -> str | None:
         result: str | None = self._timed("read", self.inner.read_applied_hash)
         return result
@@ -359,8 +369,9 @@ class TimedTransport:
     def record_applied_hash(self, value: str) -> None:
         self._timed("record", lambda: self.inner.record_applied_hash(value))
 
-    def deploy(self, files: Mapping[str, str]) -> Deployment:
-        result: Deployment = self._timed("upload", lambda: self.inner.deploy(files))
+    def deploy(self, files: Mapping[str, str], reuse: Collection[str] = ()) -> Deployment:
+        self.uploaded = len(files) - len(reuse)
+        result: Deployment = self._timed("upload", lambda: self.inner.deploy(files, reuse))
         return result
 
     def restore(self, deployment: Deployment) -> None:
