@@ -67,7 +67,7 @@ class LocalTransport:
     def list_deployed(self) -> dict[str, FileStat]:
         root = Path(self._layout.config_dir)
         try:
-            return {relative: _stat(path) for relative, path in _regular_files(root)}
+            return {relative: stat for relative, _, stat in _scan(str(root))}
         except OSError as exc:
             raise self._fail("read", f"cannot list {root}", exc) from exc
 
@@ -106,14 +106,15 @@ class LocalTransport:
                 (staging / directory).mkdir(mode=Layout.DIR_MODE)
             written = []
             for relative, content in files.items():
-                if relative in reuse and _linked(current / relative, staging / relative):
+                target = f"{staging}/{relative}"
+                if relative in reuse and _linked(f"{current}/{relative}", target):
                     continue
-                written.append(staging / relative)
-                _write(staging / relative, content)
+                written.append(target)
+                _write(target, content)
             _sync_files(written)
-            stats = {relative: _stat(staging / relative) for relative in files}
+            stats = {relative: _stat(f"{staging}/{relative}") for relative in files}
             _write(staging / MANIFEST_FILE, manifest.build(files, stats).to_text())
-            _sync_files([staging / MANIFEST_FILE])
+            _sync_files([str(staging / MANIFEST_FILE)])
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise self._fail("upload", f"cannot write {staging}", exc) from exc
@@ -193,23 +194,33 @@ class LocalTransport:
 
 def _regular_files(root: Path) -> list[tuple[str, Path]]:
     """(relative path, path) of every regular file under ``root`` but the manifest."""
-    if not root.is_dir():
-        return []
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            relative = path.relative_to(root).as_posix()
-            if relative != MANIFEST_FILE:
-                found.append((relative, path))
+    return [(relative, Path(path)) for relative, path, _ in _scan(str(root))]
+
+
+def _scan(root: str, prefix: str = "") -> list[tuple[str, str, FileStat]]:
+    """(relative path, path, stat) of every regular file under ``root`` but the manifest,
+    from directory listings (os.scandir: no symlink followed)."""
+    found: list[tuple[str, str, FileStat]] = []
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        relative = f"{prefix}{entry.name}"
+        if entry.is_dir(follow_symlinks=False):
+            found.extend(_scan(entry.path, f"{relative}/"))
+        elif entry.is_file(follow_symlinks=False) and relative != MANIFEST_FILE:
+            status = entry.stat(follow_symlinks=False)
+            found.append((relative, entry.path, FileStat(status.st_size, int(status.st_mtime))))
     return found
 
 
-def _stat(path: Path) -> FileStat:
-    status = path.stat()
+def _stat(path: Path | str) -> FileStat:
+    status = os.stat(path)
     return FileStat(size=status.st_size, mtime=int(status.st_mtime))
 
 
-def _linked(source: Path, target: Path) -> bool:
+def _linked(source: str, target: str) -> bool:
     """Hard-link a deployed file into the staging set; False when that cannot be done
     (then the file is written)."""
     try:
@@ -219,19 +230,19 @@ def _linked(source: Path, target: Path) -> bool:
     return True
 
 
-def _write(path: Path, content: str) -> None:
+def _write(path: Path | str, content: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, Layout.FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(content)
 
 
-def _sync_files(paths: list[Path]) -> None:
+def _sync_files(paths: list[str]) -> None:
     """fsync each written file, several at a time: the file system commits concurrent
     fsyncs together, so 2,000 files cost a few commits rather than 2,000."""
     if not paths:
         return
 
-    def sync(path: Path) -> None:
+    def sync(path: str) -> None:
         descriptor = os.open(path, os.O_RDONLY)
         try:
             os.fsync(descriptor)
