@@ -216,7 +216,7 @@ def _scan(root: str, prefix: str = "") -> list[tuple[str, str, FileStat]]:
 
 
 def _stat(path: Path | str) -> FileStat:
-    status = os.stat(path)
+    status = os.stat(path)  # noqa: PTH116 - a plain path: 2,000 of these per deploy
     return FileStat(size=status.st_size, mtime=int(status.st_mtime))
 
 
