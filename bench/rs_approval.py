@@ -186,8 +186,9 @@ def wait_active(database: Database, rids: list[uuid.UUID], timeout: float) -> No
             seen = list(statuses)
         if all(s == "active" for s in seen):
             return
-        if "failed" in seen:
-            raise RuntimeError(f"a request failed: {seen.count('failed')} of {len(rids)}")
+        failed = sum(1 for s in seen if s == "failed")
+        if failed:
+            raise RuntimeError(f"{failed} of {len(rids)} requests failed")
         time.sleep(0.01 if len(rids) == 1 else 0.2)
     raise RuntimeError(f"not all of {len(rids)} active after {timeout:g} s")
 
