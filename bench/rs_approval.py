@@ -139,7 +139,7 @@ class SizeResult:
 
 def stage_times(database: Database, rid: uuid.UUID, since_id: int) -> Sample:
     """The audit trail of one request (and the servers' applies after it was approved)."""
-    with database.session() as db:
+    with database.read_session() as db:
         events = db.execute(
             select(AuditEvent.action, AuditEvent.target_id, AuditEvent.occurred_at)
             .where(AuditEvent.id > since_id)
@@ -174,14 +174,14 @@ def stage_times(database: Database, rid: uuid.UUID, since_id: int) -> Sample:
 
 
 def last_audit_id(database: Database) -> int:
-    with database.session() as db:
+    with database.read_session() as db:
         return db.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
 
 
 def wait_active(database: Database, rids: list[uuid.UUID], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with database.session() as db:
+        with database.read_session() as db:  # no write lock: the jobs write meanwhile
             statuses = db.scalars(select(JoinRequest.status).where(JoinRequest.id.in_(rids)))
             seen = list(statuses)
         if all(s == "active" for s in seen):
