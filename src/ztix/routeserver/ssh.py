@@ -502,7 +502,8 @@ async def _remote_stats(sftp: asyncssh.SFTPClient, root: str) -> dict[str, FileS
             if _is_directory(entry.attrs):
                 pending.append(path)
             elif _is_regular(entry.attrs):
-                found[path] = FileStat(size=entry.attrs.size or 0, mtime=int(entry.attrs.mtime or 0))
+                attrs = entry.attrs
+                found[path] = FileStat(size=attrs.size or 0, mtime=int(attrs.mtime or 0))
     return found
 
 
