@@ -28,7 +28,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import platform
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -37,7 +39,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bench.common import pct
+from bench.common import DOCS, Run, Summary, anchor, pct, write_report
 from bench.routeservers import (
     CONFIGURE_TIMEOUT,
     LAN4,
@@ -66,7 +68,6 @@ from ztix.workflow.routeservers import gate_for
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
 
-COMMAND = "uv run python -m bench.rs_approval"
 STAGES = ("queue", "controller", "rs1", "rs2", "gate")
 RS2_IPV4 = LAN4[2]
 RS2_IPV6 = LAN6[2]
@@ -319,31 +320,76 @@ def goal_rows(results: list[SizeResult], command: str) -> list[dict[str, str]]:
     return rows
 
 
+def report(bench_run: Run, results: list[SizeResult], samples: int) -> str:
+    out = [anchor(bench_run.module), "## Approval → active with two BIRD route servers (P1)", ""]
+    out += ["```sh", bench_run.command, "```", ""]
+    out += bench_run.lines()
+    out += [
+        f"- Software: {versions()}",
+        "",
+        "SQLite file database, the ZeroTier controller emulator, two BIRD route servers (rs1, "
+        "rs2: pair order 0, 1; local transport), the in-process runner (4 threads). For each "
+        f"size the existing members are made active first, then {samples} requests are "
+        "approved one at a time; each is timed from `request.approved` to "
+        "`provisioning.succeeded` in the audit trail, split at `provisioning.started` "
+        "(*queue*), `provisioning.waiting_for_route_servers` (*controller*), rs1's and rs2's "
+        "`routeserver.applied` (*rs1*, *rs2*: sync job, desired state, render, apply) and "
+        "`provisioning.succeeded` (*gate*). Members carry no IRR data (the database has none "
+        'yet), so their sessions render IRR "not checked".',
+        "",
+        table(results),
+        "",
+        "| goal | measured | ratio | result | command |",
+        "|---|---:|---:|---|---|",
+    ]
+    for row in goal_rows(results, bench_run.command):
+        out.append(
+            f"| {row['goal']} | {row['measured']} | {row['ratio']} | {row['result']} | "
+            f"`{row['command']}` |"
+        )
+    problems = [f"{r.existing}: {e}" for r in results for e in r.errors]
+    if problems:
+        out += ["", "Problems seen: " + "; ".join(problems)]
+    return "\n".join(out) + "\n"
+
+
+def summary(results: list[SizeResult]) -> Summary:
+    figures = [
+        f"{r.existing:,} members: p50 {seconds(pct(r.totals(), 50))}, "
+        f"p95 {seconds(pct(r.totals(), 95))}"
+        for r in results
+        if r.samples
+    ]
+    return Summary(
+        title="Approval → active, two route servers",
+        figure="<br>".join(figures),
+        baseline="goal at 2,000 members: p50 ≤ 2 s, p95 ≤ 4 s, pair order kept",
+    )
+
+
+def versions() -> str:
+    bird = subprocess.run(["bird", "--version"], capture_output=True, text=True, check=False)
+    return f"{(bird.stdout + bird.stderr).strip()}, Python {platform.python_version()}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m bench.rs_approval", description=__doc__)
     parser.add_argument("--existing", default="0,500,2000", help="members already active")
     parser.add_argument("--samples", type=int, default=10, help="timed approvals per size")
     parser.add_argument("--timeout", type=float, default=600)
     parser.add_argument("--short", action="store_true", help="2,000 members, 3 samples")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    parser.add_argument("--write-docs", action="store_true", help=f"update {DOCS.name}")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     sizes = [2000] if args.short else [int(s) for s in args.existing.split(",")]
     samples = 3 if args.short else args.samples
-    command = COMMAND + (" --short" if args.short else "")
+    bench_run = Run.start("rs_approval", argv)
     results = [run_size(n, samples, args.timeout) for n in sizes]
-    print(table(results))
-    print()
-    print("| goal | measured | ratio | result | command |")
-    print("|---|---:|---:|---|---|")
-    for row in goal_rows(results, command):
-        print(
-            f"| {row['goal']} | {row['measured']} | {row['ratio']} | {row['result']} | "
-            f"`{row['command']}` |"
-        )
-    for r in results:
-        for error in r.errors:
-            print(f"problem at {r.existing}: {error}")
+    bench_run.finish()
+    text = report(bench_run, results, samples)
+    write_report(bench_run, text, docs=args.write_docs, summary=summary(results))
     return 1 if any(r.errors for r in results) else 0
 
 
