@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from tests.support.sshd import SshServer
 from ztix.routeserver.apply import ApplyResult, apply, files_hash, parse_protocols, status
 from ztix.routeserver.connect import transport_for
 from ztix.routeserver.local import LocalTransport
+from ztix.routeserver.manifest import MANIFEST_FILE, FileStat, Manifest
 from ztix.routeserver.ssh import PinnedHostKeys, SshTransport
 from ztix.routeserver.transport import BirdcReply, Deployment, RouteServerTransport
 
@@ -117,17 +118,21 @@ def test_identical_reapply_does_not_reconfigure(
     assert bird.log.read_text().count("Reconfiguring") == reconfigures_logged
 
 
-def test_config_rejected_at_check_keeps_the_previous_files_and_config(
+def test_a_set_that_does_not_parse_is_refused_by_the_one_configure(
     transport: RouteServerTransport, bird: Bird
 ) -> None:
+    """Parse once: no `configure check` first. BIRD's timed configure refuses a set that
+    does not parse (8002) and keeps running the old configuration; nothing to undo."""
     good = payload(bird.config_dir)
     assert run(transport, bird, good).ok
     reconfigured = bird.last_reconfiguration()
+    birdc = Sabotage(transport, "nothing", None)
 
     bad = payload(bird.config_dir, broken=True)
-    result = run(transport, bird, bad)
+    result = run(birdc, bird, bad)
 
-    assert not result.ok and result.stage == "check"
+    assert birdc.commands == [f'configure "{bird.main_config}" timeout 30']
+    assert not result.ok and result.stage == "configure"
     assert result.exit_status == 1  # birdc says so for an 8xxx reply
     assert "8002" in result.output_excerpt and "AS64502_cccccccccc.conf:1:" in result.output_excerpt
     assert "syntax error" in result.output_excerpt
@@ -135,6 +140,7 @@ def test_config_rejected_at_check_keeps_the_previous_files_and_config(
     assert result.applied_hash == files_hash(good) == result.previous_hash
     assert bird.deployed() == good
     assert bird.last_reconfiguration() == reconfigured  # never configured
+    assert not bird.pending_undo()  # nothing half-applied, no undo timer running
     assert bird.protocols() >= BOTH and "AS64502_cccccccccc" not in bird.protocols()
     failed = bird.config_dir.with_name("live.failed")
     assert (failed / "peers" / "AS64502_cccccccccc.conf").exists()  # kept for a look
@@ -194,6 +200,92 @@ def test_a_lost_record_means_a_full_apply(transport: RouteServerTransport, bird:
     assert transport.read_applied_hash() == files_hash(files)
 
 
+# --- incremental apply: only changed files are uploaded --------------------------------
+
+
+def members(config_dir: Path, *names: str, edited: str = "") -> dict[str, str]:
+    """ztix.conf and one static protocol per name (``edited``'s with another route)."""
+    files = {"ztix.conf": f'# ZT-IX main include\ninclude "{config_dir}/peers/*.conf";\n'}
+    for name in names:
+        net = "10.9.9.0/24" if name == edited else f"10.{len(name)}.{ord(name[-1]) % 250}.0/24"
+        files[f"peers/{name}.conf"] = (
+            f"protocol static {name} {{\n  ipv4;\n  route {net} blackhole;\n}}\n"
+        )
+    return files
+
+
+def inode(path: Path) -> int:
+    return path.stat().st_ino
+
+
+def test_only_changed_files_are_uploaded_and_removals_follow(
+    transport: RouteServerTransport, bird: Bird
+) -> None:
+    keep, change, drop, add = "AS64510_a", "AS64511_b", "AS64512_c", "AS64513_d"
+    first = members(bird.config_dir, keep, change, drop)
+    assert run(transport, bird, first, expected={keep, change, drop}).changed
+    live = bird.config_dir / "peers"
+    kept_inode = inode(live / f"{keep}.conf")
+    changed_inode = inode(live / f"{change}.conf")
+
+    spy = Sabotage(transport, "nothing", None)
+    second = members(bird.config_dir, keep, change, add, edited=change)
+    result = run(spy, bird, second, expected={keep, change, add})
+
+    assert result.ok and result.changed, result
+    assert spy.reused == {"ztix.conf", f"peers/{keep}.conf"}  # known equal from the manifest
+    assert bird.deployed() == second  # the removed member's file is gone
+    assert bird.protocols() >= {keep, change, add} and drop not in bird.protocols()
+    assert inode(live / f"{keep}.conf") == kept_inode  # linked, not uploaded again
+    assert inode(live / f"{change}.conf") != changed_inode
+    # The previous set is intact beside it, for a restore.
+    previous = bird.config_dir.with_name("live.previous")
+    assert (previous / "peers" / f"{change}.conf").read_text() == first[f"peers/{change}.conf"]
+    assert (previous / "peers" / f"{drop}.conf").exists()
+    recorded = transport.read_manifest()
+    assert recorded is not None and recorded.set_hash == files_hash(second)
+    assert set(recorded.files) == set(second)
+    assert run(spy, bird, second, expected={keep, change, add}).unchanged
+
+
+def test_a_failed_incremental_apply_restores_every_previous_file(
+    transport: RouteServerTransport, bird: Bird
+) -> None:
+    good = members(bird.config_dir, "AS64510_a", "AS64511_b")
+    assert run(transport, bird, good, expected={"AS64510_a", "AS64511_b"}).ok
+    before = (bird.config_dir / MANIFEST_FILE).read_text()
+
+    # One file changed, one removed, one added that BIRD refuses: nothing may stay.
+    bad = members(bird.config_dir, "AS64510_a", edited="AS64510_a")
+    bad["peers/AS64502_cccccccccc.conf"] = "protocol static AS64502_cccccccccc { nowhere }\n"
+    result = run(transport, bird, bad, expected={"AS64510_a"})
+
+    assert not result.ok and result.stage == "configure" and result.rolled_back is True
+    assert bird.deployed() == good
+    assert (bird.config_dir / MANIFEST_FILE).read_text() == before
+    assert bird.protocols() >= {"AS64510_a", "AS64511_b"}
+    assert run(transport, bird, good, expected={"AS64510_a", "AS64511_b"}).unchanged
+
+
+def test_a_file_edited_on_the_server_is_not_trusted(
+    transport: RouteServerTransport, bird: Bird
+) -> None:
+    """The manifest is trusted for a file only while its size and time are as recorded:
+    a hand edit makes the next apply read the files back and upload the set again."""
+    files = members(bird.config_dir, "AS64510_a", "AS64511_b")
+    assert run(transport, bird, files, expected={"AS64510_a", "AS64511_b"}).changed
+    edited = bird.config_dir / "peers" / "AS64511_b.conf"
+    edited.write_text(edited.read_text() + "# edited by hand\n")
+
+    spy = Sabotage(transport, "nothing", None)
+    again = run(spy, bird, files, expected={"AS64510_a", "AS64511_b"})
+
+    assert again.ok and again.changed  # not "unchanged": the disk differed from the set
+    assert spy.reused == {"ztix.conf", "peers/AS64510_a.conf"}  # equal content, read back
+    assert again.previous_hash != files_hash(files)
+    assert bird.deployed() == files
+
+
 @pytest.mark.parametrize(
     ("files", "reason"),
     [
@@ -220,9 +312,10 @@ def test_sanity_refuses_unusable_sets_before_touching_anything(
 class Sabotage:
     """A transport that misbehaves at one birdc command, otherwise the real one."""
 
-    def __init__(self, inner: LocalTransport, command: str, action: object) -> None:
+    def __init__(self, inner: RouteServerTransport, command: str, action: object) -> None:
         self.inner, self.command, self.action = inner, command, action
         self.commands: list[str] = []
+        self.reused: set[str] | None = None
 
     @property
     def host(self) -> str:
@@ -231,14 +324,21 @@ class Sabotage:
     def read_deployed(self) -> dict[str, str]:
         return self.inner.read_deployed()
 
+    def list_deployed(self) -> dict[str, FileStat]:
+        return self.inner.list_deployed()
+
+    def read_manifest(self) -> Manifest | None:
+        return self.inner.read_manifest()
+
     def read_applied_hash(self) -> str | None:
         return self.inner.read_applied_hash()
 
     def record_applied_hash(self, value: str) -> None:
         self.inner.record_applied_hash(value)
 
-    def deploy(self, files: Mapping[str, str]) -> Deployment:
-        return self.inner.deploy(files)
+    def deploy(self, files: Mapping[str, str], reuse: Collection[str] = ()) -> Deployment:
+        self.reused = set(reuse)
+        return self.inner.deploy(files, reuse)
 
     def restore(self, deployment: Deployment) -> None:
         self.inner.restore(deployment)
@@ -260,8 +360,12 @@ def test_a_refused_configure_is_not_undone(bird: Bird) -> None:
     good = payload(bird.config_dir)
     assert run(local, bird, good).ok
 
-    def break_a_file() -> None:  # between check and configure
-        (bird.config_dir / "ztix.conf").write_text("this is not BIRD;\n")
+    def break_a_file() -> None:  # between the swap and the configure
+        # Replaced, as every writer of the set does: unchanged files are hard links shared
+        # with .previous, so an edit in place would reach the copy kept for the restore.
+        broken = bird.config_dir / "ztix.conf.new"
+        broken.write_text("this is not BIRD;\n")
+        broken.replace(bird.config_dir / "ztix.conf")
 
     sabotage = Sabotage(local, f'configure "{bird.main_config}"', break_a_file)
     result = run(sabotage, bird, payload(bird.config_dir, bgp=False), expected={STATIC})
@@ -306,14 +410,14 @@ def test_a_failed_undo_is_reported_and_the_files_still_restored(bird: Bird) -> N
     assert bird.deployed() == good
 
 
-def test_bird_not_running_fails_check_and_restores(bird: Bird) -> None:
+def test_bird_not_running_fails_configure_and_restores(bird: Bird) -> None:
     local = LocalTransport.from_config(route_server_config(bird))
     bird.process.terminate()
     bird.process.wait(timeout=5)
 
     result = run(local, bird, payload(bird.config_dir))
 
-    assert not result.ok and result.stage == "check"
+    assert not result.ok and result.stage == "configure"
     assert result.exit_status == 1 and "Unable to connect" in result.output_excerpt
     assert bird.deployed() == {"ztix.conf": INITIAL_ZTIX_CONF}
 
@@ -323,7 +427,7 @@ def test_birdc_missing_is_reported(bird: Bird) -> None:
 
     result = run(local, bird, payload(bird.config_dir))
 
-    assert not result.ok and result.stage == "check" and result.exit_status == 127
+    assert not result.ok and result.stage == "configure" and result.exit_status == 127
     assert bird.deployed() == {"ztix.conf": INITIAL_ZTIX_CONF}
 
 

@@ -202,16 +202,16 @@ def test_a_rejected_config_is_undone_and_named(
     process_request(ctx, first)
     sync_route_servers(ctx)
     assert load(database, first).status == "active"
-    # Break rs1: its bird.conf now refers to something BIRD will refuse at check time.
+    # Break rs1: its bird.conf now holds something BIRD refuses when it parses the set.
     bird = birds["rs1"]
     bird.main_config.write_text(bird.main_config.read_text() + "\nthis is not bird syntax;\n")
     second = submit(database, ctx.settings, node="abcdef0002")
     process_request(ctx, second)
     outcomes = sync_route_servers(ctx)
-    assert outcomes[0].result == "failed" and outcomes[0].stage == "check"
+    assert outcomes[0].result == "failed" and outcomes[0].stage == "configure"
     request = load(database, second)
     assert request.status == "failed"
-    assert "stage check" in (request.last_error_message or "")
+    assert "stage configure" in (request.last_error_message or "")
     assert "AS213035_abcdef0001_v4" in protocols(bird)  # the old config still runs
     assert "AS213035_abcdef0002_v4" not in protocols(bird)
 

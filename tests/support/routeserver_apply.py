@@ -70,7 +70,7 @@ class Bird:
         return {
             p.relative_to(self.config_dir).as_posix(): p.read_text()
             for p in self.config_dir.rglob("*")
-            if p.is_file()
+            if p.is_file() and p.name != ".ztix-manifest.json"  # ZT-IX's, not BIRD's
         }
 
     def leftovers(self) -> list[str]:

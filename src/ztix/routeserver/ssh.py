@@ -11,7 +11,7 @@ import re
 import shlex
 import stat
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import asyncssh
 
 from ztix.config import RouteServerConfig
+from ztix.routeserver import manifest
+from ztix.routeserver.manifest import MANIFEST_FILE, FileStat, Manifest
 from ztix.routeserver.transport import BirdcReply, Deployment, Layout, RouteServerError, Stage
 
 logger = logging.getLogger(__name__)
@@ -261,7 +263,7 @@ class SshTransport:
             sftp = await self._files()
             if not await sftp.isdir(root):
                 return {}
-            paths = await _remote_files(sftp, root)
+            paths = [p for p in await _remote_files(sftp, root) if p != MANIFEST_FILE]
             limit = asyncio.Semaphore(_CONCURRENCY)
 
             async def fetch(relative: str) -> tuple[str, str]:
@@ -271,6 +273,32 @@ class SshTransport:
             return dict(await asyncio.gather(*(fetch(p) for p in paths)))
 
         return self._run("read", f"cannot read {root}", read)
+
+    def list_deployed(self) -> dict[str, FileStat]:
+        root = str(self._layout.config_dir)
+
+        async def listing() -> dict[str, FileStat]:
+            sftp = await self._files()
+            if not await sftp.isdir(root):
+                return {}
+            found = await _remote_stats(sftp, root)
+            found.pop(MANIFEST_FILE, None)
+            return found
+
+        return self._run("read", f"cannot list {root}", listing)
+
+    def read_manifest(self) -> Manifest | None:
+        path = f"{self._layout.config_dir}/{MANIFEST_FILE}"
+
+        async def read() -> Manifest | None:
+            sftp = await self._files()
+            try:
+                async with sftp.open(path, "rb", encoding=None) as handle:
+                    return Manifest.parse(_text(await handle.read()))
+            except asyncssh.SFTPError:
+                return None  # missing or unreadable: nothing is trusted, the files are read
+
+        return self._run("read", f"cannot read {path}", read)
 
     def read_applied_hash(self) -> str | None:
         marker = str(self._layout.marker)
@@ -301,9 +329,10 @@ class SshTransport:
 
         self._run("confirm", f"cannot write {marker}", write)
 
-    def deploy(self, files: Mapping[str, str]) -> Deployment:
+    def deploy(self, files: Mapping[str, str], reuse: Collection[str] = ()) -> Deployment:
         token, staging_path = self._layout.new_staging()
         staging = str(staging_path)
+        current = str(self._layout.config_dir)
 
         async def upload() -> None:
             sftp = await self._files()
@@ -317,9 +346,19 @@ class SshTransport:
 
                 async def put(relative: str, content: str) -> None:
                     async with limit:
-                        await _remote_write(sftp, f"{staging}/{relative}", content)
+                        target = f"{staging}/{relative}"
+                        if relative in reuse:
+                            # Unchanged: a hard link to the running copy (OpenSSH's
+                            # hardlink@openssh.com), written when the server cannot.
+                            with contextlib.suppress(asyncssh.SFTPError):
+                                await sftp.link(f"{current}/{relative}", target)
+                                return
+                        await _remote_write(sftp, target, content)
 
                 await asyncio.gather(*(put(p, c) for p, c in files.items()))
+                stats = await _remote_stats(sftp, staging)
+                text = manifest.build(files, stats).to_text()
+                await _remote_write(sftp, f"{staging}/{MANIFEST_FILE}", text)
             except Exception:
                 await _remote_rmtree(sftp, staging)
                 raise
@@ -446,7 +485,12 @@ def _is_regular(attrs: asyncssh.SFTPAttrs) -> bool:
 
 
 async def _remote_files(sftp: asyncssh.SFTPClient, root: str) -> list[str]:
-    found: list[str] = []
+    return list(await _remote_stats(sftp, root))
+
+
+async def _remote_stats(sftp: asyncssh.SFTPClient, root: str) -> dict[str, FileStat]:
+    """Size and time of every regular file under ``root``, from directory listings."""
+    found: dict[str, FileStat] = {}
     pending = [""]
     while pending:
         relative = pending.pop()
@@ -458,7 +502,8 @@ async def _remote_files(sftp: asyncssh.SFTPClient, root: str) -> list[str]:
             if _is_directory(entry.attrs):
                 pending.append(path)
             elif _is_regular(entry.attrs):
-                found.append(path)
+                attrs = entry.attrs
+                found[path] = FileStat(size=attrs.size or 0, mtime=int(attrs.mtime or 0))
     return found
 
 

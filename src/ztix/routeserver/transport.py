@@ -5,14 +5,17 @@ One small protocol, :class:`RouteServerTransport`, with two adapters: ``local.Lo
 key pinned to the configured known_hosts line); ``connect.transport_for`` picks one from a
 server's config. Both lay files out the same way (:class:`Layout`)::
 
-    <config_dir>                   what BIRD includes (ztix.conf, peers/*.conf)
+    <config_dir>                   what BIRD includes (ztix.conf, peers/*.conf), and
+                                   .ztix-manifest.json: each file's hash (manifest.py)
     <config_dir>.staging-<token>/  a new set being written
     <config_dir>.previous/         the set replaced by the last swap, kept for restore
     <config_dir>.failed/           the last set that was swapped out again by a restore
     <config_dir>.applied           hash of the last set BIRD confirmed (see apply.py)
 
 A swap is two renames in the parent directory (``config_dir`` → ``.previous``, staging →
-``config_dir``), so BIRD never reads a half-written set. The callers are sync worker
+``config_dir``), so BIRD never reads a half-written set. Only changed files are uploaded:
+the unchanged ones are hard links to the running set's (files are replaced, never written
+in place, so ``.previous`` keeps its content for a restore). The callers are sync worker
 threads: every method here is synchronous; the SSH adapter runs asyncssh on a private
 event loop thread.
 """
@@ -22,10 +25,12 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import ClassVar, Literal, Protocol
+
+from ztix.routeserver.manifest import FileStat, Manifest
 
 Stage = Literal[
     "sanity",  # the new file set is unusable (empty, no ztix.conf, bad path)
@@ -34,8 +39,8 @@ Stage = Literal[
     "read",  # reading the deployed files failed
     "upload",  # writing the staging directory failed
     "swap",  # renaming staging into place failed (the previous set is back in place)
-    "check",  # birdc configure check did not answer "Configuration OK"
-    "configure",  # birdc configure ... timeout N was not accepted
+    "check",  # (no longer run: apply's configure parses once; kept for stored results)
+    "configure",  # birdc configure ... timeout N was not accepted (a parse error: 8002)
     "verify",  # after configure: status does not answer, or a protocol is missing
     "confirm",  # birdc configure confirm failed (BIRD's timer may already have undone)
     "undo",  # birdc configure undo failed during a rollback
@@ -163,7 +168,17 @@ class RouteServerTransport(Protocol):
         ...
 
     def read_deployed(self) -> dict[str, str]:
-        """Every regular file under config_dir, by path relative to it (posix, "/")."""
+        """Every regular file under config_dir but the manifest, by path relative to it
+        (posix, "/")."""
+        ...
+
+    def list_deployed(self) -> dict[str, FileStat]:
+        """Size and time of every regular file under config_dir but the manifest."""
+        ...
+
+    def read_manifest(self) -> Manifest | None:
+        """The deployed set's manifest (``manifest.MANIFEST_FILE``), or None when there is
+        none or it is unreadable."""
         ...
 
     def read_applied_hash(self) -> str | None:
@@ -172,9 +187,12 @@ class RouteServerTransport(Protocol):
 
     def record_applied_hash(self, value: str) -> None: ...
 
-    def deploy(self, files: Mapping[str, str]) -> Deployment:
-        """Write ``files`` to a staging directory, then swap it in as config_dir. On a
-        failure nothing is swapped (stage upload) or the previous set is back (stage swap)."""
+    def deploy(self, files: Mapping[str, str], reuse: Collection[str] = ()) -> Deployment:
+        """Write ``files`` and their manifest to a staging directory, then swap it in as
+        config_dir. The paths in ``reuse`` are known to be deployed with the same content:
+        they are hard-linked from config_dir instead of uploaded (written when linking
+        fails). On a failure nothing is swapped (stage upload) or the previous set is back
+        (stage swap)."""
         ...
 
     def restore(self, deployment: Deployment) -> None:

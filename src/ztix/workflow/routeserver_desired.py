@@ -12,12 +12,18 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, lazyload, load_only, selectinload
 
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
-from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
+from ztix.db.models import (
+    AddressAssignment,
+    IxNetwork,
+    JoinRequest,
+    PeeringDBNetwork,
+    RouteServerPeer,
+)
 from ztix.domain.requests import RequestStatus
 from ztix.domain.routeserver import (
     DesiredConfig,
@@ -67,6 +73,21 @@ def client_requests(db: Session, network_id: int) -> list[JoinRequest]:
                 JoinRequest.zt_authorized.is_(True),
             )
             .order_by(JoinRequest.asn, JoinRequest.node_id)
+            # Only what a peer is made of: every sync pass reads all the members, and whole
+            # rows (JSON columns, the network joined in) cost 0.5 s at 500 members.
+            .options(
+                load_only(
+                    JoinRequest.id,
+                    JoinRequest.asn,
+                    JoinRequest.node_id,
+                    JoinRequest.max_prefix_ipv4_override,
+                    JoinRequest.max_prefix_ipv6_override,
+                ),
+                lazyload(JoinRequest.network),
+                selectinload(JoinRequest.addresses).load_only(
+                    AddressAssignment.family, AddressAssignment.address
+                ),
+            )
         )
     )
 
@@ -165,25 +186,48 @@ def _host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:
 
 def record_peers(db: Session, server: str, limits: list[PeerLimits]) -> None:
     """Make the server's peer rows those of ``limits`` (a new peer is not yet applied
-    there: ``applied`` is set once the server runs it)."""
+    there: ``applied`` is set once the server runs it). Every sync pass calls this with all
+    the members: the rows are read as columns and only the differences written (loading
+    2,000 row objects cost about 0.8 s)."""
     wanted = {uuid.UUID(p.request_id): p for p in limits}
+    peer = RouteServerPeer
     rows = {
         r.request_id: r
-        for r in db.scalars(select(RouteServerPeer).where(RouteServerPeer.server == server))
+        for r in db.execute(
+            select(
+                peer.request_id,
+                peer.asn,
+                peer.max_prefix_ipv4,
+                peer.max_prefix_ipv6,
+                peer.max_prefix_source,
+            ).where(peer.server == server)
+        )
     }
-    for request_id, row in rows.items():
-        if request_id not in wanted:
-            db.delete(row)
+    gone = [request_id for request_id in rows if request_id not in wanted]
+    if gone:
+        db.execute(delete(peer).where(peer.server == server, peer.request_id.in_(gone)))
     now = utcnow()
     for request_id, lim in wanted.items():
-        row = rows.get(request_id) or RouteServerPeer(
-            server=server, request_id=request_id, applied=False
+        values = {
+            "asn": lim.asn,
+            "max_prefix_ipv4": lim.limits.ipv4,
+            "max_prefix_ipv6": lim.limits.ipv6,
+            "max_prefix_source": lim.limits.source,
+        }
+        row = rows.get(request_id)
+        if row is None:
+            db.add(
+                peer(server=server, request_id=request_id, applied=False, updated_at=now, **values)
+            )
+            continue
+        if (row.asn, row.max_prefix_ipv4, row.max_prefix_ipv6, row.max_prefix_source) == tuple(
+            values.values()
+        ):
+            continue
+        if (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6):
+            values["updated_at"] = now
+        db.execute(
+            update(peer)
+            .where(peer.server == server, peer.request_id == request_id)
+            .values(**values)
         )
-        changed = (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6)
-        row.asn = lim.asn
-        row.max_prefix_ipv4 = lim.limits.ipv4
-        row.max_prefix_ipv6 = lim.limits.ipv6
-        row.max_prefix_source = lim.limits.source
-        if changed:
-            row.updated_at = now
-        db.add(row)

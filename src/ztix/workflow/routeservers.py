@@ -212,9 +212,19 @@ def _one_pass(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutc
         desired, limits = desired_state.build(
             db, ctx.settings, rs, peeringdb_failed=round_.peeringdb_failed
         )
-        try:
-            files, desired_hash = deployer.render(rs.name, desired)
-        except RenderError as exc:
+    # Rendered outside any transaction: at 2,000 members it is CPU work of a second or more,
+    # and an open write transaction would hold SQLite's write lock (every other writer
+    # queues behind it) the whole time. This round holds the server's lease, so nobody else
+    # writes its state meanwhile.
+    try:
+        rendered: tuple[dict[str, str], str] | RenderError = deployer.render(rs.name, desired)
+    except RenderError as failure:
+        rendered = failure
+    with ctx.database.session() as db:
+        state = db.get(RouteServerState, rs.name)
+        assert state is not None
+        if isinstance(rendered, RenderError):
+            exc = rendered
             # A bug or a value the model let through: nothing reaches the server.
             log.error("route server %s: rendering failed: %s", rs.name, exc)
             state.last_result = "failed"
@@ -228,6 +238,7 @@ def _one_pass(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutc
                 {"server": rs.name, "stage": "render", "output": str(exc)[:500]},
             )
             return ServerOutcome(rs.name, "failed", 1, "render", str(exc))
+        files, desired_hash = rendered
         state.desired_hash = desired_hash
         state.peers_desired = len(desired.peers)
         desired_state.record_peers(db, rs.name, limits)
@@ -249,15 +260,18 @@ def route_servers_behind(ctx: RouteServerContext, deployer: RouteServerDeployer)
     servers = desired_state.enabled_servers(ctx.settings)
     if not servers:
         return []
-    behind = []
-    with ctx.database.session() as db:
+    with ctx.database.read_session() as db:  # a read: no write lock while rendering below
+        built = []
         for rs in servers:
             state = db.get(RouteServerState, rs.name)
-            desired, _ = desired_state.build(db, ctx.settings, rs)
-            _files, desired_hash = deployer.render(rs.name, desired)
-            if state is None or state.applied_hash != desired_hash:
-                behind.append(rs.name)
-        db.rollback()  # a read: build() may have touched nothing, keep it that way
+            applied = state.applied_hash if state is not None else None
+            built.append((rs, applied, desired_state.build(db, ctx.settings, rs)[0]))
+        db.rollback()  # build() may have touched nothing, keep it that way
+    behind = []
+    for rs, applied, desired in built:
+        _files, desired_hash = deployer.render(rs.name, desired)
+        if applied is None or applied != desired_hash:
+            behind.append(rs.name)
     return behind
 
 

@@ -13,6 +13,7 @@ import os
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -273,16 +274,17 @@ def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
     from ztix.routeserver import render as render_module
 
     calls: list[int] = []
-    real = render_module.render
+    expected = render_hash(render(samples.basic()))
+    real_render = render_module._render
 
-    def counted(desired: DesiredConfig) -> dict[str, str]:
+    def counted(desired: DesiredConfig, known: Any) -> Any:
         calls.append(len(desired.peers))
-        return real(desired)
+        return real_render(desired, known)
 
-    monkeypatch.setattr(render_module, "render", counted)
+    monkeypatch.setattr(render_module, "_render", counted)
     cache = render_module.RenderCache()
     files, digest = cache.rendered("rs1", samples.basic())
-    assert digest == render_hash(real(samples.basic()))
+    assert digest == expected
     again, same = cache.rendered("rs1", samples.basic())  # an equal, separately built state
     assert (again, same) == (files, digest) and len(calls) == 1
     again["peers/x.conf"] = "changed by a caller"  # callers get their own dict
@@ -290,3 +292,33 @@ def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
     assert cache.rendered("rs2", samples.basic())[1] == digest and len(calls) == 2
     fewer = DesiredConfig(samples.basic().server, samples.basic().peers[:1])
     assert cache.rendered("rs1", fewer)[1] != digest and len(calls) == 3
+
+
+def test_the_render_cache_renders_only_the_peers_that_changed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ztix.routeserver import render as render_module
+
+    rendered: list[str] = []
+    real_peer = render_module._peer
+
+    def counted(peer: Any, server: Any) -> Any:
+        rendered.append(peer.node_id)
+        return real_peer(peer, server)
+
+    monkeypatch.setattr(render_module, "_peer", counted)
+    cache = render_module.RenderCache()
+    basic = samples.basic()
+    cache.rendered("rs1", DesiredConfig(basic.server, basic.peers[:2]))
+    assert len(rendered) == 2
+    rendered.clear()
+
+    files, digest = cache.rendered("rs1", basic)  # one member more
+
+    assert rendered == [basic.peers[2].node_id]
+    assert files == render(basic) and digest == render_hash(files)
+    # Another server (its name is in every peer file): everything renders again.
+    other = DesiredConfig(dataclasses.replace(basic.server, name="rs2"), basic.peers)
+    rendered.clear()
+    assert cache.rendered("rs1", other)[0] == render(other)
+    assert len(rendered) == len(basic.peers) * 2  # the cache's render, then render()
