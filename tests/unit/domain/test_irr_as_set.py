@@ -68,7 +68,7 @@ def test_real_world_shapes(text: str, expected: list[IrrObject]) -> None:
         "AS1:AS2",
         "AS-$(reboot)",
         "AS-FOO`id`",
-        "AS-ＦＯＯ",  # fullwidth letters
+        "AS-\uff26\uff2f\uff2f",  # fullwidth letters
         "AS-FOO\x00",
         "1::AS-FOO",
         "A" * 200,
