@@ -27,8 +27,8 @@ from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.workflow import audit, networks
 
-# The controller emulator and job-context fixtures, for every test package.
-pytest_plugins = ["tests.support.zt_fixtures"]
+# The controller emulator and job-context fixtures, and the session IRRd, for every test package.
+pytest_plugins = ["tests.support.zt_fixtures", "tests.support.irr_fixtures"]
 
 
 @pytest.fixture(scope="session")
