@@ -99,6 +99,10 @@ def build(
             max_as_path_length=conf.policy.max_as_path_length,
             import_limit_action=conf.policy.import_limit_action,
             rpki_invalid=conf.policy.rpki_invalid,
+            irr_prefix=conf.policy.irr_prefix,
+            irr_origin=conf.policy.irr_origin,
+            rpki_valid_is_irr_valid=conf.policy.rpki_valid_is_irr_valid,
+            irr_more_specifics=conf.policy.irr_more_specifics,
         ),
         never_via_route_servers=tuple(never_via_route_servers(db)),
     )
