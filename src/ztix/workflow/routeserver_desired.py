@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
-from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
+from ztix.db.models import IrrData, IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
 from ztix.domain.requests import RequestStatus
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
 from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
@@ -130,6 +131,9 @@ def build(
         )
         peers.append(peer_of(request, lim))
         limits.append(PeerLimits(str(request.id), request.asn, lim))
+    if settings.irr.enabled:
+        irr = irr_rows(db, {p.asn for p in peers})
+        peers = [peer_with_irr(p, irr.get(p.asn)) for p in peers]
     return DesiredConfig(server=server, peers=tuple(peers)), limits
 
 
@@ -147,6 +151,25 @@ def peer_of(request: JoinRequest, limits: MaxPrefix | None = None) -> Peer:
         max_prefix_ipv6=limits.ipv6 if limits else 0,
         description=f"AS{request.asn} {request.node_id}",
     )
+
+
+def peer_with_irr(peer: Peer, row: IrrData | None) -> Peer:
+    """``peer`` with its last good IRR data (unchanged when there is none: "not checked")."""
+    if row is None or row.origins is None or row.prefixes_ipv4 is None:
+        return peer
+    return replace(
+        peer,
+        irr_prefixes_ipv4=tuple(ipaddress.IPv4Network(p) for p in row.prefixes_ipv4),
+        irr_prefixes_ipv6=tuple(ipaddress.IPv6Network(p) for p in row.prefixes_ipv6 or ()),
+        irr_origins=tuple(int(a) for a in row.origins),
+    )
+
+
+def irr_rows(db: Session, asns: Iterable[int]) -> dict[int, IrrData]:
+    wanted = set(asns)
+    if not wanted:
+        return {}
+    return {r.asn: r for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))}
 
 
 def member_protocols(request: JoinRequest) -> set[str]:

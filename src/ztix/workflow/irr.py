@@ -1,0 +1,267 @@
+"""IRR data of the route servers' members: refresh, store the last good, record failures.
+
+A refresh reads what to expand in one short transaction (each member ASN's admin override,
+PeeringDB ``irr_as_set``, max-prefix limits), expands the AS-SETs with no transaction open
+(bgpq4, in parallel), then stores the results in a second short transaction. A failed,
+empty or oversized expansion changes only the attempt columns: the route servers keep the
+last good data. Only when some member's data changed are the route servers asked to sync
+(through the usual folded sync path): their rendered files then differ for those members
+alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ztix.config import Settings
+from ztix.db.base import utcnow
+from ztix.db.models import IrrData, JoinRequest, PeeringDBNetwork
+from ztix.db.session import Database
+from ztix.domain.irr import IrrObject, IrrSelection, parse_irr_as_set, select_irr_objects
+from ztix.errors import AppError
+from ztix.irr.bgpq4 import Bgpq4, Expansion, IrrExpansionError
+from ztix.peeringdb.cache import max_prefix
+from ztix.workflow import audit, dispatch
+from ztix.workflow.routeserver_desired import CLIENT_STATUSES, enabled_servers
+from ztix.workflow.routeservers import request_sync
+
+log = logging.getLogger(__name__)
+
+
+class IrrExpander(Protocol):
+    def expand(self, objects: Sequence[IrrObject]) -> Expansion: ...
+
+
+def expander_for(settings: Settings) -> IrrExpander:
+    policy = settings.routeservers.policy
+    return Bgpq4(
+        settings.irr,
+        ipv4_max_length=policy.ipv4_max_length,
+        ipv6_max_length=policy.ipv6_max_length,
+    )
+
+
+@dataclass(frozen=True)
+class Target:
+    asn: int
+    selection: IrrSelection
+    cap_ipv4: int
+    cap_ipv6: int
+
+
+@dataclass
+class RefreshReport:
+    checked: int = 0
+    changed: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)  # asn -> error code
+
+
+def member_asns(db: Session) -> list[int]:
+    """ASNs with a route-server client (authorized and provisioning, or active)."""
+    return sorted(
+        set(
+            db.scalars(
+                select(JoinRequest.asn).where(
+                    JoinRequest.status.in_(CLIENT_STATUSES), JoinRequest.zt_authorized.is_(True)
+                )
+            )
+        )
+    )
+
+
+def targets(db: Session, settings: Settings, asns: Iterable[int] | None = None) -> list[Target]:
+    """What to expand for each member ASN (all route-server clients, or ``asns``)."""
+    wanted = sorted(set(asns)) if asns is not None else member_asns(db)
+    if not wanted:
+        return []
+    records = {
+        r.asn: r
+        for r in db.scalars(select(PeeringDBNetwork).where(PeeringDBNetwork.asn.in_(wanted)))
+    }
+    overrides = {
+        r.asn: r.as_set_override for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))
+    }
+    conf = settings.irr
+    out = []
+    for asn in wanted:
+        record = records.get(asn)
+        limits = max_prefix(record, settings.routeservers.policy)
+        selection = select_irr_objects(
+            asn,
+            override=overrides.get(asn),
+            peeringdb=record.irr_as_set if record is not None and record.found else None,
+        )
+        out.append(
+            Target(
+                asn,
+                selection,
+                cap_ipv4=max(conf.size_cap_floor_ipv4, conf.size_cap_factor * limits.ipv4),
+                cap_ipv6=max(conf.size_cap_floor_ipv6, conf.size_cap_factor * limits.ipv6),
+            )
+        )
+    return out
+
+
+def _expand(expander: IrrExpander, target: Target) -> Expansion | IrrExpansionError:
+    try:
+        got = expander.expand(target.selection.objects)
+    except IrrExpansionError as exc:
+        return exc
+    except Exception as exc:  # a bug or an OS error must not stop the other members
+        log.exception("IRR expansion of AS%s failed unexpectedly", target.asn)
+        return IrrExpansionError("irr_internal", f"{type(exc).__name__}: {exc}")
+    if len(got.prefixes_ipv4) > target.cap_ipv4 or len(got.prefixes_ipv6) > target.cap_ipv6:
+        return IrrExpansionError(
+            "irr_too_large",
+            f"{target.selection.text} expands to {len(got.prefixes_ipv4)} IPv4 and "
+            f"{len(got.prefixes_ipv6)} IPv6 prefixes, over this member's cap "
+            f"({target.cap_ipv4}/{target.cap_ipv6}): not used",
+        )
+    return got
+
+
+def data_hash(got: Expansion) -> str:
+    body = json.dumps(
+        [
+            [str(n) for n in got.prefixes_ipv4],
+            [str(n) for n in got.prefixes_ipv6],
+            list(got.origins),
+        ]
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _store(
+    db: Session, target: Target, result: Expansion | IrrExpansionError, now: datetime
+) -> bool:
+    """Record one member's result; True when its filter data changed."""
+    row = db.get(IrrData, target.asn)
+    if row is None:
+        row = IrrData(asn=target.asn, failures_total=0)
+        db.add(row)
+    row.last_attempt_at = now
+    if isinstance(result, IrrExpansionError):
+        row.last_error_code = result.code
+        row.last_error = result.detail
+        row.failures_total = (row.failures_total or 0) + 1
+        return False
+    row.last_error_code = None
+    row.last_error = None
+    row.as_set = target.selection.text
+    row.as_set_choice = target.selection.choice.value
+    row.fetched_at = now
+    digest = data_hash(result)
+    if digest == row.data_hash:
+        return False
+    row.prefixes_ipv4 = [str(n) for n in result.prefixes_ipv4]
+    row.prefixes_ipv6 = [str(n) for n in result.prefixes_ipv6]
+    row.origins = list(result.origins)
+    row.data_hash = digest
+    row.changed_at = now
+    return True
+
+
+def refresh(
+    database: Database,
+    settings: Settings,
+    expander: IrrExpander | None = None,
+    asns: Iterable[int] | None = None,
+) -> RefreshReport:
+    """Expand the members' AS-SETs and store what changed; see the module docstring."""
+    report = RefreshReport()
+    if not settings.irr.enabled:
+        return report
+    expander = expander or expander_for(settings)
+    with database.read_session() as db:
+        todo = targets(db, settings, asns)
+    if not todo:
+        return report
+    with ThreadPoolExecutor(settings.irr.concurrency, thread_name_prefix="ztix-irr") as pool:
+        results = list(pool.map(lambda t: _expand(expander, t), todo))
+    now = utcnow()
+    with database.session() as db:
+        for target, result in zip(todo, results, strict=True):
+            if _store(db, target, result, now):
+                report.changed.append(target.asn)
+            if isinstance(result, IrrExpansionError):
+                report.failed[target.asn] = result.code
+                log.warning(
+                    "IRR: AS%s (%s) not refreshed, last good data kept: %s (%s)",
+                    target.asn,
+                    target.selection.text,
+                    result.detail,
+                    result.code,
+                )
+        if report.changed:
+            request_sync(db, [rs.name for rs in enabled_servers(settings)])
+            dispatch.route_servers_after_commit(db)
+    report.checked = len(todo)
+    log.info(
+        "IRR refresh: %d members, %d changed, %d failed",
+        report.checked,
+        len(report.changed),
+        len(report.failed),
+    )
+    return report
+
+
+# --- the admin override ------------------------------------------------------------------
+
+
+def set_override(db: Session, asn: int, text: str | None, actor: audit.Actor) -> IrrData:
+    """Set (or with None/empty, clear) the admin's AS-SET for ``asn``; refuses text with
+    no valid entry or with junk, so an override never half-applies. Takes effect at the
+    next refresh of that member."""
+    value: str | None = None
+    if text is not None and text.strip():
+        objects, ignored = parse_irr_as_set(text)
+        if not objects or ignored:
+            raise AppError(
+                "irr_as_set_invalid",
+                f"not a list of AS-SET names or ASNs: {', '.join(ignored) or text!r}",
+            )
+        value = " ".join(str(o) for o in objects)
+    row = db.get(IrrData, asn)
+    if row is None:
+        row = IrrData(asn=asn, failures_total=0)
+        db.add(row)
+    before = row.as_set_override
+    row.as_set_override = value
+    audit.record(
+        db,
+        actor,
+        "irr.override",
+        target_type="asn",
+        target_id=asn,
+        details={"from": before, "to": value},
+    )
+    return row
+
+
+def describe(asn: int, row: IrrData | None) -> str:
+    """One line per member for the CLI."""
+    if row is None or row.last_attempt_at is None:
+        return f"AS{asn}: never expanded (routes are tagged IRR not checked)"
+    parts = [f"AS{asn}: {row.as_set or '-'} ({row.as_set_choice or '-'})"]
+    if row.prefixes_ipv4 is not None:
+        parts.append(
+            f"{len(row.prefixes_ipv4)} IPv4 / {len(row.prefixes_ipv6 or [])} IPv6 prefixes, "
+            f"{len(row.origins or [])} origins, fetched {row.fetched_at:%Y-%m-%d %H:%M}Z"
+        )
+    else:
+        parts.append("no good data yet")
+    if row.last_error_code:
+        parts.append(f"LAST ATTEMPT FAILED: {row.last_error} ({row.last_error_code})")
+    if row.as_set_override:
+        parts.append(f"override {row.as_set_override}")
+    return "; ".join(parts)
