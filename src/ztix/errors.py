@@ -81,6 +81,7 @@ CODES: dict[str, ErrorKind] = {
     # IRR (AS-SET) data of the route servers' filters
     "irr_as_set_invalid": ErrorKind(422, "Not a list of AS-SET names or ASNs"),
     "irr_disabled": ErrorKind(409, "IRR filtering is not enabled on this IX"),
+    "irr_refresh_running": ErrorKind(409, "An IRR refresh is already running"),
     "route_server_not_found": ErrorKind(404, "No such route server"),
     "user_not_found": ErrorKind(404, "No such user"),
 }

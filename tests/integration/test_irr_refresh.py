@@ -179,3 +179,21 @@ def test_the_route_servers_get_the_last_good_data(database: Database, settings: 
     assert [str(n) for n in with_irr.irr_prefixes_ipv6 or ()] == d.A_V6
     # Never expanded: unchanged, "not checked".
     assert peer_with_irr(peer, None) == peer
+
+
+def test_the_admin_refresh_button(
+    database: Database, irrd: IrrdServer, make_client: Any, login_as: Any
+) -> None:
+    client = make_client(irr={"enabled": True, "server": irrd.host, "sources": ["TEST"]})
+    admin = login_as("root", admin=True, client=client)
+    assert (
+        admin.put(f"/api/v1/admin/irr/{d.A}/override", json={"as_set": "AS-ZTIXA"}).status_code
+        == 200
+    )
+    started = admin.post("/api/v1/admin/irr/refresh", json={"asn": d.A})
+    assert started.status_code == 202
+    assert started.json() == {"started": True, "asns": [d.A]}
+    (status,) = admin.get("/api/v1/admin/irr").json()
+    assert (status["as_set"], status["as_set_choice"]) == ("AS-ZTIXA", "override")
+    assert (status["prefixes_ipv4"], status["prefixes_ipv6"], status["origins"]) == (3, 1, 2)
+    assert status["age_seconds"] >= 0 and status["last_error"] is None

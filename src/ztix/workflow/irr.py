@@ -265,3 +265,45 @@ def describe(asn: int, row: IrrData | None) -> str:
     if row.as_set_override:
         parts.append(f"override {row.as_set_override}")
     return "; ".join(parts)
+
+
+# --- what members and admins see ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IrrStatus:
+    asn: int
+    enabled: bool
+    row: IrrData | None
+    selection: IrrSelection  # what the next refresh expands
+    peeringdb_as_set: str | None
+
+
+def statuses(db: Session, settings: Settings, asns: Iterable[int]) -> list[IrrStatus]:
+    wanted = sorted(set(asns))
+    rows = {r.asn: r for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))}
+    records = {
+        r.asn: r
+        for r in db.scalars(select(PeeringDBNetwork).where(PeeringDBNetwork.asn.in_(wanted)))
+    }
+    out = []
+    for asn in wanted:
+        row, record = rows.get(asn), records.get(asn)
+        pdb_text = record.irr_as_set if record is not None and record.found else None
+        out.append(
+            IrrStatus(
+                asn=asn,
+                enabled=settings.irr.enabled,
+                row=row,
+                selection=select_irr_objects(
+                    asn, override=row.as_set_override if row else None, peeringdb=pdb_text
+                ),
+                peeringdb_as_set=pdb_text,
+            )
+        )
+    return out
+
+
+def admin_asns(db: Session) -> list[int]:
+    """Every member ASN with a route-server client, and any ASN with IRR data or override."""
+    return sorted(set(member_asns(db)) | set(db.scalars(select(IrrData.asn))))
