@@ -59,8 +59,9 @@ class IrrdServer:
     A context manager: the database, the Redis server and the processes go on exit.
     """
 
-    def __init__(self, rpsl: str) -> None:
+    def __init__(self, rpsl: str, *, whois_workers: int = WHOIS_WORKERS) -> None:
         self.rpsl = rpsl
+        self.whois_workers = whois_workers
         self.venv = irrd_venv()
         self.root = Path(tempfile.mkdtemp(prefix="ztix-irrd-"))
         self.database = f"ztix_irrd_{uuid.uuid4().hex[:10]}"
@@ -110,7 +111,7 @@ irrd:
     whois:
       interface: 127.0.0.1
       port: {self.port}
-      max_connections: {WHOIS_WORKERS}
+      max_connections: {self.whois_workers}
   sources_default: [{SOURCE}]
   sources:
     {SOURCE}:
@@ -157,13 +158,13 @@ irrd:
         publish a reload, so none of them missed the one message that loads the routes."""
         client = redis.Redis.from_url(self.redis.url)
         try:
-            wanted = WHOIS_WORKERS + HTTP_WORKERS
+            wanted = self.whois_workers + HTTP_WORKERS
 
             def subscribed() -> bool:
                 counts = dict(client.pubsub_numsub(PRELOAD_CHANNEL))
                 return int(counts.get(PRELOAD_CHANNEL.encode(), 0)) >= wanted
 
-            wait_for("IRRd workers on the preload channel", subscribed, timeout=60)
+            wait_for("IRRd workers on the preload channel", subscribed, timeout=120)
             client.publish(PRELOAD_CHANNEL, "reload")
         finally:
             client.close()
