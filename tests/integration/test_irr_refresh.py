@@ -11,13 +11,14 @@ import pytest
 
 from tests.support import irr_data as d
 from tests.support.app import make_settings
-from tests.support.irrd import IrrdServer
+from tests.support.irrd import IrrdServer, rpsl_object
 from tests.support.services import free_port
 from ztix.config import Settings
 from ztix.db.models import AuditEvent, IrrData, PeeringDBNetwork
 from ztix.db.session import Database
 from ztix.errors import AppError
 from ztix.irr.metrics import IrrCollector
+from ztix.irr.serials import source_serials
 from ztix.routeserver.model import Peer
 from ztix.workflow import audit
 from ztix.workflow import irr as irr_data
@@ -79,8 +80,30 @@ def test_nothing_changed_means_nothing_to_apply(database: Database, settings: Se
     assert irr_data.refresh(database, settings, asns=[d.A]).changed == [d.A]
     first = row(database, d.A)
     again = irr_data.refresh(database, settings, asns=[d.A])
-    assert (again.checked, again.changed, again.failed) == (1, [], {})
-    assert row(database, d.A).changed_at == first.changed_at
+    # Same AS-SET, same IRR serial: not even asked again; the data is confirmed current.
+    assert (again.checked, again.changed, again.failed, again.skipped) == (1, [], {}, 1)
+    after = row(database, d.A)
+    assert after.changed_at == first.changed_at
+    assert after.fetched_at is not None and first.fetched_at is not None
+    assert after.fetched_at > first.fetched_at
+    forced = irr_data.refresh(database, settings, asns=[d.A], force=True)
+    assert (forced.changed, forced.skipped) == ([], 0)
+
+
+def test_the_irr_serial_is_read(irrd: IrrdServer) -> None:
+    assert source_serials(irrd.host, ["TEST"], 10) == f"TEST:{irrd.serial}"
+    assert source_serials(irrd.host, ["TEST", "NOSUCH"], 10) is None  # unknown: no skipping
+    assert source_serials(f"127.0.0.1:{free_port()}", ["TEST"], 2) is None
+
+
+def test_a_changed_as_set_is_expanded_despite_the_same_serial(
+    database: Database, settings: Settings
+) -> None:
+    pdb(database, d.A, "AS-ZTIXA")
+    irr_data.refresh(database, settings, asns=[d.A])
+    pdb(database, d.A, f"AS{d.A}:AS-CUSTOMERS")
+    report = irr_data.refresh(database, settings, asns=[d.A])
+    assert (report.changed, report.skipped) == ([d.A], 0)
 
 
 def test_the_override_wins_and_is_audited(database: Database, settings: Settings) -> None:
@@ -197,3 +220,17 @@ def test_the_admin_refresh_button(
     assert (status["as_set"], status["as_set_choice"]) == ("AS-ZTIXA", "override")
     assert (status["prefixes_ipv4"], status["prefixes_ipv6"], status["origins"]) == (3, 1, 2)
     assert status["age_seconds"] >= 0 and status["last_error"] is None
+
+
+def test_a_changed_irr_is_seen_through_its_serial(database: Database) -> None:
+    """Its own IRRd: reloading new data moves the serial, so the member is expanded again."""
+    with IrrdServer(d.FIXTURES) as own:
+        settings = settings_for(database, own.host)
+        pdb(database, d.C, "")
+        assert irr_data.refresh(database, settings, asns=[d.C]).changed == [d.C]
+        assert irr_data.refresh(database, settings, asns=[d.C]).skipped == 1
+        extra = rpsl_object("route", "185.3.1.0/24", origin=f"AS{d.C}", **d.MNT)
+        own.reload(d.FIXTURES + extra)
+        report = irr_data.refresh(database, settings, asns=[d.C])
+        assert (report.changed, report.skipped) == ([d.C], 0)
+        assert row(database, d.C).prefixes_ipv4 == ["185.3.0.0/24", "185.3.1.0/24"]

@@ -69,6 +69,7 @@ class IrrdServer:
         self.http_port = free_port()
         self.redis = RedisServer()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.serial = 1  # of the source, as !j reports it; each reload() adds one
 
     @property
     def host(self) -> str:
@@ -140,7 +141,7 @@ irrd:
         self._run("irrd_database_upgrade", "--config", str(config))
         fixtures = self.root / "fixtures.rpsl"
         fixtures.write_text(self.rpsl)
-        self._run("irrd_load_database", "--config", str(config), "--source", SOURCE, str(fixtures))
+        self._load(config, fixtures)
         with (self.root / "stdout.log").open("ab") as log:
             self.proc = subprocess.Popen(
                 [str(self.venv / "bin" / "irrd"), "--config", str(config), "--foreground"],
@@ -152,6 +153,26 @@ irrd:
             )
         wait_for_port(self.port, 60, self.proc)
         self._preload()
+
+    def _load(self, config: Path, fixtures: Path) -> None:
+        self._run(
+            "irrd_load_database",
+            "--config",
+            str(config),
+            "--source",
+            SOURCE,
+            "--serial",
+            str(self.serial),
+            str(fixtures),
+        )
+        # `!j` reports a source's serial as NRTM mirroring records it (serial_newest_mirror),
+        # which a file load does not set: record it as a mirror of serial N would have, so
+        # TEST looks like a mirrored source on rr.ntt.net does.
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE database_status SET serial_newest_mirror = %s WHERE source = %s",
+                (self.serial, SOURCE),
+            )
 
     def _preload(self) -> None:
         """Work around the preload race (DESIGN §8): once every worker has subscribed,
@@ -175,8 +196,8 @@ irrd:
         fixtures = self.root / "fixtures.rpsl"
         fixtures.write_text(rpsl)
         self.rpsl = rpsl
-        config = self.root / "irrd.yaml"
-        self._run("irrd_load_database", "--config", str(config), "--source", SOURCE, str(fixtures))
+        self.serial += 1
+        self._load(self.root / "irrd.yaml", fixtures)
         client = redis.Redis.from_url(self.redis.url)
         try:
             client.publish(PRELOAD_CHANNEL, "reload")

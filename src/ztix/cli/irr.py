@@ -26,6 +26,9 @@ def refresh_command(
     sync: Annotated[
         bool, typer.Option(help="Apply the route servers now when some data changed")
     ] = True,
+    force: Annotated[
+        bool, typer.Option(help="Expand even members whose IRR serials did not change")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Expand the members' AS-SETs now; keep the last good data of those that fail."""
@@ -33,10 +36,12 @@ def refresh_command(
     if not settings.irr.enabled:
         raise fail("IRR filtering is off (irr.enabled in the runtime config)")
     with open_database(settings) as db:
-        report = irr_data.refresh(db, settings, asns=[asn] if asn is not None else None)
+        report = irr_data.refresh(
+            db, settings, asns=[asn] if asn is not None else None, force=force
+        )
         typer.echo(
             f"{report.checked} members checked, {len(report.changed)} changed, "
-            f"{len(report.failed)} failed"
+            f"{len(report.failed)} failed, {report.skipped} unchanged at the IRR"
         )
         for failed_asn, code in sorted(report.failed.items()):
             typer.echo(f"  AS{failed_asn}: {code} (last good data kept)")

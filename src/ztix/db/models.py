@@ -426,6 +426,9 @@ class IrrData(Base):
     prefixes_ipv6: Mapped[list[str] | None] = mapped_column(JSON)
     origins: Mapped[list[int] | None] = mapped_column(JSON)
     data_hash: Mapped[str | None] = mapped_column(String(64))
+    # The IRR's serials of the configured sources when the data was last confirmed
+    # (irr/serials.py); equal serials and AS-SET mean the data cannot have changed.
+    serials: Mapped[str | None] = mapped_column(String(1024))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ztix.config import IrrConfig
 from ztix.domain.irr import IrrObject, check_object, check_source
+from ztix.irr.serials import source_serials
 
 ERROR_TEXT_LIMIT = 500
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -55,6 +56,10 @@ class Bgpq4:
         self.sources = tuple(check_source(s) for s in config.sources)
         self.ipv4_max_length = ipv4_max_length
         self.ipv6_max_length = ipv6_max_length
+
+    def serials(self) -> str | None:
+        """The IRR's serial fingerprint of the configured sources (``irr.serials``)."""
+        return source_serials(self.config.server, self.sources, self.config.timeout_seconds)
 
     def argv(self, mode: str, names: Sequence[str], sources: Sequence[str]) -> list[str]:
         """The argument list of one call; ``mode`` is ``4``, ``6`` or ``origins``."""

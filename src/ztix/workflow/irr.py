@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 class IrrExpander(Protocol):
     def expand(self, objects: Sequence[IrrObject]) -> Expansion: ...
 
+    def serials(self) -> str | None:
+        """A fingerprint of the IRR's content (its sources' serials), None if unknown."""
+        ...
+
 
 def expander_for(settings: Settings) -> IrrExpander:
     policy = settings.routeservers.policy
@@ -57,6 +61,9 @@ class Target:
     selection: IrrSelection
     cap_ipv4: int
     cap_ipv6: int
+    # The stored data's AS-SET and serials, to skip a member whose data cannot have changed.
+    stored_as_set: str | None = None
+    stored_serials: str | None = None
 
 
 @dataclass
@@ -64,6 +71,7 @@ class RefreshReport:
     checked: int = 0
     changed: list[int] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)  # asn -> error code
+    skipped: int = 0  # unchanged IRR serials and AS-SET: not expanded again
 
 
 def member_asns(db: Session) -> list[int]:
@@ -88,9 +96,7 @@ def targets(db: Session, settings: Settings, asns: Iterable[int] | None = None) 
         r.asn: r
         for r in db.scalars(select(PeeringDBNetwork).where(PeeringDBNetwork.asn.in_(wanted)))
     }
-    overrides = {
-        r.asn: r.as_set_override for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))
-    }
+    rows = {r.asn: r for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))}
     conf = settings.irr
     out = []
     for asn in wanted:
@@ -98,7 +104,7 @@ def targets(db: Session, settings: Settings, asns: Iterable[int] | None = None) 
         limits = max_prefix(record, settings.routeservers.policy)
         selection = select_irr_objects(
             asn,
-            override=overrides.get(asn),
+            override=rows[asn].as_set_override if asn in rows else None,
             peeringdb=record.irr_as_set if record is not None and record.found else None,
         )
         out.append(
@@ -107,9 +113,27 @@ def targets(db: Session, settings: Settings, asns: Iterable[int] | None = None) 
                 selection,
                 cap_ipv4=max(conf.size_cap_floor_ipv4, conf.size_cap_factor * limits.ipv4),
                 cap_ipv6=max(conf.size_cap_floor_ipv6, conf.size_cap_factor * limits.ipv6),
+                **_stored(rows.get(asn)),
             )
         )
     return out
+
+
+def _stored(row: IrrData | None) -> dict[str, str | None]:
+    """What a skip compares with: only good, current data (no error since) qualifies."""
+    if row is None or row.prefixes_ipv4 is None or row.last_error_code is not None:
+        return {}
+    return {"stored_as_set": row.as_set, "stored_serials": row.serials}
+
+
+def unchanged(target: Target, serials: str | None, configured: Sequence[str]) -> bool:
+    """True when the member's data cannot have changed since it was stored: same AS-SET,
+    same serials of every configured source (an entry's own SOURCE:: must be among them)."""
+    if serials is None or target.stored_serials != serials:
+        return False
+    if target.stored_as_set != target.selection.text:
+        return False
+    return all(o.source is None or o.source in configured for o in target.selection.objects)
 
 
 def _expand(expander: IrrExpander, target: Target) -> Expansion | IrrExpansionError:
@@ -142,14 +166,22 @@ def data_hash(got: Expansion) -> str:
 
 
 def _store(
-    db: Session, target: Target, result: Expansion | IrrExpansionError, now: datetime
+    db: Session,
+    target: Target,
+    result: Expansion | IrrExpansionError | None,
+    now: datetime,
+    serials: str | None,
 ) -> bool:
-    """Record one member's result; True when its filter data changed."""
+    """Record one member's result (None: unchanged, not expanded); True when its filter
+    data changed."""
     row = db.get(IrrData, target.asn)
     if row is None:
         row = IrrData(asn=target.asn, failures_total=0)
         db.add(row)
     row.last_attempt_at = now
+    if result is None:
+        row.fetched_at = now  # confirmed current
+        return False
     if isinstance(result, IrrExpansionError):
         row.last_error_code = result.code
         row.last_error = result.detail
@@ -160,6 +192,7 @@ def _store(
     row.as_set = target.selection.text
     row.as_set_choice = target.selection.choice.value
     row.fetched_at = now
+    row.serials = serials
     digest = data_hash(result)
     if digest == row.data_hash:
         return False
@@ -176,8 +209,13 @@ def refresh(
     settings: Settings,
     expander: IrrExpander | None = None,
     asns: Iterable[int] | None = None,
+    *,
+    force: bool = False,
 ) -> RefreshReport:
-    """Expand the members' AS-SETs and store what changed; see the module docstring."""
+    """Expand the members' AS-SETs and store what changed; see the module docstring.
+
+    Unless ``force``, a member whose AS-SET and IRR serials are those of its stored data is
+    not expanded again (``report.skipped``): the IRR cannot have changed under it."""
     report = RefreshReport()
     if not settings.irr.enabled:
         return report
@@ -186,12 +224,18 @@ def refresh(
         todo = targets(db, settings, asns)
     if not todo:
         return report
+    serials = expander.serials()  # before expanding: a change during it shows next time
+    configured = [s.upper() for s in settings.irr.sources]
+    skip = [not force and unchanged(t, serials, configured) for t in todo]
+    expand = [t for t, s in zip(todo, skip, strict=True) if not s]
     with ThreadPoolExecutor(settings.irr.concurrency, thread_name_prefix="ztix-irr") as pool:
-        results = list(pool.map(lambda t: _expand(expander, t), todo))
+        expanded = iter(list(pool.map(lambda t: _expand(expander, t), expand)))
+    results = [None if s else next(expanded) for s in skip]
+    report.skipped = sum(skip)
     now = utcnow()
     with database.session() as db:
         for target, result in zip(todo, results, strict=True):
-            if _store(db, target, result, now):
+            if _store(db, target, result, now, serials):
                 report.changed.append(target.asn)
             if isinstance(result, IrrExpansionError):
                 report.failed[target.asn] = result.code
@@ -207,10 +251,11 @@ def refresh(
             dispatch.route_servers_after_commit(db)
     report.checked = len(todo)
     log.info(
-        "IRR refresh: %d members, %d changed, %d failed",
+        "IRR refresh: %d members, %d changed, %d failed, %d unchanged at the IRR",
         report.checked,
         len(report.changed),
         len(report.failed),
+        report.skipped,
     )
     return report
 

@@ -85,7 +85,8 @@ def set_irr_override(
 
 def _refresh(database: Database, settings: Settings, asns: list[int] | None) -> None:
     try:
-        irr.refresh(database, settings, asns=asns)
+        # One member on demand: ask the IRR even if its serials say nothing changed.
+        irr.refresh(database, settings, asns=asns, force=asns is not None)
     except Exception:
         log.exception("IRR refresh from the admin API failed")
     finally:

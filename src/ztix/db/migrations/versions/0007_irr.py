@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("prefixes_ipv6", sa.JSON(), nullable=True),
         sa.Column("origins", sa.JSON(), nullable=True),
         sa.Column("data_hash", sa.String(length=64), nullable=True),
+        sa.Column("serials", sa.String(length=1024), nullable=True),
         sa.Column("fetched_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("changed_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_attempt_at", UTCDateTime(timezone=True), nullable=True),
