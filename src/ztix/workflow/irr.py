@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ztix.config import Settings
@@ -234,8 +234,20 @@ def refresh(
     report.skipped = sum(skip)
     now = utcnow()
     with database.session() as db:
+        confirmed = [t.asn for t, r in zip(todo, results, strict=True) if r is None]
+        for chunk in range(0, len(confirmed), 500):  # one statement per 500 unchanged members
+            db.execute(
+                update(IrrData)
+                .where(IrrData.asn.in_(confirmed[chunk : chunk + 500]))
+                .values(last_attempt_at=now, fetched_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        # The rest's rows in one query, not one per member.
+        rest = [t.asn for t, r in zip(todo, results, strict=True) if r is not None]
+        for chunk in range(0, len(rest), 500):
+            list(db.scalars(select(IrrData).where(IrrData.asn.in_(rest[chunk : chunk + 500]))))
         for target, result in zip(todo, results, strict=True):
-            if _store(db, target, result, now, serials):
+            if result is not None and _store(db, target, result, now, serials):
                 report.changed.append(target.asn)
             if isinstance(result, IrrExpansionError):
                 report.failed[target.asn] = result.code
