@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support import irr_data as d
-from tests.support.app import make_settings
+from tests.support.app import NWID, make_settings
 from tests.support.irrd import IrrdServer, rpsl_object
 from tests.support.services import free_port
 from ztix.config import Settings
@@ -234,3 +234,64 @@ def test_a_changed_irr_is_seen_through_its_serial(database: Database) -> None:
         report = irr_data.refresh(database, settings, asns=[d.C])
         assert (report.changed, report.skipped) == ([d.C], 0)
         assert row(database, d.C).prefixes_ipv4 == ["185.3.0.0/24", "185.3.1.0/24"]
+
+
+def test_only_changed_data_asks_the_route_servers_to_sync(
+    database: Database, irrd: IrrdServer
+) -> None:
+    """A route-server client of AS-ZTIXA: its refresh marks the route server for a sync and
+    the desired configuration carries the data; an unchanged refresh marks nothing."""
+    from sqlalchemy import select
+
+    from ztix.db.models import IxNetwork, JoinRequest, RouteServerState
+    from ztix.workflow import networks
+    from ztix.workflow import routeserver_desired as desired_state
+
+    url = database.url
+    settings = make_settings(
+        url,
+        irr={"enabled": True, "server": irrd.host, "sources": ["TEST"]},
+        routeservers={
+            "servers": [
+                {
+                    "name": "rs1",
+                    "transport": "local",
+                    "asn": 6777,
+                    "router_id": "192.0.2.1",
+                    "network": NWID,
+                    "ipv4": "192.0.2.1",
+                    "ipv6": "2001:db8:ab::1",
+                }
+            ]
+        },
+    )
+    with database.session() as db:
+        networks.sync_networks(db, audit.SYSTEM, settings.networks)
+    with database.session() as db:
+        network = db.scalars(select(IxNetwork).where(IxNetwork.zt_network_id == NWID)).one()
+        db.add(
+            JoinRequest(
+                asn=d.A,
+                network_id=network.id,
+                node_id="a1a1a1a1a1",
+                status="active",
+                zt_authorized=True,
+            )
+        )
+    pdb(database, d.A, "AS-ZTIXA")
+    assert irr_data.refresh(database, settings).changed == [d.A]  # every client ASN
+    with database.session() as db:
+        state = db.get(RouteServerState, "rs1")
+        assert state is not None and state.sync_requested_at is not None
+        first_request = state.sync_requested_at
+        desired, _ = desired_state.build(db, settings, settings.routeservers.servers[0])
+    (peer,) = desired.peers
+    assert peer.irr_origins == (d.A, d.A_CUSTOMER)
+    assert [str(n) for n in peer.irr_prefixes_ipv4 or ()] == sorted(
+        d.A_V4 + d.A_CUSTOMER_V4, key=ip.ip_network
+    )
+
+    irr_data.refresh(database, settings, force=True)  # asked again, same answer
+    with database.read_session() as db:
+        state = db.get(RouteServerState, "rs1")
+        assert state is not None and state.sync_requested_at == first_request
