@@ -295,3 +295,38 @@ def test_only_changed_data_asks_the_route_servers_to_sync(
     with database.read_session() as db:
         state = db.get(RouteServerState, "rs1")
         assert state is not None and state.sync_requested_at == first_request
+
+
+def test_the_cli(database: Database, irrd: IrrdServer, tmp_path: Any) -> None:
+    """`ztix irr override | refresh | show` against the real IRRd."""
+    from typer.testing import CliRunner
+
+    from ztix.cli.main import app
+
+    config = tmp_path / "irr.yaml"
+    config.write_text(f"irr:\n  enabled: true\n  server: '{irrd.host}'\n  sources: [TEST]\n")
+    env = {"DATABASE_URL": database.url, "ZTIX_CONFIG": str(config)}
+    runner = CliRunner()
+    pdb(database, d.C, "none")
+
+    bad = runner.invoke(app, ["irr", "override", str(d.A), "AS-OK --help"], env=env)
+    assert bad.exit_code == 1 and "(irr_as_set_invalid)" in bad.output
+    ok = runner.invoke(app, ["irr", "override", str(d.A), "test::as-ztixa"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert "override TEST::AS-ZTIXA" in ok.output
+
+    for asn in (d.A, d.C):
+        done = runner.invoke(app, ["irr", "refresh", str(asn), "--no-sync"], env=env)
+        assert done.exit_code == 0, done.output
+        assert "1 members checked, 1 changed, 0 failed" in done.output
+    shown = runner.invoke(app, ["irr", "show", str(d.A)], env=env)
+    assert "TEST::AS-ZTIXA (override); 3 IPv4 / 1 IPv6 prefixes, 2 origins" in shown.output
+    shown = runner.invoke(app, ["irr", "show", str(d.C)], env=env)
+    assert f"AS{d.C}: AS{d.C} (asn); 1 IPv4 / 0 IPv6 prefixes" in shown.output
+
+    runner.invoke(app, ["irr", "override", str(d.A), "AS-ZTIXEMPTY"], env=env)
+    failed = runner.invoke(app, ["irr", "refresh", str(d.A), "--no-sync"], env=env)
+    assert failed.exit_code == 1
+    assert f"AS{d.A}: irr_empty (last good data kept)" in failed.output
+    shown = runner.invoke(app, ["irr", "show", str(d.A)], env=env)
+    assert "3 IPv4 / 1 IPv6 prefixes" in shown.output and "LAST ATTEMPT FAILED" in shown.output
