@@ -220,6 +220,9 @@ def test_the_admin_refresh_button(
     assert (status["as_set"], status["as_set_choice"]) == ("AS-ZTIXA", "override")
     assert (status["prefixes_ipv4"], status["prefixes_ipv6"], status["origins"]) == (3, 1, 2)
     assert status["age_seconds"] >= 0 and status["last_error"] is None
+    with database.read_session() as db:
+        event = db.query(AuditEvent).filter_by(action="irr.refresh_requested").one()
+        assert (event.actor, event.target_id, event.details) == ("root", str(d.A), {"asns": [d.A]})
 
 
 def test_a_changed_irr_is_seen_through_its_serial(database: Database) -> None:

@@ -23,7 +23,7 @@ from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.domain.identifiers import ASN_MAX, ASN_MIN
 from ztix.errors import AppError
-from ztix.workflow import irr
+from ztix.workflow import audit, irr
 from ztix.workflow import requests as service
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,9 @@ def refresh_irr(
     body: IrrRefreshBody,
     request: Request,
     background: BackgroundTasks,
+    db: DbSession,
     _admin: AdminUser,
+    actor: CurrentActor,
     settings: SettingsDep,
 ) -> IrrRefreshOut:
     """Start a refresh of one member's (or every member's) IRR data; the answer comes at
@@ -115,5 +117,18 @@ def refresh_irr(
     if not _refreshing.acquire(blocking=False):
         raise AppError("irr_refresh_running")
     asns = [body.asn] if body.asn is not None else None
+    try:
+        audit.record(
+            db,
+            actor,
+            "irr.refresh_requested",
+            target_type="asn" if body.asn is not None else None,
+            target_id=body.asn,
+            details={"asns": asns},
+        )
+        db.commit()
+    except BaseException:
+        _refreshing.release()
+        raise
     background.add_task(_refresh, request.app.state.database, settings, asns)
     return IrrRefreshOut(started=True, asns=asns)
