@@ -48,8 +48,10 @@ frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SO
 frontend-check: frontend/node_modules/.package-lock.json
 	cd frontend && npx tsc --noEmit && npx biome ci . && npm test --silent
 
+# bgpq4 comes with the Debian packages; IRRd 4 (the IRR tests' server) in its own virtualenv.
 system-deps:
 	@scripts/install-system-deps.sh
+	@scripts/install-irrd.sh
 
 services:
 	@scripts/ensure-services.sh

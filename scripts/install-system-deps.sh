@@ -3,7 +3,8 @@
 # redis-server, iproute2 (network namespaces), Chromium for the browser tests (driven by
 # Python Playwright; never `playwright install`), pngquant for their screenshots, and
 # Node.js/npm for the web app when missing; and wrk, the load generator of
-# bench/api_load.py. Installs only what is missing.
+# bench/api_load.py; bgpq4, which expands members' AS-SETs against an IRR server.
+# Installs only what is missing.
 set -euo pipefail
 
 need=()
@@ -21,6 +22,7 @@ have pngquant || need+=(pngquant)
 have npm || need+=(nodejs npm)
 have docker-compose || need+=(docker-compose)   # validates deploy/compose.yaml; no engine
 have wrk || need+=(wrk)                         # bench/api_load.py's load generator
+have bgpq4 || need+=(bgpq4)                     # IRR AS-SET expansion (issue 15)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then

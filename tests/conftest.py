@@ -28,8 +28,8 @@ from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.workflow import audit, networks
 
-# The controller emulator and job-context fixtures, for every test package.
-pytest_plugins = ["tests.support.zt_fixtures"]
+# The controller emulator and job-context fixtures, and the session IRRd, for every test package.
+pytest_plugins = ["tests.support.zt_fixtures", "tests.support.irr_fixtures"]
 
 # The tiers (docs/architecture.md, "Tests"): a test's directory gives its marker, so
 # `pytest -m unit` (make test-fast) and `pytest -m "not e2e"` select by tier.

@@ -8,6 +8,7 @@ import { useMember } from "@/hooks/useMember";
 import { onSessionLost } from "@/lib/session";
 import { AuthCallbackPage } from "@/pages/AuthCallbackPage";
 import { AdminControllerPage } from "@/pages/admin/ControllerPage";
+import { AdminIrrPage } from "@/pages/admin/IrrPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
@@ -67,6 +68,7 @@ export function App() {
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />
               <Route path="admin/route-servers" element={<AdminRouteServersPage />} />
               <Route path="admin/controller" element={<AdminControllerPage />} />
+              <Route path="admin/irr" element={<AdminIrrPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>

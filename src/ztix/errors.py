@@ -78,6 +78,10 @@ CODES: dict[str, ErrorKind] = {
     "route_server_apply_failed": ErrorKind(
         502, "A route server did not take its new configuration"
     ),
+    # IRR (AS-SET) data of the route servers' filters
+    "irr_as_set_invalid": ErrorKind(422, "Not a list of AS-SET names or ASNs"),
+    "irr_disabled": ErrorKind(409, "IRR filtering is not enabled on this IX"),
+    "irr_refresh_running": ErrorKind(409, "An IRR refresh is already running"),
     "route_server_not_found": ErrorKind(404, "No such route server"),
     "user_not_found": ErrorKind(404, "No such user"),
 }

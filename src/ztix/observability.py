@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 from ztix import context
 from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
+from ztix.irr.metrics import IrrCollector
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,7 @@ class Metrics:
         self.database = database
         if database is not None:
             self.registry.register(RequestsByState(database))
+            self.registry.register(IrrCollector(database))
         _sinks.add(self)
 
     def exposition(self) -> bytes:
@@ -180,6 +182,7 @@ class Metrics:
         registry = multiprocess_registry(Path(shared))
         if self.database is not None:
             registry.register(RequestsByState(self.database))  # read from the database
+            registry.register(IrrCollector(self.database))
         return generate_latest(registry)
 
 

@@ -213,6 +213,13 @@ def test_admin_sees_route_servers_and_the_controller(ix: Ix, admin_page: Page) -
     expect(page.get_by_role("table", name="BGP sessions on rs1")).to_contain_text(str(MEMBER_ASN))
     check_page(page, "admin-route-servers")
 
+    page.get_by_role("link", name="IRR filtering").first.click()
+    expect(page.get_by_role("heading", level=1, name="IRR filtering")).to_be_visible()
+    irr_table = page.get_by_role("table", name="Members' IRR data")
+    expect(irr_table).to_contain_text(f"AS{MEMBER_ASN}")
+    expect(irr_table.get_by_text("IRR filtering off")).to_be_visible()
+    check_page(page, "admin-irr")
+
     page.get_by_role("link", name="Controller").first.click()
     expect(page.get_by_role("heading", level=1, name="ZeroTier controller")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Ready")).to_be_visible()

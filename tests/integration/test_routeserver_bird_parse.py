@@ -52,7 +52,7 @@ def test_members_parse(count: int, tmp_path: Path) -> None:
     print(f"\n{count} members: render+write {rendered:.2f}s, bird -p {parsed:.2f}s, {size} bytes")
 
 
-@pytest.mark.parametrize("case", ["basic", "asn32_tag", "minimal"])
+@pytest.mark.parametrize("case", ["basic", "asn32_tag", "minimal", "irr_tag"])
 def test_golden_cases_parse(case: str, tmp_path: Path) -> None:
     desired = getattr(samples, case)()
     desired = DesiredConfig(

@@ -116,6 +116,10 @@ class Session:
         headers = {"X-CSRF-Token": self.csrf, **kw.pop("headers", {})}
         return self.client.post(url, json=json, headers=headers, **kw)
 
+    def put(self, url: str, json: Any = None, **kw: Any) -> Any:
+        headers = {"X-CSRF-Token": self.csrf, **kw.pop("headers", {})}
+        return self.client.put(url, json=json, headers=headers, **kw)
+
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> Session:
     response = client.post(

@@ -97,6 +97,23 @@ def asn32_tag() -> DesiredConfig:
     )
 
 
+def irr_tag() -> DesiredConfig:
+    """IRR policy switches off their defaults: origin and prefix "tag", exact route objects
+    only, RPKI-valid not counted as IRR-valid."""
+    return DesiredConfig(
+        server=server(
+            name="rs3",
+            policy=Policy(
+                irr_prefix="tag",
+                irr_origin="tag",
+                rpki_valid_is_irr_valid=False,
+                irr_more_specifics=False,
+            ),
+        ),
+        peers=basic_peers(),
+    )
+
+
 def minimal() -> DesiredConfig:
     """No RTR validator, no never-via-route-servers ASN, one IPv4-only peer."""
     return DesiredConfig(

@@ -46,6 +46,68 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/irr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin List Irr
+         * @description Every route-server member's IRR data (and any ASN with an override).
+         */
+        get: operations["admin_list_irr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/irr/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Irr
+         * @description Start a refresh of one member's (or every member's) IRR data; the answer comes at
+         *     once, the results show on the IRR page. Route servers are resynced when data changed.
+         */
+        post: operations["refresh_irr"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/irr/{asn}/override": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Irr Override
+         * @description Expand this AS-SET for the member instead of PeeringDB's irr_as_set (null or ""
+         *     clears). Takes effect at the next refresh; refresh the member to apply it now.
+         */
+        put: operations["set_irr_override"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/requests": {
         parameters: {
             query?: never;
@@ -450,6 +512,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests/{request_id}/irr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member Irr
+         * @description The IRR data the route servers filter this member's routes with: the AS-SET in use
+         *     and where it came from, prefix counts, the data's age and the last attempt's error.
+         */
+        get: operations["member_irr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/requests/{request_id}/leave": {
         parameters: {
             query?: never;
@@ -789,6 +872,95 @@ export interface components {
             network_id: string;
             /** Node Id */
             node_id: string | null;
+        };
+        /** IrrOverrideBody */
+        IrrOverrideBody: {
+            /**
+             * As Set
+             * @description e.g. "RIPE::AS-FOO AS-BAR"; null or "" clears the override
+             */
+            as_set: string | null;
+        };
+        /** IrrRefreshBody */
+        IrrRefreshBody: {
+            /**
+             * Asn
+             * @description One member; null: all
+             */
+            asn?: number | null;
+        };
+        /** IrrRefreshOut */
+        IrrRefreshOut: {
+            /**
+             * Asns
+             * @description The members being refreshed; null: all
+             */
+            asns: number[] | null;
+            /** Started */
+            started: boolean;
+        };
+        /** IrrStatusOut */
+        IrrStatusOut: {
+            /** Age Seconds */
+            age_seconds: number | null;
+            /**
+             * As Set
+             * @description The objects behind the data in use
+             */
+            as_set: string | null;
+            /**
+             * As Set Choice
+             * @description override | peeringdb | asn
+             */
+            as_set_choice: string | null;
+            /** Asn */
+            asn: number;
+            /** Changed At */
+            changed_at: string | null;
+            /**
+             * Enabled
+             * @description IRR filtering is on at this IX
+             */
+            enabled: boolean;
+            /** Failures Total */
+            failures_total: number;
+            /**
+             * Fetched At
+             * @description When the data in use was fetched
+             */
+            fetched_at: string | null;
+            /** Last Attempt At */
+            last_attempt_at: string | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Last Error Code
+             * @description The last attempt's failure, if it failed
+             */
+            last_error_code: string | null;
+            /**
+             * Next As Set
+             * @description What the next refresh expands
+             */
+            next_as_set: string;
+            /** Next Choice */
+            next_choice: string;
+            /** Origins */
+            origins: number | null;
+            /** Override */
+            override: string | null;
+            /**
+             * Peeringdb As Set
+             * @description PeeringDB's irr_as_set, as typed there
+             */
+            peeringdb_as_set: string | null;
+            /**
+             * Prefixes Ipv4
+             * @description None: no good data yet (not checked)
+             */
+            prefixes_ipv4: number | null;
+            /** Prefixes Ipv6 */
+            prefixes_ipv6: number | null;
         };
         /** JoinRequestCreate */
         JoinRequestCreate: {
@@ -1368,6 +1540,208 @@ export interface operations {
                 };
             };
             /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_list_irr: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IrrStatusOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refresh_irr: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IrrRefreshBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IrrRefreshOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `irr_disabled`, `irr_refresh_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_irr_override: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                asn: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IrrOverrideBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IrrStatusOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_asn`, `irr_as_set_invalid`, `validation_failed` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2796,6 +3170,78 @@ export interface operations {
             };
             /** @description Problem codes: `invalid_transition` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    member_irr: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IrrStatusOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

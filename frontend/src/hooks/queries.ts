@@ -6,6 +6,7 @@ import type {
   AdminJoinRequestDetail,
   AdminRequestPage,
   ControllerState,
+  IrrStatus,
   JoinRequest,
   Me,
   MemberRouteServer,
@@ -44,6 +45,8 @@ export const keys = {
   adminRequest: (id: string) => ["admin", "request", id] as const,
   routeServers: ["admin", "route-servers"] as const,
   controller: ["admin", "controller"] as const,
+  requestIrr: (id: string) => ["request", id, "irr"] as const,
+  irr: ["admin", "irr"] as const,
 };
 
 /** The logged-in user, or null when there is no session. */
@@ -166,6 +169,25 @@ export function useRouteServers() {
   return useQuery({
     queryKey: keys.routeServers,
     queryFn: () => unwrap(api.GET("/api/v1/admin/route-servers", { params: { query: { sessions: true } } })),
+    refetchInterval,
+  });
+}
+
+/** The IRR (AS-SET) data the route servers filter this request's member with. */
+export function useRequestIrr(id: string) {
+  const refetchInterval = usePoller<IrrStatus>({ policy: CALM });
+  return useQuery({
+    queryKey: keys.requestIrr(id),
+    queryFn: () => unwrap(api.GET("/api/v1/requests/{request_id}/irr", requestPath(id))),
+    refetchInterval,
+  });
+}
+
+export function useAdminIrr() {
+  const refetchInterval = usePoller<IrrStatus[]>({ policy: CALM });
+  return useQuery({
+    queryKey: keys.irr,
+    queryFn: () => unwrap(api.GET("/api/v1/admin/irr")),
     refetchInterval,
   });
 }

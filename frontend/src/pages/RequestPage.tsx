@@ -5,6 +5,7 @@ import { Link, useParams } from "react-router";
 import { api, isApiError, requestPath, unwrap } from "@/api/client";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { IrrCard } from "@/components/app/IrrCard";
 import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
@@ -121,6 +122,7 @@ export function RequestPage() {
           <PolicyReasons request={r} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
+          {r.status === "active" || r.status === "provisioning" ? <IrrCard requestId={r.id} /> : null}
           <Card>
             <CardHeader>
               <CardTitle>Details</CardTitle>

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from ztix import observability
-from ztix.cli import controller, networks, policy, routeservers, users
+from ztix.cli import controller, irr, networks, policy, routeservers, users
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
@@ -31,6 +31,7 @@ app.add_typer(networks.app, name="networks")
 app.add_typer(controller.app, name="controller")
 app.add_typer(routeservers.app, name="routeservers")
 app.add_typer(policy.app, name="policy")
+app.add_typer(irr.app, name="irr")
 
 
 def ensure_initial_admin(db: Session) -> str | None:

@@ -8,7 +8,7 @@ A wrong key or value raises :class:`ConfigError` naming the key's path and the r
 
 One module per concern: ``base`` (shared model base, secret-file variables), a module per
 section (``server``, ``auth``, ``policy``, ``networks``, ``zerotier``, ``jobs``,
-``routeservers``, ``peeringdb``), ``settings`` (the root and its cross-section checks) and
+``routeservers``, ``peeringdb``, ``irr``), ``settings`` (the root and its cross-section checks) and
 ``loading`` (YAML, secret files, environment). Import the names from ``ztix.config``.
 """
 
@@ -20,6 +20,7 @@ from ztix.config.auth import (
     token_key_list,
 )
 from ztix.config.base import SECRET_FILE_VARIABLES, ConfigError, Strict
+from ztix.config.irr import IrrConfig
 from ztix.config.jobs import JobsConfig, RetryConfig
 from ztix.config.loading import DEFAULT_CONFIG_FILE, config_path, load_settings
 from ztix.config.networks import NetworkConfig
@@ -61,6 +62,7 @@ __all__ = [
     "ControllerConfig",
     "DatabaseConfig",
     "Environment",
+    "IrrConfig",
     "IxfConfig",
     "JobsConfig",
     "LoggingConfig",

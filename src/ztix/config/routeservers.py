@@ -75,6 +75,16 @@ class RouteServerPolicyConfig(Strict):
     default_max_prefix_ipv6: int = Field(50, ge=1)
     import_limit_action: Literal["warn", "block", "restart", "disable"] = "restart"
     rpki_invalid: Literal["reject", "tag"] = "reject"
+    # IRR checks (arouteserver's filtering.irr_policy): a route whose prefix is not covered
+    # by the member's AS-SET route objects, or whose origin AS is not in the AS-SET, is
+    # rejected (default) or tagged with an informational community and accepted.
+    irr_prefix: Literal["reject", "tag"] = "reject"
+    irr_origin: Literal["reject", "tag"] = "reject"
+    # An RPKI-valid route passes both IRR checks (ROAs count as route objects).
+    rpki_valid_is_irr_valid: bool = True
+    # More-specifics of a route object are accepted up to the maximum lengths above
+    # (ipv4_max_length / ipv6_max_length); off: exact route objects only.
+    irr_more_specifics: bool = True
 
 
 class RouteServersConfig(Strict):

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ztix.config.auth import AuthConfig, PeeringDBConfig
 from ztix.config.base import EnvWithoutSecretFiles
+from ztix.config.irr import IrrConfig
 from ztix.config.jobs import JobsConfig
 from ztix.config.networks import NetworkConfig
 from ztix.config.peeringdb import PeeringDBApiConfig
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     peeringdb_api: PeeringDBApiConfig = PeeringDBApiConfig()
     logging: LoggingConfig = LoggingConfig()
     ixf: IxfConfig = IxfConfig()
+    irr: IrrConfig = IrrConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

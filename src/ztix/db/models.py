@@ -405,3 +405,34 @@ class RouteServerPeer(Base):
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IrrData(Base):
+    """A member ASN's IRR data: the last good expansion of its AS-SET and how the last
+    attempt went. A failed or empty expansion changes only the attempt columns: the
+    route servers keep filtering on the last good data."""
+
+    __tablename__ = "irr_data"
+
+    asn: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # Set by an admin; wins over PeeringDB's irr_as_set. Validated (domain.irr) on input.
+    as_set_override: Mapped[str | None] = mapped_column(String(255))
+    # The objects of the last good expansion ("RIPE::AS-FOO AS-BAR") and where they came
+    # from: override | peeringdb | asn.
+    as_set: Mapped[str | None] = mapped_column(String(1024))
+    as_set_choice: Mapped[str | None] = mapped_column(String(16))
+    # None: never expanded successfully (routes are "IRR not checked").
+    prefixes_ipv4: Mapped[list[str] | None] = mapped_column(JSON)
+    prefixes_ipv6: Mapped[list[str] | None] = mapped_column(JSON)
+    origins: Mapped[list[int] | None] = mapped_column(JSON)
+    data_hash: Mapped[str | None] = mapped_column(String(64))
+    # The IRR's serials of the configured sources when the data was last confirmed
+    # (irr/serials.py); equal serials and AS-SET mean the data cannot have changed.
+    serials: Mapped[str | None] = mapped_column(String(1024))
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last attempt's failure (None when it succeeded): stable code and words.
+    last_error_code: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures_total: Mapped[int] = mapped_column(Integer, default=0)

@@ -33,6 +33,10 @@ class Policy:
     max_as_path_length: int = 32
     import_limit_action: str = "restart"  # warn | block | restart | disable
     rpki_invalid: str = "reject"  # reject | tag
+    irr_prefix: str = "reject"  # reject | tag
+    irr_origin: str = "reject"  # reject | tag
+    rpki_valid_is_irr_valid: bool = True  # an RPKI-valid route passes the IRR checks
+    irr_more_specifics: bool = True  # route objects' more-specifics up to the max lengths
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ztix.jobs.tasks import (
     recheck_interval_seconds,
     recheck_peeringdb,
     reconcile,
+    refresh_irr,
     sync_route_servers,
 )
 
@@ -55,6 +56,10 @@ def configure(settings: Settings) -> Celery:
             "ztix-recheck-peeringdb": {
                 "task": "ztix.recheck_peeringdb",
                 "schedule": recheck_interval_seconds(settings),
+            },
+            "ztix-refresh-irr": {
+                "task": "ztix.refresh_irr",
+                "schedule": settings.irr.refresh_interval_seconds,
             },
         },
         timezone="UTC",
@@ -131,3 +136,8 @@ def reconcile_task() -> dict[str, int]:
 @celery.task(name="ztix.recheck_peeringdb")
 def recheck_peeringdb_task() -> dict[str, int]:
     return recheck_peeringdb(_worker_context())
+
+
+@celery.task(name="ztix.refresh_irr")
+def refresh_irr_task() -> dict[str, int]:
+    return refresh_irr(_worker_context())

@@ -22,6 +22,7 @@ from ztix.jobs.tasks import (
     recheck_interval_seconds,
     recheck_peeringdb,
     reconcile,
+    refresh_irr,
     sync_route_servers,
 )
 
@@ -108,11 +109,17 @@ class InProcessRunner:
         assert self.ctx is not None
         return recheck_peeringdb(self.ctx)
 
+    def irr_now(self) -> dict[str, int]:
+        assert self.ctx is not None
+        return refresh_irr(self.ctx)
+
     def start(self) -> None:
         """Start the periodic reconciler and re-check (their first passes run at once)."""
         assert self.ctx is not None, "bind() the runner before starting it"
         self._every("reconciler", self._interval, self.reconcile_now)
         self._every("recheck", recheck_interval_seconds(self.ctx.settings), self.recheck_now)
+        if self.ctx.settings.irr.enabled:
+            self._every("irr", self.ctx.settings.irr.refresh_interval_seconds, self.irr_now)
 
     def _every(self, name: str, interval: float, job: Callable[[], object]) -> None:
         def loop() -> None:

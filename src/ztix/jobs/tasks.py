@@ -30,7 +30,7 @@ from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
 from ztix.peeringdb.api import PeeringDBApi
 from ztix.routeserver.deploy import BirdDeployer
-from ztix.workflow import audit, grants, provisioning
+from ztix.workflow import audit, grants, irr, provisioning
 from ztix.workflow import controller as controller_lifecycle
 from ztix.workflow.dispatch import Dispatcher
 from ztix.workflow.provisioning import WORKER, ActivationGate, always_ready
@@ -334,6 +334,12 @@ def reconcile(ctx: JobContext) -> dict[str, int]:
         "repaired": repaired,
         "route_servers_behind": len(behind),
     }
+
+
+def refresh_irr(ctx: JobContext) -> dict[str, int]:
+    """One IRR refresh of every member (workflow/irr.py); no-op when IRR filtering is off."""
+    report = irr.refresh(ctx.database, ctx.settings)
+    return {"checked": report.checked, "changed": len(report.changed), "failed": len(report.failed)}
 
 
 # How many users one re-check pass takes on; the rest are due in the next pass.

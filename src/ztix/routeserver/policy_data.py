@@ -56,6 +56,9 @@ class IrrInfo(IntEnum):
     ORIGIN_NOT_CHECKED = 2  # no IRR origin data for the member
     PREFIX_IN_AS_SET = 3
     PREFIX_NOT_CHECKED = 4  # no IRR prefix data for the member
+    ORIGIN_NOT_IN_AS_SET = 5  # only with policy irr_origin = "tag": accepted anyway
+    PREFIX_NOT_IN_AS_SET = 6  # only with policy irr_prefix = "tag": accepted anyway
+    VALID_VIA_RPKI = 7  # not in the IRR data, but RPKI-valid (rpki_valid_is_irr_valid)
 
 
 # Export control, honoured per receiving peer and scrubbed before export (arouteserver's
@@ -120,3 +123,4 @@ BOGONS_V6: tuple[tuple[str, str], ...] = (
 
 IMPORT_LIMIT_ACTIONS = ("warn", "block", "restart", "disable")
 RPKI_INVALID_POLICIES = ("reject", "tag")
+IRR_POLICIES = ("reject", "tag")

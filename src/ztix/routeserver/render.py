@@ -45,6 +45,7 @@ from ztix.routeserver.policy_data import (
     CONTROL_DO_NOT_ANNOUNCE,
     INFO_IRR_FUNCTION,
     INFO_RPKI_FUNCTION,
+    IRR_POLICIES,
     REJECT_FUNCTION,
     RPKI_INVALID_POLICIES,
     IrrInfo,
@@ -188,18 +189,26 @@ def _policy(p: Policy) -> dict[str, Any]:
     v6_max = _int(p.ipv6_max_length, "policy ipv6_max_length", v6_min, 128)
     if p.rpki_invalid not in RPKI_INVALID_POLICIES:
         raise RenderError(f"policy rpki_invalid must be reject or tag, got {p.rpki_invalid!r}")
+    for name, value in (("irr_prefix", p.irr_prefix), ("irr_origin", p.irr_origin)):
+        if value not in IRR_POLICIES:
+            raise RenderError(f"policy {name} must be reject or tag, got {value!r}")
     return {
         "min_length": {4: v4_min, 6: v6_min},
         "max_length": {4: v4_max, 6: v6_max},
         "max_as_path_length": _int(p.max_as_path_length, "policy max_as_path_length", 1, 255),
         "import_limit_action": Keyword(p.import_limit_action),
         "rpki_reject_invalid": p.rpki_invalid == "reject",
+        "irr_reject_prefix": p.irr_prefix == "reject",
+        "irr_reject_origin": p.irr_origin == "reject",
+        "rpki_valid_is_irr_valid": bool(p.rpki_valid_is_irr_valid),
+        "irr_more_specifics": bool(p.irr_more_specifics),
     }
 
 
 def _irr_prefixes(networks: Iterable[object] | None, version: int, what: str) -> Rows | None:
-    """The member's AS-SET prefixes; each is accepted with its more-specifics (the length
-    check, which runs first, caps how specific)."""
+    """The member's AS-SET prefixes (route objects); with policy irr_more_specifics each is
+    accepted with its more-specifics (the length check, which runs first, caps how
+    specific), else exactly."""
     if networks is None:
         return None
     unique = {_network(n, version, what) for n in networks}

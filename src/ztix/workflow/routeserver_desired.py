@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, lazyload, load_only, selectinload
@@ -19,6 +20,7 @@ from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
 from ztix.db.models import (
     AddressAssignment,
+    IrrData,
     IxNetwork,
     JoinRequest,
     PeeringDBNetwork,
@@ -126,6 +128,10 @@ def build(
             max_as_path_length=conf.policy.max_as_path_length,
             import_limit_action=conf.policy.import_limit_action,
             rpki_invalid=conf.policy.rpki_invalid,
+            irr_prefix=conf.policy.irr_prefix,
+            irr_origin=conf.policy.irr_origin,
+            rpki_valid_is_irr_valid=conf.policy.rpki_valid_is_irr_valid,
+            irr_more_specifics=conf.policy.irr_more_specifics,
         ),
         never_via_route_servers=tuple(never_via_route_servers(db)),
     )
@@ -153,6 +159,9 @@ def build(
         )
         peers.append(peer_of(request, lim))
         limits.append(PeerLimits(str(request.id), request.asn, lim))
+    if settings.irr.enabled:
+        irr = irr_rows(db, {p.asn for p in peers})
+        peers = [peer_with_irr(p, irr.get(p.asn)) for p in peers]
     return DesiredConfig(server=server, peers=tuple(peers)), limits
 
 
@@ -170,6 +179,25 @@ def peer_of(request: JoinRequest, limits: MaxPrefix | None = None) -> Peer:
         max_prefix_ipv6=limits.ipv6 if limits else 0,
         description=f"AS{request.asn} {request.node_id}",
     )
+
+
+def peer_with_irr(peer: Peer, row: IrrData | None) -> Peer:
+    """``peer`` with its last good IRR data (unchanged when there is none: "not checked")."""
+    if row is None or row.origins is None or row.prefixes_ipv4 is None:
+        return peer
+    return replace(
+        peer,
+        irr_prefixes_ipv4=tuple(ipaddress.IPv4Network(p) for p in row.prefixes_ipv4),
+        irr_prefixes_ipv6=tuple(ipaddress.IPv6Network(p) for p in row.prefixes_ipv6 or ()),
+        irr_origins=tuple(int(a) for a in row.origins),
+    )
+
+
+def irr_rows(db: Session, asns: Iterable[int]) -> dict[int, IrrData]:
+    wanted = set(asns)
+    if not wanted:
+        return {}
+    return {r.asn: r for r in db.scalars(select(IrrData).where(IrrData.asn.in_(wanted)))}
 
 
 def member_protocols(request: JoinRequest) -> set[str]:

@@ -39,6 +39,7 @@ CASES: dict[str, Callable[[], DesiredConfig]] = {
     "basic": samples.basic,
     "asn32-tag": samples.asn32_tag,
     "minimal": samples.minimal,
+    "irr-tag": samples.irr_tag,
 }
 
 

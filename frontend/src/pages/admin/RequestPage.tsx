@@ -7,6 +7,7 @@ import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
+import { IrrCard } from "@/components/app/IrrCard";
 import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
@@ -260,6 +261,7 @@ export function AdminRequestPage() {
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
           {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
+          {r.status === "active" || r.status === "provisioning" ? <IrrCard requestId={r.id} /> : null}
         </div>
         <div className="grid h-fit gap-6">
           <Card>
