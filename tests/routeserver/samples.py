@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import ipaddress as ip
 
-from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.model import (
+    Blackholing,
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+)
 
 
 def server(config_dir: str = "/etc/bird/ztix", **overrides: object) -> RouteServer:
@@ -94,6 +101,19 @@ def asn32_tag() -> DesiredConfig:
             ),
         ),
         peers=basic_peers()[:2],
+    )
+
+
+def features() -> DesiredConfig:
+    """A drained server on a network with blackholing and both blackhole next hops."""
+    return DesiredConfig(
+        server=server(
+            drained=True,
+            blackholing=Blackholing(
+                True, ip.IPv4Address("192.0.2.66"), ip.IPv6Address("2001:db8:ab::666")
+            ),
+        ),
+        peers=basic_peers(),
     )
 
 

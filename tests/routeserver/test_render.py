@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.routeserver import samples
-from ztix.routeserver.model import DesiredConfig, Policy, RpkiValidator
+from ztix.routeserver.model import Blackholing, DesiredConfig, Policy, RpkiValidator
 from ztix.routeserver.policy_data import RejectReason
 from ztix.routeserver.render import (
     MAIN_FILE,
@@ -37,6 +37,7 @@ CASES: dict[str, Callable[[], DesiredConfig]] = {
     "basic": samples.basic,
     "asn32-tag": samples.asn32_tag,
     "minimal": samples.minimal,
+    "features": samples.features,
 }
 
 
@@ -166,6 +167,25 @@ def replace_server(**changes: object) -> DesiredConfig:
         (lambda: replace_server(asn=4294967295), "ASN"),
         (lambda: replace_server(ipv4=ip.IPv4Address("198.51.100.1")), "inside the peering LAN"),
         (lambda: replace_server(never_via_route_servers=(174, "6939; }")), "never-via"),
+        (lambda: replace_server(drained="yes"), "drained"),
+        (
+            lambda: replace_server(
+                blackholing=Blackholing(True, ip.IPv4Address("198.51.100.66"), None)
+            ),
+            "blackhole next hop",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, ip.IPv4Address("192.0.2.1"))),
+            "blackhole next hop",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, "192.0.2.66")),  # type: ignore[arg-type]
+            "IPv4 address",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, ip.IPv4Address("192.0.2.10"))),
+            "holds the network's blackhole next hop",
+        ),
         (
             lambda: replace_server(policy=Policy(import_limit_action="restart; import all")),
             "action",

@@ -34,6 +34,16 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Blackholing:
+    """RFC 7999 blackholing on the network: off, or on with optional next hops on the
+    peering LAN (no member's address) that routes tagged BLACKHOLE are rewritten to."""
+
+    enabled: bool = False
+    next_hop_ipv4: ipaddress.IPv4Address | None = None
+    next_hop_ipv6: ipaddress.IPv6Address | None = None
+
+
+@dataclass(frozen=True)
 class Peer:
     """One member router (one active join request) as a route-server client."""
 
@@ -70,6 +80,9 @@ class RouteServer:
     policy: Policy = field(default_factory=Policy)
     # ASNs PeeringDB lists as info_never_via_route_servers: refused anywhere in a path.
     never_via_route_servers: tuple[int, ...] = ()
+    # Maintenance (RFC 8326): the server adds GRACEFUL_SHUTDOWN to every route it exports.
+    drained: bool = False
+    blackholing: Blackholing = field(default_factory=lambda: Blackholing())
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ class RejectReason(IntEnum):
     PREFIX_LENGTH = 13
     RPKI_INVALID = 14
     NEVER_VIA_ROUTE_SERVERS = 15
+    # ZT-IX's own (arouteserver has no such check): a BLACKHOLE route for a prefix the member
+    # is not entitled to (not in its IRR route objects, no RPKI-valid ROA).
+    BLACKHOLE_NOT_ENTITLED = 16
 
 
 REJECT_FUNCTION = 65520  # (rs_asn, 65520, reason)
@@ -67,6 +70,11 @@ class IrrInfo(IntEnum):
 # form exists (and the large form always works).
 CONTROL_DO_NOT_ANNOUNCE = 0
 CONTROL_ANNOUNCE = 1
+
+# Well-known standard communities the route servers honour or set.
+GRACEFUL_SHUTDOWN = (65535, 0)  # RFC 8326: honoured (local preference 0), set when drained
+BLACKHOLE = (65535, 666)  # RFC 7999: honoured when the network allows blackholing
+NO_EXPORT = (65535, 65281)  # RFC 1997: added to accepted blackhole routes
 
 # Bogons: refused together with every more-specific (arouteserver's bogons.yml, plus
 # 192.0.0.0/24 as in IXP Manager). Prefixes shorter than the policy minimum are refused

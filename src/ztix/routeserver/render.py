@@ -30,6 +30,7 @@ import jinja2
 
 from ztix.domain.identifiers import ASN_MAX, ASN_MIN, SPECIAL_ASNS
 from ztix.routeserver.model import (
+    Blackholing,
     DesiredConfig,
     Peer,
     Policy,
@@ -38,12 +39,15 @@ from ztix.routeserver.model import (
     files_hash,
 )
 from ztix.routeserver.policy_data import (
+    BLACKHOLE,
     BOGONS_V4,
     BOGONS_V6,
     CONTROL_ANNOUNCE,
     CONTROL_DO_NOT_ANNOUNCE,
+    GRACEFUL_SHUTDOWN,
     INFO_IRR_FUNCTION,
     INFO_RPKI_FUNCTION,
+    NO_EXPORT,
     REJECT_FUNCTION,
     RPKI_INVALID_POLICIES,
     IrrInfo,
@@ -264,6 +268,9 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
         ),
     )
     sessions = tuple(s for s in candidates if s is not None)
+    held = {server.blackholing.next_hop_ipv4, server.blackholing.next_hop_ipv6}
+    if server.blackholing.enabled and any(s.peer_ip in held for s in sessions):
+        raise RenderError(f"{base} holds the network's blackhole next hop")
     if not sessions:
         raise RenderError(f"{base}: the peer has neither an IPv4 nor an IPv6 address")
     return _Peer(
@@ -291,6 +298,8 @@ def _server(server: RouteServer) -> dict[str, Any]:
     never = sorted(
         {_int(a, "never-via-route-servers ASN", 1, ASN_MAX) for a in server.never_via_route_servers}
     )
+    if not isinstance(server.drained, bool):
+        raise RenderError(f"drained must be a bool, got {server.drained!r}")
     return {
         "name": Label(server.name),
         "asn": asn,
@@ -304,7 +313,30 @@ def _server(server: RouteServer) -> dict[str, Any]:
         "main_path": ConfigPath(f"{server.config_dir.rstrip('/')}/{MAIN_FILE}"),
         "validators": tuple(sorted(validators, key=lambda v: v.protocol)),
         "never_via_route_servers": _rows(never, 10),
+        "drained": server.drained,
+        "blackholing": _blackholing(server.blackholing, server),
     }
+
+
+def _blackholing(b: Blackholing, server: RouteServer) -> dict[str, Any]:
+    """Whether BLACKHOLE routes are honoured, and the next hop per family (or None)."""
+    if not isinstance(b.enabled, bool):
+        raise RenderError(f"blackholing enabled must be a bool, got {b.enabled!r}")
+    next_hops: dict[int, IPAddress | None] = {4: None, 6: None}
+    for version, value, lan, own in (
+        (4, b.next_hop_ipv4, server.ipv4_prefix, server.ipv4),
+        (6, b.next_hop_ipv6, server.ipv6_prefix, server.ipv6),
+    ):
+        if value is None:
+            continue
+        address = _address(value, version, f"blackhole IPv{version} next hop")
+        if address not in lan or address == own:
+            raise RenderError(
+                f"the blackhole next hop {address} must be in the peering LAN {lan} and "
+                "not the route server's own address"
+            )
+        next_hops[version] = address
+    return {"enabled": b.enabled, "next_hop": next_hops}
 
 
 def _constants() -> dict[str, Any]:
@@ -319,6 +351,9 @@ def _constants() -> dict[str, Any]:
         "info_irr_function": INFO_IRR_FUNCTION,
         "control_do_not_announce": CONTROL_DO_NOT_ANNOUNCE,
         "control_announce": CONTROL_ANNOUNCE,
+        "graceful_shutdown": GRACEFUL_SHUTDOWN,
+        "blackhole": BLACKHOLE,
+        "no_export": NO_EXPORT,
         "invalid_asns": SPECIAL_ASNS,
         "bogons_v4": tuple(_bogon(n, c) for n, c in BOGONS_V4),
         "bogons_v6": tuple(_bogon(n, c) for n, c in BOGONS_V6),
