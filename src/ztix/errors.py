@@ -79,6 +79,10 @@ CODES: dict[str, ErrorKind] = {
         502, "A route server did not take its new configuration"
     ),
     "route_server_not_found": ErrorKind(404, "No such route server"),
+    "route_server_disabled": ErrorKind(409, "The route server is disabled in the configuration"),
+    "route_server_pair_drained": ErrorKind(
+        409, "Another route server of this network is drained; undrain it first"
+    ),
     "user_not_found": ErrorKind(404, "No such user"),
 }
 

@@ -254,6 +254,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/route-servers/{name}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain Route Server
+         * @description Drain a route server for maintenance: every route it exports gets GRACEFUL_SHUTDOWN
+         *     (65535:0), applied by a normal sync. Refused while another server of the same network
+         *     is drained. Draining a drained server changes nothing.
+         */
+        post: operations["drain_route_server"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/route-servers/{name}/undrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undrain Route Server
+         * @description Bring a drained route server back: its exports lose GRACEFUL_SHUTDOWN.
+         */
+        post: operations["undrain_route_server"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/local/login": {
         parameters: {
             query?: never;
@@ -1174,6 +1216,12 @@ export interface components {
         RouteServerOut: {
             /** Asn */
             asn: number;
+            /**
+             * Drained
+             * @description Exports carry GRACEFUL_SHUTDOWN (maintenance, RFC 8326)
+             * @default false
+             */
+            drained: boolean;
             /** Enabled */
             enabled: boolean;
             /** Host */
@@ -1233,6 +1281,15 @@ export interface components {
             applied_hash: string | null;
             /** Desired Hash */
             desired_hash: string | null;
+            /**
+             * Drained
+             * @default false
+             */
+            drained: boolean;
+            /** Drained At */
+            drained_at?: string | null;
+            /** Drained By */
+            drained_by?: string | null;
             /** In Sync */
             in_sync: boolean;
             /** Last Duration Ms */
@@ -2117,6 +2174,168 @@ export interface operations {
             };
             /** @description Problem codes: `route_server_not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    drain_route_server: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteServerOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_disabled`, `route_server_pair_drained` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undrain_route_server: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteServerOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_disabled` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,10 +17,23 @@ from sqlalchemy.orm import Session
 
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
-from ztix.db.models import IxNetwork, JoinRequest, PeeringDBNetwork, RouteServerPeer
+from ztix.db.models import (
+    IxNetwork,
+    JoinRequest,
+    PeeringDBNetwork,
+    RouteServerPeer,
+    RouteServerState,
+)
 from ztix.domain.requests import RequestStatus
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
-from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.model import (
+    Blackholing,
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+)
 from ztix.routeserver.render import peer_protocols
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
@@ -32,6 +45,11 @@ def enabled_servers(settings: Settings) -> list[RouteServerConfig]:
     """Enabled route servers in the order they are reconfigured (pair order, then name)."""
     servers = [rs for rs in settings.routeservers.servers if rs.enabled]
     return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
+
+def is_drained(db: Session, name: str) -> bool:
+    state = db.get(RouteServerState, name)
+    return bool(state is not None and state.drained)
 
 
 def network_row(db: Session, settings: Settings, rs: RouteServerConfig) -> IxNetwork | None:
@@ -101,6 +119,12 @@ def build(
             rpki_invalid=conf.policy.rpki_invalid,
         ),
         never_via_route_servers=tuple(never_via_route_servers(db)),
+        drained=is_drained(db, rs.name),
+        blackholing=Blackholing(
+            enabled=declared.blackholing.enabled,
+            next_hop_ipv4=declared.blackholing.next_hop_ipv4,
+            next_hop_ipv6=declared.blackholing.next_hop_ipv6,
+        ),
     )
     network = network_row(db, settings, rs)
     requests = client_requests(db, network.id) if network is not None else []

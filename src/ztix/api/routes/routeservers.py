@@ -30,8 +30,10 @@ from ztix.errors import AppError
 from ztix.routeserver.status import read_sessions
 from ztix.workflow import audit
 from ztix.workflow import requests as service
+from ztix.workflow.audit import Actor
 from ztix.workflow.dispatch import route_servers_after_commit
 from ztix.workflow.routeserver_desired import member_protocols
+from ztix.workflow.routeserver_drain import set_drained
 
 router = APIRouter(
     route_class=DatabaseRoute, prefix="/api/v1", tags=["route servers"], dependencies=[Csrf]
@@ -58,6 +60,7 @@ def _server_out(
         ipv6=str(rs.ipv6),
         network=rs.network,
         pair_order=rs.pair_order,
+        drained=bool(sync and sync.drained),
         sync=sync,
     )
     if sessions and rs.enabled:
@@ -105,6 +108,46 @@ def get_route_server(
     state = SyncStateOut.of(db.get(RouteServerState, rs.name))
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
     return _server_out(rs, state, settings, sessions=True)
+
+
+def _drain(
+    name: str, drained: bool, db: DbSession, actor: Actor, settings: Settings
+) -> RouteServerOut:
+    set_drained(db, settings, actor, name, drained)
+    db.commit()
+    rs = next(r for r in settings.routeservers.servers if r.name == name)
+    state = SyncStateOut.of(db.get(RouteServerState, name))
+    db.rollback()
+    return _server_out(rs, state, settings, sessions=False)
+
+
+DRAIN_ERRORS = (*AUTH, "admin_required", "csrf_failed", "route_server_not_found")
+
+
+@router.post(
+    "/admin/route-servers/{name}/drain",
+    response_model=RouteServerOut,
+    responses=responses(*DRAIN_ERRORS, "route_server_disabled", "route_server_pair_drained"),
+)
+def drain_route_server(
+    name: str, db: DbSession, _admin: AdminUser, actor: CurrentActor, settings: SettingsDep
+) -> RouteServerOut:
+    """Drain a route server for maintenance: every route it exports gets GRACEFUL_SHUTDOWN
+    (65535:0), applied by a normal sync. Refused while another server of the same network
+    is drained. Draining a drained server changes nothing."""
+    return _drain(name, True, db, actor, settings)
+
+
+@router.post(
+    "/admin/route-servers/{name}/undrain",
+    response_model=RouteServerOut,
+    responses=responses(*DRAIN_ERRORS, "route_server_disabled"),
+)
+def undrain_route_server(
+    name: str, db: DbSession, _admin: AdminUser, actor: CurrentActor, settings: SettingsDep
+) -> RouteServerOut:
+    """Bring a drained route server back: its exports lose GRACEFUL_SHUTDOWN."""
+    return _drain(name, False, db, actor, settings)
 
 
 def _peer_limits(peer: RouteServerPeer | None) -> dict[str, Any]:

@@ -59,6 +59,9 @@ class SyncStateOut(BaseModel):
     last_output: str | None
     last_duration_ms: int | None
     reconfigure_count: int
+    drained: bool = False
+    drained_at: datetime | None = None
+    drained_by: str | None = None
 
     @classmethod
     def of(cls, row: RouteServerState | None) -> SyncStateOut | None:
@@ -76,6 +79,9 @@ class SyncStateOut(BaseModel):
             last_output=row.last_output,
             last_duration_ms=row.last_duration_ms,
             reconfigure_count=row.reconfigure_count,
+            drained=row.drained,
+            drained_at=row.drained_at,
+            drained_by=row.drained_by,
         )
 
 
@@ -89,6 +95,9 @@ class RouteServerOut(BaseModel):
     ipv6: str
     network: str
     pair_order: int
+    drained: bool = Field(
+        False, description="Exports carry GRACEFUL_SHUTDOWN (maintenance, RFC 8326)"
+    )
     sync: SyncStateOut | None
     sessions_ok: bool | None = None
     sessions_error: str | None = None
