@@ -79,6 +79,12 @@ CODES: dict[str, ErrorKind] = {
         502, "A route server did not take its new configuration"
     ),
     "route_server_not_found": ErrorKind(404, "No such route server"),
+    "invalid_bgp_password": ErrorKind(
+        422, "The BGP password must be 8 to 80 characters of A-Za-z0-9!#%*+,-./:=@^_~"
+    ),
+    "bgp_password_unavailable": ErrorKind(
+        409, "This IX does not store BGP session passwords (no encryption key is configured)"
+    ),
     "route_server_disabled": ErrorKind(409, "The route server is disabled in the configuration"),
     "route_server_pair_drained": ErrorKind(
         409, "Another route server of this network is drained; undrain it first"

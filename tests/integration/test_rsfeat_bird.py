@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.routeserver.birdlab import Bird, Lab
+from tests.routeserver.birdlab import Bird, Lab, run
 from tests.support.rsfeat_lab import (
     communities,
     feature_lab,
@@ -29,6 +29,7 @@ from tests.support.rsfeat_lab import (
     std,
 )
 from tests.support.waiting import wait_for
+from ztix.routeserver.apply import ProtocolState, parse_protocols
 from ztix.routeserver.model import (
     Blackholing,
     DesiredConfig,
@@ -45,6 +46,8 @@ from ztix.routeserver.policy_data import (
     RejectReason,
 )
 from ztix.routeserver.render import peer_protocols
+from ztix.routeserver.status import limit_tripped
+from ztix.routeserver.transport import BirdcReply
 
 RS_ASN = 6777
 RTR_PORT = 3324
@@ -66,6 +69,23 @@ B = Peer(
 )
 F = Peer("f", 6939, "f0f0f0f0f0", ip.IPv4Address("192.0.2.60"), None, 100, 100)
 C = Peer("c", 3320, "c0c0c0c0c0", ip.IPv4Address("192.0.2.30"), None, 100, 100)
+# Receive limit 3 (action block), import limit 100: 5 routes sent, 2 of them refused.
+D = Peer(
+    "d",
+    15169,
+    "d0d0d0d0d0",
+    ip.IPv4Address("192.0.2.40"),
+    None,
+    100,
+    100,
+    receive_limit_ipv4=3,
+    receive_limit_ipv6=3,
+)
+# Import limit 2 (action block in this lab) with no receive limit: 4 routes sent.
+E = Peer("e", 1299, "e0e0e0e0e0", ip.IPv4Address("192.0.2.50"), None, 2, 100)
+PASSWORD = "s3cret.MD5-key_42"
+G = Peer("g", 8075, "0808080808", ip.IPv4Address("192.0.2.80"), None, 100, 100, password=PASSWORD)
+H = Peer("h", 16509, "1616161616", ip.IPv4Address("192.0.2.90"), None, 100, 100, password=PASSWORD)
 
 ROAS = [
     {"prefix": "193.0.0.0/21", "maxLength": 21, "asn": "AS213035"},
@@ -88,6 +108,10 @@ B_ROUTES = routes(
     ("1.1.1.1/32", std(BH)),  # outside them
 )
 F_ROUTES = routes(("193.0.0.0/21", prepend(213035)))
+D_ROUTES = routes(*((f"8.8.{i}.0/24", "") for i in range(4)), ("10.0.0.0/8", ""))
+E_ROUTES = routes(*((f"62.115.{i}.0/24", "") for i in range(4)))
+G_ROUTES = routes(("13.64.0.0/11", ""))
+H_ROUTES = routes(("52.94.0.0/22", ""))
 
 
 def desired(config_dir: str, **server: object) -> DesiredConfig:
@@ -101,10 +125,11 @@ def desired(config_dir: str, **server: object) -> DesiredConfig:
         ipv6_prefix=ip.IPv6Network(LAN6),
         config_dir=config_dir,
         validators=(RpkiValidator("lab", ip.IPv4Address("127.0.0.1"), RTR_PORT, 60, 5, 600),),
-        policy=Policy(),
+        policy=Policy(import_limit_action="block", receive_limit_action="block"),
         blackholing=Blackholing(True, BLACKHOLE_NH, None),
     )
-    return DesiredConfig(dataclasses.replace(rs, **server), (A, B, F, C))  # type: ignore[arg-type]
+    peers = (A, B, F, C, D, E, G, H)
+    return DesiredConfig(dataclasses.replace(rs, **server), peers)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +140,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         "b": (B, member_config(B, RS4, B_ROUTES)),
         "f": (F, member_config(F, RS4, F_ROUTES)),
         "c": (C, member_config(C, RS4, "")),
+        "d": (D, member_config(D, RS4, D_ROUTES)),
+        "e": (E, member_config(E, RS4, E_ROUTES)),
+        "g": (G, member_config(G, RS4, G_ROUTES, password=PASSWORD)),
+        "h": (H, member_config(H, RS4, H_ROUTES, password="not-the-right-one")),
     }
-    with feature_lab(workdir, desired(str(workdir / "rs")), members, ROAS, RTR_PORT) as lab:
+    up = [proto(p) for p in (A, B, F, C, D, E, G)]  # H's password is wrong
+    rs_desired = desired(str(workdir / "rs"))
+    with feature_lab(workdir, rs_desired, members, ROAS, RTR_PORT, established=up) as lab:
         yield lab
 
 
@@ -203,8 +234,69 @@ def test_blackholes_of_others_are_refused_with_a_reason(lab: Lab, prefix: str, r
     assert not show_route(lab.birds["c"], prefix)
 
 
+# --------------------------------------------------------------------------------------- limits
+
+
+def protocol_state(lab: Lab, peer: Peer) -> ProtocolState:
+    """The route server's session to ``peer``, parsed by ZT-IX's own status parser from
+    real `birdc -v show protocols all` output."""
+    done = run("birdc", "-v", "-s", str(rs(lab).socket), "show", "protocols", "all", proto(peer))
+    return parse_protocols(BirdcReply(done.returncode, done.stdout))[proto(peer)]
+
+
+def test_receive_limit_counts_routes_before_filtering(lab: Lab) -> None:
+    state = wait_for(
+        "D's receive limit to trip",
+        lambda: (p := protocol_state(lab, D)).channels["ipv4"].receive_limit_hit and p,
+        20,
+    )
+    channel = state.channels["ipv4"]
+    assert channel.receive_limit == 3 and channel.import_limit == 100
+    assert not channel.import_limit_hit
+    assert state.bgp_state == "Established"  # action block: the session stays up
+    # 3 routes received and judged (accepted or filtered); the other 2 dropped unseen.
+    assert channel.imported + channel.filtered == 3, channel
+    assert limit_tripped(state) == "receive"
+
+
+def test_import_limit_counts_accepted_routes(lab: Lab) -> None:
+    state = wait_for(
+        "E's import limit to trip",
+        lambda: (p := protocol_state(lab, E)).channels["ipv4"].import_limit_hit and p,
+        20,
+    )
+    channel = state.channels["ipv4"]
+    assert channel.import_limit == 2 and channel.receive_limit is None
+    assert channel.imported == 2, channel
+    assert limit_tripped(state) == "import"
+    assert limit_tripped(protocol_state(lab, C)) is None
+
+
+# ---------------------------------------------------------------------------- TCP MD5 password
+
+
+def test_the_session_with_the_right_password_comes_up(lab: Lab) -> None:
+    assert rs(lab).established(proto(G))
+    block = at(lab, "c", "13.64.0.0/11")
+    assert f"BGP.next_hop: {G.ipv4}" in block
+
+
+def test_a_wrong_password_keeps_the_session_down(lab: Lab) -> None:
+    at(lab, "c", "13.64.0.0/11")  # G, configured the same way, is up by now
+    assert not rs(lab).established(proto(H))
+    assert not show_route(lab.birds["c"], "52.94.0.0/22")
+    assert (
+        'password "' + PASSWORD + '";'
+        in (lab.workdir / "rs" / "peers" / f"{proto(H)[:-3]}.conf").read_text()
+    )
+
+
+# ------------------------------------------- reconfigured while running (last: they reload)
+
+
 def test_without_blackholing_a_blackhole_is_an_ordinary_too_long_route(lab: Lab) -> None:
-    """Runs before the drain tests: switches blackholing off on the running server."""
+    """Switches blackholing off on the running server, and back on. A reconfigure reloads the
+    channels (limits counted afresh), so these tests run last."""
     config_dir = str(lab.workdir / "rs")
     reconfigure(lab, desired(config_dir, blackholing=Blackholing()))
     try:

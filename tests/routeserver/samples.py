@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress as ip
 
 from ztix.routeserver.model import (
@@ -93,6 +94,7 @@ def asn32_tag() -> DesiredConfig:
             asn=4_200_000_001,
             validators=(RpkiValidator("rpki_client", ip.IPv4Address("127.0.0.1"), 3323),),
             policy=Policy(
+                receive_limit_action="block",
                 ipv4_max_length=23,
                 ipv6_min_length=16,
                 max_as_path_length=64,
@@ -113,7 +115,15 @@ def features() -> DesiredConfig:
                 True, ip.IPv4Address("192.0.2.66"), ip.IPv6Address("2001:db8:ab::666")
             ),
         ),
-        peers=basic_peers(),
+        peers=(
+            dataclasses.replace(
+                basic_peers()[0],
+                receive_limit_ipv4=250,
+                receive_limit_ipv6=124,
+                password="Md5.key+42=ok",
+            ),
+            *basic_peers()[1:],
+        ),
     )
 
 

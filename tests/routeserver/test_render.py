@@ -168,6 +168,10 @@ def replace_server(**changes: object) -> DesiredConfig:
         (lambda: replace_server(ipv4=ip.IPv4Address("198.51.100.1")), "inside the peering LAN"),
         (lambda: replace_server(never_via_route_servers=(174, "6939; }")), "never-via"),
         (lambda: replace_server(drained="yes"), "drained"),
+        (lambda: replace_peer(password='x" ; }; protocol bgp y {'), "BGP password"),
+        (lambda: replace_peer(password="short"), "BGP password"),
+        (lambda: replace_peer(receive_limit_ipv4=0), "receive limit"),
+        (lambda: replace_server(policy=Policy(receive_limit_action="ignore")), "action"),
         (
             lambda: replace_server(
                 blackholing=Blackholing(True, ip.IPv4Address("198.51.100.66"), None)

@@ -172,6 +172,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/requests/{request_id}/receive-limit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Receive Limit
+         * @description Override the route servers' receive limits (routes received before filtering) for
+         *     this member; null clears an override. The route servers are resynced.
+         */
+        put: operations["set_receive_limit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/requests/{request_id}/reject": {
         parameters: {
             query?: never;
@@ -472,6 +493,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests/{request_id}/bgp-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Bgp Password
+         * @description Set the BGP session password (TCP MD5) of the member's sessions on every route
+         *     server, or remove it with null. Stored encrypted, never returned; the route servers are
+         *     resynced, and the member's router must use the same password.
+         */
+        put: operations["set_bgp_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/requests/{request_id}/cancel": {
         parameters: {
             query?: never;
@@ -751,6 +794,22 @@ export interface components {
             directory: string;
             last: components["schemas"]["BackupOut"] | null;
         };
+        /**
+         * BgpPasswordBody
+         * @description The member's BGP session password (TCP MD5). None removes it. Never returned.
+         */
+        BgpPasswordBody: {
+            /**
+             * Password
+             * @description 8-80 characters of A-Za-z0-9!#%*+,-./:=@^_~; null: no password
+             */
+            password?: string | null;
+        };
+        /** BgpPasswordOut */
+        BgpPasswordOut: {
+            /** Bgp Password Set */
+            bgp_password_set: boolean;
+        };
         /** ChangeOut */
         ChangeOut: {
             /** Field */
@@ -980,6 +1039,12 @@ export interface components {
             applied: boolean;
             /** Asn */
             asn: number;
+            /**
+             * Bgp Password Set
+             * @description A session password is set (never shown)
+             * @default false
+             */
+            bgp_password_set: boolean;
             /** Ipv4 */
             ipv4: string;
             /** Ipv6 */
@@ -992,6 +1057,10 @@ export interface components {
             max_prefix_source: string | null;
             /** Name */
             name: string;
+            /** Receive Limit Ipv4 */
+            receive_limit_ipv4?: number | null;
+            /** Receive Limit Ipv6 */
+            receive_limit_ipv6?: number | null;
             /** Sessions */
             sessions: components["schemas"]["SessionOut"][];
             /** Sessions Ok */
@@ -1202,6 +1271,17 @@ export interface components {
          * @enum {string}
          */
         Reason: "manual_approval_mode" | "peeringdb_unknown" | "peeringdb_requirement_failed" | "network_manual" | "no_peeringdb_identity" | "peeringdb_perms_insufficient" | "daily_limit_reached";
+        /**
+         * ReceiveLimitBody
+         * @description The admin's receive-limit override (routes received before filtering); None clears
+         *     it. The receive limit never goes below the import limit.
+         */
+        ReceiveLimitBody: {
+            /** Ipv4 */
+            ipv4?: number | null;
+            /** Ipv6 */
+            ipv6?: number | null;
+        };
         /** RejectBody */
         RejectBody: {
             /** Reason */
@@ -1264,12 +1344,19 @@ export interface components {
             info: string;
             /** Last Error */
             last_error: string | null;
+            /**
+             * Limit Tripped
+             * @description Which limit of the session tripped (routes dropped or session reset)
+             */
+            limit_tripped?: ("receive" | "import") | null;
             /** Neighbor Address */
             neighbor_address: string | null;
             /** Neighbor As */
             neighbor_as: number | null;
             /** Protocol */
             protocol: string;
+            /** Receive Limit */
+            receive_limit?: number | null;
             /** Since */
             since: string | null;
             /** State */
@@ -1850,6 +1937,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MaxPrefixBody"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_receive_limit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiveLimitBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiveLimitBody"];
                 };
             };
             /** @description Problem codes: `not_authenticated`, `session_expired` */
@@ -2942,6 +3105,91 @@ export interface operations {
                 };
             };
             /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_bgp_password: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BgpPasswordOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `bgp_password_unavailable` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_bgp_password`, `validation_failed` */
             422: {
                 headers: {
                     [name: string]: unknown;

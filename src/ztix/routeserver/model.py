@@ -30,6 +30,7 @@ class Policy:
     ipv6_max_length: int = 48
     max_as_path_length: int = 32
     import_limit_action: str = "restart"  # warn | block | restart | disable
+    receive_limit_action: str = "restart"  # warn | block | restart | disable
     rpki_invalid: str = "reject"  # reject | tag
 
 
@@ -59,6 +60,11 @@ class Peer:
     irr_prefixes_ipv6: tuple[ipaddress.IPv6Network, ...] | None = None
     irr_origins: tuple[int, ...] | None = None
     description: str = ""  # e.g. "AS213035 abcdef0123"; rendered only from validated parts
+    # Receive limits (routes received before filtering); None: no receive limit.
+    receive_limit_ipv4: int | None = None
+    receive_limit_ipv6: int | None = None
+    # The member's TCP MD5 session password (already decrypted), or None.
+    password: str | None = field(default=None, repr=False)
 
     @property
     def protocol_base(self) -> str:

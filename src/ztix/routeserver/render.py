@@ -61,6 +61,7 @@ from ztix.routeserver.tokens import (
     Hostname,
     Keyword,
     Label,
+    Password,
     RenderError,
     Symbol,
     bird_value,
@@ -107,6 +108,7 @@ class _Session:
     local_ip: IPAddress
     peer_ip: IPAddress
     import_limit: int
+    receive_limit: int | None
     irr_prefixes: Rows | None  # rows of networks, each allowed with its more-specifics
     irr_prefixes_set: Symbol
 
@@ -119,6 +121,7 @@ class _Peer:
     irr_origins: Rows | None  # rows of ASNs
     irr_origins_set: Symbol
     sessions: tuple[_Session, ...]
+    password: Password | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def _policy(p: Policy) -> dict[str, Any]:
         "max_length": {4: v4_max, 6: v6_max},
         "max_as_path_length": _int(p.max_as_path_length, "policy max_as_path_length", 1, 255),
         "import_limit_action": Keyword(p.import_limit_action),
+        "receive_limit_action": Keyword(p.receive_limit_action),
         "rpki_reject_invalid": p.rpki_invalid == "reject",
     }
 
@@ -217,6 +221,7 @@ def _session(
     local: IPAddress,
     lan: IPNetwork,
     limit: object,
+    receive: object,
     irr: Iterable[object] | None,
 ) -> _Session | None:
     """One BGP session of a peer, or None when the peer has no address in that family."""
@@ -231,6 +236,9 @@ def _session(
         local_ip=local,
         peer_ip=peer_ip,
         import_limit=_int(limit, f"{base} IPv{version} max-prefix", 1, MAX_IMPORT_LIMIT),
+        receive_limit=None
+        if receive is None
+        else _int(receive, f"{base} IPv{version} receive limit", 1, MAX_IMPORT_LIMIT),
         irr_prefixes=_irr_prefixes(irr, version, f"{base} IRR prefix"),
         irr_prefixes_set=Symbol(f"ZTIX_IRR_PREFIXES_{base}_v{version}"),
     )
@@ -255,6 +263,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             server.ipv4,
             server.ipv4_prefix,
             peer.max_prefix_ipv4,
+            peer.receive_limit_ipv4,
             peer.irr_prefixes_ipv4,
         ),
         _session(
@@ -264,6 +273,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             server.ipv6,
             server.ipv6_prefix,
             peer.max_prefix_ipv6,
+            peer.receive_limit_ipv6,
             peer.irr_prefixes_ipv6,
         ),
     )
@@ -280,6 +290,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
         irr_origins=origins,
         irr_origins_set=Symbol(f"ZTIX_IRR_ORIGINS_{base}"),
         sessions=sessions,
+        password=None if peer.password is None else Password(peer.password),
     )
 
 

@@ -8,6 +8,7 @@ source, whether the server runs the peer) in step with it.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import uuid
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ztix.db.models import (
     RouteServerState,
 )
 from ztix.domain.requests import RequestStatus
-from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
+from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers, receive_limit
 from ztix.routeserver.model import (
     Blackholing,
     DesiredConfig,
@@ -35,6 +36,7 @@ from ztix.routeserver.model import (
     RpkiValidator,
 )
 from ztix.routeserver.render import peer_protocols
+from ztix.workflow.bgp_passwords import stored_password
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
 # waiting for the route servers) and while it is active. Leaving removes it.
@@ -67,6 +69,7 @@ class PeerLimits:
     request_id: str
     asn: int
     limits: MaxPrefix
+    receive: MaxPrefix | None = None
 
 
 def client_requests(db: Session, network_id: int) -> list[JoinRequest]:
@@ -116,6 +119,7 @@ def build(
             ipv6_max_length=conf.policy.ipv6_max_length,
             max_as_path_length=conf.policy.max_as_path_length,
             import_limit_action=conf.policy.import_limit_action,
+            receive_limit_action=conf.policy.receive_limit_action,
             rpki_invalid=conf.policy.rpki_invalid,
         ),
         never_via_route_servers=tuple(never_via_route_servers(db)),
@@ -148,8 +152,22 @@ def build(
             override_ipv6=request.max_prefix_ipv6_override,
             peeringdb_failed=peeringdb_failed,
         )
-        peers.append(peer_of(request, lim))
-        limits.append(PeerLimits(str(request.id), request.asn, lim))
+        receive = receive_limit(
+            records.get(request.asn),
+            conf.policy,
+            lim,
+            override_ipv4=request.receive_limit_ipv4_override,
+            override_ipv6=request.receive_limit_ipv6_override,
+        )
+        peers.append(
+            dataclasses.replace(
+                peer_of(request, lim),
+                receive_limit_ipv4=receive.ipv4,
+                receive_limit_ipv6=receive.ipv6,
+                password=stored_password(settings, request),
+            )
+        )
+        limits.append(PeerLimits(str(request.id), request.asn, lim, receive))
     return DesiredConfig(server=server, peers=tuple(peers)), limits
 
 
@@ -202,6 +220,13 @@ def record_peers(db: Session, server: str, limits: list[PeerLimits]) -> None:
         row.max_prefix_ipv4 = lim.limits.ipv4
         row.max_prefix_ipv6 = lim.limits.ipv6
         row.max_prefix_source = lim.limits.source
+        if lim.receive is not None:
+            changed = changed or (row.receive_limit_ipv4, row.receive_limit_ipv6) != (
+                lim.receive.ipv4,
+                lim.receive.ipv6,
+            )
+            row.receive_limit_ipv4 = lim.receive.ipv4
+            row.receive_limit_ipv6 = lim.receive.ipv6
         if changed:
             row.updated_at = now
         db.add(row)
