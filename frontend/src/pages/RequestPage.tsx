@@ -3,6 +3,7 @@ import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
 import { api, isApiError, requestPath, unwrap } from "@/api/client";
+import { BgpPasswordCard } from "@/components/app/BgpPasswordCard";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Mono } from "@/components/app/Mono";
@@ -121,6 +122,9 @@ export function RequestPage() {
           <PolicyReasons request={r} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
+          {r.status === "active" || r.status === "provisioning" || r.status === "approved" ? (
+            <BgpPasswordCard request={r} />
+          ) : null}
           <Card>
             <CardHeader>
               <CardTitle>Details</CardTitle>

@@ -8,6 +8,7 @@ import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
 import { Mono } from "@/components/app/Mono";
+import { ReceiveLimits } from "@/components/app/ReceiveLimits";
 import {
   MembershipCard,
   PolicyVerdictCard,
@@ -260,6 +261,7 @@ export function AdminRequestPage() {
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
           {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
+          {r.status === "active" || r.status === "provisioning" ? <ReceiveLimits request={r} /> : null}
         </div>
         <div className="grid h-fit gap-6">
           <Card>
