@@ -38,6 +38,24 @@ class RejectReason(IntEnum):
     BLACKHOLE_NOT_ENTITLED = 16
 
 
+# Each reject reason in words, for the looking glass (docs/route-servers.md has the same table).
+REJECT_REASON_TEXT: dict[int, str] = {
+    RejectReason.AS_PATH_TOO_LONG: "AS path longer than the maximum",
+    RejectReason.BOGON: "prefix is a bogon",
+    RejectReason.PEERING_LAN: "prefix is inside the IX's peering LAN",
+    RejectReason.WRONG_AFI: "wrong address family for the session",
+    RejectReason.NEXT_HOP_NOT_PEER: "next hop is not the member's address",
+    RejectReason.FIRST_AS_NOT_PEER: "first AS in the path is not the member's ASN",
+    RejectReason.INVALID_ASN_IN_PATH: "private, reserved or documentation ASN in the path",
+    RejectReason.ORIGIN_NOT_IN_IRR: "origin AS not in the member's AS-SET (IRR)",
+    RejectReason.NOT_GLOBAL_UNICAST_V6: "IPv6 prefix outside global unicast (2000::/3)",
+    RejectReason.PREFIX_NOT_IN_IRR: "prefix not in the member's AS-SET route objects (IRR)",
+    RejectReason.PREFIX_LENGTH: "prefix length outside the allowed range (too long or too short)",
+    RejectReason.RPKI_INVALID: "RPKI invalid",
+    RejectReason.NEVER_VIA_ROUTE_SERVERS: "never-via-route-servers ASN in the path (PeeringDB)",
+    RejectReason.BLACKHOLE_NOT_ENTITLED: "blackhole for a prefix the member is not entitled to",
+}
+
 REJECT_FUNCTION = 65520  # (rs_asn, 65520, reason)
 INFO_RPKI_FUNCTION = 1000  # (rs_asn, 1000, x)
 INFO_IRR_FUNCTION = 1001  # (rs_asn, 1001, x)
