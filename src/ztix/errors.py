@@ -85,6 +85,8 @@ CODES: dict[str, ErrorKind] = {
     "bgp_password_unavailable": ErrorKind(
         409, "This IX does not store BGP session passwords (no encryption key is configured)"
     ),
+    "route_server_unavailable": ErrorKind(502, "The route server did not answer; try again"),
+    "invalid_prefix": ErrorKind(422, "That is not a valid IP prefix for this session"),
     "route_server_disabled": ErrorKind(409, "The route server is disabled in the configuration"),
     "route_server_pair_drained": ErrorKind(
         409, "Another route server of this network is drained; undrain it first"

@@ -15,8 +15,11 @@ import ipaddress as ip
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.routeserver.birdlab import Bird, Lab, run
+from tests.support.app import NWID, AppFactory, create_user, login
 from tests.support.rsfeat_lab import (
     communities,
     feature_lab,
@@ -29,7 +32,12 @@ from tests.support.rsfeat_lab import (
     std,
 )
 from tests.support.waiting import wait_for
+from ztix.config import RouteServerConfig, RouteServersConfig
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, User
+from ztix.db.session import Database
+from ztix.routeserver import status
 from ztix.routeserver.apply import ProtocolState, parse_protocols
+from ztix.routeserver.metrics import SessionRoutes
 from ztix.routeserver.model import (
     Blackholing,
     DesiredConfig,
@@ -48,6 +56,7 @@ from ztix.routeserver.policy_data import (
 from ztix.routeserver.render import peer_protocols
 from ztix.routeserver.status import limit_tripped
 from ztix.routeserver.transport import BirdcReply
+from ztix.workflow import lookingglass
 
 RS_ASN = 6777
 RTR_PORT = 3324
@@ -334,3 +343,159 @@ def test_drained_server_adds_graceful_shutdown_to_every_export(lab: Lab) -> None
         lambda: (b := show_route(lab.birds["c"], "193.0.10.0/24")) and GSHUT not in communities(b),
         20,
     )
+
+
+# ------------------------------------------------------------- looking glass (API + /metrics)
+
+
+@pytest.fixture
+def lg_client(lab: Lab, make_client: AppFactory, database: Database) -> Iterator[TestClient]:
+    """The API, with the lab's route server as its (local) route server, and member A's
+    request active on it."""
+    lookingglass.forget()
+    status.forget()
+    server = {
+        "name": "rs-feat",
+        "transport": "local",
+        "birdc": "birdc",
+        "birdc_socket": str(rs(lab).socket),
+        "asn": RS_ASN,
+        "router_id": RS4,
+        "network": NWID,
+        "ipv4": RS4,
+        "ipv6": "2001:db8:ab::1",
+    }
+    client = make_client(
+        routeservers={
+            "servers": [server],
+            "looking_glass_queries_per_user": {"attempts": 6, "window_seconds": 60},
+        }
+    )
+    create_user(database, "alice", asns=(A.asn,))
+    create_user(database, "bob", asns=(C.asn,))
+    create_user(database, "root", admin=True)
+    with database.session() as db:
+        owner = db.scalar(select(User).where(User.username == "alice"))
+        network = db.scalar(select(IxNetwork).where(IxNetwork.zt_network_id == NWID))
+        assert owner is not None and network is not None
+        request = JoinRequest(
+            asn=A.asn,
+            node_id=A.node_id,
+            network_id=network.id,
+            status="active",
+            zt_authorized=True,
+            created_by_id=owner.id,
+        )
+        db.add(request)
+        db.flush()
+        db.add(
+            AddressAssignment(
+                network_id=network.id,
+                request_id=request.id,
+                family=4,
+                address=str(A.ipv4),
+                asn=A.asn,
+            )
+        )
+        db.commit()
+        client.headers["X-Test-Request"] = str(request.id)
+    yield client
+    lookingglass.forget()
+
+
+def lg_url(client: TestClient, tail: str) -> str:
+    rid = client.headers["X-Test-Request"]
+    return f"/api/v1/requests/{rid}/looking-glass/rs-feat/{proto(A)}/{tail}"
+
+
+def test_looking_glass_filtered_routes_with_reasons(lg_client: TestClient) -> None:
+    alice = login(lg_client, "alice")
+    page = alice.get(lg_url(lg_client, "routes"), params={"kind": "filtered"}).json()
+    reasons = {r["prefix"]: r["filtered_reasons"] for r in page["routes"]}
+    assert reasons["8.8.8.8/32"] == ["blackhole for a prefix the member is not entitled to"]
+    assert reasons["193.0.17.0/25"] == [
+        "prefix length outside the allowed range (too long or too short)"
+    ]
+    assert page["total"] == 3 and all(r["from_protocol"] == proto(A) for r in page["routes"])
+    # Paging: one at a time, in prefix order.
+    first = alice.get(lg_url(lg_client, "routes"), params={"kind": "filtered", "limit": 1})
+    second = alice.get(
+        lg_url(lg_client, "routes"), params={"kind": "filtered", "limit": 1, "offset": 1}
+    )
+    assert [r["prefix"] for r in first.json()["routes"] + second.json()["routes"]] == [
+        "8.8.8.8/32",
+        "193.0.1.1/32",
+    ]
+
+
+def test_looking_glass_accepted_exported_and_lookup(lg_client: TestClient) -> None:
+    alice = login(lg_client, "alice")
+    accepted = alice.get(lg_url(lg_client, "routes"), params={"kind": "accepted"}).json()
+    by_prefix = {r["prefix"]: r for r in accepted["routes"]}
+    assert by_prefix["193.0.16.1/32"]["blackhole"] and by_prefix["193.0.16.1/32"]["rpki"] == "valid"
+    assert by_prefix["185.1.0.0/24"]["graceful_shutdown"]
+    exported = alice.get(lg_url(lg_client, "routes"), params={"kind": "exported"}).json()
+    sent = {r["prefix"]: r for r in exported["routes"]}
+    assert "104.16.0.1/32" in sent and "193.0.10.0/24" not in sent  # B's, not A's own
+    looked = alice.get(lg_url(lg_client, "lookup"), params={"prefix": "193.0.0.0/21"}).json()
+    assert [r["local_pref"] for r in looked["accepted"]] == [0]
+    assert looked["filtered"] == []
+    # The best path, F's, is what the route server sends A for this prefix.
+    assert [(r["from_protocol"], r["next_hop"]) for r in looked["exported"]] == [
+        (proto(F), str(F.ipv4))
+    ]
+    bad = alice.get(lg_url(lg_client, "lookup"), params={"prefix": "193.0.0.0/21; show"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_prefix")
+
+
+def test_looking_glass_is_for_the_member_and_admins(lg_client: TestClient) -> None:
+    bob = login(lg_client, "bob")
+    assert bob.get(lg_url(lg_client, "routes")).json()["code"] == "request_not_found"
+    admin = login(lg_client, "root")
+    assert admin.get(lg_url(lg_client, "routes")).status_code == 200
+    other = lg_url(lg_client, "routes").replace(proto(A), proto(C))
+    assert admin.get(other).json()["code"] == "not_found"  # not this request's session
+
+
+def test_looking_glass_queries_are_cached_and_throttled(lg_client: TestClient) -> None:
+    alice = login(lg_client, "alice")
+    for _ in range(10):  # one route-server query, then the cache
+        assert alice.get(lg_url(lg_client, "routes")).status_code == 200
+    for kind in ("accepted", "exported"):
+        assert alice.get(lg_url(lg_client, "routes"), params={"kind": kind}).status_code == 200
+    codes = [
+        alice.get(lg_url(lg_client, "lookup"), params={"prefix": f"193.0.{i}.0/24"}).status_code
+        for i in range(3)
+    ]
+    # 6 queries per window: filtered, accepted, exported, then 3 per lookup.
+    assert codes[0] == 200 and codes[1] == 429
+
+
+def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
+    config = RouteServersConfig(
+        servers=(
+            RouteServerConfig(
+                name="rs-feat",
+                transport="local",
+                birdc="birdc",
+                birdc_socket=rs(lab).socket,
+                asn=RS_ASN,
+                router_id=ip.IPv4Address(RS4),
+                network=NWID,
+                ipv4=ip.IPv4Address(RS4),
+                ipv6=ip.IPv6Address("2001:db8:ab::1"),
+            ),
+        ),
+        status_cache_seconds=0,
+    )
+    families = {m.name: m for m in SessionRoutes(config).collect()}
+    samples = {
+        (s.labels["asn"], s.labels["kind"]): s.value
+        for s in families["ztix_route_server_session_routes"].samples
+    }
+    assert samples[(str(A.asn), "filtered")] == 3
+    assert samples[(str(A.asn), "accepted")] >= 4
+    up = {
+        s.labels["asn"]: s.value for s in families["ztix_route_server_session_established"].samples
+    }
+    assert up[str(A.asn)] == 1 and up[str(H.asn)] == 0

@@ -556,6 +556,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Looking Glass Lookup
+         * @description One prefix (exact match): received from the member (accepted or filtered, with the
+         *     reasons) and sent to the member.
+         */
+        get: operations["looking_glass_lookup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Looking Glass Routes
+         * @description One page of the session's routes: ``accepted`` or ``filtered`` (what the member sent,
+         *     with the reasons in words) or ``exported`` (what the route server sends the member).
+         */
+        get: operations["looking_glass_routes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/requests/{request_id}/route-servers": {
         parameters: {
             query?: never;
@@ -998,6 +1040,21 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** LookupOut */
+        LookupOut: {
+            /** Accepted */
+            accepted: components["schemas"]["RouteOut"][];
+            /** Exported */
+            exported: components["schemas"]["RouteOut"][];
+            /** Filtered */
+            filtered: components["schemas"]["RouteOut"][];
+            /** Prefix */
+            prefix: string;
+            /** Protocol */
+            protocol: string;
+            /** Server */
+            server: string;
+        };
         /** MaxPrefixBody */
         MaxPrefixBody: {
             /**
@@ -1292,6 +1349,80 @@ export interface components {
          * @enum {string}
          */
         RequestStatus: "pending" | "approved" | "provisioning" | "active" | "rejected" | "cancelled" | "failed" | "deprovisioning" | "removed";
+        /** RouteOut */
+        RouteOut: {
+            /** As Path */
+            as_path: number[];
+            /** Best */
+            best: boolean;
+            /** Blackhole */
+            blackhole: boolean;
+            /** Communities */
+            communities: string[];
+            /**
+             * Filtered Reasons
+             * @description Why the route server refused it, in words
+             */
+            filtered_reasons: string[];
+            /**
+             * From Protocol
+             * @description The session the route came from
+             */
+            from_protocol: string;
+            /** Graceful Shutdown */
+            graceful_shutdown: boolean;
+            /** Irr */
+            irr: string[];
+            /** Large Communities */
+            large_communities: string[];
+            /** Local Pref */
+            local_pref: number | null;
+            /** Med */
+            med: number | null;
+            /** Next Hop */
+            next_hop: string | null;
+            /** Origin */
+            origin: string | null;
+            /** Prefix */
+            prefix: string;
+            /** Reject Codes */
+            reject_codes: number[];
+            /**
+             * Rpki
+             * @description valid, unknown, invalid or not checked
+             */
+            rpki: string | null;
+            /**
+             * Since
+             * @description As BIRD prints it, in the route server's time
+             */
+            since: string;
+        };
+        /** RoutePageOut */
+        RoutePageOut: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "accepted" | "filtered" | "exported";
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Protocol */
+            protocol: string;
+            /**
+             * Read At
+             * Format: date-time
+             */
+            read_at: string;
+            /** Routes */
+            routes: components["schemas"]["RouteOut"][];
+            /** Server */
+            server: string;
+            /** Total */
+            total: number;
+        };
         /** RouteServerOut */
         RouteServerOut: {
             /** Asn */
@@ -3365,6 +3496,172 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    looking_glass_lookup: {
+        parameters: {
+            query: {
+                prefix: string;
+            };
+            header?: never;
+            path: {
+                request_id: string;
+                server: string;
+                protocol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `not_found`, `request_not_found`, `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_prefix`, `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    looking_glass_routes: {
+        parameters: {
+            query?: {
+                kind?: "accepted" | "filtered" | "exported";
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                request_id: string;
+                server: string;
+                protocol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutePageOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `not_found`, `request_not_found`, `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_unavailable` */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from ztix.config.auth import token_key_list
+from ztix.config.auth import RateLimit, token_key_list
 from ztix.config.base import Strict
 
 
@@ -94,6 +94,10 @@ class RouteServersConfig(Strict):
     # members' BGP session passwords at rest: the first encrypts, all decrypt (rotation).
     # Empty: members cannot set a password (bgp_password_unavailable).
     password_keys: SecretStr = SecretStr("")
+    # The member looking glass: answers of `birdc show route` are cached this long, and each
+    # user may make this many route-server queries (cache misses) per window.
+    looking_glass_cache_seconds: float = Field(30, ge=0)
+    looking_glass_queries_per_user: RateLimit = RateLimit(attempts=30, window_seconds=60)
 
     @field_validator("password_keys")
     @classmethod
