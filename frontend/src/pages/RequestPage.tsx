@@ -6,6 +6,7 @@ import { api, isApiError, requestPath, unwrap } from "@/api/client";
 import { BgpPasswordCard } from "@/components/app/BgpPasswordCard";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
+import { LookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
@@ -122,6 +123,7 @@ export function RequestPage() {
           <PolicyReasons request={r} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
+          <LookingGlass request={r} />
           {r.status === "active" || r.status === "provisioning" || r.status === "approved" ? (
             <BgpPasswordCard request={r} />
           ) : null}

@@ -51,10 +51,22 @@ export function ReceiveLimits({ request }: { request: JoinRequest }) {
           }}
           aria-label="Receive limit override"
         >
-          <LimitInput id="rl4" label="IPv4 limit" value={v4} onChange={setV4} invalid={touched && p4 === "bad"} />
-          <LimitInput id="rl6" label="IPv6 limit" value={v6} onChange={setV6} invalid={touched && p6 === "bad"} />
+          <LimitInput
+            id="rl4"
+            label="IPv4 receive limit"
+            value={v4}
+            onChange={setV4}
+            invalid={touched && p4 === "bad"}
+          />
+          <LimitInput
+            id="rl6"
+            label="IPv6 receive limit"
+            value={v6}
+            onChange={setV6}
+            invalid={touched && p6 === "bad"}
+          />
           <Button type="submit" variant="outline" disabled={save.isPending}>
-            {save.isPending ? "Saving…" : "Set override"}
+            {save.isPending ? "Saving…" : "Set receive override"}
           </Button>
           {touched && bad ? (
             <p className="w-full text-sm text-danger">A limit is a whole number from 1 to 10,000,000.</p>

@@ -7,6 +7,7 @@ import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
+import { LookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
 import { ReceiveLimits } from "@/components/app/ReceiveLimits";
 import {
@@ -260,6 +261,7 @@ export function AdminRequestPage() {
           <PolicyVerdictCard verdict={r.policy_verdict} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
+          <LookingGlass request={r} />
           {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
           {r.status === "active" || r.status === "provisioning" ? <ReceiveLimits request={r} /> : null}
         </div>
