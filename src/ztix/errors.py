@@ -83,6 +83,18 @@ CODES: dict[str, ErrorKind] = {
     "irr_disabled": ErrorKind(409, "IRR filtering is not enabled on this IX"),
     "irr_refresh_running": ErrorKind(409, "An IRR refresh is already running"),
     "route_server_not_found": ErrorKind(404, "No such route server"),
+    "invalid_bgp_password": ErrorKind(
+        422, "The BGP password must be 8 to 80 characters of A-Za-z0-9!#%*+,-./:=@^_~"
+    ),
+    "bgp_password_unavailable": ErrorKind(
+        409, "This IX does not store BGP session passwords (no encryption key is configured)"
+    ),
+    "route_server_unavailable": ErrorKind(502, "The route server did not answer; try again"),
+    "invalid_prefix": ErrorKind(422, "That is not a valid IP prefix for this session"),
+    "route_server_disabled": ErrorKind(409, "The route server is disabled in the configuration"),
+    "route_server_pair_drained": ErrorKind(
+        409, "Another route server of this network is drained; undrain it first"
+    ),
     "user_not_found": ErrorKind(404, "No such user"),
 }
 

@@ -168,7 +168,12 @@ class Metrics:
         if database is not None:
             self.registry.register(RequestsByState(database))
             self.registry.register(IrrCollector(database))
+        self._collectors: list[Collector] = []  # read at scrape time, not summed over workers
         _sinks.add(self)
+
+    def add_collector(self, collector: Collector) -> None:
+        self._collectors.append(collector)
+        self.registry.register(collector)
 
     def exposition(self) -> bytes:
         """The Prometheus text of this process, or, when it is one of several HTTP workers
@@ -183,6 +188,8 @@ class Metrics:
         if self.database is not None:
             registry.register(RequestsByState(self.database))  # read from the database
             registry.register(IrrCollector(self.database))
+        for collector in self._collectors:
+            registry.register(collector)
         return generate_latest(registry)
 
 

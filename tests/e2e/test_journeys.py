@@ -230,6 +230,51 @@ def test_admin_sees_route_servers_and_the_controller(ix: Ix, admin_page: Page) -
     check_page(page, "admin-controller")
 
 
+def test_admin_drains_and_undrains_a_route_server(ix: Ix, admin_page: Page) -> None:
+    """Issue 16: drain for maintenance from the route-servers page, then bring it back."""
+    page = admin_page
+    page.goto(f"{ix.url}/admin/route-servers")
+    expect(page.get_by_text("In sync")).to_be_visible(timeout=SLOW)
+    confirm(page, "Drain")
+    expect(page.get_by_text("Drained", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Drained for maintenance")).to_be_visible()
+    expect(page.get_by_text("In sync")).to_be_visible(timeout=SLOW)  # applied to BIRD
+    check_page(page, "admin-route-servers-drained")
+    confirm(page, "Undrain")
+    expect(page.get_by_text("Drained", exact=True)).to_be_hidden()
+    expect(page.get_by_text("In sync")).to_be_visible(timeout=SLOW)
+
+
+def test_member_looking_glass_and_session_password(ix: Ix, member_page: Page) -> None:
+    """Issue 16: the looking glass on the request page (rs1 runs the member's sessions; the
+    member's router is not connected in this story, so every list is empty), and a session
+    password that is set but never shown."""
+    page = member_page
+    page.goto(f"{ix.url}/requests/{Story.active_id}")
+    expect_status(page, "active")
+    glass = page.get_by_role("heading", name="Looking glass")
+    expect(glass).to_be_visible(timeout=SLOW)
+    expect(page.get_by_text("No filtered routes.")).to_be_visible()
+    page.get_by_role("tab", name="Sent to you").click()
+    expect(page.get_by_text("No routes.", exact=True)).to_be_visible()
+    page.get_by_label("Look up a prefix").fill("193.0.0.0/21")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.get_by_role("region", name="Lookup of 193.0.0.0/21")).to_be_visible()
+    page.get_by_label("Look up a prefix").fill("2001:db8::/32")
+    page.get_by_role("button", name="Look up").click()
+    expect(page.get_by_text("That is not a valid prefix for this session.")).to_be_visible()
+    check_page(page, "request-looking-glass")
+
+    page.get_by_label("Password", exact=True).fill("Md5.key+42=ok")
+    page.get_by_role("button", name="Set password").click()
+    expect(page.get_by_text("Your BGP sessions use a TCP MD5 password.")).to_be_visible()
+    snippet = page.get_by_label("BIRD 2 configuration for your router", exact=True)
+    expect(snippet).to_contain_text('password "<the session password you set>";')
+    expect(page.locator("body")).not_to_contain_text("Md5.key+42=ok")
+    page.get_by_role("button", name="Remove password").click()
+    expect(page.get_by_text("Optional: protect your BGP sessions")).to_be_visible()
+
+
 def test_reject_with_a_reason(ix: Ix, admin_page: Page, member_page: Page) -> None:
     Story.rejected_id = submit_request(member_page, ix, NODE_REJECTED)
     page = admin_page

@@ -307,3 +307,37 @@ def test_users_sessions(env_full_ids: dict[str, str]) -> None:
             assert [e.actor for e in revoked] == ["cli", "cli"]
     finally:
         database.dispose()
+
+
+def test_routeservers_drain_and_undrain(env_full_ids: dict[str, str], tmp_path: Path) -> None:
+    """Issue 16: the drain is recorded and audited, then applied by a normal sync (here it
+    fails: no BIRD answers on the socket, and the CLI says so); the pair's second server is
+    refused while the first is drained."""
+    config = Path(env_full_ids["ZTIX_CONFIG"])
+    servers = "".join(
+        f"    - name: rs{i}\n"
+        "      transport: local\n"
+        f"      birdc_socket: {tmp_path / 'no-bird.ctl'}\n"
+        f"      config_dir: {tmp_path / f'rs{i}' / 'live'}\n"
+        "      asn: 64999\n"
+        f"      router_id: 192.0.2.{i}\n"
+        "      network: 8056c2e21c000001\n"
+        f"      ipv4: 192.0.2.{i}\n"
+        f'      ipv6: "2001:db8:ab::{i}"\n'
+        f"      pair_order: {i}\n"
+        for i in (1, 2)
+    )
+    config.write_text(config.read_text() + "routeservers:\n  servers:\n" + servers)
+    assert run(env_full_ids, "db", "upgrade").returncode == 0
+    assert run(env_full_ids, "networks", "sync").returncode == 0
+    drained = run(env_full_ids, "routeservers", "drain", "rs1")
+    assert "rs1: drained" in drained.stdout, drained.stderr
+    assert drained.returncode == 1 and "rs1: failed at stage" in drained.stdout
+    refused = run(env_full_ids, "routeservers", "drain", "rs2")
+    assert refused.returncode == 1
+    assert "(route_server_pair_drained)" in refused.stderr and "rs1" in refused.stderr
+    status = run(env_full_ids, "routeservers", "status", "rs1")
+    assert "DRAINED" in status.stdout
+    undrained = run(env_full_ids, "routeservers", "undrain", "rs1")
+    assert "rs1: undrained" in undrained.stdout
+    assert "DRAINED" not in run(env_full_ids, "routeservers", "status", "rs1").stdout

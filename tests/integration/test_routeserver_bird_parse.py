@@ -52,7 +52,7 @@ def test_members_parse(count: int, tmp_path: Path) -> None:
     print(f"\n{count} members: render+write {rendered:.2f}s, bird -p {parsed:.2f}s, {size} bytes")
 
 
-@pytest.mark.parametrize("case", ["basic", "asn32_tag", "minimal", "irr_tag"])
+@pytest.mark.parametrize("case", ["basic", "asn32_tag", "minimal", "irr_tag", "features"])
 def test_golden_cases_parse(case: str, tmp_path: Path) -> None:
     desired = getattr(samples, case)()
     desired = DesiredConfig(
@@ -60,7 +60,15 @@ def test_golden_cases_parse(case: str, tmp_path: Path) -> None:
             str(tmp_path),
             **{
                 f: getattr(desired.server, f)
-                for f in ("name", "asn", "validators", "policy", "never_via_route_servers")
+                for f in (
+                    "name",
+                    "asn",
+                    "validators",
+                    "policy",
+                    "never_via_route_servers",
+                    "drained",
+                    "blackholing",
+                )
             },
         ),
         peers=desired.peers,

@@ -355,3 +355,34 @@ def test_route_server_views_for_admins_and_members(
             7,
             "override/default (no peeringdb data)",
         )
+
+
+def test_drain_goes_through_the_normal_apply_and_never_both_servers(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+) -> None:
+    """Issue 16: draining is a desired-state change; the sync applies it to that server only
+    (its BIRD runs the GRACEFUL_SHUTDOWN export), and the pair's other server is refused."""
+    from ztix.errors import AppError
+    from ztix.workflow.routeserver_drain import set_drained
+
+    ctx = context(job_context, rs_settings())
+    assert [o.result for o in sync_route_servers(ctx)] == ["applied", "applied"]
+    with database.session() as db:
+        set_drained(db, ctx.settings, ADMIN, "rs1", True)
+        db.commit()
+    outcomes = sync_route_servers(ctx)
+    assert [(o.server, o.result) for o in outcomes] == [("rs1", "applied"), ("rs2", "unchanged")]
+    drained_line = "bgp_community.add(ZTIX_GRACEFUL_SHUTDOWN);"
+    assert drained_line in (birds["rs1"].config_dir / "ztix.conf").read_text()
+    assert drained_line not in (birds["rs2"].config_dir / "ztix.conf").read_text()
+    with database.session() as db, pytest.raises(AppError) as refused:
+        set_drained(db, ctx.settings, ADMIN, "rs2", True)
+    assert refused.value.code == "route_server_pair_drained"
+    with database.session() as db:
+        set_drained(db, ctx.settings, ADMIN, "rs1", False)
+        db.commit()
+    assert [o.result for o in sync_route_servers(ctx)] == ["applied", "unchanged"]
+    assert drained_line not in (birds["rs1"].config_dir / "ztix.conf").read_text()

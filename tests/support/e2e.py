@@ -118,6 +118,8 @@ def ix_settings(
                     "configure_timeout_seconds": 30,
                 }
             ],
+            # A fixed test key: the member sets a BGP session password in the journey.
+            "password_keys": "u2v0Qn3Qm0n6c0l0r0C0d0B0y0R0s0F0e0a0t0K0e0Y=",
             "status_cache_seconds": 1,
         },
         # No PeeringDB API here: a closed local port fails at once; defaults apply.

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress as ip
 
-from ztix.routeserver.model import DesiredConfig, Peer, Policy, RouteServer, RpkiValidator
+from ztix.routeserver.model import (
+    Blackholing,
+    DesiredConfig,
+    Peer,
+    Policy,
+    RouteServer,
+    RpkiValidator,
+)
 
 
 def server(config_dir: str = "/etc/bird/ztix", **overrides: object) -> RouteServer:
@@ -86,6 +94,7 @@ def asn32_tag() -> DesiredConfig:
             asn=4_200_000_001,
             validators=(RpkiValidator("rpki_client", ip.IPv4Address("127.0.0.1"), 3323),),
             policy=Policy(
+                receive_limit_action="block",
                 ipv4_max_length=23,
                 ipv6_min_length=16,
                 max_as_path_length=64,
@@ -111,6 +120,27 @@ def irr_tag() -> DesiredConfig:
             ),
         ),
         peers=basic_peers(),
+    )
+
+
+def features() -> DesiredConfig:
+    """A drained server on a network with blackholing and both blackhole next hops."""
+    return DesiredConfig(
+        server=server(
+            drained=True,
+            blackholing=Blackholing(
+                True, ip.IPv4Address("192.0.2.66"), ip.IPv6Address("2001:db8:ab::666")
+            ),
+        ),
+        peers=(
+            dataclasses.replace(
+                basic_peers()[0],
+                receive_limit_ipv4=250,
+                receive_limit_ipv6=124,
+                password="Md5.key+42=ok",
+            ),
+            *basic_peers()[1:],
+        ),
     )
 
 

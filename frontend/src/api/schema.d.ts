@@ -234,6 +234,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/requests/{request_id}/receive-limit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Receive Limit
+         * @description Override the route servers' receive limits (routes received before filtering) for
+         *     this member; null clears an override. The route servers are resynced.
+         */
+        put: operations["set_receive_limit"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/requests/{request_id}/reject": {
         parameters: {
             query?: never;
@@ -310,6 +331,48 @@ export interface paths {
         get: operations["get_route_server"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/route-servers/{name}/drain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Drain Route Server
+         * @description Drain a route server for maintenance: every route it exports gets GRACEFUL_SHUTDOWN
+         *     (65535:0), applied by a normal sync. Refused while another server of the same network
+         *     is drained. Draining a drained server changes nothing.
+         */
+        post: operations["drain_route_server"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/route-servers/{name}/undrain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Undrain Route Server
+         * @description Bring a drained route server back: its exports lose GRACEFUL_SHUTDOWN.
+         */
+        post: operations["undrain_route_server"];
         delete?: never;
         options?: never;
         head?: never;
@@ -492,6 +555,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/requests/{request_id}/bgp-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set Bgp Password
+         * @description Set the BGP session password (TCP MD5) of the member's sessions on every route
+         *     server, or remove it with null. Stored encrypted, never returned; the route servers are
+         *     resynced, and the member's router must use the same password.
+         */
+        put: operations["set_bgp_password"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/requests/{request_id}/cancel": {
         parameters: {
             query?: never;
@@ -548,6 +633,48 @@ export interface paths {
          *     and its BGP sessions removed; the request ends ``removed``.
          */
         post: operations["leave_request"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Looking Glass Lookup
+         * @description One prefix (exact match): received from the member (accepted or filtered, with the
+         *     reasons) and sent to the member.
+         */
+        get: operations["looking_glass_lookup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/routes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Looking Glass Routes
+         * @description One page of the session's routes: ``accepted`` or ``filtered`` (what the member sent,
+         *     with the reasons in words) or ``exported`` (what the route server sends the member).
+         */
+        get: operations["looking_glass_routes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -791,6 +918,22 @@ export interface components {
             /** Directory */
             directory: string;
             last: components["schemas"]["BackupOut"] | null;
+        };
+        /**
+         * BgpPasswordBody
+         * @description The member's BGP session password (TCP MD5). None removes it. Never returned.
+         */
+        BgpPasswordBody: {
+            /**
+             * Password
+             * @description 8-80 characters of A-Za-z0-9!#%*+,-./:=@^_~; null: no password
+             */
+            password?: string | null;
+        };
+        /** BgpPasswordOut */
+        BgpPasswordOut: {
+            /** Bgp Password Set */
+            bgp_password_set: boolean;
         };
         /** ChangeOut */
         ChangeOut: {
@@ -1069,6 +1212,21 @@ export interface components {
             /** Username */
             username: string;
         };
+        /** LookupOut */
+        LookupOut: {
+            /** Accepted */
+            accepted: components["schemas"]["RouteOut"][];
+            /** Exported */
+            exported: components["schemas"]["RouteOut"][];
+            /** Filtered */
+            filtered: components["schemas"]["RouteOut"][];
+            /** Prefix */
+            prefix: string;
+            /** Protocol */
+            protocol: string;
+            /** Server */
+            server: string;
+        };
         /** MaxPrefixBody */
         MaxPrefixBody: {
             /**
@@ -1110,6 +1268,12 @@ export interface components {
             applied: boolean;
             /** Asn */
             asn: number;
+            /**
+             * Bgp Password Set
+             * @description A session password is set (never shown)
+             * @default false
+             */
+            bgp_password_set: boolean;
             /** Ipv4 */
             ipv4: string;
             /** Ipv6 */
@@ -1122,6 +1286,10 @@ export interface components {
             max_prefix_source: string | null;
             /** Name */
             name: string;
+            /** Receive Limit Ipv4 */
+            receive_limit_ipv4?: number | null;
+            /** Receive Limit Ipv6 */
+            receive_limit_ipv6?: number | null;
             /** Sessions */
             sessions: components["schemas"]["SessionOut"][];
             /** Sessions Ok */
@@ -1332,6 +1500,17 @@ export interface components {
          * @enum {string}
          */
         Reason: "manual_approval_mode" | "peeringdb_unknown" | "peeringdb_requirement_failed" | "network_manual" | "no_peeringdb_identity" | "peeringdb_perms_insufficient" | "daily_limit_reached";
+        /**
+         * ReceiveLimitBody
+         * @description The admin's receive-limit override (routes received before filtering); None clears
+         *     it. The receive limit never goes below the import limit.
+         */
+        ReceiveLimitBody: {
+            /** Ipv4 */
+            ipv4?: number | null;
+            /** Ipv6 */
+            ipv6?: number | null;
+        };
         /** RejectBody */
         RejectBody: {
             /** Reason */
@@ -1342,10 +1521,90 @@ export interface components {
          * @enum {string}
          */
         RequestStatus: "pending" | "approved" | "provisioning" | "active" | "rejected" | "cancelled" | "failed" | "deprovisioning" | "removed";
+        /** RouteOut */
+        RouteOut: {
+            /** As Path */
+            as_path: number[];
+            /** Best */
+            best: boolean;
+            /** Blackhole */
+            blackhole: boolean;
+            /** Communities */
+            communities: string[];
+            /**
+             * Filtered Reasons
+             * @description Why the route server refused it, in words
+             */
+            filtered_reasons: string[];
+            /**
+             * From Protocol
+             * @description The session the route came from
+             */
+            from_protocol: string;
+            /** Graceful Shutdown */
+            graceful_shutdown: boolean;
+            /** Irr */
+            irr: string[];
+            /** Large Communities */
+            large_communities: string[];
+            /** Local Pref */
+            local_pref: number | null;
+            /** Med */
+            med: number | null;
+            /** Next Hop */
+            next_hop: string | null;
+            /** Origin */
+            origin: string | null;
+            /** Prefix */
+            prefix: string;
+            /** Reject Codes */
+            reject_codes: number[];
+            /**
+             * Rpki
+             * @description valid, unknown, invalid or not checked
+             */
+            rpki: string | null;
+            /**
+             * Since
+             * @description As BIRD prints it, in the route server's time
+             */
+            since: string;
+        };
+        /** RoutePageOut */
+        RoutePageOut: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "accepted" | "filtered" | "exported";
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Protocol */
+            protocol: string;
+            /**
+             * Read At
+             * Format: date-time
+             */
+            read_at: string;
+            /** Routes */
+            routes: components["schemas"]["RouteOut"][];
+            /** Server */
+            server: string;
+            /** Total */
+            total: number;
+        };
         /** RouteServerOut */
         RouteServerOut: {
             /** Asn */
             asn: number;
+            /**
+             * Drained
+             * @description Exports carry GRACEFUL_SHUTDOWN (maintenance, RFC 8326)
+             * @default false
+             */
+            drained: boolean;
             /** Enabled */
             enabled: boolean;
             /** Host */
@@ -1388,12 +1647,19 @@ export interface components {
             info: string;
             /** Last Error */
             last_error: string | null;
+            /**
+             * Limit Tripped
+             * @description Which limit of the session tripped (routes dropped or session reset)
+             */
+            limit_tripped?: ("receive" | "import") | null;
             /** Neighbor Address */
             neighbor_address: string | null;
             /** Neighbor As */
             neighbor_as: number | null;
             /** Protocol */
             protocol: string;
+            /** Receive Limit */
+            receive_limit?: number | null;
             /** Since */
             since: string | null;
             /** State */
@@ -1405,6 +1671,15 @@ export interface components {
             applied_hash: string | null;
             /** Desired Hash */
             desired_hash: string | null;
+            /**
+             * Drained
+             * @default false
+             */
+            drained: boolean;
+            /** Drained At */
+            drained_at?: string | null;
+            /** Drained By */
+            drained_by?: string | null;
             /** In Sync */
             in_sync: boolean;
             /** Last Duration Ms */
@@ -2218,6 +2493,82 @@ export interface operations {
             };
         };
     };
+    set_receive_limit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReceiveLimitBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReceiveLimitBody"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     reject_request: {
         parameters: {
             query?: never;
@@ -2491,6 +2842,168 @@ export interface operations {
             };
             /** @description Problem codes: `route_server_not_found` */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    drain_route_server: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteServerOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_disabled`, `route_server_pair_drained` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    undrain_route_server: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RouteServerOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_disabled` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3118,6 +3631,91 @@ export interface operations {
             };
         };
     };
+    set_bgp_password: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BgpPasswordBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BgpPasswordOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `bgp_password_unavailable` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_bgp_password`, `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancel_request: {
         parameters: {
             query?: never;
@@ -3344,6 +3942,172 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    looking_glass_lookup: {
+        parameters: {
+            query: {
+                prefix: string;
+            };
+            header?: never;
+            path: {
+                request_id: string;
+                server: string;
+                protocol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `not_found`, `request_not_found`, `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_prefix`, `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_unavailable` */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    looking_glass_routes: {
+        parameters: {
+            query?: {
+                kind?: "accepted" | "filtered" | "exported";
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                request_id: string;
+                server: string;
+                protocol: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RoutePageOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `not_found`, `request_not_found`, `route_server_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `route_server_unavailable` */
+            502: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

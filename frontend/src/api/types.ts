@@ -44,3 +44,6 @@ export const ALL_STATUSES: readonly RequestStatus[] = [
   "deprovisioning",
   "removed",
 ];
+export type LookingGlassPage = Answer<"/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/routes">;
+export type LookingGlassRoute = LookingGlassPage["routes"][number];
+export type LookingGlassLookup = Answer<"/api/v1/requests/{request_id}/looking-glass/{server}/{protocol}/lookup">;

@@ -19,6 +19,14 @@ describe("the member's BIRD snippet", () => {
     expect(birdSnippet(REQUEST, [])).toBeNull();
     expect(CONTEXT.networks).toHaveLength(1);
   });
+  it("asks for the session password only when one is set, never showing it", () => {
+    expect(text).not.toContain("password");
+    const withPassword = birdSnippet(
+      REQUEST,
+      ROUTE_SERVERS.map((rs) => ({ ...rs, bgp_password_set: true })),
+    )!;
+    expect(withPassword.match(/ {2}password "<the session password you set>";/g)).toHaveLength(2);
+  });
   it("leaves out a family the member has no address in", () => {
     const v4only = { ...REQUEST, membership: { ...REQUEST.membership!, ipv6: null } };
     expect(birdSnippet(v4only, ROUTE_SERVERS)).not.toContain("_v6");

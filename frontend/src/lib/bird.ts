@@ -27,6 +27,7 @@ export function birdSnippet(request: JoinRequest, servers: MemberRouteServer[]):
         `  description "ZT-IX route server ${rs.name} (IPv${family})";`,
         `  local ${local} as ${request.asn};`,
         `  neighbor ${neighbor} as ${rs.asn};`,
+        ...(rs.bgp_password_set ? ['  password "<the session password you set>";'] : []),
         `  ipv${family} {`,
         "    import all;",
         "    export where source = RTS_STATIC;",

@@ -69,6 +69,12 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   address_plan_exhausted: { message: "No peering-LAN address is left on this network.", hint: "The IX team must widen the prefix or free addresses." },
   route_server_apply_failed: { message: "A route server did not take its new configuration.", hint: "Look at the route servers page for the failing stage." },
   route_server_not_found: { message: "No such route server." },
+  invalid_bgp_password: { message: "That BGP password cannot be used.", hint: "Use 8 to 80 characters: letters, digits and ! # % * + , - . / : = @ ^ _ ~ (no spaces or quotes)." },
+  bgp_password_unavailable: { message: "This IX does not store BGP session passwords.", hint: "Ask the IX team; they need to configure routeservers.password_keys." },
+  route_server_unavailable: { message: "The route server did not answer just now.", hint: "Try again in a moment." },
+  invalid_prefix: { message: "That is not a valid prefix for this session.", hint: "Write a prefix such as 192.0.2.0/24 or 2001:db8::/32, in the session's address family." },
+  route_server_disabled: { message: "This route server is disabled in the configuration." },
+  route_server_pair_drained: { message: "Another route server of this network is already drained.", hint: "Undrain it first: members must always have one preferred route server." },
   user_not_found: { message: "No such user." },
 };
 

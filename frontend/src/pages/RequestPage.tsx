@@ -3,9 +3,11 @@ import { DoorOpen, Undo2 } from "lucide-react";
 import * as React from "react";
 import { Link, useParams } from "react-router";
 import { api, isApiError, requestPath, unwrap } from "@/api/client";
+import { BgpPasswordCard } from "@/components/app/BgpPasswordCard";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { IrrCard } from "@/components/app/IrrCard";
+import { LookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
 import {
   MembershipCard,
@@ -123,6 +125,10 @@ export function RequestPage() {
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
           {r.status === "active" || r.status === "provisioning" ? <IrrCard requestId={r.id} /> : null}
+          <LookingGlass request={r} />
+          {r.status === "active" || r.status === "provisioning" || r.status === "approved" ? (
+            <BgpPasswordCard request={r} />
+          ) : null}
           <Card>
             <CardHeader>
               <CardTitle>Details</CardTitle>

@@ -18,12 +18,23 @@ from ztix import context, observability
 from ztix.api import problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
-from ztix.api.routes import admin, auth, controller, health, irr, ixf, requests, routeservers
+from ztix.api.routes import (
+    admin,
+    auth,
+    controller,
+    health,
+    irr,
+    ixf,
+    lookingglass,
+    requests,
+    routeservers,
+)
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import RateLimits
 from ztix.config import Settings
 from ztix.db.session import Database
 from ztix.jobs.runner import InProcessRunner
+from ztix.routeserver.metrics import SessionRoutes
 from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
 
@@ -85,9 +96,12 @@ def create_app(
     app.state.database = database
     app.state.dispatcher = dispatcher
     dispatch.install(database.sessionmaker, dispatcher)
-    app.state.rate_limits = RateLimits(settings.auth)
+    app.state.rate_limits = RateLimits(
+        settings.auth, looking_glass=settings.routeservers.looking_glass_queries_per_user
+    )
     app.state.peeringdb = peeringdb or PeeringDBClient(settings.peeringdb)
     app.state.metrics = metrics = observability.Metrics(database)
+    metrics.add_collector(SessionRoutes(settings.routeservers))
     app.state.readiness = health.Readiness(settings, database, peeringdb=app.state.peeringdb)
 
     @app.middleware("http")
@@ -129,6 +143,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(routeservers.router)
     app.include_router(irr.router)
+    app.include_router(lookingglass.router)
     app.include_router(controller.router)
     app.include_router(ixf.router)
     app.include_router(health.router)

@@ -64,7 +64,13 @@ class _AttemptCounter:
 class RateLimits:
     """Every limit of one app, on one storage."""
 
-    def __init__(self, config: AuthConfig, storage: Storage | None = None) -> None:
+    def __init__(
+        self,
+        config: AuthConfig,
+        storage: Storage | None = None,
+        *,
+        looking_glass: RateLimit | None = None,
+    ) -> None:
         self._storage = storage or _sync_storage(config.rate_limit_storage)
         self._limiter = MovingWindowRateLimiter(self._storage)
         self._login_user = _AttemptCounter(self._storage, config.login_failures_per_username)
@@ -74,6 +80,7 @@ class RateLimits:
         self._write_addr = _item(config.writes_per_address)
         self._read_session = _item(config.reads_per_session)
         self._read_addr = _item(config.reads_per_address)
+        self._looking_glass = _item(looking_glass or RateLimit(attempts=30, window_seconds=60))
 
     def _retry_after(self, item: RateLimitItemPerSecond, *key: str) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
@@ -159,6 +166,11 @@ class RateLimits:
     def read_by_session(self, session_key: str) -> None:
         """Count one read of a signed-in session (``session_key``: its token hash)."""
         self._hit(self._read_session, "reads", f"session:{session_key}", "requests")
+
+    def looking_glass_query(self, user_id: int) -> None:
+        """Count one looking-glass query that reaches a route server (a cache miss), before
+        it is sent; ``rate_limited`` past ``routeservers.looking_glass_queries_per_user``."""
+        self._hit(self._looking_glass, "looking-glass", f"user:{user_id}", "route-server queries")
 
     def read_by_address(self, address: str) -> None:
         """Count one read from ``address`` made without a session."""

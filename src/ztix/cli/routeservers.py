@@ -7,14 +7,17 @@ from typing import Annotated
 
 import typer
 
-from ztix.cli.common import ConfigOption, fail, open_database, settings_or_exit
+from ztix.cli.common import ConfigOption, fail, open_database, refused, settings_or_exit
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.models import RouteServerState
+from ztix.errors import AppError
 from ztix.jobs.tasks import worker_name
 from ztix.routeserver.deploy import BirdDeployer
 from ztix.routeserver.render import render, render_hash
 from ztix.routeserver.status import read_sessions
+from ztix.workflow import audit
 from ztix.workflow import routeserver_desired as desired_state
+from ztix.workflow.routeserver_drain import set_drained
 from ztix.workflow.routeservers import RouteServerContext, sync_round
 
 app = typer.Typer(help="BIRD 2 route servers: render, sync, status.", no_args_is_help=True)
@@ -66,7 +69,44 @@ def render_command(
 def sync_command(name: NameArg = None, config: ConfigOption = None) -> None:
     """Apply the desired configuration now (in pair order; stops at the first failure)."""
     settings = settings_or_exit(config)
-    servers = _servers(settings, name)
+    _sync(settings, _servers(settings, name))
+
+
+def _drain(name: str, config: Path | None, drained: bool) -> None:
+    settings = settings_or_exit(config)
+    with open_database(settings) as db_:
+        try:
+            with db_.session() as db:
+                state = set_drained(db, settings, audit.CLI, name, drained)
+                db.commit()
+        except AppError as exc:
+            raise refused(exc) from None
+    word = "drained" if drained else "undrained"
+    typer.echo(f"{name}: {word}" if state.changed else f"{name}: already {word}")
+    _sync(settings, _servers(settings, name))
+
+
+@app.command("drain")
+def drain_command(
+    name: Annotated[str, typer.Argument(help="The route server to drain")],
+    config: ConfigOption = None,
+) -> None:
+    """Drain a route server for maintenance: it adds GRACEFUL_SHUTDOWN (65535:0) to every
+    route it exports, so members prefer the other server. Applied now with a normal sync.
+    Refused while another server of the same network is drained."""
+    _drain(name, config, True)
+
+
+@app.command("undrain")
+def undrain_command(
+    name: Annotated[str, typer.Argument(help="The route server to bring back")],
+    config: ConfigOption = None,
+) -> None:
+    """Undo ``drain``: the server exports its routes without GRACEFUL_SHUTDOWN again."""
+    _drain(name, config, False)
+
+
+def _sync(settings: Settings, servers: list[RouteServerConfig]) -> None:
     from ztix.peeringdb.api import PeeringDBApi
 
     with open_database(settings) as db:
@@ -97,17 +137,24 @@ def status_command(name: NameArg = None, config: ConfigOption = None) -> None:
     with open_database(settings) as db_, db_.session() as db:
         states = {rs.name: db.get(RouteServerState, rs.name) for rs in servers}
         rows = {
-            n: (s.last_result, s.last_sync_at, s.desired_hash == s.applied_hash, s.last_stage)
+            n: (
+                s.last_result,
+                s.last_sync_at,
+                s.desired_hash == s.applied_hash,
+                s.last_stage,
+                s.drained,
+            )
             for n, s in states.items()
             if s is not None
         }
     for rs in servers:
-        result, at, in_sync, stage = rows.get(rs.name, (None, None, False, None))
+        result, at, in_sync, stage, drained = rows.get(rs.name, (None, None, False, None, False))
         typer.echo(
             f"{rs.name} ({rs.host or 'local'}): last sync {result or 'never'}"
             f"{f' at {at:%Y-%m-%d %H:%M:%S}Z' if at else ''}"
             f"{f' (stage {stage})' if result == 'failed' else ''}, "
             f"{'in sync' if in_sync else 'NOT in sync'}"
+            f"{', DRAINED (graceful shutdown on every export)' if drained else ''}"
         )
         sessions = read_sessions(rs, max_age=0)
         if not sessions.ok:

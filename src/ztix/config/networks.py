@@ -11,6 +11,16 @@ from ztix.config.policy import AsnEntry
 from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 
 
+class BlackholingConfig(Strict):
+    """RFC 7999 blackholing on the route servers of this network (docs/route-servers.md).
+    Off by default. A next hop, when given, is an address of the peering LAN that no member
+    holds (ZT-IX never hands it out): accepted blackhole routes are sent with it."""
+
+    enabled: bool = False
+    next_hop_ipv4: ipaddress.IPv4Address | None = None
+    next_hop_ipv6: ipaddress.IPv6Address | None = None
+
+
 class NetworkConfig(Strict):
     """An IX network. Give ``zt_network_id`` in full, or only its 6-hex ``suffix`` when the
     self-hosted controller owns it: the ID is then the controller's address + suffix,
@@ -32,6 +42,7 @@ class NetworkConfig(Strict):
     # The network's multicastLimit: how many members a multicast or broadcast frame reaches.
     # 0 would cut ARP and IPv6 neighbour discovery; the reconciler keeps it at this value.
     multicast_limit: int = Field(32, ge=1, le=1_000_000)
+    blackholing: BlackholingConfig = BlackholingConfig()
 
     @field_validator("zt_network_id")
     @classmethod
@@ -61,7 +72,17 @@ class NetworkConfig(Strict):
             prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
             if address not in prefix:
                 raise ValueError(f"reserved address {address} is outside {prefix}")
+        for next_hop in self.blackhole_next_hops:
+            prefix = self.ipv4_prefix if next_hop.version == 4 else self.ipv6_prefix
+            if next_hop not in prefix or next_hop in (prefix.network_address,):
+                raise ValueError(f"blackhole next hop {next_hop} is not an address of {prefix}")
         return self
+
+    @property
+    def blackhole_next_hops(self) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
+        """The blackhole next hops given (members never get these addresses)."""
+        b = self.blackholing
+        return tuple(a for a in (b.next_hop_ipv4, b.next_hop_ipv6) if a is not None)
 
     def network_id(self, controller_address: str | None) -> str | None:
         """The full network ID, given the controller's address when only a suffix is set."""

@@ -6,8 +6,9 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 
+from ztix.config.auth import RateLimit, token_key_list
 from ztix.config.base import Strict
 
 
@@ -74,6 +75,12 @@ class RouteServerPolicyConfig(Strict):
     default_max_prefix_ipv4: int = Field(100, ge=1)
     default_max_prefix_ipv6: int = Field(50, ge=1)
     import_limit_action: Literal["warn", "block", "restart", "disable"] = "restart"
+    # Receive limit (routes received, before filtering; BIRD `receive limit`): admin override
+    # → PeeringDB info_prefixes4/6 x (1 + headroom) → default; never below the import limit.
+    receive_limit_headroom_percent: int = Field(100, ge=0, le=1000)
+    default_receive_limit_ipv4: int = Field(200, ge=1)
+    default_receive_limit_ipv6: int = Field(100, ge=1)
+    receive_limit_action: Literal["warn", "block", "restart", "disable"] = "restart"
     rpki_invalid: Literal["reject", "tag"] = "reject"
     # IRR checks (arouteserver's filtering.irr_policy): a route whose prefix is not covered
     # by the member's AS-SET route objects, or whose origin AS is not in the AS-SET, is
@@ -93,3 +100,25 @@ class RouteServersConfig(Strict):
     policy: RouteServerPolicyConfig = RouteServerPolicyConfig()
     # Session state read with `birdc show protocols` is cached this long.
     status_cache_seconds: float = Field(10, ge=0)
+    # Fernet keys (comma-separated, `ztix.auth.tokens.generate_key()`) that encrypt the
+    # members' BGP session passwords at rest: the first encrypts, all decrypt (rotation).
+    # Empty: members cannot set a password (bgp_password_unavailable).
+    password_keys: SecretStr = SecretStr("")
+    # The member looking glass: answers of `birdc show route` are cached this long, and each
+    # user may make this many route-server queries (cache misses) per window.
+    looking_glass_cache_seconds: float = Field(30, ge=0)
+    looking_glass_queries_per_user: RateLimit = RateLimit(attempts=30, window_seconds=60)
+
+    @field_validator("password_keys")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        from cryptography.fernet import Fernet
+
+        for key in token_key_list(value):
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ValueError(
+                    "each key must be 32 url-safe base64-encoded bytes (a Fernet key)"
+                ) from None
+        return value

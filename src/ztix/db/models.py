@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -215,6 +216,12 @@ class JoinRequest(Base):
     # Admin overrides of the route servers' import limits for this member.
     max_prefix_ipv4_override: Mapped[int | None] = mapped_column(Integer)
     max_prefix_ipv6_override: Mapped[int | None] = mapped_column(Integer)
+    # ... and of their receive limits (routes received before filtering).
+    receive_limit_ipv4_override: Mapped[int | None] = mapped_column(Integer)
+    receive_limit_ipv6_override: Mapped[int | None] = mapped_column(Integer)
+    # The member's BGP session password (TCP MD5), encrypted with the route-server keys
+    # (MultiFernet); never returned by the API.
+    bgp_password_encrypted: Mapped[str | None] = mapped_column(Text)
     # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
     # requests older than the policy.
     policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -386,6 +393,10 @@ class RouteServerState(Base):
     sync_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Drained for maintenance: every route it exports carries GRACEFUL_SHUTDOWN (RFC 8326).
+    drained: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    drained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    drained_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class RouteServerPeer(Base):
@@ -402,6 +413,8 @@ class RouteServerPeer(Base):
     max_prefix_ipv6: Mapped[int] = mapped_column(Integer)
     # override | peeringdb | default (no data) | default (peeringdb unavailable)
     max_prefix_source: Mapped[str] = mapped_column(String(48))
+    receive_limit_ipv4: Mapped[int | None] = mapped_column(Integer)
+    receive_limit_ipv6: Mapped[int | None] = mapped_column(Integer)
     applied: Mapped[bool] = mapped_column(Boolean, default=False)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,11 +32,22 @@ class Policy:
     ipv6_max_length: int = 48
     max_as_path_length: int = 32
     import_limit_action: str = "restart"  # warn | block | restart | disable
+    receive_limit_action: str = "restart"  # warn | block | restart | disable
     rpki_invalid: str = "reject"  # reject | tag
     irr_prefix: str = "reject"  # reject | tag
     irr_origin: str = "reject"  # reject | tag
     rpki_valid_is_irr_valid: bool = True  # an RPKI-valid route passes the IRR checks
     irr_more_specifics: bool = True  # route objects' more-specifics up to the max lengths
+
+
+@dataclass(frozen=True)
+class Blackholing:
+    """RFC 7999 blackholing on the network: off, or on with optional next hops on the
+    peering LAN (no member's address) that routes tagged BLACKHOLE are rewritten to."""
+
+    enabled: bool = False
+    next_hop_ipv4: ipaddress.IPv4Address | None = None
+    next_hop_ipv6: ipaddress.IPv6Address | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,11 @@ class Peer:
     irr_prefixes_ipv6: tuple[ipaddress.IPv6Network, ...] | None = None
     irr_origins: tuple[int, ...] | None = None
     description: str = ""  # e.g. "AS213035 abcdef0123"; rendered only from validated parts
+    # Receive limits (routes received before filtering); None: no receive limit.
+    receive_limit_ipv4: int | None = None
+    receive_limit_ipv6: int | None = None
+    # The member's TCP MD5 session password (already decrypted), or None.
+    password: str | None = field(default=None, repr=False)
 
     @property
     def protocol_base(self) -> str:
@@ -76,6 +92,9 @@ class RouteServer:
     policy: Policy = field(default_factory=Policy)
     # ASNs PeeringDB lists as info_never_via_route_servers: refused anywhere in a path.
     never_via_route_servers: tuple[int, ...] = ()
+    # Maintenance (RFC 8326): the server adds GRACEFUL_SHUTDOWN to every route it exports.
+    drained: bool = False
+    blackholing: Blackholing = field(default_factory=lambda: Blackholing())
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,42 @@ def max_prefix(
     return MaxPrefix(v4, v6, source)
 
 
+def receive_limit(
+    record: PeeringDBNetwork | None,
+    policy: RouteServerPolicyConfig,
+    import_limits: MaxPrefix,
+    *,
+    override_ipv4: int | None = None,
+    override_ipv6: int | None = None,
+) -> MaxPrefix:
+    """The receive limit (before filtering): admin override → PeeringDB's hint with the
+    receive headroom → the configured default; never below the import limit (a member
+    must be able to send every route it may have accepted)."""
+    headroom = 1 + policy.receive_limit_headroom_percent / 100
+
+    def pick(override: int | None, hint: int | None, default: int, floor: int) -> tuple[int, str]:
+        if override is not None:
+            return max(override, floor), "override"
+        if hint:
+            return max(floor, math.ceil(hint * headroom)), "peeringdb"
+        return max(floor, default), "default"
+
+    found = record is not None and record.found
+    v4, s4 = pick(
+        override_ipv4,
+        record.info_prefixes4 if record and found else None,
+        policy.default_receive_limit_ipv4,
+        import_limits.ipv4,
+    )
+    v6, s6 = pick(
+        override_ipv6,
+        record.info_prefixes6 if record and found else None,
+        policy.default_receive_limit_ipv6,
+        import_limits.ipv6,
+    )
+    return MaxPrefix(v4, v6, s4 if s4 == s6 else f"{s4}/{s6}")
+
+
 def store_never_via_route_servers(db: Session, flagged_asns: Iterable[int]) -> None:
     """Record PeeringDB's whole never-via-route-servers list.
 

@@ -297,6 +297,11 @@ class ChannelState:
     exported: int = 0
     preferred: int = 0
     import_limit: int | None = None
+    receive_limit: int | None = None
+    # BIRD prints "[HIT]" after a limit while it is tripped (action warn or block; with
+    # restart or disable the session goes down instead, see ProtocolState.last_error).
+    import_limit_hit: bool = False
+    receive_limit_hit: bool = False
 
 
 @dataclass
@@ -422,6 +427,10 @@ def _parse_detail(
             channel.preferred = counts.get("preferred", 0)
         elif key == "Import limit" and value.split()[0].isdigit():
             channel.import_limit = int(value.split()[0])
+            channel.import_limit_hit = "[HIT]" in value
+        elif key == "Receive limit" and value.split()[0].isdigit():
+            channel.receive_limit = int(value.split()[0])
+            channel.receive_limit_hit = "[HIT]" in value
         return channel
     if key == "BGP state":
         protocol.bgp_state = value

@@ -2,6 +2,7 @@
 the use cases build and this adapter renders); the names stay importable from here."""
 
 from ztix.domain.routeserver import (
+    Blackholing,
     DesiredConfig,
     Peer,
     Policy,
@@ -10,4 +11,12 @@ from ztix.domain.routeserver import (
     files_hash,
 )
 
-__all__ = ["DesiredConfig", "Peer", "Policy", "RouteServer", "RpkiValidator", "files_hash"]
+__all__ = [
+    "Blackholing",
+    "DesiredConfig",
+    "Peer",
+    "Policy",
+    "RouteServer",
+    "RpkiValidator",
+    "files_hash",
+]

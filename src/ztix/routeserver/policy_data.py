@@ -33,7 +33,28 @@ class RejectReason(IntEnum):
     PREFIX_LENGTH = 13
     RPKI_INVALID = 14
     NEVER_VIA_ROUTE_SERVERS = 15
+    # ZT-IX's own (arouteserver has no such check): a BLACKHOLE route for a prefix the member
+    # is not entitled to (not in its IRR route objects, no RPKI-valid ROA).
+    BLACKHOLE_NOT_ENTITLED = 16
 
+
+# Each reject reason in words, for the looking glass (docs/route-servers.md has the same table).
+REJECT_REASON_TEXT: dict[int, str] = {
+    RejectReason.AS_PATH_TOO_LONG: "AS path longer than the maximum",
+    RejectReason.BOGON: "prefix is a bogon",
+    RejectReason.PEERING_LAN: "prefix is inside the IX's peering LAN",
+    RejectReason.WRONG_AFI: "wrong address family for the session",
+    RejectReason.NEXT_HOP_NOT_PEER: "next hop is not the member's address",
+    RejectReason.FIRST_AS_NOT_PEER: "first AS in the path is not the member's ASN",
+    RejectReason.INVALID_ASN_IN_PATH: "private, reserved or documentation ASN in the path",
+    RejectReason.ORIGIN_NOT_IN_IRR: "origin AS not in the member's AS-SET (IRR)",
+    RejectReason.NOT_GLOBAL_UNICAST_V6: "IPv6 prefix outside global unicast (2000::/3)",
+    RejectReason.PREFIX_NOT_IN_IRR: "prefix not in the member's AS-SET route objects (IRR)",
+    RejectReason.PREFIX_LENGTH: "prefix length outside the allowed range (too long or too short)",
+    RejectReason.RPKI_INVALID: "RPKI invalid",
+    RejectReason.NEVER_VIA_ROUTE_SERVERS: "never-via-route-servers ASN in the path (PeeringDB)",
+    RejectReason.BLACKHOLE_NOT_ENTITLED: "blackhole for a prefix the member is not entitled to",
+}
 
 REJECT_FUNCTION = 65520  # (rs_asn, 65520, reason)
 INFO_RPKI_FUNCTION = 1000  # (rs_asn, 1000, x)
@@ -70,6 +91,11 @@ class IrrInfo(IntEnum):
 # form exists (and the large form always works).
 CONTROL_DO_NOT_ANNOUNCE = 0
 CONTROL_ANNOUNCE = 1
+
+# Well-known standard communities the route servers honour or set.
+GRACEFUL_SHUTDOWN = (65535, 0)  # RFC 8326: honoured (local preference 0), set when drained
+BLACKHOLE = (65535, 666)  # RFC 7999: honoured when the network allows blackholing
+NO_EXPORT = (65535, 65281)  # RFC 1997: added to accepted blackhole routes
 
 # Bogons: refused together with every more-specific (arouteserver's bogons.yml, plus
 # 192.0.0.0/24 as in IXP Manager). Prefixes shorter than the policy minimum are refused

@@ -30,6 +30,7 @@ import jinja2
 
 from ztix.domain.identifiers import ASN_MAX, ASN_MIN, SPECIAL_ASNS
 from ztix.domain.routeserver import (
+    Blackholing,
     DesiredConfig,
     Peer,
     Policy,
@@ -39,13 +40,16 @@ from ztix.domain.routeserver import (
 )
 from ztix.domain.routeserver import peer_protocols as peer_protocols
 from ztix.routeserver.policy_data import (
+    BLACKHOLE,
     BOGONS_V4,
     BOGONS_V6,
     CONTROL_ANNOUNCE,
     CONTROL_DO_NOT_ANNOUNCE,
+    GRACEFUL_SHUTDOWN,
     INFO_IRR_FUNCTION,
     INFO_RPKI_FUNCTION,
     IRR_POLICIES,
+    NO_EXPORT,
     REJECT_FUNCTION,
     RPKI_INVALID_POLICIES,
     IrrInfo,
@@ -59,6 +63,7 @@ from ztix.routeserver.tokens import (
     Hostname,
     Keyword,
     Label,
+    Password,
     RenderError,
     Symbol,
     bird_value,
@@ -105,6 +110,7 @@ class _Session:
     local_ip: IPAddress
     peer_ip: IPAddress
     import_limit: int
+    receive_limit: int | None
     irr_prefixes: Rows | None  # rows of networks, each allowed with its more-specifics
 
 
@@ -115,6 +121,7 @@ class _Peer:
     node_id: HexId
     irr_origins: Rows | None  # rows of ASNs
     sessions: tuple[_Session, ...]
+    password: Password | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,7 @@ def _policy(p: Policy) -> dict[str, Any]:
         "max_length": {4: v4_max, 6: v6_max},
         "max_as_path_length": _int(p.max_as_path_length, "policy max_as_path_length", 1, 255),
         "import_limit_action": Keyword(p.import_limit_action),
+        "receive_limit_action": Keyword(p.receive_limit_action),
         "rpki_reject_invalid": p.rpki_invalid == "reject",
         "irr_reject_prefix": p.irr_prefix == "reject",
         "irr_reject_origin": p.irr_origin == "reject",
@@ -224,6 +232,7 @@ def _session(
     local: IPAddress,
     lan: IPNetwork,
     limit: object,
+    receive: object,
     irr: Iterable[object] | None,
 ) -> _Session | None:
     """One BGP session of a peer, or None when the peer has no address in that family."""
@@ -238,6 +247,9 @@ def _session(
         local_ip=local,
         peer_ip=peer_ip,
         import_limit=_int(limit, f"{base} IPv{version} max-prefix", 1, MAX_IMPORT_LIMIT),
+        receive_limit=None
+        if receive is None
+        else _int(receive, f"{base} IPv{version} receive limit", 1, MAX_IMPORT_LIMIT),
         irr_prefixes=_irr_prefixes(irr, version, f"{base} IRR prefix"),
     )
 
@@ -261,6 +273,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             server.ipv4,
             server.ipv4_prefix,
             peer.max_prefix_ipv4,
+            peer.receive_limit_ipv4,
             peer.irr_prefixes_ipv4,
         ),
         _session(
@@ -270,10 +283,14 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             server.ipv6,
             server.ipv6_prefix,
             peer.max_prefix_ipv6,
+            peer.receive_limit_ipv6,
             peer.irr_prefixes_ipv6,
         ),
     )
     sessions = tuple(s for s in candidates if s is not None)
+    held = {server.blackholing.next_hop_ipv4, server.blackholing.next_hop_ipv6}
+    if server.blackholing.enabled and any(s.peer_ip in held for s in sessions):
+        raise RenderError(f"{base} holds the network's blackhole next hop")
     if not sessions:
         raise RenderError(f"{base}: the peer has neither an IPv4 nor an IPv6 address")
     return _Peer(
@@ -282,6 +299,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
         node_id=node_id,
         irr_origins=origins,
         sessions=sessions,
+        password=None if peer.password is None else Password(peer.password),
     )
 
 
@@ -300,6 +318,8 @@ def _server(server: RouteServer) -> dict[str, Any]:
     never = sorted(
         {_int(a, "never-via-route-servers ASN", 1, ASN_MAX) for a in server.never_via_route_servers}
     )
+    if not isinstance(server.drained, bool):
+        raise RenderError(f"drained must be a bool, got {server.drained!r}")
     return {
         "name": Label(server.name),
         "asn": asn,
@@ -313,7 +333,30 @@ def _server(server: RouteServer) -> dict[str, Any]:
         "main_path": ConfigPath(f"{server.config_dir.rstrip('/')}/{MAIN_FILE}"),
         "validators": tuple(sorted(validators, key=lambda v: v.protocol)),
         "never_via_route_servers": _rows(never, 10),
+        "drained": server.drained,
+        "blackholing": _blackholing(server.blackholing, server),
     }
+
+
+def _blackholing(b: Blackholing, server: RouteServer) -> dict[str, Any]:
+    """Whether BLACKHOLE routes are honoured, and the next hop per family (or None)."""
+    if not isinstance(b.enabled, bool):
+        raise RenderError(f"blackholing enabled must be a bool, got {b.enabled!r}")
+    next_hops: dict[int, IPAddress | None] = {4: None, 6: None}
+    for version, value, lan, own in (
+        (4, b.next_hop_ipv4, server.ipv4_prefix, server.ipv4),
+        (6, b.next_hop_ipv6, server.ipv6_prefix, server.ipv6),
+    ):
+        if value is None:
+            continue
+        address = _address(value, version, f"blackhole IPv{version} next hop")
+        if address not in lan or address == own:
+            raise RenderError(
+                f"the blackhole next hop {address} must be in the peering LAN {lan} and "
+                "not the route server's own address"
+            )
+        next_hops[version] = address
+    return {"enabled": b.enabled, "next_hop": next_hops}
 
 
 def _constants() -> dict[str, Any]:
@@ -328,6 +371,9 @@ def _constants() -> dict[str, Any]:
         "info_irr_function": INFO_IRR_FUNCTION,
         "control_do_not_announce": CONTROL_DO_NOT_ANNOUNCE,
         "control_announce": CONTROL_ANNOUNCE,
+        "graceful_shutdown": GRACEFUL_SHUTDOWN,
+        "blackhole": BLACKHOLE,
+        "no_export": NO_EXPORT,
         "invalid_asns": SPECIAL_ASNS,
         "bogons_v4": tuple(_bogon(n, c) for n, c in BOGONS_V4),
         "bogons_v6": tuple(_bogon(n, c) for n, c in BOGONS_V6),

@@ -57,3 +57,23 @@ def read_sessions(
 def forget() -> None:
     with _lock:
         _cache.clear()
+
+
+def limit_tripped(protocol: ProtocolState) -> str | None:
+    """Which limit of the session tripped: "receive", "import", or None. A tripped limit
+    shows as "[HIT]" in `show protocols all` (actions warn and block) or, with actions
+    restart and disable, as the session's last error "Route limit exceeded"."""
+    for channel in protocol.channels.values():
+        if channel.receive_limit_hit:
+            return "receive"
+        if channel.import_limit_hit:
+            return "import"
+    if protocol.last_error and "limit exceeded" in protocol.last_error.lower():
+        # BIRD does not say which limit in the error: report the one the counters reached.
+        for channel in protocol.channels.values():
+            if channel.receive_limit and channel.imported + channel.filtered >= (
+                channel.receive_limit
+            ):
+                return "receive"
+        return "import"
+    return None

@@ -10,6 +10,7 @@ import ipaddress
 import re
 from typing import ClassVar
 
+from ztix.domain.bgp_password import BGP_PASSWORD_PATTERN
 from ztix.routeserver.policy_data import IMPORT_LIMIT_ACTIONS
 
 
@@ -83,6 +84,22 @@ class Keyword(Token):
 
     pattern = re.compile("|".join(IMPORT_LIMIT_ACTIONS), re.ASCII)
     what = "import limit action (warn, block, restart, disable)"
+
+
+class Password(Token):
+    """A member's BGP session password, rendered inside double quotes (domain.bgp_password:
+    no quote, backslash or space can pass). Its repr hides it, so errors never show it."""
+
+    pattern = BGP_PASSWORD_PATTERN
+    what = "BGP password (8-80 of A-Za-z0-9!#%*+,-./:=@^_~)"
+
+    def __new__(cls, value: str) -> Password:
+        if not isinstance(value, str) or not cls.pattern.fullmatch(value):
+            raise RenderError(f"not a valid {cls.what}")  # never echo the value
+        return str.__new__(cls, value)
+
+    def __repr__(self) -> str:
+        return "Password('***')"
 
 
 # Exact types: a subclass could change how it prints. (Token subclasses are ours.)

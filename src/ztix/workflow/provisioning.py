@@ -163,7 +163,7 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
     net = request.network
     declared = settings.network_config(net.zt_network_id)
     reserved: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = (
-        set(declared.reserved_addresses) if declared else set()
+        set(declared.reserved_addresses) | set(declared.blackhole_next_hops) if declared else set()
     )
     # The route servers' own peering-LAN addresses are never handed to a member.
     for rs in settings.route_servers_of(net.zt_network_id, enabled_only=False):

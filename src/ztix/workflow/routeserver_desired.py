@@ -8,6 +8,7 @@ source, whether the server runs the peer) in step with it.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import uuid
 from collections.abc import Iterable
@@ -25,9 +26,11 @@ from ztix.db.models import (
     JoinRequest,
     PeeringDBNetwork,
     RouteServerPeer,
+    RouteServerState,
 )
 from ztix.domain.requests import RequestStatus
 from ztix.domain.routeserver import (
+    Blackholing,
     DesiredConfig,
     Peer,
     Policy,
@@ -35,7 +38,8 @@ from ztix.domain.routeserver import (
     RpkiValidator,
     peer_protocols,
 )
-from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers
+from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers, receive_limit
+from ztix.workflow.bgp_passwords import stored_password
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
 # waiting for the route servers) and while it is active. Leaving removes it.
@@ -46,6 +50,11 @@ def enabled_servers(settings: Settings) -> list[RouteServerConfig]:
     """Enabled route servers in the order they are reconfigured (pair order, then name)."""
     servers = [rs for rs in settings.routeservers.servers if rs.enabled]
     return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
+
+def is_drained(db: Session, name: str) -> bool:
+    state = db.get(RouteServerState, name)
+    return bool(state is not None and state.drained)
 
 
 def network_row(db: Session, settings: Settings, rs: RouteServerConfig) -> IxNetwork | None:
@@ -63,6 +72,7 @@ class PeerLimits:
     request_id: str
     asn: int
     limits: MaxPrefix
+    receive: MaxPrefix | None = None
 
 
 def client_requests(db: Session, network_id: int) -> list[JoinRequest]:
@@ -127,6 +137,7 @@ def build(
             ipv6_max_length=conf.policy.ipv6_max_length,
             max_as_path_length=conf.policy.max_as_path_length,
             import_limit_action=conf.policy.import_limit_action,
+            receive_limit_action=conf.policy.receive_limit_action,
             rpki_invalid=conf.policy.rpki_invalid,
             irr_prefix=conf.policy.irr_prefix,
             irr_origin=conf.policy.irr_origin,
@@ -134,6 +145,12 @@ def build(
             irr_more_specifics=conf.policy.irr_more_specifics,
         ),
         never_via_route_servers=tuple(never_via_route_servers(db)),
+        drained=is_drained(db, rs.name),
+        blackholing=Blackholing(
+            enabled=declared.blackholing.enabled,
+            next_hop_ipv4=declared.blackholing.next_hop_ipv4,
+            next_hop_ipv6=declared.blackholing.next_hop_ipv6,
+        ),
     )
     network = network_row(db, settings, rs)
     requests = client_requests(db, network.id) if network is not None else []
@@ -157,8 +174,22 @@ def build(
             override_ipv6=request.max_prefix_ipv6_override,
             peeringdb_failed=peeringdb_failed,
         )
-        peers.append(peer_of(request, lim))
-        limits.append(PeerLimits(str(request.id), request.asn, lim))
+        receive = receive_limit(
+            records.get(request.asn),
+            conf.policy,
+            lim,
+            override_ipv4=request.receive_limit_ipv4_override,
+            override_ipv6=request.receive_limit_ipv6_override,
+        )
+        peers.append(
+            dataclasses.replace(
+                peer_of(request, lim),
+                receive_limit_ipv4=receive.ipv4,
+                receive_limit_ipv6=receive.ipv6,
+                password=stored_password(settings, request),
+            )
+        )
+        limits.append(PeerLimits(str(request.id), request.asn, lim, receive))
     if settings.irr.enabled:
         irr = irr_rows(db, {p.asn for p in peers})
         peers = [peer_with_irr(p, irr.get(p.asn)) for p in peers]
@@ -228,6 +259,8 @@ def record_peers(db: Session, server: str, limits: list[PeerLimits]) -> None:
                 peer.max_prefix_ipv4,
                 peer.max_prefix_ipv6,
                 peer.max_prefix_source,
+                peer.receive_limit_ipv4,
+                peer.receive_limit_ipv6,
             ).where(peer.server == server)
         )
     }
@@ -242,17 +275,24 @@ def record_peers(db: Session, server: str, limits: list[PeerLimits]) -> None:
             "max_prefix_ipv6": lim.limits.ipv6,
             "max_prefix_source": lim.limits.source,
         }
+        if lim.receive is not None:
+            values["receive_limit_ipv4"] = lim.receive.ipv4
+            values["receive_limit_ipv6"] = lim.receive.ipv6
         row = rows.get(request_id)
         if row is None:
             db.add(
                 peer(server=server, request_id=request_id, applied=False, updated_at=now, **values)
             )
             continue
-        if (row.asn, row.max_prefix_ipv4, row.max_prefix_ipv6, row.max_prefix_source) == tuple(
-            values.values()
-        ):
+        if all(getattr(row, key) == value for key, value in values.items()):
             continue
-        if (row.max_prefix_ipv4, row.max_prefix_ipv6) != (lim.limits.ipv4, lim.limits.ipv6):
+        limits_now = tuple(
+            v for k, v in values.items() if k.startswith(("max_prefix_ipv", "receive_"))
+        )
+        limits_then = tuple(
+            getattr(row, k) for k in values if k.startswith(("max_prefix_ipv", "receive_"))
+        )
+        if limits_now != limits_then:
             values["updated_at"] = now
         db.execute(
             update(peer)

@@ -84,7 +84,7 @@ class RouteServerContext:
 # --- leases and folding ----------------------------------------------------------------
 
 
-def _ensure_rows(db: Session, names: list[str]) -> None:
+def ensure_rows(db: Session, names: list[str]) -> None:
     existing = set(db.scalars(select(RouteServerState.name)))
     for name in names:
         if name not in existing:
@@ -97,7 +97,7 @@ def _ensure_rows(db: Session, names: list[str]) -> None:
 
 def request_sync(db: Session, names: list[str]) -> None:
     """Mark servers as needing a sync (the holder of a server's lease goes again)."""
-    _ensure_rows(db, names)
+    ensure_rows(db, names)
     db.execute(
         update(RouteServerState)
         .where(RouteServerState.name.in_(names))

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support import routeserver_samples as samples
-from ztix.routeserver.model import DesiredConfig, Policy, RpkiValidator
+from ztix.routeserver.model import Blackholing, DesiredConfig, Policy, RpkiValidator
 from ztix.routeserver.policy_data import RejectReason
 from ztix.routeserver.render import (
     MAIN_FILE,
@@ -40,6 +40,7 @@ CASES: dict[str, Callable[[], DesiredConfig]] = {
     "asn32-tag": samples.asn32_tag,
     "minimal": samples.minimal,
     "irr-tag": samples.irr_tag,
+    "features": samples.features,
 }
 
 
@@ -169,6 +170,29 @@ def replace_server(**changes: object) -> DesiredConfig:
         (lambda: replace_server(asn=4294967295), "ASN"),
         (lambda: replace_server(ipv4=ip.IPv4Address("198.51.100.1")), "inside the peering LAN"),
         (lambda: replace_server(never_via_route_servers=(174, "6939; }")), "never-via"),
+        (lambda: replace_server(drained="yes"), "drained"),
+        (lambda: replace_peer(password='x" ; }; protocol bgp y {'), "BGP password"),
+        (lambda: replace_peer(password="short"), "BGP password"),
+        (lambda: replace_peer(receive_limit_ipv4=0), "receive limit"),
+        (lambda: replace_server(policy=Policy(receive_limit_action="ignore")), "action"),
+        (
+            lambda: replace_server(
+                blackholing=Blackholing(True, ip.IPv4Address("198.51.100.66"), None)
+            ),
+            "blackhole next hop",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, ip.IPv4Address("192.0.2.1"))),
+            "blackhole next hop",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, "192.0.2.66")),  # type: ignore[arg-type]
+            "IPv4 address",
+        ),
+        (
+            lambda: replace_server(blackholing=Blackholing(True, ip.IPv4Address("192.0.2.10"))),
+            "holds the network's blackhole next hop",
+        ),
         (
             lambda: replace_server(policy=Policy(import_limit_action="restart; import all")),
             "action",

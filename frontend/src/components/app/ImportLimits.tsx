@@ -9,7 +9,7 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { keys, useRequestRouteServers } from "@/hooks/queries";
 
-function parseLimit(text: string): number | null | "bad" {
+export function parseLimit(text: string): number | null | "bad" {
   const t = text.trim();
   if (!t) return null;
   if (!/^\d+$/.test(t)) return "bad";
@@ -17,7 +17,7 @@ function parseLimit(text: string): number | null | "bad" {
   return n >= 1 && n <= 10_000_000 ? n : "bad";
 }
 
-function LimitInput(props: {
+export function LimitInput(props: {
   id: string;
   label: string;
   value: string;

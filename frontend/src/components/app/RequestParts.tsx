@@ -218,8 +218,14 @@ function SessionLine({ session }: { session: BgpSession }) {
       {session.since ? <span className="text-slate">since {formatRelative(session.since)}</span> : null}
       <span className="text-slate">
         {session.imported} accepted · {session.filtered} filtered
-        {session.import_limit ? ` · limit ${session.import_limit}` : ""}
+        {session.import_limit ? ` · import limit ${session.import_limit}` : ""}
+        {session.receive_limit ? ` · receive limit ${session.receive_limit}` : ""}
       </span>
+      {session.limit_tripped ? (
+        <Badge tone="danger" title="Routes over the limit are dropped or the session is reset">
+          {session.limit_tripped === "receive" ? "Receive limit hit" : "Import limit hit"}
+        </Badge>
+      ) : null}
     </li>
   );
 }

@@ -8,7 +8,9 @@ import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
 import { ImportLimits } from "@/components/app/ImportLimits";
 import { IrrCard } from "@/components/app/IrrCard";
+import { LookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
+import { ReceiveLimits } from "@/components/app/ReceiveLimits";
 import {
   MembershipCard,
   PolicyVerdictCard,
@@ -260,8 +262,10 @@ export function AdminRequestPage() {
           <PolicyVerdictCard verdict={r.policy_verdict} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
+          <LookingGlass request={r} />
           {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
           {r.status === "active" || r.status === "provisioning" ? <IrrCard requestId={r.id} /> : null}
+          {r.status === "active" || r.status === "provisioning" ? <ReceiveLimits request={r} /> : null}
         </div>
         <div className="grid h-fit gap-6">
           <Card>

@@ -1,5 +1,6 @@
 import * as React from "react";
 import type { RouteServer } from "@/api/types";
+import { DrainControl } from "@/components/app/DrainControl";
 import { Empty } from "@/components/app/Empty";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Field } from "@/components/app/Field";
@@ -34,7 +35,15 @@ function ServerCard({ rs }: { rs: RouteServer }) {
             {rs.pair_order}
           </p>
         </div>
-        <SyncBadge rs={rs} />
+        <div className="flex flex-wrap items-center gap-2">
+          {rs.drained ? (
+            <Badge tone="warm" title="Every export carries GRACEFUL_SHUTDOWN (65535:0)">
+              Drained
+            </Badge>
+          ) : null}
+          <SyncBadge rs={rs} />
+          <DrainControl rs={rs} />
+        </div>
       </CardHeader>
       <CardContent className="grid gap-5">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-3 md:grid-cols-4">
@@ -66,6 +75,15 @@ function ServerCard({ rs }: { rs: RouteServer }) {
           <Field label="Peers configured">{sync?.peers ?? 0}</Field>
           <Field label="BIRD reloads">{sync?.reconfigure_count ?? 0}</Field>
         </dl>
+        {rs.drained ? (
+          <p role="status" className="rounded-lg border border-[#e8d3c4] bg-clay-soft p-3 text-sm text-[#7a4529]">
+            Drained for maintenance
+            {sync?.drained_by ? ` by ${sync.drained_by}` : ""}
+            {sync?.drained_at ? `, ${formatRelative(sync.drained_at)}` : ""}: every route it sends carries{" "}
+            <Mono>65535:0</Mono> (GRACEFUL_SHUTDOWN), so members prefer the other route server.
+            {sync && !sync.in_sync ? " Being applied." : ""}
+          </p>
+        ) : null}
         {sync?.last_result === "failed" ? (
           <div role="alert" className="rounded-lg border border-[#ecc3bc] bg-danger-soft p-3 text-sm">
             <p className="font-medium text-danger">

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from ztix.api.schemas.common import AsciiDigits
 from ztix.db.models import RouteServerState
 from ztix.routeserver.apply import ProtocolState
+from ztix.routeserver.status import limit_tripped
 
 
 class SessionOut(BaseModel):
@@ -26,6 +27,10 @@ class SessionOut(BaseModel):
     filtered: int
     exported: int
     import_limit: int | None
+    receive_limit: int | None = None
+    limit_tripped: Literal["receive", "import"] | None = Field(
+        None, description="Which limit of the session tripped (routes dropped or session reset)"
+    )
 
     @classmethod
     def of(cls, p: ProtocolState) -> SessionOut:
@@ -44,6 +49,8 @@ class SessionOut(BaseModel):
             filtered=p.filtered,
             exported=p.exported,
             import_limit=channel.import_limit if channel else None,
+            receive_limit=channel.receive_limit if channel else None,
+            limit_tripped=limit_tripped(p),
         )
 
 
@@ -59,6 +66,9 @@ class SyncStateOut(BaseModel):
     last_output: str | None
     last_duration_ms: int | None
     reconfigure_count: int
+    drained: bool = False
+    drained_at: datetime | None = None
+    drained_by: str | None = None
 
     @classmethod
     def of(cls, row: RouteServerState | None) -> SyncStateOut | None:
@@ -76,6 +86,9 @@ class SyncStateOut(BaseModel):
             last_output=row.last_output,
             last_duration_ms=row.last_duration_ms,
             reconfigure_count=row.reconfigure_count,
+            drained=row.drained,
+            drained_at=row.drained_at,
+            drained_by=row.drained_by,
         )
 
 
@@ -89,6 +102,9 @@ class RouteServerOut(BaseModel):
     ipv6: str
     network: str
     pair_order: int
+    drained: bool = Field(
+        False, description="Exports carry GRACEFUL_SHUTDOWN (maintenance, RFC 8326)"
+    )
     sync: SyncStateOut | None
     sessions_ok: bool | None = None
     sessions_error: str | None = None
@@ -104,6 +120,9 @@ class MemberRouteServerOut(BaseModel):
     max_prefix_ipv4: int | None
     max_prefix_ipv6: int | None
     max_prefix_source: str | None
+    receive_limit_ipv4: int | None = None
+    receive_limit_ipv6: int | None = None
+    bgp_password_set: bool = Field(False, description="A session password is set (never shown)")
     sessions_ok: bool | None
     sessions: list[SessionOut]
 
@@ -113,3 +132,24 @@ class MaxPrefixBody(BaseModel):
         int | None, Field(ge=1, le=10_000_000, description="None: no override"), AsciiDigits
     ] = None
     ipv6: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
+
+
+class ReceiveLimitBody(BaseModel):
+    """The admin's receive-limit override (routes received before filtering); None clears
+    it. The receive limit never goes below the import limit."""
+
+    ipv4: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
+    ipv6: Annotated[int | None, Field(ge=1, le=10_000_000), AsciiDigits] = None
+
+
+class BgpPasswordBody(BaseModel):
+    """The member's BGP session password (TCP MD5). None removes it. Never returned."""
+
+    password: Annotated[
+        SecretStr | None,
+        Field(description="8-80 characters of A-Za-z0-9!#%*+,-./:=@^_~; null: no password"),
+    ] = None
+
+
+class BgpPasswordOut(BaseModel):
+    bgp_password_set: bool
