@@ -62,7 +62,7 @@ from bench.common import (
     scratch_database,
     write_report,
 )
-from ztix.config import AuthConfig, Settings, load_settings
+from ztix.config import Settings, load_settings
 from ztix.db import migrate
 from ztix.db.session import Database
 from ztix.workflow import audit, networks, users
@@ -208,16 +208,11 @@ class Result:
 
 
 def site_config(url: str, emulator: ControllerEmulator, port: int, nwid: str) -> dict[str, Any]:
-    lifted = {"attempts": 1_000_000, "window_seconds": 60}
-    reads = {k: dict(lifted) for k in ("reads_per_session", "reads_per_address")}
     return {
         "environment": "production",
         "database_url": url,
         "server": {"host": "127.0.0.1", "port": port},
-        "auth": {
-            **bulk_write_limits(),
-            **{k: v for k, v in reads.items() if k in AuthConfig.model_fields},
-        },
+        "auth": bulk_write_limits(),  # the read limits too
         "peeringdb": {"enabled": False},
         "workflow": {"approval_mode": "manual_admin"},
         "networks": [
