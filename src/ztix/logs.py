@@ -1,7 +1,7 @@
 """Log lines: one JSON object per line on stderr, for every process and uvicorn's loggers.
 
 Kept apart from ztix.observability (metrics, which import prometheus_client, httpx and the
-database layer): uvicorn's supervisor (`ztix serve`'s long-lived process, ztix.api.supervisor)
+database layer): uvicorn's supervisor (`ztix serve`'s long-lived process, ztix.supervisor)
 configures its logging with this module alone."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """`ztix serve` in a deployment (issue 17, P6): once the site is prepared, the long-lived
-process is uvicorn's supervisor alone (``ztix.api.supervisor``, same process ID) and holds
+process is uvicorn's supervisor alone (``ztix.supervisor``, same process ID) and holds
 none of ZT-IX's application code; the HTTP workers answer, and the metrics directory it made
 for them is removed when it stops."""
 
@@ -78,7 +78,7 @@ def test_serve_leaves_a_lean_supervisor_that_cleans_up(
             time.sleep(0.2)
         assert httpx.get(f"{base}/api/v1/me", timeout=5).status_code == 401  # the real app
 
-        assert b"ztix.api.supervisor" in _cmdline(proc.pid).split(b"\0")  # the same process
+        assert b"ztix.supervisor" in _cmdline(proc.pid).split(b"\0")  # the same process
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
         assert "pydantic_core" not in maps  # no settings, models, ORM or app code
         assert "sqlalchemy" not in maps

@@ -98,13 +98,13 @@ def serve(
     }
     if emulator is None:
         # From here on this process only supervises the HTTP workers: it becomes
-        # ztix.api.supervisor (exec: same PID), which imports uvicorn and nothing of ours.
-        from ztix.api.supervisor import exec_supervisor
+        # ztix.supervisor (exec: same PID), which imports uvicorn and nothing of ours.
+        from ztix.supervisor import exec_supervisor
 
         exec_supervisor(options)
     # The embedded default's emulator runs in this process: it stays, and so does all it
     # imported (a development set-up; a deployment has a real controller).
-    from ztix.api.supervisor import run
+    from ztix.supervisor import run
 
     try:
         run(options)
