@@ -439,11 +439,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dsn", default=DEFAULT_DSN, help="PostgreSQL server for scratch DBs")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument(
-        "--short", action="store_true", help="make bench's mode: PostgreSQL only, 6 s"
+        "--short", action="store_true", help="make bench's mode: PostgreSQL only, 8 members, 6 s"
     )
     args = parser.parse_args(argv)
     if args.short:
         args.duration, args.databases = 6.0, "postgresql"  # wrk: whole seconds (baseline: 3)
+        args.members = 8  # each logs in (argon2) and files 5 requests first
     return args
 
 
