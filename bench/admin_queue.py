@@ -823,12 +823,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--check", action="store_true", help="exit 1 when the requirement is not met"
     )
     parser.add_argument(
-        "--short", action="store_true", help="make bench's mode: 1,000 and 20,000 requests, "
-        "40 timed requests per case"
+        "--short", action="store_true", help="make bench's mode: 1,000 and 10,000 requests, "
+        "30 timed requests per case"
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.short:
-        args.sizes, args.repeat, args.warmup = "1000,20000", 40, 5
+        args.sizes, args.repeat, args.warmup = "1000,10000", 30, 5
     args.size_list = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
     if len(args.size_list) < 2 or args.size_list[0] < 1:
         parser.error("--sizes needs at least two positive sizes")
