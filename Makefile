@@ -3,6 +3,7 @@
 #   make test   the whole suite: lint, types, tests (what CI runs)
 #   make test-fast   the unit tier only: no database, no server, under a minute
 #   make screenshots   rewrite docs/screenshots/ from the browser tests
+#   make bench  every benchmark in short mode, one table (docs/performance.md)
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(PATH)
@@ -76,11 +77,11 @@ test-fast: deps
 screenshots: deps system-deps services frontend
 	ZTIX_SCREENSHOTS=1 uv run pytest tests/e2e -q
 
+# Every benchmark of bench/suite.py in short mode (about 10 minutes), one table of goal,
+# measured, ratio, pass/fail and command, written to the top of docs/performance.md. One
+# benchmark in full: uv run python -m bench.<name> --write-docs (docs/performance.md).
 bench: deps system-deps services
-	uv run python -m bench.api_load --write-docs
-	uv run python -m bench.admin_queue --write-docs
-	uv run python -m bench.provisioning --write-docs
-	uv run python -m bench.routeservers --write-docs
+	uv run python -m bench --write-docs
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache frontend/dist

@@ -14,7 +14,6 @@ files in ``PROMETHEUS_MULTIPROC_DIR``; a scrape of the parent adds them up).
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import os
 import shutil
@@ -24,7 +23,6 @@ import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +32,12 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from ztix import context
 from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.irr.metrics import IrrCollector
+from ztix.logs import JsonFormatter as JsonFormatter
+from ztix.logs import configure_logging as configure_logging
+from ztix.logs import logging_config as logging_config
 
 log = logging.getLogger(__name__)
 
@@ -425,57 +425,3 @@ def serve_worker_metrics(host: str, port: int, *, multiprocess: bool) -> WorkerM
     bound = int(server.server_address[1])
     log.info("worker metrics on http://%s:%s/metrics", host, bound)
     return WorkerMetricsServer(host, bound, multiprocess_dir, server, thread, own_dir)
-
-
-# -- structured logs ---------------------------------------------------------------------------
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, correlation_id (and exc)."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "correlation_id": context.correlation_id.get(),
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exc"] = record.exc_text
-        return jsonlib.dumps(entry, default=str)
-
-
-_PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def logging_config(level: str, *, json: bool = True) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for this process and uvicorn's (``log_config``):
-    every logger, uvicorn's included, writes through one root handler on stderr."""
-    formatter: dict[str, Any] = {"()": f"{__name__}.JsonFormatter"} if json else {"format": _PLAIN}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"default": formatter},
-        "handlers": {
-            "default": {
-                "class": "logging.StreamHandler",
-                "formatter": "default",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"handlers": ["default"], "level": level.upper()},
-        "loggers": {
-            name: {"handlers": [], "propagate": True, "level": level.upper()}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery")
-        },
-    }
-
-
-def configure_logging(level: str, json: bool = True) -> None:
-    """Send every log record to stderr, one JSON object per line (or plain text)."""
-    import logging.config
-
-    logging.config.dictConfig(logging_config(level, json=json))

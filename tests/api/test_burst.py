@@ -238,12 +238,12 @@ def test_a_saturated_database_is_busy_not_down(
 ) -> None:
     """SQLite's lock not granted within busy_timeout, PostgreSQL out of slots or refusing a
     lock wait: 503 database_busy (saturated, retry soon); anything else: unavailable."""
-    from ztix.workflow import requests as service
+    from ztix.workflow import listing
 
     def fail(*_args: Any, **_kwargs: Any) -> Any:
         raise OperationalError("SELECT ...", {}, error)
 
-    monkeypatch.setattr(service, "list_requests", fail)
+    monkeypatch.setattr(listing, "member_page", fail)  # the member's list (issue 17)
     response = member.get("/api/v1/requests")
     assert response.status_code == 503
     assert response.json()["code"] == code

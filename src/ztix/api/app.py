@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request, Response
@@ -33,10 +34,12 @@ from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import RateLimits
 from ztix.config import Settings
 from ztix.db.session import Database
-from ztix.jobs.runner import InProcessRunner
 from ztix.routeserver.metrics import SessionRoutes
 from ztix.workflow import dispatch
 from ztix.workflow.dispatch import Dispatcher
+
+if TYPE_CHECKING:
+    from ztix.jobs.runner import InProcessRunner
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +198,7 @@ def _job_dispatcher(
         configure(settings)
         return CeleryDispatcher(), None
     from ztix.jobs.context import build_context
+    from ztix.jobs.runner import InProcessRunner
 
     runner = InProcessRunner(
         threads=settings.jobs.worker_threads,

@@ -11,6 +11,7 @@ Secrets and tokens never appear in logs or error details.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import secrets
@@ -19,16 +20,13 @@ import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import authlib.deprecate
 import httpx
-from joserfc.errors import JoseError
-from joserfc.jwk import Key, KeySet, RSAKey
 
 from ztix import observability
-from ztix.auth.id_token import validate_id_token
 from ztix.auth.identity import (
     OAuthTokens,
     PeeringDBIdentity,
@@ -38,14 +36,34 @@ from ztix.auth.identity import (
 from ztix.config import PeeringDBConfig
 from ztix.errors import AppError
 
-# Authlib 1.9 prefers the "httpx2" distribution and warns once at import when it falls back
-# to httpx, which is the one we ship; the warning says nothing actionable to an operator.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
-    from authlib.common.urls import add_params_to_uri
-    from authlib.integrations.base_client import OAuthError
-    from authlib.integrations.httpx_client import OAuth2Client
-    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
+
+@functools.cache
+def _authlib() -> SimpleNamespace:
+    """Authlib, imported at the first PeeringDB login rather than in every process that
+    imports this module (with joserfc, about 10 MiB an HTTP worker of a site without
+    PeeringDB login, or before anyone logs in, need not hold: issue 17, P6).
+
+    Authlib 1.9 prefers the "httpx2" distribution and warns once at import when it falls
+    back to httpx, which is the one we ship; the warning says nothing actionable to an
+    operator."""
+    import authlib.deprecate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
+        from authlib.common.urls import add_params_to_uri
+        from authlib.integrations.base_client import OAuthError
+        from authlib.integrations.httpx_client import OAuth2Client
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+    return SimpleNamespace(
+        add_params_to_uri=add_params_to_uri,
+        OAuthError=OAuthError,
+        OAuth2Client=OAuth2Client,
+        create_s256_code_challenge=create_s256_code_challenge,
+    )
+
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +194,9 @@ class PeeringDBClient:
         raw_keys = doc.get("keys")
         if not isinstance(raw_keys, list):
             raise AppError("provider_unavailable", "PeeringDB's key set has no keys")
+        from joserfc.errors import JoseError
+        from joserfc.jwk import Key, KeySet, RSAKey
+
         keys: list[Key] = []
         for raw in raw_keys:
             # Only RSA signing keys: an "oct" key here must never become an HMAC secret.
@@ -243,10 +264,10 @@ class PeeringDBClient:
             ("scope", " ".join(SCOPES)),
             ("state", state),
             ("nonce", nonce),
-            ("code_challenge", create_s256_code_challenge(code_verifier)),
+            ("code_challenge", _authlib().create_s256_code_challenge(code_verifier)),
             ("code_challenge_method", "S256"),
         ]
-        url = str(add_params_to_uri(metadata.authorization_endpoint, params))
+        url = str(_authlib().add_params_to_uri(metadata.authorization_endpoint, params))
         return AuthorizationStart(
             authorize_url=url, state=state, nonce=nonce, code_verifier=code_verifier
         )
@@ -264,6 +285,8 @@ class PeeringDBClient:
         id_token = token.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise AppError("token_exchange_failed", "PeeringDB returned no ID token")
+        from ztix.auth.id_token import validate_id_token  # joserfc: at the first login
+
         id_claims = validate_id_token(
             id_token,
             keys_for=self._key_set,
@@ -333,7 +356,7 @@ class PeeringDBClient:
         def seen(response: httpx.Response) -> None:
             answered.append(response.status_code)
 
-        oauth = OAuth2Client(
+        oauth = _authlib().OAuth2Client(
             client_id=self._config.client_id,
             client_secret=self._config.client_secret.get_secret_value(),
             token_endpoint_auth_method="client_secret_post",  # noqa: S106  (a method name)
@@ -353,7 +376,7 @@ class PeeringDBClient:
             raise AppError(
                 "provider_unavailable", "Cannot reach PeeringDB's token endpoint"
             ) from None
-        except OAuthError as exc:
+        except _authlib().OAuthError as exc:
             error = _safe_error_code(getattr(exc, "error", None))
             raise AppError(
                 "token_exchange_failed",

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ztix.config import AuthConfig
 from ztix.db.base import utcnow
@@ -74,7 +74,13 @@ def resolve_session(
     """
     if not token:
         raise AppError("not_authenticated")
-    row = db.get(UserSession, token_hash(token))
+    # One statement: the session, its user and the user's ASNs (which every member page
+    # reads), instead of three round trips to the database.
+    row = db.get(
+        UserSession,
+        token_hash(token),
+        options=[joinedload(UserSession.user).joinedload(User.asns)],
+    )
     if row is None or row.revoked_at is not None:
         raise AppError("not_authenticated")
     now = utcnow()

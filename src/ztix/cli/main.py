@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gc
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,8 +68,6 @@ def serve(
     workers: Annotated[int, typer.Option(parser=whole_number(1), help="HTTP worker processes")] = 1,
 ) -> None:
     """Run the API (and, in the embedded default, everything else) in this process."""
-    import uvicorn
-
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the HTTP app (ztix.api.main) loads the same
@@ -92,23 +90,27 @@ def serve(
     if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
         path, own = observability.enter_multiprocess_mode()
         shared_metrics = path if own else None
+    options = {
+        "host": host or settings.server.host,
+        "port": port or settings.server.port,
+        "workers": workers,
+        "log_level": settings.logging.level,
+        "remove_dir": str(shared_metrics) if shared_metrics else None,
+    }
+    if emulator is None:
+        # From here on this process only supervises the HTTP workers: it becomes
+        # ztix.supervisor (exec: same PID), which imports uvicorn and nothing of ours.
+        from ztix.supervisor import exec_supervisor
+
+        exec_supervisor(options)
+    # The embedded default's emulator runs in this process: it stays, and so does all it
+    # imported (a development set-up; a deployment has a real controller).
+    from ztix.supervisor import run
+
     try:
-        uvicorn.run(
-            "ztix.api.main:app",
-            factory=False,
-            host=host or settings.server.host,
-            port=port or settings.server.port,
-            workers=workers,
-            proxy_headers=False,
-            log_level=settings.logging.level.lower(),
-            # JSON lines in every HTTP worker process too, uvicorn's own loggers included.
-            log_config=observability.logging_config(settings.logging.level, json=True),
-        )
+        run(options)
     finally:
-        if emulator is not None:
-            emulator.stop()
-        if shared_metrics is not None:
-            shutil.rmtree(shared_metrics, ignore_errors=True)
+        emulator.stop()
 
 
 def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
@@ -246,6 +248,12 @@ def _run_worker(settings: Settings, concurrency: int, pool: str, beat: bool) -> 
     ]
     if beat:
         argv.append("--beat")
+    # The pool's processes are forks of this one. What start-up built (modules, the app,
+    # settings) is moved out of the collector's sight first: a fork's collections would
+    # otherwise write to every object's header and copy the pages it shares with this
+    # process (each fork then holds its own copy: issue 17, P6).
+    gc.collect()
+    gc.freeze()
     celery.worker_main(argv=argv)
 
 

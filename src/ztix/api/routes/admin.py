@@ -23,7 +23,7 @@ from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
-from ztix.workflow import grants
+from ztix.workflow import grants, listing
 from ztix.workflow import requests as service
 from ztix.workflow.networks import get_network
 
@@ -55,7 +55,7 @@ def admin_list_requests(
         bool | None,
         Query(description="true: only requests whose requester lost the ASN's grant"),
     ] = None,
-    sort: Annotated[service.SortKey, Query()] = "-created_at",
+    sort: Annotated[listing.SortKey, Query()] = "-created_at",
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> AdminRequestPage:
@@ -73,10 +73,10 @@ def admin_list_requests(
         network = get_network(db, nwid)
         if network is None:
             return AdminRequestPage(
-                items=[], total=0, limit=limit, offset=offset, counts=service.status_counts(db)
+                items=[], total=0, limit=limit, offset=offset, counts=listing.status_counts(db)
             )
         network_pk = network.id
-    f = service.RequestFilter(
+    f = listing.RequestFilter(
         statuses=tuple(status or ()),
         asn=asn,
         network_id=network_pk,
@@ -84,11 +84,11 @@ def admin_list_requests(
         needs_human_reason=needs_human_reason,
         grant_lost=grant_lost,
     )
-    counts = service.status_counts(db)
-    items = service.list_requests(db, f, sort=sort, limit=limit, offset=offset)
+    counts = listing.status_counts(db)
+    items = listing.list_requests(db, f, sort=sort, limit=limit, offset=offset)
     return AdminRequestPage(
         items=[AdminJoinRequestOut.of(r) for r in items],
-        total=service.count_requests(db, f, counts),
+        total=listing.count_requests(db, f, counts),
         limit=limit,
         offset=offset,
         counts=counts,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
@@ -17,8 +17,9 @@ from ztix.api.schemas.requests import (
     NetworkOut,
     OnboardingContext,
 )
+from ztix.api.serialize import json_response
 from ztix.domain.requests import RequestStatus
-from ztix.workflow import policy
+from ztix.workflow import listing, policy
 from ztix.workflow import requests as service
 
 router = APIRouter(
@@ -101,18 +102,16 @@ def list_requests(
     status: Annotated[list[RequestStatus] | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> Page[JoinRequestOut]:
+) -> Response:
     """Requests for the ASNs you hold, newest first."""
-    f = service.RequestFilter(
+    f = listing.RequestFilter(
         statuses=tuple(status or ()), asns_visible=frozenset(service.user_asns(user))
     )
-    items = service.list_requests(db, f, sort="-created_at", limit=limit, offset=offset)
-    return Page(
-        items=[JoinRequestOut.of(r) for r in items],
-        total=service.count_requests(db, f),
-        limit=limit,
-        offset=offset,
+    items, total = listing.member_page(db, f, limit=limit, offset=offset)
+    page = Page[JoinRequestOut](
+        items=[JoinRequestOut.of(r) for r in items], total=total, limit=limit, offset=offset
     )
+    return json_response(page)  # built and validated above: serialized once, here
 
 
 @router.get(

@@ -1,0 +1,117 @@
+"""A member's request list after the cheaper path (issue 17, P4): the page, its addresses
+and its total come from one statement, the page is serialized once, and the session, its
+user and the user's ASNs are read in one statement. The answers stay what they were: the
+same items as the single-request view, the right total on every page, and a session that
+logout or a disabled account ends is refused at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tests.support.app import NWID, NWID_B, Session
+from ztix.db.base import utcnow
+from ztix.db.models import AddressAssignment, JoinRequest, UserAsn
+from ztix.db.session import Database
+from ztix.workflow import audit, users
+
+PAGE = "/api/v1/requests"
+
+
+def _requests(member: Session, count: int) -> list[dict[str, Any]]:
+    made = []
+    for i in range(count):
+        body = {
+            "asn": (213035, 13335)[i % 2],
+            "zt_network_id": (NWID, NWID_B)[i % 2],
+            "node_id": f"abcdef{i:04d}",
+        }
+        response = member.post(PAGE, json=body)
+        assert response.status_code == 201, response.text
+        made.append(response.json())
+    return made
+
+
+def _give_addresses(database: Database, request_id: str) -> None:
+    """What provisioning leaves on an active request: two addresses and a read-back."""
+    with database.session() as db:
+        request = db.get(JoinRequest, uuid.UUID(request_id))
+        assert request is not None
+        request.zt_synced_at = utcnow()
+        request.zt_authorized = True
+        for family, address in ((6, "2001:db8::7"), (4, "10.0.0.7")):
+            db.add(
+                AddressAssignment(
+                    network_id=request.network_id,
+                    request_id=request.id,
+                    family=family,
+                    address=address,
+                    asn=request.asn,
+                )
+            )
+
+
+def test_pages_carry_the_items_of_the_single_view_and_the_total(
+    member: Session, login_as: Callable[..., Session], database: Database
+) -> None:
+    made = _requests(member, 5)
+    _give_addresses(database, made[1]["id"])
+    other = login_as("bob", asns=(3320,))  # someone else's request is never in the list
+    body = {"asn": 3320, "zt_network_id": NWID, "node_id": "fedcba9876"}
+    assert other.post(PAGE, json=body).status_code == 201
+
+    first = member.get(PAGE, params={"limit": 2}).json()
+    second = member.get(PAGE, params={"limit": 2, "offset": 2}).json()
+    last = member.get(PAGE, params={"limit": 2, "offset": 4}).json()
+    past = member.get(PAGE, params={"limit": 2, "offset": 9}).json()
+
+    assert [p["total"] for p in (first, second, last, past)] == [5, 5, 5, 5]
+    assert [len(p["items"]) for p in (first, second, last, past)] == [2, 2, 1, 0]
+    listed = [i for p in (first, second, last) for i in p["items"]]
+    assert [i["id"] for i in listed] == [r["id"] for r in reversed(made)]  # newest first
+    for item in listed:
+        assert item == member.get(f"{PAGE}/{item['id']}").json()
+    provisioned = next(i for i in listed if i["id"] == made[1]["id"])
+    assert provisioned["membership"]["ipv4"] == "10.0.0.7"
+    assert provisioned["membership"]["ipv6"] == "2001:db8::7"
+
+
+def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
+    made = _requests(member, 3)
+    member.post(f"{PAGE}/{made[0]['id']}/cancel")
+    page = member.get(PAGE, params={"status": "cancelled"}).json()
+    assert page["total"] == 1
+    assert [i["id"] for i in page["items"]] == [made[0]["id"]]
+
+
+def test_logout_and_a_disabled_account_end_the_session_at_once(
+    login_as: Callable[..., Session], database: Database
+) -> None:
+    alice = login_as("alice", asns=(213035,))
+    assert alice.get(PAGE).status_code == 200
+    assert alice.post("/api/v1/auth/logout").status_code == 204
+    refused = alice.get(PAGE)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "not_authenticated"
+
+    carol = login_as("carol", asns=(3320,))
+    assert carol.get(PAGE).status_code == 200
+    with database.session() as db:
+        users.disable_user(db, audit.CLI, "carol")
+    refused = carol.get(PAGE)  # disabling revokes the account's sessions
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "not_authenticated"
+
+
+def test_asns_granted_after_login_show_on_the_next_request(
+    login_as: Callable[..., Session], database: Database
+) -> None:
+    """The ASNs come with the session on every request, not from a copy made at login."""
+    dave = login_as("dave", asns=(213035,))
+    with database.session() as db:
+        user = users.get_user_by_username(db, "dave")
+        assert user is not None
+        db.add(UserAsn(user_id=user.id, asn=13335, source="local"))
+    context = dave.get("/api/v1/onboarding/context").json()
+    assert [a["asn"] for a in context["asns"]] == [13335, 213035]
