@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from ztix import context, observability
-from ztix.api import problems, spa
+from ztix.api import docs, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers
@@ -76,7 +76,7 @@ def create_app(
         summary="Control plane of a virtual Internet Exchange on ZeroTier",
         version="0.1.0",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served from the package: api/docs.py
         redoc_url=None,
         dependencies=[Depends(limit_by_address)],
         generate_unique_id_function=operation_id,
@@ -131,6 +131,7 @@ def create_app(
     app.include_router(controller.router)
     app.include_router(ixf.router)
     app.include_router(health.router)
+    docs.install(app)
     spa.install(app)  # last: the web app answers every other GET path
     return app
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.cli import controller, networks, policy, routeservers, users
+from ztix.cli.banner import banner, log_as_json
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
@@ -72,7 +73,8 @@ def serve(
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the HTTP app (ztix.api.main) loads the same
-    observability.configure_logging(settings.logging.level, json=True)
+    json_logs = log_as_json(settings)
+    observability.configure_logging(settings.logging.level, json=json_logs)
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
@@ -80,13 +82,20 @@ def serve(
         gate_or_exit(settings, database)
         with database.session() as db:
             created = ensure_initial_admin(db)
-    if created:
-        username, password = created.split(":", 1)
-        typer.echo(
-            "\n  Created the initial admin account (the password is shown only this once):\n"
-            f"    username: {username}\n    password: {password}\n",
-            err=True,
-        )
+            admins = [u.username for u in accounts.list_users(db) if u.role == "admin"]
+    listen_host, listen_port = host or settings.server.host, port or settings.server.port
+    first_admin = created.partition(":")[::2] if created else None
+    typer.echo(
+        banner(
+            settings,
+            host=listen_host,
+            port=listen_port,
+            created_admin=first_admin,
+            admins=admins,
+            json_logs=json_logs,
+        ),
+        err=True,
+    )
     shared_metrics: Path | None = None
     if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
         path, own = observability.enter_multiprocess_mode()
@@ -95,13 +104,13 @@ def serve(
         uvicorn.run(
             "ztix.api.main:app",
             factory=False,
-            host=host or settings.server.host,
-            port=port or settings.server.port,
+            host=listen_host,
+            port=listen_port,
             workers=workers,
             proxy_headers=False,
             log_level=settings.logging.level.lower(),
             # JSON lines in every HTTP worker process too, uvicorn's own loggers included.
-            log_config=observability.logging_config(settings.logging.level, json=True),
+            log_config=observability.logging_config(settings.logging.level, json=json_logs),
         )
     finally:
         if emulator is not None:
@@ -201,7 +210,7 @@ def worker(
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
-    observability.configure_logging(settings.logging.level, json=True)
+    observability.configure_logging(settings.logging.level, json=log_as_json(settings))
     metrics = _worker_metrics(settings, pool)
     try:
         with open_database(settings) as database:
