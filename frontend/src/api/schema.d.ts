@@ -101,7 +101,9 @@ export interface paths {
         put?: never;
         /**
          * Approve Request
-         * @description Approve a ``pending`` request; provisioning starts once this commits.
+         * @description Approve a ``pending`` request; provisioning starts once this commits. The optional
+         *     body sets the member's route-server import limits (``max_prefix_ipv4``/``_ipv6``, the
+         *     same overrides as ``PUT …/max-prefix``) and a note for the other admins.
          */
         post: operations["approve_request"];
         delete?: never;
@@ -515,6 +517,11 @@ export interface components {
     schemas: {
         /** AdminJoinRequestDetail */
         AdminJoinRequestDetail: {
+            /**
+             * Approval Note
+             * @description The admin's note at approval (admins only)
+             */
+            approval_note: string | null;
             /** Approved By Policy */
             approved_by_policy: boolean;
             /** Asn */
@@ -547,6 +554,13 @@ export interface components {
              */
             id: string;
             last_error: components["schemas"]["LastError"] | null;
+            /**
+             * Max Prefix Ipv4 Override
+             * @description The admin's IPv4 import limit on the route servers (null: PeeringDB's hint with headroom, or the default)
+             */
+            max_prefix_ipv4_override: number | null;
+            /** Max Prefix Ipv6 Override */
+            max_prefix_ipv6_override: number | null;
             membership: components["schemas"]["MembershipOut"] | null;
             /** Network Name */
             network_name: string;
@@ -570,6 +584,11 @@ export interface components {
         };
         /** AdminJoinRequestOut */
         AdminJoinRequestOut: {
+            /**
+             * Approval Note
+             * @description The admin's note at approval (admins only)
+             */
+            approval_note: string | null;
             /** Approved By Policy */
             approved_by_policy: boolean;
             /** Asn */
@@ -600,6 +619,13 @@ export interface components {
              */
             id: string;
             last_error: components["schemas"]["LastError"] | null;
+            /**
+             * Max Prefix Ipv4 Override
+             * @description The admin's IPv4 import limit on the route servers (null: PeeringDB's hint with headroom, or the default)
+             */
+            max_prefix_ipv4_override: number | null;
+            /** Max Prefix Ipv6 Override */
+            max_prefix_ipv6_override: number | null;
             membership: components["schemas"]["MembershipOut"] | null;
             /** Network Name */
             network_name: string;
@@ -638,6 +664,28 @@ export interface components {
             offset: number;
             /** Total */
             total: number;
+        };
+        /**
+         * ApproveBody
+         * @description Approval with settings: the route servers' import limits for this member and a note
+         *     for the other admins. Everything is optional; an empty body approves as before.
+         */
+        ApproveBody: {
+            /**
+             * Max Prefix Ipv4
+             * @description IPv4 import limit; null: not overridden
+             */
+            max_prefix_ipv4?: number | null;
+            /**
+             * Max Prefix Ipv6
+             * @description IPv6 import limit; null: not overridden
+             */
+            max_prefix_ipv6?: number | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
         };
         /** AsnOut */
         AsnOut: {
@@ -1546,7 +1594,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApproveBody"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {

@@ -215,6 +215,8 @@ class JoinRequest(Base):
     # Admin overrides of the route servers' import limits for this member.
     max_prefix_ipv4_override: Mapped[int | None] = mapped_column(Integer)
     max_prefix_ipv6_override: Mapped[int | None] = mapped_column(Integer)
+    # The admin's note at approval (admins see it; the member does not).
+    approval_note: Mapped[str | None] = mapped_column(Text)
     # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
     # requests older than the policy.
     policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)

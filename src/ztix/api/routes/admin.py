@@ -14,6 +14,7 @@ from ztix.api.schemas.admin import (
     AdminJoinRequestDetail,
     AdminJoinRequestOut,
     AdminRequestPage,
+    ApproveBody,
     AuditEventOut,
 )
 from ztix.api.schemas.common import MAX_AGE_MINUTES, NO_NUL, AsciiDigits, Limit, Offset, Page
@@ -33,6 +34,7 @@ router = APIRouter(
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled", "admin_required")
 DECISION = (*AUTH, "csrf_failed", "request_not_found", "invalid_transition")
+APPROVAL = (*DECISION, "validation_failed")
 
 
 @router.get(
@@ -123,13 +125,19 @@ def admin_get_request(
 @router.post(
     "/requests/{request_id}/approve",
     response_model=AdminJoinRequestDetail,
-    responses=responses(*DECISION),
+    responses=responses(*APPROVAL),
 )
 def approve_request(
-    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    request_id: uuid.UUID,
+    db: DbSession,
+    _admin: AdminUser,
+    actor: CurrentActor,
+    body: ApproveBody | None = None,
 ) -> AdminJoinRequestDetail:
-    """Approve a ``pending`` request; provisioning starts once this commits."""
-    request = service.approve(db, request_id, actor)
+    """Approve a ``pending`` request; provisioning starts once this commits. The optional
+    body sets the member's route-server import limits (``max_prefix_ipv4``/``_ipv6``, the
+    same overrides as ``PUT …/max-prefix``) and a note for the other admins."""
+    request = service.approve(db, request_id, actor, body.approval() if body else None)
     db.commit()
     return _detail(db, request)
 
