@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.cli import controller, networks, policy, routeservers, users
+from ztix.cli import requests as join_requests
 from ztix.cli.banner import banner, log_as_json
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
@@ -32,6 +33,7 @@ app.add_typer(networks.app, name="networks")
 app.add_typer(controller.app, name="controller")
 app.add_typer(routeservers.app, name="routeservers")
 app.add_typer(policy.app, name="policy")
+app.add_typer(join_requests.app, name="requests")
 
 
 def ensure_initial_admin(db: Session) -> str | None:
