@@ -13,9 +13,31 @@ export interface paths {
         };
         /**
          * Audit Events
-         * @description The audit trail, newest first.
+         * @description The audit trail, newest first, filtered by actor, action, request, ASN (its requests'
+         *     events and events about the ASN) and time range.
          */
         get: operations["audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit Events Csv
+         * @description The filtered audit trail (same filters as ``/audit``) as CSV, newest first, at most
+         *     100,000 rows; ``details`` is a JSON cell.
+         */
+        get: operations["audit_events_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1312,11 +1334,16 @@ export interface operations {
     audit_events: {
         parameters: {
             query?: {
+                limit?: number;
+                offset?: number;
                 request_id?: string | null;
                 actor?: string | null;
                 action?: string | null;
-                limit?: number;
-                offset?: number;
+                asn?: number | null;
+                /** @description From this time (inclusive) */
+                since?: string | null;
+                /** @description Before this time */
+                until?: string | null;
             };
             header?: {
                 /** @description From GET /api/v1/me */
@@ -1334,6 +1361,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AuditEventOut_"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_events_csv: {
+        parameters: {
+            query?: {
+                request_id?: string | null;
+                actor?: string | null;
+                action?: string | null;
+                asn?: number | null;
+                /** @description From this time (inclusive) */
+                since?: string | null;
+                /** @description Before this time */
+                until?: string | null;
+            };
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Problem codes: `not_authenticated`, `session_expired` */
