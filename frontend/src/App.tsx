@@ -11,6 +11,7 @@ import { AdminControllerPage } from "@/pages/admin/ControllerPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
+import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
@@ -67,6 +68,7 @@ export function App() {
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />
               <Route path="admin/route-servers" element={<AdminRouteServersPage />} />
               <Route path="admin/controller" element={<AdminControllerPage />} />
+              <Route path="admin/users" element={<AdminUsersPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { Cpu, Gauge, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server } from "lucide-react";
+import { Cpu, Gauge, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server, Users } from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api, setCsrfToken, unwrap } from "@/api/client";
@@ -37,6 +37,7 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
         { to: "/admin/requests", label: "Request queue", icon: ListChecks },
         { to: "/admin/route-servers", label: "Route servers", icon: Server },
         { to: "/admin/controller", label: "Controller", icon: Cpu },
+        { to: "/admin/users", label: "Users", icon: Users },
       ],
     });
   }
