@@ -7,6 +7,7 @@ import { keys } from "@/hooks/queries";
 import { useMember } from "@/hooks/useMember";
 import { onSessionLost } from "@/lib/session";
 import { AuthCallbackPage } from "@/pages/AuthCallbackPage";
+import { AdminAuditPage } from "@/pages/admin/AuditPage";
 import { AdminControllerPage } from "@/pages/admin/ControllerPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
@@ -69,6 +70,7 @@ export function App() {
               <Route path="admin/route-servers" element={<AdminRouteServersPage />} />
               <Route path="admin/controller" element={<AdminControllerPage />} />
               <Route path="admin/users" element={<AdminUsersPage />} />
+              <Route path="admin/audit" element={<AdminAuditPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>
