@@ -64,7 +64,7 @@ def test_admin_filters_pages_and_exports_the_audit_trail(ix: Ix, admin_page: Pag
     rows = page.get_by_role("row")
     expect(rows).to_have_count(2)  # the header and the one event of the Users test
     expect(rows.nth(1)).to_contain_text('"username":"bob"')
-    expect(page.get_by_text("1–1 of 1 events")).to_be_visible()
+    expect(page.get_by_text("1\u20131 of 1 events")).to_be_visible()
     check_page(page, "admin-audit")
 
     with page.expect_download() as download:
