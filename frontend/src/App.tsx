@@ -7,11 +7,13 @@ import { keys } from "@/hooks/queries";
 import { useMember } from "@/hooks/useMember";
 import { onSessionLost } from "@/lib/session";
 import { AuthCallbackPage } from "@/pages/AuthCallbackPage";
+import { AdminAuditPage } from "@/pages/admin/AuditPage";
 import { AdminControllerPage } from "@/pages/admin/ControllerPage";
 import { AdminIrrPage } from "@/pages/admin/IrrPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
+import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
@@ -69,6 +71,8 @@ export function App() {
               <Route path="admin/route-servers" element={<AdminRouteServersPage />} />
               <Route path="admin/controller" element={<AdminControllerPage />} />
               <Route path="admin/irr" element={<AdminIrrPage />} />
+              <Route path="admin/users" element={<AdminUsersPage />} />
+              <Route path="admin/audit" element={<AdminAuditPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />
           </Route>

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,13 +33,39 @@ class JsonFormatter(logging.Formatter):
         return jsonlib.dumps(entry, default=str)
 
 
-_PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+class TextFormatter(logging.Formatter):
+    """A line for a person at a terminal: local time, level, logger, message, and the
+    request's correlation ID when there is one (``logging.format: text``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        cid = context.correlation_id.get()
+        if cid:
+            line += f"  [{cid}]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        elif record.exc_text:
+            line += "\n" + record.exc_text
+        return line
+
+
+def json_wanted(choice: str, *, production: bool, stream: Any = None) -> bool:
+    """``logging.format`` resolved: ``auto`` is JSON unless ``stream`` (stderr) is a
+    terminal outside production."""
+    if choice != "auto":
+        return choice == "json"
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return production or not (callable(isatty) and bool(isatty()))
 
 
 def logging_config(level: str, *, json: bool = True) -> dict[str, Any]:
     """A ``logging.config.dictConfig`` for this process and uvicorn's (``log_config``):
     every logger, uvicorn's included, writes through one root handler on stderr."""
-    formatter: dict[str, Any] = {"()": f"{__name__}.JsonFormatter"} if json else {"format": _PLAIN}
+    formatter: dict[str, Any] = {
+        "()": f"{__name__}.JsonFormatter" if json else f"{__name__}.TextFormatter"
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,

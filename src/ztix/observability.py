@@ -36,7 +36,9 @@ from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.irr.metrics import IrrCollector
 from ztix.logs import JsonFormatter as JsonFormatter
+from ztix.logs import TextFormatter as TextFormatter
 from ztix.logs import configure_logging as configure_logging
+from ztix.logs import json_wanted as json_wanted
 from ztix.logs import logging_config as logging_config
 
 log = logging.getLogger(__name__)

@@ -45,7 +45,9 @@ def run(options: dict[str, Any]) -> None:
             proxy_headers=False,
             log_level=options["log_level"].lower(),
             # JSON lines in every HTTP worker process too, uvicorn's own loggers included.
-            log_config=logging_config(options["log_level"], json=True),
+            log_config=logging_config(
+                options["log_level"], json=bool(options.get("json_logs", True))
+            ),
         )
     finally:
         if options.get("remove_dir"):

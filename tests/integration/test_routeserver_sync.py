@@ -386,3 +386,27 @@ def test_drain_goes_through_the_normal_apply_and_never_both_servers(
         db.commit()
     assert [o.result for o in sync_route_servers(ctx)] == ["applied", "unchanged"]
     assert drained_line not in (birds["rs1"].config_dir / "ztix.conf").read_text()
+
+
+def test_limits_set_at_approval_reach_the_route_server(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+) -> None:
+    """Approval with settings (issue 18): the admin's max-prefix at approval is the peer's
+    import limit in BIRD."""
+    from ztix.workflow.approval import Approval
+
+    ctx = context(job_context, rs_settings())
+    rid = submit(database, ctx.settings, approve=False)
+    with database.session() as db:
+        service.approve(db, rid, ADMIN, Approval(max_prefix_ipv4=7, note="big cone"))
+    process_request(ctx, rid)
+    sync_route_servers(ctx)
+    with database.session() as db:
+        peer = db.get(RouteServerPeer, ("rs1", rid))
+        assert peer is not None and peer.max_prefix_ipv4 == 7
+        assert peer.max_prefix_source.startswith("override")
+    text = (birds["rs1"].config_dir / "peers" / "AS213035_abcdef0123.conf").read_text()
+    assert "import limit 7" in text

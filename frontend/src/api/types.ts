@@ -29,6 +29,7 @@ export type RouteServer = Answer<"/api/v1/admin/route-servers">[number];
 export type BgpSession = NonNullable<RouteServer["sessions"]>[number];
 export type ControllerState = Answer<"/api/v1/admin/controller">;
 export type IrrStatus = Answer<"/api/v1/requests/{request_id}/irr">;
+export type AdminUserRow = Answer<"/api/v1/admin/users">[number];
 export type SortKey = NonNullable<Query<"/api/v1/admin/requests">["sort"]>;
 /** Why the policy left a request to a human (the admin queue can filter on it). */
 export type NeedsHumanReason = NonNullable<Query<"/api/v1/admin/requests">["needs_human_reason"]>;

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from ztix import context, observability
-from ztix.api import problems, spa
+from ztix.api import docs, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.routes import (
@@ -29,6 +29,7 @@ from ztix.api.routes import (
     lookingglass,
     requests,
     routeservers,
+    users,
 )
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import RateLimits
@@ -90,7 +91,7 @@ def create_app(
         summary="Control plane of a virtual Internet Exchange on ZeroTier",
         version="0.1.0",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served from the package: api/docs.py
         redoc_url=None,
         dependencies=[Depends(limit_by_address)],
         generate_unique_id_function=operation_id,
@@ -144,12 +145,14 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(requests.router)
     app.include_router(admin.router)
+    app.include_router(users.router)
     app.include_router(routeservers.router)
     app.include_router(irr.router)
     app.include_router(lookingglass.router)
     app.include_router(controller.router)
     app.include_router(ixf.router)
     app.include_router(health.router)
+    docs.install(app)
     spa.install(app)  # last: the web app answers every other GET path
     return app
 

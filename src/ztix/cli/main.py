@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.cli import controller, irr, networks, policy, routeservers, users
+from ztix.cli import requests as join_requests
+from ztix.cli.banner import banner, log_as_json
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
@@ -32,6 +34,7 @@ app.add_typer(controller.app, name="controller")
 app.add_typer(routeservers.app, name="routeservers")
 app.add_typer(policy.app, name="policy")
 app.add_typer(irr.app, name="irr")
+app.add_typer(join_requests.app, name="requests")
 
 
 def ensure_initial_admin(db: Session) -> str | None:
@@ -71,7 +74,8 @@ def serve(
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the HTTP app (ztix.api.main) loads the same
-    observability.configure_logging(settings.logging.level, json=True)
+    json_logs = log_as_json(settings)
+    observability.configure_logging(settings.logging.level, json=json_logs)
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
@@ -79,22 +83,30 @@ def serve(
         gate_or_exit(settings, database)
         with database.session() as db:
             created = ensure_initial_admin(db)
-    if created:
-        username, password = created.split(":", 1)
-        typer.echo(
-            "\n  Created the initial admin account (the password is shown only this once):\n"
-            f"    username: {username}\n    password: {password}\n",
-            err=True,
-        )
+            admins = [u.username for u in accounts.list_users(db) if u.role == "admin"]
+    listen_host, listen_port = host or settings.server.host, port or settings.server.port
+    first_admin = created.partition(":")[::2] if created else None
+    typer.echo(
+        banner(
+            settings,
+            host=listen_host,
+            port=listen_port,
+            created_admin=first_admin,
+            admins=admins,
+            json_logs=json_logs,
+        ),
+        err=True,
+    )
     shared_metrics: Path | None = None
     if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
         path, own = observability.enter_multiprocess_mode()
         shared_metrics = path if own else None
     options = {
-        "host": host or settings.server.host,
-        "port": port or settings.server.port,
+        "host": listen_host,
+        "port": listen_port,
         "workers": workers,
         "log_level": settings.logging.level,
+        "json_logs": json_logs,
         "remove_dir": str(shared_metrics) if shared_metrics else None,
     }
     if emulator is None:
@@ -205,7 +217,7 @@ def worker(
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the tasks load the same settings
-    observability.configure_logging(settings.logging.level, json=True)
+    observability.configure_logging(settings.logging.level, json=log_as_json(settings))
     metrics = _worker_metrics(settings, pool)
     try:
         with open_database(settings) as database:

@@ -13,7 +13,7 @@ from ztix.db.models import RouteServerState
 from ztix.errors import AppError
 from ztix.jobs.tasks import worker_name
 from ztix.routeserver.deploy import BirdDeployer
-from ztix.routeserver.render import render, render_hash
+from ztix.routeserver.render import render, render_hash, render_host_config
 from ztix.routeserver.status import read_sessions
 from ztix.workflow import audit
 from ztix.workflow import routeserver_desired as desired_state
@@ -169,3 +169,27 @@ def status_command(name: NameArg = None, config: ConfigOption = None) -> None:
             )
     if unhealthy:
         raise typer.Exit(1)
+
+
+@app.command("host-config")
+def host_config_command(
+    name: Annotated[str, typer.Argument(help="The route server, as named in the config")],
+    log_file: Annotated[str | None, typer.Option(help="Log to this file instead of syslog")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Print the bird.conf skeleton for this route server's host: router ID, device
+    protocol, logging and the include of ZT-IX's files (which hold the RPKI protocols). Put it
+    at routeservers.servers[].main_config on the host, then `ztix routeservers sync NAME`."""
+    settings = settings_or_exit(config)
+    matches = [rs for rs in settings.routeservers.servers if rs.name == name]
+    if not matches:
+        raise fail(f"no route server {name!r} in the configuration")
+    rs = matches[0]
+    with open_database(settings) as db_, db_.session() as db:
+        desired, _ = desired_state.build(db, settings, rs)
+        db.rollback()
+    typer.echo(render_host_config(desired.server, log_file=log_file), nl=False)
+    typer.echo(
+        f"# Save as {rs.main_config} on the host; ZT-IX writes under {rs.config_dir}.",
+        err=True,
+    )

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ztix.config.base import Strict
 from ztix.config.policy import AsnEntry
+from ztix.domain.addressing import AddressRange
 from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 
 
@@ -32,8 +33,9 @@ class NetworkConfig(Strict):
     ipv4_prefix: ipaddress.IPv4Network
     ipv6_prefix: ipaddress.IPv6Network
     description: str = ""
-    # Peering-LAN addresses never handed to members (route servers are added to these).
-    reserved_addresses: tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...] = ()
+    # Peering-LAN addresses never handed to members (route servers are added to these):
+    # addresses, ranges ("192.0.2.2-192.0.2.9") and prefixes ("2001:db8:ab::/120").
+    reserved_addresses: tuple[str, ...] = ()
     # Eligibility policy: the ASNs that may join this network, on top of policy.allowed_asns
     # (empty: every eligible ASN), and whether an admin approves every request even under
     # policy_auto.
@@ -54,6 +56,24 @@ class NetworkConfig(Strict):
         except InvalidIdentifier as exc:
             raise ValueError(exc.detail) from exc
 
+    @field_validator("reserved_addresses", mode="before")
+    @classmethod
+    def _reserved(cls, value: object) -> object:
+        if not isinstance(value, list | tuple):
+            return value
+        normalized = []
+        for item in value:
+            try:
+                normalized.append(str(AddressRange.parse(str(item))))
+            except ValueError as exc:
+                raise ValueError(f"reserved address {item!r}: {exc}") from exc
+        return tuple(normalized)
+
+    @property
+    def reserved(self) -> tuple[AddressRange, ...]:
+        """``reserved_addresses`` parsed: each an address, range or prefix."""
+        return tuple(AddressRange.parse(r) for r in self.reserved_addresses)
+
     @field_validator("suffix")
     @classmethod
     def _lower_suffix(cls, value: str | None) -> str | None:
@@ -68,10 +88,10 @@ class NetworkConfig(Strict):
     def _one_id(self) -> NetworkConfig:
         if (self.zt_network_id is None) == (self.suffix is None):
             raise ValueError("give exactly one of zt_network_id and suffix")
-        for address in self.reserved_addresses:
-            prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
-            if address not in prefix:
-                raise ValueError(f"reserved address {address} is outside {prefix}")
+        for block in self.reserved:
+            prefix = self.ipv4_prefix if block.version == 4 else self.ipv6_prefix
+            if block.first not in prefix or block.last not in prefix:
+                raise ValueError(f"reserved addresses {block} are outside {prefix}")
         for next_hop in self.blackhole_next_hops:
             prefix = self.ipv4_prefix if next_hop.version == 4 else self.ipv6_prefix
             if next_hop not in prefix or next_hop in (prefix.network_address,):

@@ -36,6 +36,9 @@ class DatabaseConfig(Strict):
 
 class LoggingConfig(Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # json: one JSON object per line (for log shippers). text: human lines. auto: text when
+    # standard error is a terminal and the environment is not production, JSON otherwise.
+    format: Literal["auto", "json", "text"] = "auto"
 
 
 class IxfConfig(Strict):

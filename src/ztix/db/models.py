@@ -222,6 +222,8 @@ class JoinRequest(Base):
     # The member's BGP session password (TCP MD5), encrypted with the route-server keys
     # (MultiFernet); never returned by the API.
     bgp_password_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The admin's note at approval (admins see it; the member does not).
+    approval_note: Mapped[str | None] = mapped_column(Text)
     # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
     # requests older than the policy.
     policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)

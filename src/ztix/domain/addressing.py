@@ -12,25 +12,88 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 IPv4 = ipaddress.IPv4Address
 IPv6 = ipaddress.IPv6Address
+IPAddress = IPv4 | IPv6
+
+
+@dataclass(frozen=True)
+class AddressRange:
+    """A block of addresses the IX keeps for itself: one address (``192.0.2.5``), a range
+    (``192.0.2.2-192.0.2.9``, both ends included) or a prefix (``2001:db8:ab::/120``)."""
+
+    first: IPAddress
+    last: IPAddress
+
+    @classmethod
+    def parse(cls, text: str) -> AddressRange:
+        """Raise ValueError with a sentence when ``text`` is none of the three forms."""
+        text = text.strip()
+        if "/" in text:
+            net = ipaddress.ip_network(text, strict=False)
+            return cls(net.network_address, net.broadcast_address)
+        if "-" in text:
+            low, _, high = text.partition("-")
+            first, last = ipaddress.ip_address(low.strip()), ipaddress.ip_address(high.strip())
+            if first.version != last.version:
+                raise ValueError(f"{text}: both ends of a range must be IPv4 or IPv6")
+            if int(last) < int(first):
+                raise ValueError(f"{text}: the range ends before it starts")
+            return cls(first, last)
+        address = ipaddress.ip_address(text)
+        return cls(address, address)
+
+    @property
+    def version(self) -> int:
+        return self.first.version
+
+    @property
+    def size(self) -> int:
+        return int(self.last) - int(self.first) + 1
+
+    def __contains__(self, address: object) -> bool:
+        if not isinstance(address, IPv4 | IPv6) or address.version != self.version:
+            return False
+        return int(self.first) <= int(address) <= int(self.last)
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+Reserved = Iterable[IPAddress | AddressRange]
+
+
+def _is_reserved(address: IPAddress, single: set[IPAddress], ranges: list[AddressRange]) -> bool:
+    return address in single or any(address in r for r in ranges)
+
+
+def _split(reserved: Reserved) -> tuple[set[IPAddress], list[AddressRange]]:
+    single: set[IPAddress] = set()
+    ranges: list[AddressRange] = []
+    for item in reserved:
+        if isinstance(item, AddressRange):
+            ranges.append(item)
+        else:
+            single.add(item)
+    return single, ranges
 
 
 class AddressPlanExhausted(Exception):
     """No address is left in the plan."""
 
 
-def ipv4_hosts(prefix: ipaddress.IPv4Network, reserved: Iterable[IPv4] = ()) -> Iterator[IPv4]:
+def ipv4_hosts(prefix: ipaddress.IPv4Network, reserved: Reserved = ()) -> Iterator[IPv4]:
     """Host addresses of ``prefix`` in ascending order, reserved ones left out."""
-    skip = set(reserved)
+    single, ranges = _split(reserved)
     for host in prefix.hosts():  # hosts() already leaves out network and broadcast
-        if host not in skip:
+        if not _is_reserved(host, single, ranges):
             yield host
 
 
 def lowest_free_ipv4(
-    prefix: ipaddress.IPv4Network, taken: Iterable[IPv4], reserved: Iterable[IPv4] = ()
+    prefix: ipaddress.IPv4Network, taken: Iterable[IPv4], reserved: Reserved = ()
 ) -> IPv4:
     used = set(taken)
     for host in ipv4_hosts(prefix, reserved):
@@ -64,11 +127,12 @@ def ipv6_for(prefix: ipaddress.IPv6Network, asn: int, node_index: int) -> IPv6:
 
 
 def lowest_free_ipv6(
-    prefix: ipaddress.IPv6Network, asn: int, taken: Iterable[IPv6], reserved: Iterable[IPv6] = ()
+    prefix: ipaddress.IPv6Network, asn: int, taken: Iterable[IPv6], reserved: Reserved = ()
 ) -> IPv6:
-    used = set(taken) | set(reserved)
+    used = set(taken)
+    single, ranges = _split(reserved)
     for index in range(1, 0x10000):
         candidate = ipv6_for(prefix, asn, index)
-        if candidate not in used:
+        if candidate not in used and not _is_reserved(candidate, single, ranges):
             return candidate
     raise AddressPlanExhausted(f"AS{asn} has used every IPv6 node number in {prefix}")

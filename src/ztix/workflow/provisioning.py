@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session
 from ztix.config import RetryConfig, Settings
 from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, JoinRequest
-from ztix.domain.addressing import AddressPlanExhausted, lowest_free_ipv4, lowest_free_ipv6
+from ztix.domain.addressing import (
+    AddressPlanExhausted,
+    AddressRange,
+    lowest_free_ipv4,
+    lowest_free_ipv6,
+)
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
@@ -162,12 +167,12 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
     """
     net = request.network
     declared = settings.network_config(net.zt_network_id)
-    reserved: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = (
-        set(declared.reserved_addresses) | set(declared.blackhole_next_hops) if declared else set()
+    reserved: list[ipaddress.IPv4Address | ipaddress.IPv6Address | AddressRange] = list(
+        (*declared.reserved, *declared.blackhole_next_hops) if declared else ()
     )
     # The route servers' own peering-LAN addresses are never handed to a member.
     for rs in settings.route_servers_of(net.zt_network_id, enabled_only=False):
-        reserved.update({rs.ipv4, rs.ipv6})
+        reserved += [rs.ipv4, rs.ipv6]
     for family in (4, 6):
         if request.address(family) is not None:
             continue
@@ -184,14 +189,14 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
                 address: ipaddress.IPv4Address | ipaddress.IPv6Address = lowest_free_ipv4(
                     ipaddress.IPv4Network(net.ipv4_prefix),
                     [a for a in taken if isinstance(a, ipaddress.IPv4Address)],
-                    [a for a in reserved if isinstance(a, ipaddress.IPv4Address)],
+                    [a for a in reserved if a.version == 4],
                 )
             else:
                 address = lowest_free_ipv6(
                     ipaddress.IPv6Network(net.ipv6_prefix),
                     request.asn,
                     [a for a in taken if isinstance(a, ipaddress.IPv6Address)],
-                    [a for a in reserved if isinstance(a, ipaddress.IPv6Address)],
+                    [a for a in reserved if a.version == 6],
                 )
             row = AddressAssignment(
                 network_id=net.id,

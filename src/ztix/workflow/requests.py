@@ -42,6 +42,7 @@ from ztix.domain.requests import (
 from ztix.errors import AppError
 from ztix.peeringdb import cache as pdb_cache
 from ztix.workflow import audit, dispatch, policy
+from ztix.workflow.approval import Approval, checked
 from ztix.workflow.audit import Actor
 from ztix.workflow.networks import get_network
 
@@ -394,20 +395,20 @@ def visible_request(db: Session, user: User, request_id: uuid.UUID) -> JoinReque
     return request
 
 
-def approve(db: Session, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+def approve(
+    db: Session, request_id: uuid.UUID, actor: Actor, approval: Approval | None = None
+) -> JoinRequest:
+    """Approve a ``pending`` request with the admin's settings (checked before anything)."""
+    settings = checked(approval or Approval())
     request = lock_request(db, request_id)
     # Decision fields first: one UPDATE of the row, not two (each re-runs the FK checks).
     request.decided_by_id = actor.user_id
     request.decided_at = utcnow()
     request.approved_by_policy = False
+    details = settings.apply(request)
+    only = RequestStatus.PENDING
     transition(
-        db,
-        request,
-        RequestStatus.APPROVED,
-        actor,
-        "request.approved",
-        {"by": "admin"},
-        only_from=RequestStatus.PENDING,
+        db, request, RequestStatus.APPROVED, actor, "request.approved", details, only_from=only
     )
     return request
 

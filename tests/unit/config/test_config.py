@@ -191,3 +191,28 @@ def test_peering_lan_too_small(tmp_path: Path, prefixes: dict[str, str], message
         load_settings(write(tmp_path, {"networks": [{**NET, "suffix": "000001", **prefixes}]}))
     smallest = {"ipv4_prefix": "192.0.2.0/30", "ipv6_prefix": "2001:db8::/64"}
     load_settings(write(tmp_path, {"networks": [{**NET, "suffix": "000001", **smallest}]}))
+
+
+def test_reserved_addresses_take_ranges_and_prefixes(tmp_path: Path) -> None:
+    net = {
+        **NET,
+        "suffix": "000001",
+        "reserved_addresses": ["192.0.2.2 - 192.0.2.9", "2001:db8::/120", "192.0.2.200"],
+    }
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"networks": [net]}))
+    settings = load_settings(cfg)
+    declared = settings.networks[0]
+    assert declared.reserved_addresses == (
+        "192.0.2.2-192.0.2.9",
+        "2001:db8::-2001:db8::ff",
+        "192.0.2.200",
+    )
+    assert sum(block.size for block in declared.reserved) == 8 + 256 + 1
+    for bad, words in [
+        (["192.0.2.250-198.51.100.1"], "outside"),
+        (["192.0.2.9-192.0.2.2"], "ends before it starts"),
+    ]:
+        cfg.write_text(yaml.safe_dump({"networks": [{**net, "reserved_addresses": bad}]}))
+        with pytest.raises(ConfigError, match=words):
+            load_settings(cfg)

@@ -1,5 +1,17 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { Cpu, Gauge, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server, ShieldCheck } from "lucide-react";
+import {
+  Cpu,
+  Gauge,
+  LayoutDashboard,
+  ListChecks,
+  LogOut,
+  Menu,
+  PlusCircle,
+  ScrollText,
+  Server,
+  ShieldCheck,
+  Users,
+} from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api, setCsrfToken, unwrap } from "@/api/client";
@@ -38,6 +50,8 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
         { to: "/admin/route-servers", label: "Route servers", icon: Server },
         { to: "/admin/irr", label: "IRR filtering", icon: ShieldCheck },
         { to: "/admin/controller", label: "Controller", icon: Cpu },
+        { to: "/admin/users", label: "Users", icon: Users },
+        { to: "/admin/audit", label: "Audit trail", icon: ScrollText },
       ],
     });
   }

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import select
 
 from ztix.api.deps import AdminUser, Csrf, CurrentActor, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
@@ -14,6 +15,7 @@ from ztix.api.schemas.admin import (
     AdminJoinRequestDetail,
     AdminJoinRequestOut,
     AdminRequestPage,
+    ApproveBody,
     AuditEventOut,
 )
 from ztix.api.schemas.common import MAX_AGE_MINUTES, NO_NUL, AsciiDigits, Limit, Offset, Page
@@ -23,6 +25,7 @@ from ztix.domain.identifiers import InvalidIdentifier, normalize_network_id
 from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 from ztix.errors import AppError
+from ztix.workflow import audit_trail as trail
 from ztix.workflow import grants, listing
 from ztix.workflow import requests as service
 from ztix.workflow.networks import get_network
@@ -33,6 +36,7 @@ router = APIRouter(
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled", "admin_required")
 DECISION = (*AUTH, "csrf_failed", "request_not_found", "invalid_transition")
+APPROVAL = (*DECISION, "validation_failed")
 
 
 @router.get(
@@ -123,13 +127,19 @@ def admin_get_request(
 @router.post(
     "/requests/{request_id}/approve",
     response_model=AdminJoinRequestDetail,
-    responses=responses(*DECISION),
+    responses=responses(*APPROVAL),
 )
 def approve_request(
-    request_id: uuid.UUID, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    request_id: uuid.UUID,
+    db: DbSession,
+    _admin: AdminUser,
+    actor: CurrentActor,
+    body: ApproveBody | None = None,
 ) -> AdminJoinRequestDetail:
-    """Approve a ``pending`` request; provisioning starts once this commits."""
-    request = service.approve(db, request_id, actor)
+    """Approve a ``pending`` request; provisioning starts once this commits. The optional
+    body sets the member's route-server import limits (``max_prefix_ipv4``/``_ipv6``, the
+    same overrides as ``PUT …/max-prefix``) and a note for the other admins."""
+    request = service.approve(db, request_id, actor, body.approval() if body else None)
     db.commit()
     return _detail(db, request)
 
@@ -197,26 +207,63 @@ def deprovision_request(
     return _detail(db, request)
 
 
-@router.get("/audit", response_model=Page[AuditEventOut], responses=responses(*AUTH))
-def audit_events(
-    db: DbSession,
-    _admin: AdminUser,
+def _audit_filter(
     request_id: Annotated[uuid.UUID | None, Query()] = None,
     actor: Annotated[str | None, Query(max_length=150, pattern=NO_NUL)] = None,
     action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
+    asn: Annotated[int | None, Query(ge=0, le=4_294_967_295), AsciiDigits] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time")] = None,
+) -> trail.AuditFilter:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise AppError("validation_failed", f"{name} needs a time zone, e.g. 2026-12-06T10:00Z")
+    return trail.AuditFilter(
+        actor=actor, action=action, request_id=request_id, asn=asn, since=since, until=until
+    )
+
+
+AuditQuery = Annotated[trail.AuditFilter, Depends(_audit_filter)]
+
+
+@router.get(
+    "/audit", response_model=Page[AuditEventOut], responses=responses(*AUTH, "validation_failed")
+)
+def audit_events(
+    db: DbSession,
+    _admin: AdminUser,
+    f: AuditQuery,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AuditEventOut]:
-    """The audit trail, newest first."""
-    query = select(AuditEvent)
-    if request_id is not None:
-        query = query.where(AuditEvent.request_id == request_id)
-    if actor is not None:
-        query = query.where(AuditEvent.actor == actor)
-    if action is not None:
-        query = query.where(AuditEvent.action == action)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
-    events = db.scalars(query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset))
+    """The audit trail, newest first, filtered by actor, action, request, ASN (its requests'
+    events and events about the ASN) and time range."""
+    events = trail.page(db, f, limit=limit, offset=offset)
     return Page(
-        items=[AuditEventOut.of(e) for e in events], total=total, limit=limit, offset=offset
+        items=[AuditEventOut.of(e) for e in events],
+        total=trail.count(db, f),
+        limit=limit,
+        offset=offset,
+    )
+
+
+AUDIT_CSV_MAX_ROWS = 100_000
+
+
+@router.get(
+    "/audit.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **responses(*AUTH, "validation_failed"),
+    },
+)
+def audit_events_csv(db: DbSession, _admin: AdminUser, f: AuditQuery) -> Response:
+    """The filtered audit trail (same filters as ``/audit``) as CSV, newest first, at most
+    100,000 rows; ``details`` is a JSON cell."""
+    body = "".join(trail.csv_rows(db, f, max_rows=AUDIT_CSV_MAX_ROWS))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="ztix-audit.csv"'},
     )

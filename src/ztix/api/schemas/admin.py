@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from ztix.api.schemas.common import Page
+from ztix.api.schemas.common import NO_NUL, AsciiDigits, Page
 from ztix.api.schemas.requests import JoinRequestOut, PolicyVerdictOut
 from ztix.db.models import AuditEvent, JoinRequest
 from ztix.domain.requests import RequestStatus
+from ztix.workflow.approval import MAX_PREFIX_LIMIT, NOTE_LIMIT, Approval
 
 
 class AuditEventOut(BaseModel):
@@ -57,6 +58,12 @@ class AdminJoinRequestOut(JoinRequestOut):
         "longer grants it) while the request was live; the member stays until an admin "
         "decides. Null: nothing lost"
     )
+    max_prefix_ipv4_override: int | None = Field(
+        description="The admin's IPv4 import limit on the route servers (null: PeeringDB's "
+        "hint with headroom, or the default)"
+    )
+    max_prefix_ipv6_override: int | None
+    approval_note: str | None = Field(description="The admin's note at approval (admins only)")
 
     @classmethod
     def of(cls, r: JoinRequest) -> AdminJoinRequestOut:
@@ -66,7 +73,31 @@ class AdminJoinRequestOut(JoinRequestOut):
             decided_by=r.decided_by.username if r.decided_by else None,
             policy_verdict=PolicyVerdictOut.of(r.policy_verdict),
             grant_lost_at=r.grant_lost_at,
+            max_prefix_ipv4_override=r.max_prefix_ipv4_override,
+            max_prefix_ipv6_override=r.max_prefix_ipv6_override,
+            approval_note=r.approval_note,
         )
+
+
+class ApproveBody(BaseModel):
+    """Approval with settings: the route servers' import limits for this member and a note
+    for the other admins. Everything is optional; an empty body approves as before."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_prefix_ipv4: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_PREFIX_LIMIT, description="IPv4 import limit; null: not overridden"),
+        AsciiDigits,
+    ] = None
+    max_prefix_ipv6: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_PREFIX_LIMIT, description="IPv6 import limit; null: not overridden"),
+        AsciiDigits,
+    ] = None
+    note: str = Field("", max_length=NOTE_LIMIT, pattern=NO_NUL)
+
+    def approval(self) -> Approval:
+        return Approval(self.max_prefix_ipv4, self.max_prefix_ipv6, self.note)
 
 
 class AdminJoinRequestDetail(AdminJoinRequestOut):
