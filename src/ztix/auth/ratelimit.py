@@ -74,6 +74,8 @@ class RateLimits:
         self._write_addr = _item(config.writes_per_address)
         self._read_session = _item(config.reads_per_session)
         self._read_addr = _item(config.reads_per_address)
+        self._read_token = _item(config.reads_per_token)
+        self._write_token = _item(config.writes_per_token)
 
     def _retry_after(self, item: RateLimitItemPerSecond, *key: str) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
@@ -151,6 +153,10 @@ class RateLimits:
         """Count one state-changing request of a signed-in user; ``rate_limited`` past it."""
         self._write(self._write_user, f"user:{user_id}")
 
+    def write_by_token(self, token_id: int) -> None:
+        """Count one state-changing request made with an API token; ``rate_limited`` past it."""
+        self._write(self._write_token, f"token:{token_id}")
+
     def _write(self, item: RateLimitItemPerSecond, key: str) -> None:
         self._hit(item, "writes", key, "changes")
 
@@ -159,6 +165,10 @@ class RateLimits:
     def read_by_session(self, session_key: str) -> None:
         """Count one read of a signed-in session (``session_key``: its token hash)."""
         self._hit(self._read_session, "reads", f"session:{session_key}", "requests")
+
+    def read_by_token(self, token_id: int) -> None:
+        """Count one read made with an API token (admin tokens too)."""
+        self._hit(self._read_token, "reads", f"token:{token_id}", "requests")
 
     def read_by_address(self, address: str) -> None:
         """Count one read from ``address`` made without a session."""

@@ -62,7 +62,21 @@ class User(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == "admin" and getattr(self, TOKEN_SCOPE, None) in (None, ADMIN_SCOPE)
+
+    def held_asns(self) -> set[int]:
+        """The ASNs this user may act for now; an API token acting for them narrows this to
+        the ASNs it names (``auth/api_tokens.py``)."""
+        held = {a.asn for a in self.asns}
+        scope = getattr(self, TOKEN_SCOPE, None)
+        return held if scope is None or scope is ADMIN_SCOPE else held & scope
+
+
+# An API token acting for a user, for one request (never stored): set on the loaded ``User``
+# by ``auth/api_tokens.py``. ``ADMIN_SCOPE`` for an admin token, else the token's ASNs;
+# a member token never has admin rights, whoever owns it.
+TOKEN_SCOPE = "_ztix_token_scope"  # noqa: S105 - an attribute name
+ADMIN_SCOPE: frozenset[int] = frozenset({-1})
 
 
 class LocalCredential(Base):
@@ -130,6 +144,31 @@ class UserSession(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A token for automation (``Authorization: Bearer``): the secret is shown once, the
+    table keeps its SHA-256. A member token acts for the ASNs it names that its owner still
+    holds; an admin token (admins only) acts as its admin. ``can_write`` adds writes to reads."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # "member" or "admin"
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, not secret
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    asns: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("kind IN ('member', 'admin')", name="kind"),)
 
 
 class PeeringDBToken(Base):
