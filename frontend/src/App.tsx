@@ -16,6 +16,7 @@ import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
 import { OnboardingPage } from "@/pages/OnboardingPage";
 import { RequestPage } from "@/pages/RequestPage";
+import { TokensPage } from "@/pages/TokensPage";
 import { RequireAdmin } from "@/routes/RequireAdmin";
 import { RequireMember } from "@/routes/RequireMember";
 
@@ -62,6 +63,7 @@ export function App() {
             <Route path="dashboard" element={<DashboardPage />} />
             <Route path="onboarding" element={<OnboardingPage />} />
             <Route path="requests/:id" element={<RequestPage />} />
+            <Route path="tokens" element={<TokensPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="admin/requests" element={<AdminQueuePage />} />
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { Cpu, Gauge, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server } from "lucide-react";
+import { Cpu, Gauge, KeyRound, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server } from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api, setCsrfToken, unwrap } from "@/api/client";
@@ -40,6 +40,7 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
       ],
     });
   }
+  groups.push({ heading: "Automation", items: [{ to: "/tokens", label: "API tokens", icon: KeyRound }] });
   return groups;
 }
 

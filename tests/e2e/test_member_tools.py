@@ -1,0 +1,65 @@
+"""The member tools in Debian's Chromium against the real server: a member creates an API
+token, sees its secret once, uses it from a script without cookies, and revokes it. The
+pages are checked with axe-core (and photographed with ZTIX_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.browser import check_page, login_local
+from tests.support.e2e import OTHER_ASN, Ix
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def bob_page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        reduced_motion="reduce",
+        locale="en-GB",
+        bypass_csp=True,  # lets the test inject axe-core
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_a_member_creates_uses_and_revokes_an_api_token(ix: Ix, bob_page: Page) -> None:
+    page = bob_page
+    login_local(page, ix.url, "bob")
+    page.get_by_role("link", name="API tokens").click()
+    expect(page.get_by_role("heading", name="API tokens", level=1)).to_be_visible()
+    expect(page.get_by_text("No tokens yet")).to_be_visible()
+    check_page(page, "tokens")
+
+    page.get_by_label("Name").fill("provisioning")
+    page.get_by_label("Scope").select_option("write")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_test_id("token-secret").inner_text()
+    assert re.fullmatch(r"ztix_[A-Za-z0-9_-]{43}", secret), secret
+    row = page.get_by_role("row").filter(has_text="provisioning")
+    expect(row).to_contain_text(f"AS{OTHER_ASN}")
+    expect(row).to_contain_text("read + write")
+    check_page(page, "tokens-created")
+
+    script = httpx.Client(base_url=ix.url, headers={"Authorization": f"Bearer {secret}"})
+    answer = script.get("/api/v1/onboarding/context")
+    assert answer.status_code == 200, answer.text
+    assert [a["asn"] for a in answer.json()["asns"]] == [OTHER_ASN]
+
+    page.get_by_role("button", name="I have copied it").click()
+    expect(page.get_by_test_id("token-secret")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_text(secret)).to_have_count(0)  # never shown again
+    row.get_by_role("button", name="Revoke provisioning").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
+    expect(row).to_contain_text("revoked")
+    refused = script.get("/api/v1/requests")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_invalid"
