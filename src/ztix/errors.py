@@ -45,6 +45,10 @@ CODES: dict[str, ErrorKind] = {
     "token_scope": ErrorKind(403, "The API token's scope does not allow this"),
     "token_not_allowed": ErrorKind(403, "API tokens cannot do this; log in"),
     "token_not_found": ErrorKind(404, "No such API token"),
+    # notifications
+    "webhook_url_refused": ErrorKind(422, "This webhook URL cannot be used"),
+    "webhook_limit": ErrorKind(409, "You have as many webhooks as allowed"),
+    "webhook_not_found": ErrorKind(404, "No such webhook"),
     "peeringdb_disabled": ErrorKind(404, "PeeringDB login is not enabled on this IX"),
     "provider_unavailable": ErrorKind(502, "PeeringDB could not be reached"),
     "state_invalid": ErrorKind(400, "This login link is not valid; start again"),

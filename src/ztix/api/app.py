@@ -18,7 +18,17 @@ from ztix import context, observability
 from ztix.api import problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
-from ztix.api.routes import admin, auth, controller, health, ixf, requests, routeservers, tokens
+from ztix.api.routes import (
+    admin,
+    auth,
+    controller,
+    health,
+    ixf,
+    notifications,
+    requests,
+    routeservers,
+    tokens,
+)
 from ztix.auth.peeringdb import PeeringDBClient
 from ztix.auth.ratelimit import RateLimits
 from ztix.config import Settings
@@ -127,6 +137,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(requests.router)
     app.include_router(tokens.router)
+    app.include_router(notifications.router)
     app.include_router(admin.router)
     app.include_router(routeservers.router)
     app.include_router(controller.router)

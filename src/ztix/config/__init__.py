@@ -23,6 +23,7 @@ from ztix.config.base import SECRET_FILE_VARIABLES, ConfigError, Strict
 from ztix.config.jobs import JobsConfig, RetryConfig
 from ztix.config.loading import DEFAULT_CONFIG_FILE, config_path, load_settings
 from ztix.config.networks import NetworkConfig
+from ztix.config.notifications import NotificationsConfig, SmtpConfig
 from ztix.config.peeringdb import PeeringDBApiConfig
 from ztix.config.policy import (
     ApprovalMode,
@@ -65,6 +66,7 @@ __all__ = [
     "JobsConfig",
     "LoggingConfig",
     "NetworkConfig",
+    "NotificationsConfig",
     "PeeringDBApiConfig",
     "PeeringDBConfig",
     "PeeringDBRequirementsConfig",
@@ -77,6 +79,7 @@ __all__ = [
     "RpkiValidatorConfig",
     "ServerConfig",
     "Settings",
+    "SmtpConfig",
     "StartupGate",
     "Strict",
     "WorkflowConfig",

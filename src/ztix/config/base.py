@@ -25,6 +25,7 @@ SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "ZTIX_PEERINGDB_API__API_KEY": ("peeringdb_api", "api_key"),
     "DATABASE_URL": ("database_url",),
     "ZTIX_SERVER__METRICS_TOKEN": ("server", "metrics_token"),
+    "ZTIX_NOTIFICATIONS__SMTP__PASSWORD": ("notifications", "smtp", "password"),
 }
 
 

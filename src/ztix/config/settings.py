@@ -11,6 +11,7 @@ from ztix.config.auth import AuthConfig, PeeringDBConfig
 from ztix.config.base import EnvWithoutSecretFiles
 from ztix.config.jobs import JobsConfig
 from ztix.config.networks import NetworkConfig
+from ztix.config.notifications import NotificationsConfig
 from ztix.config.peeringdb import PeeringDBApiConfig
 from ztix.config.policy import PolicyConfig, WorkflowConfig
 from ztix.config.routeservers import RouteServerConfig, RouteServersConfig
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     peeringdb_api: PeeringDBApiConfig = PeeringDBApiConfig()
     logging: LoggingConfig = LoggingConfig()
     ixf: IxfConfig = IxfConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -47,6 +47,8 @@ class User(Base):
     # successful re-check). Sessions are refused once this is older than
     # ``peeringdb.recheck_max_age_hours``.
     peeringdb_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user's choice: e-mail notifications about their requests (admins: the queue's).
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     asns: Mapped[list[UserAsn]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserAsn.asn"
@@ -169,6 +171,53 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
     __table_args__ = (CheckConstraint("kind IN ('member', 'admin')", name="kind"),)
+
+
+class Webhook(Base):
+    """A URL a member or an admin wants JSON events POSTed to, signed with HMAC-SHA256 under
+    ``secret`` (encrypted at rest under ``peeringdb.token_keys`` when set)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """The outbox: one message to one recipient (an e-mail address or a webhook), written in
+    the transaction of the change it tells about and sent by the delivery job. Rows are
+    kept: they are the delivery log their owner sees."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "email" or "webhook"
+    # Whose delivery log shows it: the recipient user, or the webhook's owner.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    address: Mapped[str | None] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'gave_up', 'skipped')", name="status"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
 
 
 class PeeringDBToken(Base):

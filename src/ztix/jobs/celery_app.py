@@ -16,6 +16,7 @@ from celery import Celery, Task
 
 from ztix import context
 from ztix.config import Settings, load_settings
+from ztix.jobs.notifications import deliver_notifications
 from ztix.jobs.tasks import (
     JobContext,
     process_request,
@@ -55,6 +56,10 @@ def configure(settings: Settings) -> Celery:
             "ztix-recheck-peeringdb": {
                 "task": "ztix.recheck_peeringdb",
                 "schedule": recheck_interval_seconds(settings),
+            },
+            "ztix-deliver-notifications": {
+                "task": "ztix.deliver_notifications",
+                "schedule": settings.notifications.poll_seconds,
             },
         },
         timezone="UTC",
@@ -131,3 +136,8 @@ def reconcile_task() -> dict[str, int]:
 @celery.task(name="ztix.recheck_peeringdb")
 def recheck_peeringdb_task() -> dict[str, int]:
     return recheck_peeringdb(_worker_context())
+
+
+@celery.task(name="ztix.deliver_notifications")
+def deliver_notifications_task() -> dict[str, int]:
+    return deliver_notifications(_worker_context())

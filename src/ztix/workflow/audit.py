@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ztix import context
 from ztix.db.models import AuditEvent, User
+from ztix.workflow import outbox
 
 
 @dataclass(frozen=True)
@@ -63,4 +64,7 @@ def record(
         correlation_id=context.correlation_id.get(),
     )
     db.add(event)
+    if request_id is not None and to_status is not None:
+        # A request changed state: its notifications go into the outbox in this transaction.
+        outbox.request_changed(db, request_id, to_status, details)
     return event
