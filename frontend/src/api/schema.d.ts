@@ -341,6 +341,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member Directory
+         * @description The IX's members: PeeringDB name and ASN, peering addresses, route-server session
+         *     state and joined date; the same members, addresses and dates as ``/participants.json``.
+         */
+        get: operations["member_directory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1037,6 +1058,78 @@ export interface components {
             network_id: string;
             /** Node Id */
             node_id: string | null;
+        };
+        /** DirectoryConnectionOut */
+        DirectoryConnectionOut: {
+            /** Connected Since */
+            connected_since: string | null;
+            /** Ipv4 */
+            ipv4: string | null;
+            /** Ipv6 */
+            ipv6: string | null;
+            /** Network Name */
+            network_name: string;
+            /**
+             * Route Server
+             * @description Peers with the route servers (as in IX-F)
+             */
+            route_server: boolean;
+            /** Sessions */
+            sessions: components["schemas"]["DirectorySessionOut"][];
+            /** Zt Network Id */
+            zt_network_id: string;
+        };
+        /** DirectoryMemberOut */
+        DirectoryMemberOut: {
+            /** Asn */
+            asn: number;
+            /** Connections */
+            connections: components["schemas"]["DirectoryConnectionOut"][];
+            /**
+             * Member Since
+             * @description When its first connection went live
+             */
+            member_since: string | null;
+            /**
+             * Name
+             * @description The network's name in PeeringDB, when known
+             */
+            name: string | null;
+        };
+        /** DirectoryOut */
+        DirectoryOut: {
+            /** Ix Name */
+            ix_name: string;
+            /** Members */
+            members: components["schemas"]["DirectoryMemberOut"][];
+            /**
+             * Public
+             * @description Whether anyone may read the directory (directory.public)
+             */
+            public: boolean;
+        };
+        /** DirectorySessionOut */
+        DirectorySessionOut: {
+            /**
+             * Family
+             * @description ipv4 or ipv6
+             */
+            family: string;
+            /**
+             * Info
+             * @description e.g. Established, Active, Passive
+             */
+            info: string;
+            /**
+             * Server
+             * @description The route server's name
+             */
+            server: string;
+            /**
+             * State
+             * @description up, down, start, … as BIRD says; unknown if unread
+             */
+            state: string;
         };
         /** JoinRequestCreate */
         JoinRequestCreate: {
@@ -2705,6 +2798,64 @@ export interface operations {
             /** @description Problem codes: `provider_unavailable` */
             502: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    member_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired`, `token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

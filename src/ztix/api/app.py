@@ -15,13 +15,14 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from ztix import context, observability
-from ztix.api import problems, spa
+from ztix.api import bearer, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.routes import (
     admin,
     auth,
     controller,
+    directory,
     health,
     ixf,
     notifications,
@@ -134,10 +135,12 @@ def create_app(
     # Outermost: refuses oversized bodies before anything reads them; headers on every answer.
     app.add_middleware(Hardening, settings=settings)
     problems.install(app)
+    bearer.document(app)
     app.include_router(auth.router)
     app.include_router(requests.router)
     app.include_router(tokens.router)
     app.include_router(notifications.router)
+    app.include_router(directory.router)
     app.include_router(admin.router)
     app.include_router(routeservers.router)
     app.include_router(controller.router)

@@ -5,7 +5,9 @@ an ``Authorization`` header by itself."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Any
+
+from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
 from ztix.auth import api_tokens
@@ -56,3 +58,24 @@ def check_write(token: ApiToken, limits: RateLimits) -> None:
     if not token.can_write:
         raise AppError("token_scope", "This token may only read; create one with write")
     limits.write_by_token(token.id)
+
+
+def document(app: FastAPI) -> None:
+    """In the OpenAPI document, an operation that takes an API token takes a session cookie
+    just as well: its security reads "the ``ApiToken`` scheme, or none that OpenAPI
+    describes" (``[{"ApiToken": []}, {}]``), so clients know the bearer is optional."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        spec = generate()
+        if fresh:
+            for path in spec.get("paths", {}).values():
+                for operation in path.values():
+                    if isinstance(operation, dict) and operation.get("security") == [
+                        {"ApiToken": []}
+                    ]:
+                        operation["security"] = [{"ApiToken": []}, {}]
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -161,7 +161,7 @@ class Principal:
 
 
 # Declares the scheme in the OpenAPI document; sessions use the cookie (``auth.cookie_name``).
-_bearer_scheme = HTTPBearer(
+bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="ApiToken",
     bearerFormat="ztix_…",
@@ -177,7 +177,7 @@ def current_principal(
     settings: SettingsDep,
     limits: RateLimitsDep,
     address: ClientAddress,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The signed-in session, or the API token of an ``Authorization: Bearer`` header (a
     request with one is never taken for its cookie's session)."""

@@ -20,6 +20,7 @@ from ztix.config.auth import (
     token_key_list,
 )
 from ztix.config.base import SECRET_FILE_VARIABLES, ConfigError, Strict
+from ztix.config.directory import DirectoryConfig
 from ztix.config.jobs import JobsConfig, RetryConfig
 from ztix.config.loading import DEFAULT_CONFIG_FILE, config_path, load_settings
 from ztix.config.networks import NetworkConfig
@@ -61,6 +62,7 @@ __all__ = [
     "ConfigError",
     "ControllerConfig",
     "DatabaseConfig",
+    "DirectoryConfig",
     "Environment",
     "IxfConfig",
     "JobsConfig",

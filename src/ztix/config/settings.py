@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ztix.config.auth import AuthConfig, PeeringDBConfig
 from ztix.config.base import EnvWithoutSecretFiles
+from ztix.config.directory import DirectoryConfig
 from ztix.config.jobs import JobsConfig
 from ztix.config.networks import NetworkConfig
 from ztix.config.notifications import NotificationsConfig
@@ -55,6 +56,7 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     ixf: IxfConfig = IxfConfig()
     notifications: NotificationsConfig = NotificationsConfig()
+    directory: DirectoryConfig = DirectoryConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
