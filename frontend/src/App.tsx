@@ -12,8 +12,10 @@ import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
+import { DirectoryPage } from "@/pages/DirectoryPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { NotificationsPage } from "@/pages/NotificationsPage";
 import { OnboardingPage } from "@/pages/OnboardingPage";
 import { RequestPage } from "@/pages/RequestPage";
 import { TokensPage } from "@/pages/TokensPage";
@@ -64,6 +66,8 @@ export function App() {
             <Route path="onboarding" element={<OnboardingPage />} />
             <Route path="requests/:id" element={<RequestPage />} />
             <Route path="tokens" element={<TokensPage />} />
+            <Route path="notifications" element={<NotificationsPage />} />
+            <Route path="directory" element={<DirectoryPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="admin/requests" element={<AdminQueuePage />} />
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />

@@ -1,5 +1,17 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { Cpu, Gauge, KeyRound, LayoutDashboard, ListChecks, LogOut, Menu, PlusCircle, Server } from "lucide-react";
+import {
+  Bell,
+  Cpu,
+  Gauge,
+  KeyRound,
+  LayoutDashboard,
+  ListChecks,
+  LogOut,
+  Menu,
+  PlusCircle,
+  Server,
+  Users,
+} from "lucide-react";
 import * as React from "react";
 import { NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { api, setCsrfToken, unwrap } from "@/api/client";
@@ -40,7 +52,14 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
       ],
     });
   }
-  groups.push({ heading: "Automation", items: [{ to: "/tokens", label: "API tokens", icon: KeyRound }] });
+  groups.push({
+    heading: "Member tools",
+    items: [
+      { to: "/directory", label: "Member directory", icon: Users },
+      { to: "/notifications", label: "Notifications", icon: Bell },
+      { to: "/tokens", label: "API tokens", icon: KeyRound },
+    ],
+  });
   return groups;
 }
 
