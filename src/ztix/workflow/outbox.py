@@ -190,7 +190,7 @@ def deliver_due(
         ids = claim_due(db, config.batch_size, utcnow())
     sent = failed = skipped = 0
     for notification_id in ids:
-        with database.session() as db:
+        with database.read_session() as db:  # SQLite: no write lock while composing
             job = _prepare(db, settings, notification_id, mailer, secret_of)
         if job is None:
             continue
