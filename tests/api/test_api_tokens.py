@@ -204,3 +204,23 @@ def test_openapi_declares_the_bearer_scheme(client: TestClient) -> None:
         "description": scheme["description"],
     }
     assert document["paths"]["/api/v1/requests"]["get"]["security"] == [{"ApiToken": []}, {}]
+
+
+def test_admins_see_every_live_token_and_revoke_a_leaked_one(
+    admin: Session, member: Session, make_client: AppFactory, database: Database
+) -> None:
+    leaked = make_token(member, asns=[213035])
+    listed = admin.get("/api/v1/admin/tokens").json()
+    assert [(t["owner"], t["prefix"]) for t in listed] == [("alice", leaked["token"]["prefix"])]
+    assert leaked["secret"] not in str(listed)
+    assert member.get("/api/v1/admin/tokens").json()["code"] == "admin_required"
+    gone = admin.client.delete(
+        f"/api/v1/admin/tokens/{leaked['token']['id']}", headers={"X-CSRF-Token": admin.csrf}
+    )
+    assert gone.status_code == 204
+    client = make_client()
+    refused = client.get("/api/v1/requests", headers=bearer(client, leaked["secret"]))
+    assert refused.json()["code"] == "token_invalid"
+    with database.session() as db:
+        [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "api_token.revoked"))
+    assert event.actor == "root"

@@ -87,10 +87,17 @@ def owned(db: Session, user: User) -> list[ApiToken]:
     return sorted(rows, key=lambda r: r.revoked_at is not None)
 
 
-def revoke(db: Session, user: User, token_id: int, actor: Actor) -> ApiToken:
-    """Revoke one of the user's tokens (again: a no-op). Someone else's answers 404."""
+def live(db: Session) -> list[ApiToken]:
+    """Every token not revoked nor expired, of every user (admins' oversight)."""
+    query = select(ApiToken).where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())
+    return list(db.scalars(query.order_by(ApiToken.id.desc())))
+
+
+def revoke(db: Session, user: User | None, token_id: int, actor: Actor) -> ApiToken:
+    """Revoke one of the user's tokens (again: a no-op). Someone else's answers 404;
+    ``user`` None: any user's (an admin acting on a leaked token)."""
     row = db.get(ApiToken, token_id, with_for_update=True)
-    if row is None or row.user_id != user.id:
+    if row is None or (user is not None and row.user_id != user.id):
         raise AppError("token_not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
@@ -100,6 +107,6 @@ def revoke(db: Session, user: User, token_id: int, actor: Actor) -> ApiToken:
             "api_token.revoked",
             target_type="api_token",
             target_id=row.id,
-            details={"name": row.name, "prefix": row.prefix},
+            details={"name": row.name, "prefix": row.prefix, "owner_id": row.user_id},
         )
     return row

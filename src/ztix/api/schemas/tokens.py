@@ -62,3 +62,11 @@ class ApiTokenOut(BaseModel):
 class ApiTokenCreated(BaseModel):
     token: ApiTokenOut
     secret: str = Field(description="The token itself: shown this once, never again")
+
+
+class ApiTokenAdminOut(ApiTokenOut):
+    owner: str = Field(description="The username of the token's owner")
+
+    @classmethod
+    def of_any(cls, row: ApiToken) -> ApiTokenAdminOut:
+        return cls(**ApiTokenOut.of(row).model_dump(), owner=row.user.username)
