@@ -15,10 +15,13 @@ import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
 import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
+import { DirectoryPage } from "@/pages/DirectoryPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
+import { NotificationsPage } from "@/pages/NotificationsPage";
 import { OnboardingPage } from "@/pages/OnboardingPage";
 import { RequestPage } from "@/pages/RequestPage";
+import { TokensPage } from "@/pages/TokensPage";
 import { RequireAdmin } from "@/routes/RequireAdmin";
 import { RequireMember } from "@/routes/RequireMember";
 
@@ -65,6 +68,9 @@ export function App() {
             <Route path="dashboard" element={<DashboardPage />} />
             <Route path="onboarding" element={<OnboardingPage />} />
             <Route path="requests/:id" element={<RequestPage />} />
+            <Route path="tokens" element={<TokensPage />} />
+            <Route path="notifications" element={<NotificationsPage />} />
+            <Route path="directory" element={<DirectoryPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="admin/requests" element={<AdminQueuePage />} />
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />

@@ -40,6 +40,15 @@ CODES: dict[str, ErrorKind] = {
     "account_disabled": ErrorKind(403, "This account is disabled"),
     "too_many_attempts": ErrorKind(429, "Too many failed login attempts"),
     "rate_limited": ErrorKind(429, "Too many requests in a short time; slow down"),
+    # API tokens (Authorization: Bearer)
+    "token_invalid": ErrorKind(401, "The API token is unknown, expired or revoked"),
+    "token_scope": ErrorKind(403, "The API token's scope does not allow this"),
+    "token_not_allowed": ErrorKind(403, "API tokens cannot do this; log in"),
+    "token_not_found": ErrorKind(404, "No such API token"),
+    # notifications
+    "webhook_url_refused": ErrorKind(422, "This webhook URL cannot be used"),
+    "webhook_limit": ErrorKind(409, "You have as many webhooks as allowed"),
+    "webhook_not_found": ErrorKind(404, "No such webhook"),
     "peeringdb_disabled": ErrorKind(404, "PeeringDB login is not enabled on this IX"),
     "provider_unavailable": ErrorKind(502, "PeeringDB could not be reached"),
     "state_invalid": ErrorKind(400, "This login link is not valid; start again"),

@@ -1,4 +1,6 @@
-"""Real parts for the apply tests: a BIRD 2 per test, an OpenSSH server per session.
+"""Fixtures of the integration tier: real outside processes and servers.
+
+The apply tests: a BIRD 2 per test, an OpenSSH server per session.
 
 BIRD runs in the foreground (``bird -f``) with its own socket, pid file and log, and a
 bird.conf that includes ``<config_dir>/ztix.conf`` as a route server's does. sshd listens on
@@ -21,7 +23,9 @@ from tests.support.routeserver_apply import (
     running_bird,
     ssh_config,
 )
+from tests.support.smtp import SmtpServer
 from tests.support.sshd import SshServer, running_sshd
+from tests.support.webhook_receiver import WebhookReceiver
 from ztix.routeserver.local import LocalTransport
 from ztix.routeserver.ssh import SshTransport
 from ztix.routeserver.transport import RouteServerTransport
@@ -59,3 +63,17 @@ def transport(request: pytest.FixtureRequest, bird: Bird) -> Iterator[RouteServe
         yield adapter
     finally:
         adapter.close()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()

@@ -16,19 +16,22 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from ztix import context, observability
-from ztix.api import docs, problems, spa
+from ztix.api import bearer, docs, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.routes import (
     admin,
     auth,
     controller,
+    directory,
     health,
     irr,
     ixf,
     lookingglass,
+    notifications,
     requests,
     routeservers,
+    tokens,
     users,
 )
 from ztix.auth.peeringdb import PeeringDBClient
@@ -142,8 +145,12 @@ def create_app(
     # Outermost: refuses oversized bodies before anything reads them; headers on every answer.
     app.add_middleware(Hardening, settings=settings)
     problems.install(app)
+    bearer.document(app)
     app.include_router(auth.router)
     app.include_router(requests.router)
+    app.include_router(tokens.router)
+    app.include_router(notifications.router)
+    app.include_router(directory.router)
     app.include_router(admin.router)
     app.include_router(users.router)
     app.include_router(routeservers.router)

@@ -6,18 +6,22 @@ import functools
 import inspect
 import ipaddress
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from ztix.api import bearer
+from ztix.auth import api_tokens
 from ztix.auth.ratelimit import RateLimits
 from ztix.auth.sessions import check_csrf, record_seen, resolve_session, seen_due
 from ztix.config import Settings
-from ztix.db.models import User, UserSession
+from ztix.db.models import ApiToken, User, UserSession
 from ztix.db.session import READ_ONLY, Database
 from ztix.errors import AppError
 from ztix.workflow.audit import Actor
@@ -159,13 +163,55 @@ async def limit_by_address(request: Request, address: ClientAddress, limits: Rat
         await run_in_threadpool(limits.read_by_address, address)
 
 
-def current_session(
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: a user through their session cookie, or through an API token
+    (``api/bearer.py``)."""
+
+    user: User
+    session: UserSession | None = None
+    token: ApiToken | None = None
+
+
+# Declares the scheme in the OpenAPI document; sessions use the cookie (``auth.cookie_name``).
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiToken",
+    bearerFormat="ztix_…",
+    description="An API token (POST /api/v1/tokens from a logged-in session). Without "
+    "one, the session cookie of a login is used, with the CSRF token on writes.",
+)
+
+
+def current_principal(
     request: Request,
     db: DbSession,
     database: DatabaseDep,
     settings: SettingsDep,
     limits: RateLimitsDep,
     address: ClientAddress,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The signed-in session, or the API token of an ``Authorization: Bearer`` header (a
+    request with one is never taken for its cookie's session)."""
+    if credentials is not None:
+        presented = credentials.credentials
+        token = bearer.authenticate(request, db, database, settings, limits, address, presented)
+        return Principal(user=token.user, token=token)
+    session = _cookie_session(request, db, database, settings, limits, address)
+    return Principal(user=session.user, session=session)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def _cookie_session(
+    request: Request,
+    db: Session,
+    database: Database,
+    settings: Settings,
+    limits: RateLimits,
+    address: str,
 ) -> UserSession:
     """The signed-in session. Its transaction ends here, in this thread (what it loaded stays
     loaded). A member's read counts against the session's read limit, a read without a
@@ -194,6 +240,14 @@ def current_session(
     return session
 
 
+async def current_session(principal: CurrentPrincipal) -> UserSession:
+    """The signed-in session itself (``/me``, logout, token management): an API token
+    cannot stand in for it."""
+    if principal.session is None:
+        raise AppError("token_not_allowed")
+    return principal.session
+
+
 CurrentSession = Annotated[UserSession, Depends(current_session)]
 
 
@@ -204,11 +258,11 @@ class DatabaseRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _ending_transactions(endpoint), **kwargs)
-        self.resolves_session = _depends_on(self.dependant, current_session)
+        self.resolves_session = _depends_on(self.dependant, current_principal)
 
 
-async def current_user(session: CurrentSession) -> User:
-    return session.user
+async def current_user(principal: CurrentPrincipal) -> User:
+    return principal.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -225,25 +279,35 @@ AdminUser = Annotated[User, Depends(admin_user)]
 
 async def csrf_protect(
     request: Request,
-    session: CurrentSession,
+    principal: CurrentPrincipal,
     limits: RateLimitsDep,
     x_csrf_token: Annotated[str | None, Header(description="From GET /api/v1/me")] = None,
 ) -> None:
     """State-changing requests must echo the session's CSRF token in ``X-CSRF-Token``, and
     a member's count against their write limit. Admins work through queues (hundreds of
-    approvals in a sitting): only their address's limit applies to them. A read has
-    nothing to check: it costs no thread-pool hop."""
-    if request.method in UNSAFE_METHODS:
-        check_csrf(session, x_csrf_token)
-        if not session.user.is_admin:
-            await run_in_threadpool(limits.write_by_user, session.user_id)
+    approvals in a sitting): only their address's limit applies to them. A call with an API
+    token needs no CSRF token (no browser sends it by itself): its scope must allow writes,
+    and it counts against the token's write limit. A read has nothing to check: it costs no
+    thread-pool hop."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    if principal.token is not None:
+        await run_in_threadpool(bearer.check_write, principal.token, limits)
+        return
+    session = principal.session
+    assert session is not None
+    check_csrf(session, x_csrf_token)
+    if not session.user.is_admin:
+        await run_in_threadpool(limits.write_by_user, session.user_id)
 
 
 Csrf = Depends(csrf_protect)
 
 
-async def actor(user: CurrentUser, address: ClientAddress) -> Actor:
-    return Actor.for_user(user, address)
+async def actor(principal: CurrentPrincipal, address: ClientAddress) -> Actor:
+    token = principal.token
+    label = None if token is None else api_tokens.label(token)
+    return Actor.for_user(principal.user, address, token=label)
 
 
 CurrentActor = Annotated[Actor, Depends(actor)]

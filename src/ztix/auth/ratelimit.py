@@ -81,6 +81,8 @@ class RateLimits:
         self._read_session = _item(config.reads_per_session)
         self._read_addr = _item(config.reads_per_address)
         self._looking_glass = _item(looking_glass or RateLimit(attempts=30, window_seconds=60))
+        self._read_token = _item(config.reads_per_token)
+        self._write_token = _item(config.writes_per_token)
 
     def _retry_after(self, item: RateLimitItemPerSecond, *key: str) -> int:
         reset_at, _remaining = self._limiter.get_window_stats(item, *key)
@@ -158,6 +160,10 @@ class RateLimits:
         """Count one state-changing request of a signed-in user; ``rate_limited`` past it."""
         self._write(self._write_user, f"user:{user_id}")
 
+    def write_by_token(self, token_id: int) -> None:
+        """Count one state-changing request made with an API token; ``rate_limited`` past it."""
+        self._write(self._write_token, f"token:{token_id}")
+
     def _write(self, item: RateLimitItemPerSecond, key: str) -> None:
         self._hit(item, "writes", key, "changes")
 
@@ -171,6 +177,10 @@ class RateLimits:
         """Count one looking-glass query that reaches a route server (a cache miss), before
         it is sent; ``rate_limited`` past ``routeservers.looking_glass_queries_per_user``."""
         self._hit(self._looking_glass, "looking-glass", f"user:{user_id}", "route-server queries")
+
+    def read_by_token(self, token_id: int) -> None:
+        """Count one read made with an API token (admin tokens too)."""
+        self._hit(self._read_token, "reads", f"token:{token_id}", "requests")
 
     def read_by_address(self, address: str) -> None:
         """Count one read from ``address`` made without a session."""

@@ -28,6 +28,9 @@ def users_create(
         list[str] | None,
         typer.Option("--network", help="Restrict to this IX network ID (repeatable)"),
     ] = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Where notifications about requests go")
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create a local account. The password comes from stdin, or is generated and printed."""
@@ -58,6 +61,7 @@ def users_create(
                 admin=admin,
                 asns=asns,
                 networks=nets,
+                email=email,
             )
             role = user.role
     except InvalidIdentifier as exc:

@@ -20,10 +20,12 @@ from ztix.config.auth import (
     token_key_list,
 )
 from ztix.config.base import SECRET_FILE_VARIABLES, ConfigError, Strict
+from ztix.config.directory import DirectoryConfig
 from ztix.config.irr import IrrConfig
 from ztix.config.jobs import JobsConfig, RetryConfig
 from ztix.config.loading import DEFAULT_CONFIG_FILE, config_path, load_settings
 from ztix.config.networks import NetworkConfig
+from ztix.config.notifications import NotificationsConfig, SmtpConfig
 from ztix.config.peeringdb import PeeringDBApiConfig
 from ztix.config.policy import (
     ApprovalMode,
@@ -61,12 +63,14 @@ __all__ = [
     "ConfigError",
     "ControllerConfig",
     "DatabaseConfig",
+    "DirectoryConfig",
     "Environment",
     "IrrConfig",
     "IxfConfig",
     "JobsConfig",
     "LoggingConfig",
     "NetworkConfig",
+    "NotificationsConfig",
     "PeeringDBApiConfig",
     "PeeringDBConfig",
     "PeeringDBRequirementsConfig",
@@ -79,6 +83,7 @@ __all__ = [
     "RpkiValidatorConfig",
     "ServerConfig",
     "Settings",
+    "SmtpConfig",
     "StartupGate",
     "Strict",
     "WorkflowConfig",

@@ -37,6 +37,11 @@ class AuthConfig(Strict):
     reads_per_address: RateLimit = RateLimit(attempts=600, window_seconds=60)
     # "memory://" for one process; "redis://host:6379/N" when several API workers run.
     rate_limit_storage: str = "memory://"
+    # API tokens (``Authorization: Bearer``): reads and writes allowed per token, whoever
+    # owns it (admin tokens too), and the longest lifetime a token may be given.
+    reads_per_token: RateLimit = RateLimit(attempts=600, window_seconds=60)
+    writes_per_token: RateLimit = RateLimit(attempts=60, window_seconds=60)
+    api_token_max_days: int = Field(365, ge=1, le=3650)
 
     @model_validator(mode="after")
     def _lockout_cap(self) -> AuthConfig:

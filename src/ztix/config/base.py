@@ -26,6 +26,7 @@ SECRET_FILE_VARIABLES: dict[str, tuple[str, ...]] = {
     "DATABASE_URL": ("database_url",),
     "ZTIX_SERVER__METRICS_TOKEN": ("server", "metrics_token"),
     "ZTIX_ROUTESERVERS__PASSWORD_KEYS": ("routeservers", "password_keys"),
+    "ZTIX_NOTIFICATIONS__SMTP__PASSWORD": ("notifications", "smtp", "password"),
 }
 
 

@@ -9,9 +9,11 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ztix.config.auth import AuthConfig, PeeringDBConfig
 from ztix.config.base import EnvWithoutSecretFiles
+from ztix.config.directory import DirectoryConfig
 from ztix.config.irr import IrrConfig
 from ztix.config.jobs import JobsConfig
 from ztix.config.networks import NetworkConfig
+from ztix.config.notifications import NotificationsConfig
 from ztix.config.peeringdb import PeeringDBApiConfig
 from ztix.config.policy import PolicyConfig, WorkflowConfig
 from ztix.config.routeservers import RouteServerConfig, RouteServersConfig
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     logging: LoggingConfig = LoggingConfig()
     ixf: IxfConfig = IxfConfig()
     irr: IrrConfig = IrrConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    directory: DirectoryConfig = DirectoryConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

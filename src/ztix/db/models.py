@@ -48,6 +48,8 @@ class User(Base):
     # successful re-check). Sessions are refused once this is older than
     # ``peeringdb.recheck_max_age_hours``.
     peeringdb_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The user's choice: e-mail notifications about their requests (admins: the queue's).
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
     asns: Mapped[list[UserAsn]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="UserAsn.asn"
@@ -63,7 +65,21 @@ class User(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == "admin" and getattr(self, TOKEN_SCOPE, None) in (None, ADMIN_SCOPE)
+
+    def held_asns(self) -> set[int]:
+        """The ASNs this user may act for now; an API token acting for them narrows this to
+        the ASNs it names (``auth/api_tokens.py``)."""
+        held = {a.asn for a in self.asns}
+        scope = getattr(self, TOKEN_SCOPE, None)
+        return held if scope is None or scope is ADMIN_SCOPE else held & scope
+
+
+# An API token acting for a user, for one request (never stored): set on the loaded ``User``
+# by ``auth/api_tokens.py``. ``ADMIN_SCOPE`` for an admin token, else the token's ASNs;
+# a member token never has admin rights, whoever owns it.
+TOKEN_SCOPE = "_ztix_token_scope"  # noqa: S105 - an attribute name
+ADMIN_SCOPE: frozenset[int] = frozenset({-1})
 
 
 class LocalCredential(Base):
@@ -131,6 +147,78 @@ class UserSession(Base):
     client_address: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A token for automation (``Authorization: Bearer``): the secret is shown once, the
+    table keeps its SHA-256. A member token acts for the ASNs it names that its owner still
+    holds; an admin token (admins only) acts as its admin. ``can_write`` adds writes to reads."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # "member" or "admin"
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, not secret
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)
+    asns: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (CheckConstraint("kind IN ('member', 'admin')", name="kind"),)
+
+
+class Webhook(Base):
+    """A URL a member or an admin wants JSON events POSTed to, signed with HMAC-SHA256 under
+    ``secret`` (encrypted at rest under ``peeringdb.token_keys`` when set)."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """The outbox: one message to one recipient (an e-mail address or a webhook), written in
+    the transaction of the change it tells about and sent by the delivery job. Rows are
+    kept: they are the delivery log their owner sees."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    event: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # "email" or "webhook"
+    # Whose delivery log shows it: the recipient user, or the webhook's owner.
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    address: Mapped[str | None] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'gave_up', 'skipped')", name="status"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
 
 
 class PeeringDBToken(Base):

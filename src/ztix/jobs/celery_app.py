@@ -16,6 +16,7 @@ from celery import Celery, Task
 
 from ztix import context
 from ztix.config import Settings, load_settings
+from ztix.jobs.notifications import deliver_notifications
 from ztix.jobs.tasks import (
     JobContext,
     process_request,
@@ -60,6 +61,10 @@ def configure(settings: Settings) -> Celery:
             "ztix-refresh-irr": {
                 "task": "ztix.refresh_irr",
                 "schedule": settings.irr.refresh_interval_seconds,
+            },
+            "ztix-deliver-notifications": {
+                "task": "ztix.deliver_notifications",
+                "schedule": settings.notifications.poll_seconds,
             },
         },
         timezone="UTC",
@@ -141,3 +146,8 @@ def recheck_peeringdb_task() -> dict[str, int]:
 @celery.task(name="ztix.refresh_irr")
 def refresh_irr_task() -> dict[str, int]:
     return refresh_irr(_worker_context())
+
+
+@celery.task(name="ztix.deliver_notifications")
+def deliver_notifications_task() -> dict[str, int]:
+    return deliver_notifications(_worker_context())

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ztix import context
+from ztix.jobs.notifications import deliver_notifications
 from ztix.jobs.tasks import (
     JobContext,
     process_request,
@@ -113,6 +114,10 @@ class InProcessRunner:
         assert self.ctx is not None
         return refresh_irr(self.ctx)
 
+    def notify_now(self) -> dict[str, int]:
+        assert self.ctx is not None
+        return deliver_notifications(self.ctx)
+
     def start(self) -> None:
         """Start the periodic reconciler and re-check (their first passes run at once)."""
         assert self.ctx is not None, "bind() the runner before starting it"
@@ -120,6 +125,7 @@ class InProcessRunner:
         self._every("recheck", recheck_interval_seconds(self.ctx.settings), self.recheck_now)
         if self.ctx.settings.irr.enabled:
             self._every("irr", self.ctx.settings.irr.refresh_interval_seconds, self.irr_now)
+        self._every("notifications", self.ctx.settings.notifications.poll_seconds, self.notify_now)
 
     def _every(self, name: str, interval: float, job: Callable[[], object]) -> None:
         def loop() -> None:

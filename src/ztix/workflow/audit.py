@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ztix import context
 from ztix.db.models import AuditEvent, User
+from ztix.workflow import outbox
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,14 @@ class Actor:
     name: str
     user_id: int | None = None
     client_address: str | None = None
+    # The API token the user acted through (its name and prefix, never the secret).
+    token: str | None = None
 
     @classmethod
-    def for_user(cls, user: User, client_address: str | None = None) -> Actor:
-        return cls(name=user.username, user_id=user.id, client_address=client_address)
+    def for_user(
+        cls, user: User, client_address: str | None = None, *, token: str | None = None
+    ) -> Actor:
+        return cls(name=user.username, user_id=user.id, client_address=client_address, token=token)
 
     def via(self, name: str) -> Actor:
         """The same origin acting through a named mechanism (e.g. the approval policy)."""
@@ -54,9 +59,12 @@ def record(
         request_id=request_id,
         from_status=from_status,
         to_status=to_status,
-        details=details or {},
+        details={**(details or {}), **({"api_token": actor.token} if actor.token else {})},
         client_address=actor.client_address,
         correlation_id=context.correlation_id.get(),
     )
     db.add(event)
+    if request_id is not None and to_status is not None:
+        # A request changed state: its notifications go into the outbox in this transaction.
+        outbox.request_changed(db, request_id, to_status, details)
     return event

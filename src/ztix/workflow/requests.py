@@ -58,7 +58,7 @@ def _identifier(fn: Any, value: object, **kwargs: Any) -> Any:
 
 
 def user_asns(user: User) -> set[int]:
-    return {a.asn for a in user.asns}
+    return user.held_asns()
 
 
 def networks_for(db: Session, user: User) -> list[IxNetwork]:

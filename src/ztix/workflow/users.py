@@ -38,6 +38,7 @@ def create_local_user(
     asns: Sequence[int] = (),
     networks: Sequence[IxNetwork] = (),
     display_name: str = "",
+    email: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 150 or username.startswith("peeringdb:"):
@@ -49,6 +50,7 @@ def create_local_user(
         display_name=display_name or username,
         role="admin" if admin else "operator",
         is_active=True,
+        email=(email or "").strip() or None,
     )
     user.credential = LocalCredential(password_hash=hash_password(password))
     user.asns = [UserAsn(asn=asn, source="local") for asn in dict.fromkeys(asns)]

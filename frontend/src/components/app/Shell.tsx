@@ -1,7 +1,9 @@
 import { useQueryClient } from "@tanstack/react-query";
 import {
+  Bell,
   Cpu,
   Gauge,
+  KeyRound,
   LayoutDashboard,
   ListChecks,
   LogOut,
@@ -55,6 +57,14 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
       ],
     });
   }
+  groups.push({
+    heading: "Member tools",
+    items: [
+      { to: "/directory", label: "Member directory", icon: Users },
+      { to: "/notifications", label: "Notifications", icon: Bell },
+      { to: "/tokens", label: "API tokens", icon: KeyRound },
+    ],
+  });
   return groups;
 }
 

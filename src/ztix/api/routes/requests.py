@@ -35,7 +35,8 @@ def onboarding_context(
 ) -> OnboardingContext:
     """What the member may ask for: their ASNs, the IX networks open to them, the approval mode."""
     # An ASN held both locally and through PeeringDB is offered once.
-    asns = list({a.asn: AsnOut.of(a) for a in reversed(user.asns)}.values())
+    held = service.user_asns(user)  # an API token narrows what its owner holds
+    asns = list({a.asn: AsnOut.of(a) for a in reversed(user.asns) if a.asn in held}.values())
     asns.sort(key=lambda a: a.asn)
     return OnboardingContext(
         asns=asns,
