@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from ztix import observability
-from ztix.cli import controller, networks, policy, routeservers, users
+from ztix.cli import controller, lab, networks, policy, routeservers, users
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
 from ztix.config import Settings
 from ztix.db import migrate
@@ -21,6 +21,7 @@ from ztix.workflow import networks as ix_networks
 from ztix.workflow import users as accounts
 
 if TYPE_CHECKING:
+    from ztix.routeserver.embedded import EmbeddedRouteServer
     from ztix.zerotier.emulator import ControllerEmulator
 
 app = typer.Typer(help="ZT-IX: control plane of a virtual Internet Exchange.", no_args_is_help=True)
@@ -31,6 +32,7 @@ app.add_typer(networks.app, name="networks")
 app.add_typer(controller.app, name="controller")
 app.add_typer(routeservers.app, name="routeservers")
 app.add_typer(policy.app, name="policy")
+app.add_typer(lab.app, name="lab")
 
 
 def ensure_initial_admin(db: Session) -> str | None:
@@ -76,6 +78,11 @@ def serve(
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
+    route_server = start_embedded_route_server(settings)
+    if route_server is None and settings.routeservers.embedded.enabled:
+        # Carry on without it: members become active without a route server.
+        os.environ["ZTIX_ROUTESERVERS__EMBEDDED__ENABLED"] = "false"
+        settings = settings_or_exit(config)
     with open_database(settings) as database:
         gate_or_exit(settings, database)
         with database.session() as db:
@@ -104,6 +111,8 @@ def serve(
             log_config=observability.logging_config(settings.logging.level, json=True),
         )
     finally:
+        if route_server is not None:
+            route_server.stop()
         if emulator is not None:
             emulator.stop()
         if shared_metrics is not None:
@@ -136,6 +145,27 @@ def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
         err=True,
     )
     return emulator
+
+
+def start_embedded_route_server(settings: Settings) -> EmbeddedRouteServer | None:
+    """The embedded default's BIRD and StayRTR (routeservers.embedded), when they can run;
+    otherwise one line saying why, and None."""
+    conf = settings.routeservers.embedded
+    if not conf.enabled:
+        return None
+    from ztix.routeserver.embedded import EmbeddedError, EmbeddedRouteServer, unavailable
+
+    why = unavailable(conf)
+    if why is None:
+        route_server = EmbeddedRouteServer(conf)
+        try:
+            typer.echo(route_server.start(), err=True)
+        except EmbeddedError as exc:
+            why = str(exc)
+        else:
+            return route_server
+    typer.echo(f"warning: no embedded route server ({why}); running without one", err=True)
+    return None
 
 
 def gate_or_exit(settings: Settings, database: Database) -> None:

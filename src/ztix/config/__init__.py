@@ -33,6 +33,7 @@ from ztix.config.policy import (
     WorkflowConfig,
 )
 from ztix.config.routeservers import (
+    EmbeddedRouteServerConfig,
     RouteServerConfig,
     RouteServerPolicyConfig,
     RouteServersConfig,
@@ -60,6 +61,7 @@ __all__ = [
     "ConfigError",
     "ControllerConfig",
     "DatabaseConfig",
+    "EmbeddedRouteServerConfig",
     "Environment",
     "IxfConfig",
     "JobsConfig",

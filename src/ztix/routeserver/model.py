@@ -70,6 +70,8 @@ class RouteServer:
     policy: Policy = field(default_factory=Policy)
     # ASNs PeeringDB lists as info_never_via_route_servers: refused anywhere in a path.
     never_via_route_servers: tuple[int, ...] = ()
+    # The port the BGP sessions listen on (`local ... port`); 179 is left unsaid.
+    bgp_port: int = 179
 
 
 @dataclass(frozen=True)

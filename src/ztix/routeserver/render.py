@@ -304,6 +304,7 @@ def _server(server: RouteServer) -> dict[str, Any]:
         "main_path": ConfigPath(f"{server.config_dir.rstrip('/')}/{MAIN_FILE}"),
         "validators": tuple(sorted(validators, key=lambda v: v.protocol)),
         "never_via_route_servers": _rows(never, 10),
+        "bgp_port": _int(server.bgp_port, "BGP port", 1, 65535),
     }
 
 
