@@ -938,6 +938,11 @@ export interface components {
             applied: boolean;
             /** Asn */
             asn: number;
+            /**
+             * Bgp Port
+             * @description The port the member's router dials (179 but in labs)
+             */
+            bgp_port: number;
             /** Ipv4 */
             ipv4: string;
             /** Ipv6 */

@@ -211,10 +211,12 @@ function sessionTone(session: BgpSession) {
 }
 
 function SessionLine({ session }: { session: BgpSession }) {
+  const waiting = session.bgp_state !== "Established" && sessionTone(session) === "warm";
   return (
     <li className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
       <span className="w-10 font-mono text-xs text-slate">{session.family === "ipv6" ? "IPv6" : "IPv4"}</span>
       <Badge tone={sessionTone(session)}>{session.bgp_state ?? session.state}</Badge>
+      {waiting ? <span className="text-slate">waiting for your router to connect</span> : null}
       {session.since ? <span className="text-slate">since {formatRelative(session.since)}</span> : null}
       <span className="text-slate">
         {session.imported} accepted · {session.filtered} filtered
@@ -270,6 +272,8 @@ export function RouteServersCard({ request }: { request: JoinRequest }) {
                   <Mono className="text-sm">AS{rs.asn}</Mono>
                   <Mono className="text-sm text-slate">{rs.ipv4}</Mono>
                   <Mono className="text-sm text-slate">{rs.ipv6}</Mono>
+                  {rs.bgp_port === 179 ? null : <Mono className="text-sm text-slate">port {rs.bgp_port}</Mono>}
+                  {active && rs.applied ? <Badge tone="ok">configuration applied</Badge> : null}
                 </div>
                 <ServerSessions server={rs} active={active} />
               </li>

@@ -146,6 +146,7 @@ def member_route_servers(
                 asn=rs.asn,
                 ipv4=str(rs.ipv4),
                 ipv6=str(rs.ipv6),
+                bgp_port=rs.bgp_port,
                 **peer,
                 sessions_ok=read.ok if read else None,
                 sessions=[SessionOut.of(p) for n, p in sorted(read.protocols.items()) if n in mine]
