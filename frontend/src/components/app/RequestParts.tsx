@@ -99,9 +99,10 @@ export function RequestSummary({ request, extra }: { request: JoinRequest; extra
         <span className="text-slate"> · {formatRelative(request.created_at)}</span>
       </Field>
       {request.notes ? (
-        <div className="sm:col-span-2">
-          <Field label="Notes">{request.notes}</Field>
-        </div>
+        // A <dl> holds only <dt>/<dd> groups in one <div> each (axe definition-list).
+        <Field label="Notes" className="sm:col-span-2">
+          {request.notes}
+        </Field>
       ) : null}
       {extra}
     </dl>
