@@ -5,8 +5,8 @@ serve says so in one line and runs without a route server."""
 
 from __future__ import annotations
 
-import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -68,11 +68,12 @@ def approve_one_member(served: Served) -> str:
 
 
 def alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet is not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_an_approved_member_gets_an_applied_config_on_the_embedded_route_server(
@@ -116,6 +117,21 @@ def test_an_approved_member_gets_an_applied_config_on_the_embedded_route_server(
         assert "ztix_rpki_" in shown  # the RTR session to the embedded StayRTR
     # Stopping the app stops BIRD (and StayRTR with it).
     wait_for("BIRD to stop with the app", lambda: not alive(pid), 20)
+
+
+def test_what_a_killed_serve_left_running_is_ended_by_the_next_start(root: Path) -> None:
+    config = example_config(root)
+    with serving(root, config) as served:
+        stale = int((root / "rs" / "bird.pid").read_text())
+        served.process.send_signal(signal.SIGKILL)  # no chance to stop BIRD and StayRTR
+        served.process.wait(timeout=10)
+    assert alive(stale)
+    with serving(root, config) as served:
+        assert "embedded route server rs-embedded AS64500: BIRD on" in served.output()
+        assert int((root / "rs" / "bird.pid").read_text()) != stale
+        assert not alive(stale)
+        rtr = int((root / "rs" / "stayrtr.pid").read_text())
+    wait_for("StayRTR to stop with the app", lambda: not alive(rtr), 20)
 
 
 def test_without_bird_serve_says_so_and_runs_without_a_route_server(root: Path) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress as ip
 import os
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -289,3 +290,13 @@ def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
     assert cache.rendered("rs2", samples.basic())[1] == digest and len(calls) == 2
     fewer = DesiredConfig(samples.basic().server, samples.basic().peers[:1])
     assert cache.rendered("rs1", fewer)[1] != digest and len(calls) == 3
+
+
+def test_a_bgp_port_other_than_179_is_where_the_sessions_listen() -> None:
+    files = render(replace_server(bgp_port=1179))
+    peers = "".join(text for name, text in files.items() if name != "ztix.conf")
+    assert re.search(r"\tlocal [0-9.]+ port 1179 as ZTIX_RS_ASN;", peers)
+    # 179 is left unsaid: the golden files above stay as they were.
+    assert not re.search(r"local \S+ port", "".join(render(samples.basic()).values()))
+    with pytest.raises(RenderError, match="BGP port"):
+        render(replace_server(bgp_port=0))

@@ -78,27 +78,28 @@ def serve(
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
-    route_server = start_embedded_route_server(settings)
-    if route_server is None and settings.routeservers.embedded.enabled:
-        # Carry on without it: members become active without a route server.
-        os.environ["ZTIX_ROUTESERVERS__EMBEDDED__ENABLED"] = "false"
-        settings = settings_or_exit(config)
-    with open_database(settings) as database:
-        gate_or_exit(settings, database)
-        with database.session() as db:
-            created = ensure_initial_admin(db)
-    if created:
-        username, password = created.split(":", 1)
-        typer.echo(
-            "\n  Created the initial admin account (the password is shown only this once):\n"
-            f"    username: {username}\n    password: {password}\n",
-            err=True,
-        )
+    route_server: EmbeddedRouteServer | None = None
     shared_metrics: Path | None = None
-    if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
-        path, own = observability.enter_multiprocess_mode()
-        shared_metrics = path if own else None
-    try:
+    try:  # whatever stops serve from here on stops what it started
+        route_server = start_embedded_route_server(settings)
+        if route_server is None and settings.routeservers.embedded.enabled:
+            # Carry on without it: members become active without a route server.
+            os.environ["ZTIX_ROUTESERVERS__EMBEDDED__ENABLED"] = "false"
+            settings = settings_or_exit(config)
+        with open_database(settings) as database:
+            gate_or_exit(settings, database)
+            with database.session() as db:
+                created = ensure_initial_admin(db)
+        if created:
+            username, password = created.split(":", 1)
+            typer.echo(
+                "\n  Created the initial admin account (the password is shown only this once):\n"
+                f"    username: {username}\n    password: {password}\n",
+                err=True,
+            )
+        if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
+            path, own = observability.enter_multiprocess_mode()
+            shared_metrics = path if own else None
         uvicorn.run(
             "ztix.api.main:app",
             factory=False,

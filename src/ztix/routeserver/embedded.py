@@ -11,6 +11,7 @@ why in one line and the caller carries on without them.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -101,6 +102,7 @@ class EmbeddedRouteServer:
             render_host_config(self._server, log_file=str(self._root / "bird.log")),
             encoding="utf-8",
         )
+        self._end_stale()
         try:
             rtr = self._start_stayrtr()
             self._start_bird()
@@ -112,6 +114,27 @@ class EmbeddedRouteServer:
             f"embedded route server {self._server.name} AS{self._server.asn}: BIRD on "
             f"{self.socket} (BGP port {port}){rtr}; files in {self._root} (not for production)"
         )
+
+    def _end_stale(self) -> None:
+        """End what an earlier ``ztix serve`` on this state directory left running (killed
+        before it could stop them): only pids from our own pidfiles whose command line names
+        this directory."""
+        for pidfile in (self._root / "bird.pid", self._root / "stayrtr.pid"):
+            try:
+                pid = int(pidfile.read_text(encoding="ascii").strip())
+            except (OSError, ValueError):
+                continue
+            if str(self._root) not in _cmdline(pid):
+                continue  # the pid is someone else's now
+            owner = _parent(pid)
+            if owner is not None and "serve" in _cmdline(owner) and "ztix" in _cmdline(owner):
+                raise EmbeddedError(f"another ztix serve (pid {owner}) runs it already")
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 5
+            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            pidfile.unlink(missing_ok=True)
 
     def _start_stayrtr(self) -> str:
         port = self._config.rtr_port
@@ -138,6 +161,7 @@ class EmbeddedRouteServer:
             ],
             self._root / "stayrtr.log",
         )
+        (self._root / "stayrtr.pid").write_text(f"{self._processes[-1].pid}\n", encoding="ascii")
         self._wait("StayRTR to listen", lambda: _listening(port))
         return f", StayRTR on 127.0.0.1:{port} serving {roas}"
 
@@ -222,6 +246,26 @@ class EmbeddedRouteServer:
                 process.kill()
                 process.wait(timeout=5)
         self._processes.clear()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
+    except OSError:
+        return ""
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    return None
 
 
 def _listening(port: int) -> bool:
