@@ -4,16 +4,17 @@
 #   make test-fast   the unit tier only: no database, no server, under a minute
 #   make screenshots   rewrite docs/screenshots/ from the browser tests
 #   make bench  every benchmark in short mode, one table (docs/performance.md)
+#   make lab / make lab-down   a live peering LAN with route servers and member routers (root)
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 export PATH := $(HOME)/.local/bin:$(PATH)
 
 CONFIG ?= runtime-config.yaml
 
-.PHONY: run test deps uv system-deps services lint typecheck pytest bench clean \
-	frontend frontend-check screenshots test-fast
+.PHONY: run test deps uv system-deps embedded-deps lab lab-down lab-status services lint \
+	typecheck pytest bench clean frontend frontend-check screenshots test-fast
 
-run: deps frontend $(CONFIG)
+run: deps frontend $(CONFIG) embedded-deps
 	@mkdir -p var
 	ZTIX_CONFIG=$(CONFIG) uv run ztix serve
 
@@ -54,6 +55,10 @@ system-deps:
 	@scripts/install-system-deps.sh
 	@scripts/install-irrd.sh
 
+# BIRD 2 and StayRTR for the embedded route server, where the machine allows (root + apt).
+embedded-deps:
+	@scripts/install-embedded-deps.sh
+
 services:
 	@scripts/ensure-services.sh
 
@@ -72,6 +77,19 @@ pytest:
 # PostgreSQL, Redis, BIRD or other server is started, so it needs nothing but `uv sync`.
 test-fast: deps
 	uv run pytest -q -n 0 -m unit tests/unit
+
+# A peering LAN on this machine (root): network namespaces and a bridge, two BIRD route
+# servers with StayRTR, three member routers filed and approved through the API; waits for
+# every session to be Established and prints a summary and the URL. lab-down removes it all.
+LAB_PORT ?= 8000
+lab: deps frontend
+	uv run ztix lab up --port $(LAB_PORT)
+
+lab-status: deps
+	uv run ztix lab status --port $(LAB_PORT)
+
+lab-down: deps
+	uv run ztix lab down
 
 # The browser tests, writing every page at both widths into docs/screenshots/.
 screenshots: deps system-deps services frontend

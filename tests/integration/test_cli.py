@@ -46,6 +46,9 @@ def env(tmp_path: Path) -> dict[str, str]:
         "ZTIX_ZEROTIER__CONTROLLER__EMULATOR_HOME": str(zt_home),
         "ZTIX_ZEROTIER__CONTROLLER__TOKEN_FILE": str(zt_home / "authtoken.secret"),
         "ZTIX_JOBS__RECONCILE_INTERVAL_SECONDS": "1",
+        # Not under test here (tests/integration/test_embedded_routeserver.py): no BIRD in
+        # the checkout's var/ and no StayRTR on the machine-wide port 3323.
+        "ZTIX_ROUTESERVERS__EMBEDDED__ENABLED": "false",
     }
 
 

@@ -13,9 +13,31 @@ export interface paths {
         };
         /**
          * Audit Events
-         * @description The audit trail, newest first.
+         * @description The audit trail, newest first, filtered by actor, action, request, ASN (its requests'
+         *     events and events about the ASN) and time range.
          */
         get: operations["audit_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/audit.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Audit Events Csv
+         * @description The filtered audit trail (same filters as ``/audit``) as CSV, newest first, at most
+         *     100,000 rows; ``details`` is a JSON cell.
+         */
+        get: operations["audit_events_csv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -163,7 +185,9 @@ export interface paths {
         put?: never;
         /**
          * Approve Request
-         * @description Approve a ``pending`` request; provisioning starts once this commits.
+         * @description Approve a ``pending`` request; provisioning starts once this commits. The optional
+         *     body sets the member's route-server import limits (``max_prefix_ipv4``/``_ipv6``, the
+         *     same overrides as ``PUT …/max-prefix``) and a note for the other admins.
          */
         post: operations["approve_request"];
         delete?: never;
@@ -379,6 +403,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin List Tokens
+         * @description Every live API token of every user, newest first (never a secret).
+         */
+        get: operations["admin_list_tokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Admin Revoke Token
+         * @description Revoke anyone's token at once (a leaked one): audited with the owner's id.
+         */
+        delete: operations["admin_revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin List Users
+         * @description Every account, by username: role, how it logs in, last login, disabled, its ASN
+         *     grants and how many live sessions it has.
+         */
+        get: operations["admin_list_users"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Get User
+         * @description An account with its grants and its sessions.
+         */
+        get: operations["admin_get_user"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin Disable User
+         * @description Disable an account and end its sessions (``forbidden`` for yourself).
+         */
+        post: operations["admin_disable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin Enable User
+         * @description Enable a disabled account.
+         */
+        post: operations["admin_enable_user"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/grants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin Add User Grant
+         * @description Let the account act for an ASN (a manual grant, source ``local``).
+         */
+        post: operations["admin_add_user_grant"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/grants/{asn}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Admin Remove User Grant
+         * @description Remove a manual grant; a PeeringDB grant follows PeeringDB (``forbidden``).
+         */
+        delete: operations["admin_remove_user_grant"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Admin Set User Role
+         * @description Make an account an admin or an operator (``forbidden`` to drop your own admin role).
+         */
+        put: operations["admin_set_user_role"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin Revoke User Sessions
+         * @description End every live session of the account at once.
+         */
+        post: operations["admin_revoke_user_sessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/local/login": {
         parameters: {
             query?: never;
@@ -466,6 +691,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Member Directory
+         * @description The IX's members: PeeringDB name and ASN, peering addresses, route-server session
+         *     state and joined date; the same members, addresses and dates as ``/participants.json``.
+         */
+        get: operations["member_directory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -479,6 +725,51 @@ export interface paths {
          */
         get: operations["me"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deliveries
+         * @description Every e-mail and webhook delivery addressed to you, newest first: sent, waiting for
+         *     a retry (with the last error), or given up.
+         */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Notification Settings
+         * @description Whether you get e-mail about your requests, and where it goes.
+         */
+        get: operations["get_notification_settings"];
+        /**
+         * Update Notification Settings
+         * @description Turn e-mail off (or on again). Messages already queued follow the new choice.
+         */
+        put: operations["update_notification_settings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -702,6 +993,96 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Tokens
+         * @description Your API tokens, live ones first (secrets are never shown again).
+         */
+        get: operations["list_tokens"];
+        put?: never;
+        /**
+         * Create Token
+         * @description Create a token for automation: send it as ``Authorization: Bearer <secret>``. The
+         *     secret is in this answer only; the IX keeps its hash.
+         */
+        post: operations["create_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Token
+         * @description Revoke a token at once; calls with it answer ``token_invalid`` from now on.
+         */
+        delete: operations["revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Webhooks
+         * @description Your webhooks (their secrets are never shown again).
+         */
+        get: operations["list_webhooks"];
+        put?: never;
+        /**
+         * Create Webhook
+         * @description POST each event about your requests (admins: new requests and failures) to ``url``
+         *     as JSON, signed with the secret in this answer.
+         */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Webhook
+         * @description Stop sending to a webhook; its queued deliveries are skipped.
+         */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/participants.json": {
         parameters: {
             query?: never;
@@ -725,6 +1106,11 @@ export interface components {
     schemas: {
         /** AdminJoinRequestDetail */
         AdminJoinRequestDetail: {
+            /**
+             * Approval Note
+             * @description The admin's note at approval (admins only)
+             */
+            approval_note: string | null;
             /** Approved By Policy */
             approved_by_policy: boolean;
             /** Asn */
@@ -757,6 +1143,13 @@ export interface components {
              */
             id: string;
             last_error: components["schemas"]["LastError"] | null;
+            /**
+             * Max Prefix Ipv4 Override
+             * @description The admin's IPv4 import limit on the route servers (null: PeeringDB's hint with headroom, or the default)
+             */
+            max_prefix_ipv4_override: number | null;
+            /** Max Prefix Ipv6 Override */
+            max_prefix_ipv6_override: number | null;
             membership: components["schemas"]["MembershipOut"] | null;
             /** Network Name */
             network_name: string;
@@ -780,6 +1173,11 @@ export interface components {
         };
         /** AdminJoinRequestOut */
         AdminJoinRequestOut: {
+            /**
+             * Approval Note
+             * @description The admin's note at approval (admins only)
+             */
+            approval_note: string | null;
             /** Approved By Policy */
             approved_by_policy: boolean;
             /** Asn */
@@ -810,6 +1208,13 @@ export interface components {
              */
             id: string;
             last_error: components["schemas"]["LastError"] | null;
+            /**
+             * Max Prefix Ipv4 Override
+             * @description The admin's IPv4 import limit on the route servers (null: PeeringDB's hint with headroom, or the default)
+             */
+            max_prefix_ipv4_override: number | null;
+            /** Max Prefix Ipv6 Override */
+            max_prefix_ipv6_override: number | null;
             membership: components["schemas"]["MembershipOut"] | null;
             /** Network Name */
             network_name: string;
@@ -848,6 +1253,144 @@ export interface components {
             offset: number;
             /** Total */
             total: number;
+        };
+        /** ApiTokenAdminOut */
+        ApiTokenAdminOut: {
+            /** Asns */
+            asns: number[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "member" | "admin";
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Owner
+             * @description The username of the token's owner
+             */
+            owner: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Scopes */
+            scopes: ("read" | "write")[];
+        };
+        /** ApiTokenCreate */
+        ApiTokenCreate: {
+            /**
+             * Asns
+             * @description A member token's ASNs (you must hold each); none for an admin token
+             */
+            asns?: number[];
+            /**
+             * Expires In Days
+             * @description At most `auth.api_token_max_days`
+             * @default 90
+             */
+            expires_in_days: number;
+            /**
+             * Kind
+             * @description `member`: acts for the ASNs named; `admin`: acts as you, an IX admin
+             * @default member
+             * @enum {string}
+             */
+            kind: "member" | "admin";
+            /**
+             * Name
+             * @description What it is for
+             */
+            name: string;
+            /**
+             * Write
+             * @description Also allow state-changing calls (join, cancel, …)
+             * @default false
+             */
+            write: boolean;
+        };
+        /** ApiTokenCreated */
+        ApiTokenCreated: {
+            /**
+             * Secret
+             * @description The token itself: shown this once, never again
+             */
+            secret: string;
+            token: components["schemas"]["ApiTokenOut"];
+        };
+        /** ApiTokenOut */
+        ApiTokenOut: {
+            /** Asns */
+            asns: number[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "member" | "admin";
+            /** Last Used At */
+            last_used_at: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Prefix
+             * @description The token's first characters, to recognise it
+             */
+            prefix: string;
+            /** Revoked At */
+            revoked_at: string | null;
+            /** Scopes */
+            scopes: ("read" | "write")[];
+        };
+        /**
+         * ApproveBody
+         * @description Approval with settings: the route servers' import limits for this member and a note
+         *     for the other admins. Everything is optional; an empty body approves as before.
+         */
+        ApproveBody: {
+            /**
+             * Max Prefix Ipv4
+             * @description IPv4 import limit; null: not overridden
+             */
+            max_prefix_ipv4?: number | null;
+            /**
+             * Max Prefix Ipv6
+             * @description IPv6 import limit; null: not overridden
+             */
+            max_prefix_ipv6?: number | null;
+            /**
+             * Note
+             * @default
+             */
+            note: string;
         };
         /** AsnOut */
         AsnOut: {
@@ -1005,6 +1548,43 @@ export interface components {
          * @enum {string}
          */
         Decision: "allow" | "deny_asn" | "deny_network" | "needs_admin";
+        /** DeliveryOut */
+        DeliveryOut: {
+            /** Attempts */
+            attempts: number;
+            /**
+             * Channel
+             * @enum {string}
+             */
+            channel: "email" | "webhook";
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Event */
+            event: string;
+            /** Id */
+            id: number;
+            /** Last Error */
+            last_error: string | null;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Request Id */
+            request_id: string | null;
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "gave_up" | "skipped";
+            /**
+             * Target
+             * @description The e-mail recipient or the webhook URL
+             */
+            target: string;
+        };
         /** DifferenceOut */
         DifferenceOut: {
             /** Detail */
@@ -1015,6 +1595,100 @@ export interface components {
             network_id: string;
             /** Node Id */
             node_id: string | null;
+        };
+        /** DirectoryConnectionOut */
+        DirectoryConnectionOut: {
+            /** Connected Since */
+            connected_since: string | null;
+            /** Ipv4 */
+            ipv4: string | null;
+            /** Ipv6 */
+            ipv6: string | null;
+            /** Network Name */
+            network_name: string;
+            /**
+             * Route Server
+             * @description Peers with the route servers (as in IX-F)
+             */
+            route_server: boolean;
+            /** Sessions */
+            sessions: components["schemas"]["DirectorySessionOut"][];
+            /** Zt Network Id */
+            zt_network_id: string;
+        };
+        /** DirectoryMemberOut */
+        DirectoryMemberOut: {
+            /** Asn */
+            asn: number;
+            /** Connections */
+            connections: components["schemas"]["DirectoryConnectionOut"][];
+            /**
+             * Member Since
+             * @description When its first connection went live
+             */
+            member_since: string | null;
+            /**
+             * Name
+             * @description The network's name in PeeringDB, when known
+             */
+            name: string | null;
+        };
+        /** DirectoryOut */
+        DirectoryOut: {
+            /** Ix Name */
+            ix_name: string;
+            /** Members */
+            members: components["schemas"]["DirectoryMemberOut"][];
+            /**
+             * Public
+             * @description Whether anyone may read the directory (directory.public)
+             */
+            public: boolean;
+        };
+        /** DirectorySessionOut */
+        DirectorySessionOut: {
+            /**
+             * Family
+             * @description ipv4 or ipv6
+             */
+            family: string;
+            /**
+             * Info
+             * @description e.g. Established, Active, Passive
+             */
+            info: string;
+            /**
+             * Server
+             * @description The route server's name
+             */
+            server: string;
+            /**
+             * State
+             * @description up, down, start, … as BIRD says; unknown if unread
+             */
+            state: string;
+        };
+        /** GrantBody */
+        GrantBody: {
+            /** Asn */
+            asn: number;
+        };
+        /** GrantOut */
+        GrantOut: {
+            /** Asn */
+            asn: number;
+            /**
+             * Granted At
+             * Format: date-time
+             */
+            granted_at: string;
+            /** Network Name */
+            network_name: string;
+            /**
+             * Source
+             * @description local (given by an admin or the CLI) or peeringdb
+             */
+            source: string;
         };
         /** IrrOverrideBody */
         IrrOverrideBody: {
@@ -1274,6 +1948,11 @@ export interface components {
              * @default false
              */
             bgp_password_set: boolean;
+            /**
+             * Bgp Port
+             * @description The port the member's router dials (179 but in labs)
+             */
+            bgp_port: number;
             /** Ipv4 */
             ipv4: string;
             /** Ipv6 */
@@ -1291,7 +1970,7 @@ export interface components {
             /** Receive Limit Ipv6 */
             receive_limit_ipv6?: number | null;
             /** Sessions */
-            sessions: components["schemas"]["SessionOut"][];
+            sessions: components["schemas"]["ztix__api__schemas__routeservers__SessionOut"][];
             /** Sessions Ok */
             sessions_ok: boolean | null;
         };
@@ -1361,6 +2040,29 @@ export interface components {
             /** Zt Network Id */
             zt_network_id: string | null;
         };
+        /** NotificationSettings */
+        NotificationSettings: {
+            /**
+             * Email
+             * @description E-mail about your requests (admins: the queue's)
+             */
+            email: boolean;
+            /**
+             * Email Address
+             * @description Where they go (your account's address)
+             */
+            email_address: string | null;
+            /**
+             * Email Configured
+             * @description Whether this IX sends e-mail at all
+             */
+            email_configured: boolean;
+        };
+        /** NotificationSettingsUpdate */
+        NotificationSettingsUpdate: {
+            /** Email */
+            email: boolean;
+        };
         /**
          * OidcCallback
          * @description What PeeringDB put on the /auth/callback URL: ``code`` and ``state``, or ``error``.
@@ -1393,6 +2095,17 @@ export interface components {
         Page_AuditEventOut_: {
             /** Items */
             items: components["schemas"]["AuditEventOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[DeliveryOut] */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -1521,6 +2234,19 @@ export interface components {
          * @enum {string}
          */
         RequestStatus: "pending" | "approved" | "provisioning" | "active" | "rejected" | "cancelled" | "failed" | "deprovisioning" | "removed";
+        /** RevokedOut */
+        RevokedOut: {
+            /** Revoked */
+            revoked: number;
+        };
+        /** RoleBody */
+        RoleBody: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "operator";
+        };
         /** RouteOut */
         RouteOut: {
             /** As Path */
@@ -1620,7 +2346,7 @@ export interface components {
             /** Pair Order */
             pair_order: number;
             /** Sessions */
-            sessions?: components["schemas"]["SessionOut"][];
+            sessions?: components["schemas"]["ztix__api__schemas__routeservers__SessionOut"][];
             /** Sessions Error */
             sessions_error?: string | null;
             /** Sessions Ok */
@@ -1628,42 +2354,6 @@ export interface components {
             sync: components["schemas"]["SyncStateOut"] | null;
             /** Transport */
             transport: string;
-        };
-        /** SessionOut */
-        SessionOut: {
-            /** Bgp State */
-            bgp_state: string | null;
-            /** Exported */
-            exported: number;
-            /** Family */
-            family: string;
-            /** Filtered */
-            filtered: number;
-            /** Import Limit */
-            import_limit: number | null;
-            /** Imported */
-            imported: number;
-            /** Info */
-            info: string;
-            /** Last Error */
-            last_error: string | null;
-            /**
-             * Limit Tripped
-             * @description Which limit of the session tripped (routes dropped or session reset)
-             */
-            limit_tripped?: ("receive" | "import") | null;
-            /** Neighbor Address */
-            neighbor_address: string | null;
-            /** Neighbor As */
-            neighbor_as: number | null;
-            /** Protocol */
-            protocol: string;
-            /** Receive Limit */
-            receive_limit?: number | null;
-            /** Since */
-            since: string | null;
-            /** State */
-            state: string;
         };
         /** SyncStateOut */
         SyncStateOut: {
@@ -1699,6 +2389,167 @@ export interface components {
             /** Reconfigure Count */
             reconfigure_count: number;
         };
+        /** UserDetail */
+        UserDetail: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string | null;
+            /** Grants */
+            grants: components["schemas"]["GrantOut"][];
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Last Login At */
+            last_login_at: string | null;
+            /** Live Sessions */
+            live_sessions: number;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "operator";
+            /** Sessions */
+            sessions: components["schemas"]["ztix__api__schemas__users__SessionOut"][];
+            /**
+             * Source
+             * @description How the account logs in
+             * @enum {string}
+             */
+            source: "local" | "peeringdb";
+            /** Username */
+            username: string;
+        };
+        /** UserOut */
+        UserOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string | null;
+            /** Grants */
+            grants: components["schemas"]["GrantOut"][];
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Last Login At */
+            last_login_at: string | null;
+            /** Live Sessions */
+            live_sessions: number;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "operator";
+            /**
+             * Source
+             * @description How the account logs in
+             * @enum {string}
+             */
+            source: "local" | "peeringdb";
+            /** Username */
+            username: string;
+        };
+        /** WebhookCreate */
+        WebhookCreate: {
+            /** Url */
+            url: string;
+        };
+        /** WebhookCreated */
+        WebhookCreated: {
+            /**
+             * Secret
+             * @description Verify X-ZTIX-Signature (sha256=HMAC-SHA256 of '<X-ZTIX-Timestamp>.<body>') with it: shown this once
+             */
+            secret: string;
+            webhook: components["schemas"]["WebhookOut"];
+        };
+        /** WebhookOut */
+        WebhookOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Url */
+            url: string;
+        };
+        /** SessionOut */
+        ztix__api__schemas__routeservers__SessionOut: {
+            /** Bgp State */
+            bgp_state: string | null;
+            /** Exported */
+            exported: number;
+            /** Family */
+            family: string;
+            /** Filtered */
+            filtered: number;
+            /** Import Limit */
+            import_limit: number | null;
+            /** Imported */
+            imported: number;
+            /** Info */
+            info: string;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Limit Tripped
+             * @description Which limit of the session tripped (routes dropped or session reset)
+             */
+            limit_tripped?: ("receive" | "import") | null;
+            /** Neighbor Address */
+            neighbor_address: string | null;
+            /** Neighbor As */
+            neighbor_as: number | null;
+            /** Protocol */
+            protocol: string;
+            /** Receive Limit */
+            receive_limit?: number | null;
+            /** Since */
+            since: string | null;
+            /** State */
+            state: string;
+        };
+        /** SessionOut */
+        ztix__api__schemas__users__SessionOut: {
+            /** Client Address */
+            client_address: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Id
+             * @description The first 12 hex digits of the session's token digest
+             */
+            id: string;
+            /**
+             * Last Seen At
+             * Format: date-time
+             */
+            last_seen_at: string;
+            /** Method */
+            method: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1711,11 +2562,16 @@ export interface operations {
     audit_events: {
         parameters: {
             query?: {
+                limit?: number;
+                offset?: number;
                 request_id?: string | null;
                 actor?: string | null;
                 action?: string | null;
-                limit?: number;
-                offset?: number;
+                asn?: number | null;
+                /** @description From this time (inclusive) */
+                since?: string | null;
+                /** @description Before this time */
+                until?: string | null;
             };
             header?: {
                 /** @description From GET /api/v1/me */
@@ -1733,6 +2589,76 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Page_AuditEventOut_"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    audit_events_csv: {
+        parameters: {
+            query?: {
+                request_id?: string | null;
+                actor?: string | null;
+                action?: string | null;
+                asn?: number | null;
+                /** @description From this time (inclusive) */
+                since?: string | null;
+                /** @description Before this time */
+                until?: string | null;
+            };
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description Problem codes: `not_authenticated`, `session_expired` */
@@ -2195,7 +3121,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ApproveBody"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             200: {
@@ -3033,6 +3963,711 @@ export interface operations {
             };
         };
     };
+    admin_list_tokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenAdminOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_revoke_token: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `token_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_list_users: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_get_user: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_disable_user: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed`, `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_enable_user: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_add_user_grant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GrantBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `invalid_asn`, `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_remove_user_grant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+                asn: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed`, `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_set_user_role: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RoleBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserDetail"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed`, `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_revoke_user_sessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `csrf_failed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `user_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     local_login: {
         parameters: {
             query?: never;
@@ -3292,6 +4927,64 @@ export interface operations {
             };
         };
     };
+    member_directory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DirectoryOut"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired`, `token_invalid` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     me: {
         parameters: {
             query?: never;
@@ -3320,6 +5013,196 @@ export interface operations {
                 };
             };
             /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number;
+            };
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_notification_settings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_notification_settings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed`, `token_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4158,6 +6041,407 @@ export interface operations {
                 };
             };
             /** @description Problem codes: `request_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_tokens: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_token: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiTokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenCreated"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required`, `asn_not_authorized`, `csrf_failed`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revoke_token: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `token_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `webhook_limit` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed`, `webhook_url_refused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path: {
+                webhook_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `csrf_failed`, `token_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `webhook_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;

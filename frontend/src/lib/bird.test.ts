@@ -27,6 +27,12 @@ describe("the member's BIRD snippet", () => {
     )!;
     expect(withPassword.match(/ {2}password "<the session password you set>";/g)).toHaveLength(2);
   });
+
+  it("dials a route server's own BGP port when it is not 179 (the embedded default)", () => {
+    const lab = birdSnippet(REQUEST, [{ ...ROUTE_SERVERS[0]!, bgp_port: 1179 }])!;
+    expect(lab).toContain("  neighbor 192.0.2.1 port 1179 as 64999;");
+    expect(text).not.toContain(" port ");
+  });
   it("leaves out a family the member has no address in", () => {
     const v4only = { ...REQUEST, membership: { ...REQUEST.membership!, ipv6: null } };
     expect(birdSnippet(v4only, ROUTE_SERVERS)).not.toContain("_v6");

@@ -26,7 +26,7 @@ export function birdSnippet(request: JoinRequest, servers: MemberRouteServer[]):
         `protocol bgp ${protocolName(rs.name, family)} {`,
         `  description "ZT-IX route server ${rs.name} (IPv${family})";`,
         `  local ${local} as ${request.asn};`,
-        `  neighbor ${neighbor} as ${rs.asn};`,
+        `  neighbor ${neighbor}${rs.bgp_port === 179 ? "" : ` port ${rs.bgp_port}`} as ${rs.asn};`,
         ...(rs.bgp_password_set ? ['  password "<the session password you set>";'] : []),
         `  ipv${family} {`,
         "    import all;",

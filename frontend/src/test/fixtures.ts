@@ -47,6 +47,7 @@ export const ROUTE_SERVERS: MemberRouteServer[] = [
     asn: 64999,
     ipv4: "192.0.2.1",
     ipv6: "2001:db8:ab::1",
+    bgp_port: 179,
     applied: true,
     max_prefix_ipv4: 100,
     max_prefix_ipv6: 50,

@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from ztix import observability
-from ztix.cli import controller, irr, networks, policy, routeservers, users
+from ztix.cli import controller, irr, lab, networks, policy, routeservers, users
 from ztix.cli import requests as join_requests
 from ztix.cli.banner import banner, log_as_json
 from ztix.cli.common import ConfigOption, open_database, settings_or_exit, whole_number
@@ -23,6 +23,7 @@ from ztix.workflow import networks as ix_networks
 from ztix.workflow import users as accounts
 
 if TYPE_CHECKING:
+    from ztix.routeserver.embedded import EmbeddedRouteServer
     from ztix.zerotier.emulator import ControllerEmulator
 
 app = typer.Typer(help="ZT-IX: control plane of a virtual Internet Exchange.", no_args_is_help=True)
@@ -35,6 +36,7 @@ app.add_typer(routeservers.app, name="routeservers")
 app.add_typer(policy.app, name="policy")
 app.add_typer(irr.app, name="irr")
 app.add_typer(join_requests.app, name="requests")
+app.add_typer(lab.app, name="lab")
 
 
 def ensure_initial_admin(db: Session) -> str | None:
@@ -79,50 +81,60 @@ def serve(
     if migrate_db:
         migrate.upgrade(settings.database_url)
     emulator = start_embedded_emulator(settings)
-    with open_database(settings) as database:
-        gate_or_exit(settings, database)
-        with database.session() as db:
-            created = ensure_initial_admin(db)
-            admins = [u.username for u in accounts.list_users(db) if u.role == "admin"]
-    listen_host, listen_port = host or settings.server.host, port or settings.server.port
-    first_admin = created.partition(":")[::2] if created else None
-    typer.echo(
-        banner(
-            settings,
-            host=listen_host,
-            port=listen_port,
-            created_admin=first_admin,
-            admins=admins,
-            json_logs=json_logs,
-        ),
-        err=True,
-    )
-    shared_metrics: Path | None = None
-    if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
-        path, own = observability.enter_multiprocess_mode()
-        shared_metrics = path if own else None
-    options = {
-        "host": listen_host,
-        "port": listen_port,
-        "workers": workers,
-        "log_level": settings.logging.level,
-        "json_logs": json_logs,
-        "remove_dir": str(shared_metrics) if shared_metrics else None,
-    }
-    if emulator is None:
-        # From here on this process only supervises the HTTP workers: it becomes
-        # ztix.supervisor (exec: same PID), which imports uvicorn and nothing of ours.
-        from ztix.supervisor import exec_supervisor
+    route_server: EmbeddedRouteServer | None = None
+    try:  # whatever stops serve from here on stops what it started
+        route_server = start_embedded_route_server(settings)
+        if route_server is None and settings.routeservers.embedded.enabled:
+            # Carry on without it: members become active without a route server.
+            os.environ["ZTIX_ROUTESERVERS__EMBEDDED__ENABLED"] = "false"
+            settings = settings_or_exit(config)
+        with open_database(settings) as database:
+            gate_or_exit(settings, database)
+            with database.session() as db:
+                created = ensure_initial_admin(db)
+                admins = [u.username for u in accounts.list_users(db) if u.role == "admin"]
+        listen_host, listen_port = host or settings.server.host, port or settings.server.port
+        first_admin = created.partition(":")[::2] if created else None
+        typer.echo(
+            banner(
+                settings,
+                host=listen_host,
+                port=listen_port,
+                created_admin=first_admin,
+                admins=admins,
+                json_logs=json_logs,
+            ),
+            err=True,
+        )
+        shared_metrics: Path | None = None
+        if workers > 1:  # each HTTP worker writes its samples where any of them can add them up
+            path, own = observability.enter_multiprocess_mode()
+            shared_metrics = path if own else None
+        options = {
+            "host": listen_host,
+            "port": listen_port,
+            "workers": workers,
+            "log_level": settings.logging.level,
+            "json_logs": json_logs,
+            "remove_dir": str(shared_metrics) if shared_metrics else None,
+        }
+        if emulator is None and route_server is None:
+            # Nothing of ours to stop later: from here on this process only supervises the
+            # HTTP workers; it becomes ztix.supervisor (exec: same PID), which imports uvicorn
+            # and nothing of ours.
+            from ztix.supervisor import exec_supervisor
 
-        exec_supervisor(options)
-    # The embedded default's emulator runs in this process: it stays, and so does all it
-    # imported (a development set-up; a deployment has a real controller).
-    from ztix.supervisor import run
+            exec_supervisor(options)
+        # The embedded default's emulator and route server are managed by this process: it
+        # stays, and so does all it imported (a development set-up).
+        from ztix.supervisor import run
 
-    try:
         run(options)
     finally:
-        emulator.stop()
+        if route_server is not None:
+            route_server.stop()
+        if emulator is not None:
+            emulator.stop()
 
 
 def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
@@ -151,6 +163,27 @@ def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:
         err=True,
     )
     return emulator
+
+
+def start_embedded_route_server(settings: Settings) -> EmbeddedRouteServer | None:
+    """The embedded default's BIRD and StayRTR (routeservers.embedded), when they can run;
+    otherwise one line saying why, and None."""
+    conf = settings.routeservers.embedded
+    if not conf.enabled:
+        return None
+    from ztix.routeserver.embedded import EmbeddedError, EmbeddedRouteServer, unavailable
+
+    why = unavailable(conf)
+    if why is None:
+        route_server = EmbeddedRouteServer(conf)
+        try:
+            typer.echo(route_server.start(), err=True)
+        except EmbeddedError as exc:
+            why = str(exc)
+        else:
+            return route_server
+    typer.echo(f"warning: no embedded route server ({why}); running without one", err=True)
+    return None
 
 
 def gate_or_exit(settings: Settings, database: Database) -> None:

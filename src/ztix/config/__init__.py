@@ -36,6 +36,7 @@ from ztix.config.policy import (
     WorkflowConfig,
 )
 from ztix.config.routeservers import (
+    EmbeddedRouteServerConfig,
     RouteServerConfig,
     RouteServerPolicyConfig,
     RouteServersConfig,
@@ -64,6 +65,7 @@ __all__ = [
     "ControllerConfig",
     "DatabaseConfig",
     "DirectoryConfig",
+    "EmbeddedRouteServerConfig",
     "Environment",
     "IrrConfig",
     "IxfConfig",

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from ztix.config.auth import RateLimit, token_key_list
 from ztix.config.base import Strict
@@ -43,6 +43,9 @@ class RouteServerConfig(Strict):
     network: str = Field(pattern=r"^([0-9a-fA-F]{6}|[0-9a-fA-F]{16})$")
     ipv4: ipaddress.IPv4Address
     ipv6: ipaddress.IPv6Address
+    # The port its BGP sessions listen on (BIRD's `local ... port`); members' routers
+    # dial it. 179 but for a route server that cannot bind privileged ports.
+    bgp_port: int = Field(179, ge=1, le=65535)
     # Its ZeroTier node: ZT-IX authorizes it on the network with the addresses above.
     node_id: str | None = Field(None, pattern=r"^[0-9a-fA-F]{10}$")
     # Servers of a pair are reconfigured one after the other, lowest first.
@@ -94,6 +97,71 @@ class RouteServerPolicyConfig(Strict):
     irr_more_specifics: bool = True
 
 
+class EmbeddedRouteServerConfig(Strict):
+    """Embedded default only: ``ztix serve`` runs one BIRD 2 route server and a StayRTR on
+    this machine, with every file under ``state_dir`` (docs/route-servers.md, "The embedded
+    route server"). When enabled, the server and the validator join ``servers`` and
+    ``rpki_validators`` like any other (local transport). Never in production."""
+
+    enabled: bool = False
+    name: str = Field("rs-embedded", pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    asn: int = Field(64500, ge=1, le=4_294_967_294)
+    network: str = Field("000001", pattern=r"^([0-9a-fA-F]{6}|[0-9a-fA-F]{16})$")
+    ipv4: ipaddress.IPv4Address = ipaddress.IPv4Address("192.0.2.1")
+    ipv6: ipaddress.IPv6Address = ipaddress.IPv6Address("2001:db8:ab::1")
+    # Unprivileged by default: the route server needs no root to listen.
+    bgp_port: int = Field(1179, ge=1, le=65535)
+    # bird.conf, the control socket, ZT-IX's config directory, logs, the ROA file.
+    state_dir: Path = Path("var/routeserver")
+    bird: str = "/usr/sbin/bird"
+    birdc: str = "/usr/sbin/birdc"
+    stayrtr: str = "/usr/bin/stayrtr"
+    # StayRTR listens on 127.0.0.1:rtr_port serving roa_file (a small sample is written
+    # there when missing); 0: no validator, routes are tagged "RPKI not checked".
+    rtr_port: int = Field(3323, ge=0, le=65535)
+    roa_file: Path | None = None  # default: <state_dir>/roas.json
+
+    @property
+    def root(self) -> Path:
+        # Absolute: BIRD resolves the paths birdc sends relative to its own directory.
+        return self.state_dir.absolute()
+
+    @property
+    def roas(self) -> Path:
+        return (self.roa_file or self.root / "roas.json").absolute()
+
+    def server(self) -> RouteServerConfig:
+        return RouteServerConfig(
+            name=self.name,
+            transport="local",
+            host="localhost",
+            birdc=self.birdc,
+            birdc_socket=self.root / "bird.ctl",
+            config_dir=self.root / "ztix" / "live",
+            main_config=self.root / "bird.conf",
+            asn=self.asn,
+            router_id=self.ipv4,
+            network=self.network,
+            ipv4=self.ipv4,
+            ipv6=self.ipv6,
+            bgp_port=self.bgp_port,
+            configure_timeout_seconds=30,
+        )
+
+    def validator(self) -> RpkiValidatorConfig | None:
+        if not self.rtr_port:
+            return None
+        # Short retry: BIRD may dial before StayRTR listens.
+        return RpkiValidatorConfig(
+            name=self.name.replace("-", "_"),
+            host="127.0.0.1",
+            port=self.rtr_port,
+            refresh_seconds=60,
+            retry_seconds=5,
+            expire_seconds=3600,
+        )
+
+
 class RouteServersConfig(Strict):
     servers: tuple[RouteServerConfig, ...] = ()
     rpki_validators: tuple[RpkiValidatorConfig, ...] = ()
@@ -122,3 +190,17 @@ class RouteServersConfig(Strict):
                     "each key must be 32 url-safe base64-encoded bytes (a Fernet key)"
                 ) from None
         return value
+
+    embedded: EmbeddedRouteServerConfig = EmbeddedRouteServerConfig()
+
+    @model_validator(mode="after")
+    def _with_embedded(self) -> RouteServersConfig:
+        """The embedded route server and validator are served like configured ones."""
+        if self.embedded.enabled:
+            server, validator = self.embedded.server(), self.embedded.validator()
+            # A frozen model: set once, here, while it is being built.
+            object.__setattr__(self, "servers", (*self.servers, server))
+            if validator is not None:
+                validators = (*self.rpki_validators, validator)
+                object.__setattr__(self, "rpki_validators", validators)
+        return self

@@ -92,6 +92,8 @@ class RouteServer:
     policy: Policy = field(default_factory=Policy)
     # ASNs PeeringDB lists as info_never_via_route_servers: refused anywhere in a path.
     never_via_route_servers: tuple[int, ...] = ()
+    # The port the BGP sessions listen on (`local ... port`); 179 is left unsaid.
+    bgp_port: int = 179
     # Maintenance (RFC 8326): the server adds GRACEFUL_SHUTDOWN to every route it exports.
     drained: bool = False
     blackholing: Blackholing = field(default_factory=lambda: Blackholing())

@@ -335,6 +335,7 @@ def _server(server: RouteServer) -> dict[str, Any]:
         "never_via_route_servers": _rows(never, 10),
         "drained": server.drained,
         "blackholing": _blackholing(server.blackholing, server),
+        "bgp_port": _int(server.bgp_port, "BGP port", 1, 65535),
     }
 
 

@@ -119,6 +119,7 @@ def build(
         ipv4_prefix=declared.ipv4_prefix,
         ipv6_prefix=declared.ipv6_prefix,
         config_dir=str(rs.config_dir),
+        bgp_port=rs.bgp_port,
         validators=tuple(
             RpkiValidator(
                 name=v.name,

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress as ip
 import os
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,13 @@ def test_the_render_cache_renders_only_the_peers_that_changed(
     rendered.clear()
     assert cache.rendered("rs1", other)[0] == render(other)
     assert len(rendered) == len(basic.peers) * 2  # the cache's render, then render()
+
+
+def test_a_bgp_port_other_than_179_is_where_the_sessions_listen() -> None:
+    files = render(replace_server(bgp_port=1179))
+    peers = "".join(text for name, text in files.items() if name != "ztix.conf")
+    assert re.search(r"\tlocal [0-9.]+ port 1179 as ZTIX_RS_ASN;", peers)
+    # 179 is left unsaid: the golden files above stay as they were.
+    assert not re.search(r"local \S+ port", "".join(render(samples.basic()).values()))
+    with pytest.raises(RenderError, match="BGP port"):
+        render(replace_server(bgp_port=0))

@@ -99,9 +99,10 @@ export function RequestSummary({ request, extra }: { request: JoinRequest; extra
         <span className="text-slate"> · {formatRelative(request.created_at)}</span>
       </Field>
       {request.notes ? (
-        <div className="sm:col-span-2">
-          <Field label="Notes">{request.notes}</Field>
-        </div>
+        // A <dl> holds only <dt>/<dd> groups in one <div> each (axe definition-list).
+        <Field label="Notes" className="sm:col-span-2">
+          {request.notes}
+        </Field>
       ) : null}
       {extra}
     </dl>
@@ -211,10 +212,12 @@ function sessionTone(session: BgpSession) {
 }
 
 function SessionLine({ session }: { session: BgpSession }) {
+  const waiting = session.bgp_state !== "Established" && sessionTone(session) === "warm";
   return (
     <li className="flex flex-wrap items-center gap-x-3 gap-y-1 text-sm">
       <span className="w-10 font-mono text-xs text-slate">{session.family === "ipv6" ? "IPv6" : "IPv4"}</span>
       <Badge tone={sessionTone(session)}>{session.bgp_state ?? session.state}</Badge>
+      {waiting ? <span className="text-slate">waiting for your router to connect</span> : null}
       {session.since ? <span className="text-slate">since {formatRelative(session.since)}</span> : null}
       <span className="text-slate">
         {session.imported} accepted · {session.filtered} filtered
@@ -276,6 +279,8 @@ export function RouteServersCard({ request }: { request: JoinRequest }) {
                   <Mono className="text-sm">AS{rs.asn}</Mono>
                   <Mono className="text-sm text-slate">{rs.ipv4}</Mono>
                   <Mono className="text-sm text-slate">{rs.ipv6}</Mono>
+                  {rs.bgp_port === 179 ? null : <Mono className="text-sm text-slate">port {rs.bgp_port}</Mono>}
+                  {active && rs.applied ? <Badge tone="ok">configuration applied</Badge> : null}
                 </div>
                 <ServerSessions server={rs} active={active} />
               </li>

@@ -196,6 +196,7 @@ def member_route_servers(
                 asn=rs.asn,
                 ipv4=str(rs.ipv4),
                 ipv6=str(rs.ipv6),
+                bgp_port=rs.bgp_port,
                 **peer,
                 bgp_password_set=password_set,
                 sessions_ok=read.ok if read else None,

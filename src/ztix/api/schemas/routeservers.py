@@ -116,6 +116,7 @@ class MemberRouteServerOut(BaseModel):
     asn: int
     ipv4: str
     ipv6: str
+    bgp_port: int = Field(description="The port the member's router dials (179 but in labs)")
     applied: bool
     max_prefix_ipv4: int | None
     max_prefix_ipv6: int | None

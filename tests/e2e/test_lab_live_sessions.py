@@ -1,0 +1,96 @@
+"""A small `make lab` (issue 20): one route server and two member routers in network
+namespaces on a bridge, the members filed and approved through the API. Every BGP session
+comes up Established; the route server keeps the refused routes with their reasons; a member
+sees its live sessions in the web app (screenshots with ZTIX_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.browser import check_page
+from tests.support.e2e import require_tools
+from tests.support.services import free_port
+from ztix.lab import netns, plan, runner
+from ztix.lab.client import ApiSession
+
+ALPHA = plan.ALPHA
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[tuple[plan.Plan, runner.State]]:
+    require_tools()
+    runner.require()
+    root = Path(tempfile.mkdtemp(prefix="ztlab-", dir="/tmp")) / "lab"
+    small = plan.small(root, f"zte{os.getpid() % 10000:04d}", free_port(), free_port())
+    lines: list[str] = []
+    try:
+        yield small, runner.up(small, lines.append, timeout=150)
+    finally:
+        runner.down(small, lines.append)
+        root.parent.rmdir()
+
+
+def test_sessions_come_up_and_refused_routes_keep_their_reason(
+    lab: tuple[plan.Plan, runner.State],
+) -> None:
+    small, _state = lab
+    views = {v.name: v for v in runner.views(small)}
+    assert set(views) == {"alpha", "bravo"}
+    for view in views.values():
+        assert view.sessions, view
+        assert all(s.established for s in view.sessions), view.sessions
+    # alpha announces 7 prefixes; the policy refuses 4, each tagged with its reason.
+    assert views["alpha"].refused == {
+        "193.0.8.0/23": "rpki invalid",
+        "203.0.113.0/24": "bogon",
+        "193.0.12.0/25": "prefix length",
+        "2001:db8:1::/48": "bogon",
+    }
+    assert views["bravo"].refused["104.20.0.0/24"] == "rpki invalid"
+    accepted = {s.protocol[-2:]: s.accepted for s in views["alpha"].sessions}
+    assert accepted == {"v4": 2, "v6": 1}
+
+
+def test_the_member_sees_its_sessions_established(
+    lab: tuple[plan.Plan, runner.State], browser: Browser
+) -> None:
+    small, state = lab
+    password = state.passwords[ALPHA.username]
+    request_id = state.requests[ALPHA.name]
+    with ApiSession(small.url, ALPHA.username, password) as noc:
+        servers = noc.get(f"/api/v1/requests/{request_id}/route-servers")
+    assert [s["name"] for s in servers] == ["rs1"]
+    assert {s["bgp_state"] for s in servers[0]["sessions"]} == {"Established"}
+
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        reduced_motion="reduce",
+        locale="en-GB",
+        bypass_csp=True,  # lets the test inject axe-core
+    )
+    page: Page = context.new_page()
+    try:
+        page.goto(f"{small.url}/login")
+        page.get_by_label("Username").fill(ALPHA.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{small.url}/requests/{request_id}")
+        sessions = page.get_by_label("BGP sessions on rs1")
+        expect(sessions.get_by_text("Established")).to_have_count(2)
+        expect(sessions.get_by_text(re.compile(r"2 accepted · 3 filtered"))).to_be_visible()
+        expect(page.get_by_text("configuration applied")).to_be_visible()
+        check_page(page, "lab-request-live-sessions")
+        page.goto(f"{small.url}/dashboard")
+        expect(page.get_by_role("list", name="Requests")).to_be_visible()
+        check_page(page, "lab-dashboard")
+    finally:
+        context.close()
+    assert netns.namespaces(small.prefix)
