@@ -20,20 +20,21 @@ class Benchmark:
 
 
 SUITE: tuple[Benchmark, ...] = (
-    Benchmark("api_load", budget_seconds=180),
-    Benchmark("memory", budget_seconds=90),
-    Benchmark("admin_queue", budget_seconds=70),
-    Benchmark("burst", budget_seconds=100),
-    # Issue 17's P1 and P3 (branch rsperf) move these two to ``--short`` and rows.
+    Benchmark("api_load", budget_seconds=140),
+    Benchmark("memory", budget_seconds=70),
+    Benchmark("admin_queue", budget_seconds=50),
+    Benchmark("burst", budget_seconds=80),
     Benchmark(
         "provisioning",
         ("--latency-requests", "20", "--backends", "sqlite", "--bulk", "100", "--phases", "1"),
+        budget_seconds=50,
     ),
-    Benchmark(
-        "routeservers",
-        ("--sizes", "10,500", "--runs", "1", "--sync-members", "500", "--approvals", "100"),
-        budget_seconds=70,
-    ),
+    # Issue 17's P3 and P1: the route servers' shape, apply and approval latency.
+    Benchmark("routeservers", budget_seconds=60),
+    Benchmark("bird_shapes", budget_seconds=40),
+    Benchmark("rs_approval", budget_seconds=60),
+    # Issue 15: IRR expansion against a local IRRd (its start-up included).
+    Benchmark("irr", budget_seconds=50),
 )
 
 
