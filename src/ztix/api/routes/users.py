@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from ztix.api.deps import AdminUser, Csrf, CurrentActor, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
@@ -19,6 +21,9 @@ from ztix.db.models import User
 from ztix.workflow import user_admin
 from ztix.workflow import users as accounts
 from ztix.workflow.user_admin import get_user
+
+# A users.id: a positive 32-bit integer (PostgreSQL INTEGER), else 422 before any query.
+UserId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 router = APIRouter(
     route_class=DatabaseRoute, prefix="/api/v1/admin/users", tags=["admin"], dependencies=[Csrf]
@@ -43,7 +48,7 @@ def admin_list_users(db: DbSession, _admin: AdminUser) -> list[UserOut]:
 
 
 @router.get("/{user_id}", response_model=UserDetail, responses=responses(*AUTH, "user_not_found"))
-def admin_get_user(user_id: int, db: DbSession, _admin: AdminUser) -> UserDetail:
+def admin_get_user(user_id: UserId, db: DbSession, _admin: AdminUser) -> UserDetail:
     """An account with its grants and its sessions."""
     return _detail(db, get_user(db, user_id))
 
@@ -52,7 +57,7 @@ def admin_get_user(user_id: int, db: DbSession, _admin: AdminUser) -> UserDetail
     "/{user_id}/disable", response_model=UserDetail, responses=responses(*CHANGE, "forbidden")
 )
 def admin_disable_user(
-    user_id: int, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    user_id: UserId, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> UserDetail:
     """Disable an account and end its sessions (``forbidden`` for yourself)."""
     user = user_admin.set_active(db, actor, user_id, False)
@@ -62,7 +67,7 @@ def admin_disable_user(
 
 @router.post("/{user_id}/enable", response_model=UserDetail, responses=responses(*CHANGE))
 def admin_enable_user(
-    user_id: int, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    user_id: UserId, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> UserDetail:
     """Enable a disabled account."""
     user = user_admin.set_active(db, actor, user_id, True)
@@ -72,7 +77,7 @@ def admin_enable_user(
 
 @router.put("/{user_id}/role", response_model=UserDetail, responses=responses(*CHANGE, "forbidden"))
 def admin_set_user_role(
-    user_id: int, body: RoleBody, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    user_id: UserId, body: RoleBody, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> UserDetail:
     """Make an account an admin or an operator (``forbidden`` to drop your own admin role)."""
     user = user_admin.set_role(db, actor, user_id, body.role)
@@ -82,7 +87,7 @@ def admin_set_user_role(
 
 @router.post("/{user_id}/sessions/revoke", response_model=RevokedOut, responses=responses(*CHANGE))
 def admin_revoke_user_sessions(
-    user_id: int, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    user_id: UserId, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> RevokedOut:
     """End every live session of the account at once."""
     revoked = user_admin.revoke_all_sessions(db, actor, user_id)
@@ -94,7 +99,7 @@ def admin_revoke_user_sessions(
     "/{user_id}/grants", response_model=UserDetail, responses=responses(*CHANGE, "invalid_asn")
 )
 def admin_add_user_grant(
-    user_id: int,
+    user_id: UserId,
     body: GrantBody,
     db: DbSession,
     _admin: AdminUser,
@@ -113,7 +118,7 @@ def admin_add_user_grant(
     "/{user_id}/grants/{asn}", response_model=UserDetail, responses=responses(*CHANGE, "forbidden")
 )
 def admin_remove_user_grant(
-    user_id: int, asn: int, db: DbSession, _admin: AdminUser, actor: CurrentActor
+    user_id: UserId, asn: int, db: DbSession, _admin: AdminUser, actor: CurrentActor
 ) -> UserDetail:
     """Remove a manual grant; a PeeringDB grant follows PeeringDB (``forbidden``)."""
     user = user_admin.remove_grant(db, actor, user_id, asn)
