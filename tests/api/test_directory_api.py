@@ -10,8 +10,8 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.support.jobs import run_until_settled
 from tests.support.app import create_user, login
+from tests.support.jobs import run_until_settled
 from tests.support.zt_fixtures import QueueDispatcher
 from ztix.api.app import create_app
 from ztix.config import Settings
