@@ -114,7 +114,7 @@ def test_identical_reapply_does_not_reconfigure(
 
     assert again.ok and not again.changed and again.unchanged
     assert again.applied_hash == again.previous_hash == files_hash(files)
-    assert bird.last_reconfiguration() == reconfigured
+    assert not bird.reconfigured_since(reconfigured)
     assert bird.log.read_text().count("Reconfiguring") == reconfigures_logged
 
 
@@ -139,7 +139,7 @@ def test_a_set_that_does_not_parse_is_refused_by_the_one_configure(
     assert result.rolled_back is True
     assert result.applied_hash == files_hash(good) == result.previous_hash
     assert bird.deployed() == good
-    assert bird.last_reconfiguration() == reconfigured  # never configured
+    assert not bird.reconfigured_since(reconfigured)  # never configured
     assert not bird.pending_undo()  # nothing half-applied, no undo timer running
     assert bird.protocols() >= BOTH and "AS64502_cccccccccc" not in bird.protocols()
     failed = bird.config_dir.with_name("live.failed")
@@ -574,7 +574,7 @@ def test_host_key_mismatch_is_refused_before_anything_is_uploaded(
     assert "pinned" in result.detail
     assert bird.deployed() == {"ztix.conf": INITIAL_ZTIX_CONF}
     assert not bird.leftovers()
-    assert bird.last_reconfiguration() == reconfigured
+    assert not bird.reconfigured_since(reconfigured)
 
 
 def test_an_unusable_host_key_line_is_a_host_key_failure(bird: Bird, sshd: SshServer) -> None:

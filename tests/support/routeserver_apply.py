@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ INITIAL_ZTIX_CONF = "# placeholder until ZT-IX's first apply\n"
 def require_tool(path: str, package: str) -> None:
     if not Path(path).is_file():
         pytest.fail(f"{path} is missing: install the Debian package {package}", pytrace=False)
+
+
+# Two reads of one reconfiguration's time differ by less than this (see reconfigured_since).
+SAME_MOMENT = timedelta(milliseconds=50)
+
+
+@dataclass(frozen=True)
+class Reconfiguration:
+    moment: datetime
+    logged: int
 
 
 @dataclass
@@ -55,11 +66,26 @@ class Bird:
 
         return set(parse_protocol_names(self.birdc("show", "protocols")))
 
-    def last_reconfiguration(self) -> str:
+    def last_reconfiguration(self) -> Reconfiguration:
+        """When BIRD last took a configuration, and how many its log has recorded."""
         for _, text in self.birdc("show", "status").lines:
             if text.startswith("Last reconfiguration on"):
-                return text
+                at = text.removeprefix("Last reconfiguration on").strip()
+                moment = datetime.fromisoformat(at)
+                logged = self.log.read_text().count("Reconfigured") if self.log.is_file() else 0
+                return Reconfiguration(moment, logged)
         raise AssertionError("show status has no 'Last reconfiguration' line")
+
+    def reconfigured_since(self, before: Reconfiguration) -> bool:
+        """Whether BIRD took a configuration after ``before`` was read.
+
+        `show status` prints the reconfiguration's monotonic time converted to wall-clock
+        time at each call (BIRD's tm_format_time: real now - (monotonic now - t)), so two
+        reads of one reconfiguration can differ by a millisecond or so; a real one is later
+        by far more, and is logged.
+        """
+        now = self.last_reconfiguration()
+        return now.logged > before.logged or now.moment - before.moment > SAME_MOMENT
 
     def pending_undo(self) -> bool:
         return "unconfirmed" in self.birdc("configure", "status").output
@@ -132,7 +158,7 @@ def running_bird(root: Path, host_config: str | None = None) -> Iterator[Bird]:
             return False
         first = server.last_reconfiguration()
         time.sleep(0.02)
-        return server.last_reconfiguration() == first
+        return not server.reconfigured_since(first)
 
     try:
         wait_for("BIRD to answer on its socket", answers, 10, every=0.02)
