@@ -36,6 +36,18 @@ def _read_until(read: subprocess.Popen[bytes], fd: int, marker: str) -> str:
     return output.decode(errors="replace").replace("\r\n", "\n")
 
 
+def _processes_naming(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline and proc.name.isdigit():
+            found.append(f"{proc.name} {cmdline}")
+    return found
+
+
 def _serve(env: dict[str, str], *, terminal: bool) -> str:
     port = free_port()
     if terminal:
@@ -65,6 +77,11 @@ def _serve(env: dict[str, str], *, terminal: bool) -> str:
         proc.wait(timeout=30)
         os.close(main)
     assert READY in output, output
+    # Stopped by SIGTERM, serve stopped the embedded BIRD and StayRTR it had started.
+    state_dir = env["ZTIX_ROUTESERVERS__EMBEDDED__STATE_DIR"]
+    assert "embedded route server" in output and state_dir in output, output
+    assert proc.returncode == 0
+    assert not _processes_naming(state_dir)
     assert f"http://127.0.0.1:{port}/api/v1/docs" in output
     assert f"config file    {EXAMPLE.resolve()}" in output
     return output

@@ -55,6 +55,8 @@ def test_serve_leaves_a_lean_supervisor_that_cleans_up(
         "ZTIX_ZEROTIER__CONTROLLER__URL": controller.url,
         "ZTIX_ZEROTIER__CONTROLLER__TOKEN": controller.token,
         "ZTIX_ZEROTIER__CONTROLLER__EMBEDDED_EMULATOR": "false",
+        # A deployment's route servers are its own hosts, not the example's embedded one.
+        "ZTIX_ROUTESERVERS__EMBEDDED__ENABLED": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve makes its own, and removes it
     port = free_port()

@@ -24,6 +24,11 @@ def embedded_env(tmp_path: Path, database_url: str | None = None) -> dict[str, s
         "ZTIX_ZEROTIER__CONTROLLER__EMULATOR_HOME": str(zt_home),
         "ZTIX_ZEROTIER__CONTROLLER__TOKEN_FILE": str(zt_home / "authtoken.secret"),
         "ZTIX_JOBS__RECONCILE_INTERVAL_SECONDS": "1",
+        # The example's embedded route server, with its files under tmp_path (never the
+        # checkout's var/) and ports of its own (never the machine-wide 1179 and 3323).
+        "ZTIX_ROUTESERVERS__EMBEDDED__STATE_DIR": str(tmp_path / "routeserver"),
+        "ZTIX_ROUTESERVERS__EMBEDDED__BGP_PORT": str(free_port()),
+        "ZTIX_ROUTESERVERS__EMBEDDED__RTR_PORT": str(free_port()),
     }
 
 

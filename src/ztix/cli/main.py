@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -73,6 +74,11 @@ def serve(
     workers: Annotated[int, typer.Option(parser=whole_number(1), help="HTTP worker processes")] = 1,
 ) -> None:
     """Run the API (and, in the embedded default, everything else) in this process."""
+    # SIGTERM (systemd, a container, `kill`) must end serve through its `finally`, which stops
+    # the embedded BIRD and StayRTR: Python's default action ends the process on the spot,
+    # and uvicorn, once it has shut down, raises the signal it caught again with the handler
+    # it found, so without this one they were left running.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     settings = settings_or_exit(config)
     if config is not None:
         os.environ["ZTIX_CONFIG"] = str(config)  # the HTTP app (ztix.api.main) loads the same
@@ -135,6 +141,10 @@ def serve(
             route_server.stop()
         if emulator is not None:
             emulator.stop()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)  # asked to stop, and stopped: a success
 
 
 def start_embedded_emulator(settings: Settings) -> ControllerEmulator | None:

@@ -106,7 +106,7 @@ class EmbeddedRouteServer:
         try:
             rtr = self._start_stayrtr()
             self._start_bird()
-        except EmbeddedError:
+        except BaseException:  # a failure, or serve told to stop meanwhile: nothing left behind
             self.stop()
             raise
         port = self._config.bgp_port
