@@ -33,7 +33,7 @@ from tests.support.rsfeat_lab import (
 )
 from tests.support.waiting import wait_for
 from ztix.config import RouteServerConfig, RouteServersConfig
-from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, User
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, RouteServerPeer, User
 from ztix.db.session import Database
 from ztix.routeserver import status
 from ztix.routeserver.apply import ProtocolState, parse_protocols
@@ -397,6 +397,17 @@ def lg_client(lab: Lab, make_client: AppFactory, database: Database) -> Iterator
                 asn=A.asn,
             )
         )
+        db.add(
+            RouteServerPeer(
+                server="rs-feat",
+                request_id=request.id,
+                asn=A.asn,
+                max_prefix_ipv4=100,
+                max_prefix_ipv6=100,
+                max_prefix_source="default (no data)",
+                applied=True,
+            )
+        )
         db.commit()
         client.headers["X-Test-Request"] = str(request.id)
     yield client
@@ -455,6 +466,25 @@ def test_looking_glass_is_for_the_member_and_admins(lg_client: TestClient) -> No
     assert admin.get(lg_url(lg_client, "routes")).status_code == 200
     other = lg_url(lg_client, "routes").replace(proto(A), proto(C))
     assert admin.get(other).json()["code"] == "not_found"  # not this request's session
+
+
+def test_admin_reaches_any_members_looking_glass_from_the_route_servers(
+    lg_client: TestClient,
+) -> None:
+    """The admin route-servers listing names the request behind each member session (what
+    the admin page opens the looking glass with); sessions of no recorded request have none."""
+    admin = login(lg_client, "root")
+    [server] = admin.get("/api/v1/admin/route-servers", params={"sessions": True}).json()
+    by_protocol = {s["protocol"]: s for s in server["sessions"]}
+    rid = lg_client.headers["X-Test-Request"]
+    assert by_protocol[proto(A)]["request_id"] == rid
+    assert by_protocol[proto(A)]["filtered"] == 3
+    assert by_protocol[proto(C)]["request_id"] is None
+    one = admin.get("/api/v1/admin/route-servers/rs-feat").json()
+    assert {s["protocol"]: s["request_id"] for s in one["sessions"]}[proto(A)] == rid
+    url = f"/api/v1/requests/{rid}/looking-glass/rs-feat/{proto(A)}/routes"
+    page = admin.get(url, params={"kind": "filtered"}).json()
+    assert {r["prefix"] for r in page["routes"]} == {"8.8.8.8/32", "193.0.1.1/32", "193.0.17.0/25"}
 
 
 def test_looking_glass_queries_are_cached_and_throttled(lg_client: TestClient) -> None:
