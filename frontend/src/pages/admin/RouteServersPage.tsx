@@ -1,12 +1,15 @@
 import * as React from "react";
+import { Link } from "react-router";
 import type { RouteServer } from "@/api/types";
 import { DrainControl } from "@/components/app/DrainControl";
 import { Empty } from "@/components/app/Empty";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Field } from "@/components/app/Field";
+import { SessionLookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
 import { PageHeader } from "@/components/app/PageHeader";
 import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -25,6 +28,8 @@ function SyncBadge({ rs }: { rs: RouteServer }) {
 function ServerCard({ rs }: { rs: RouteServer }) {
   const sync = rs.sync;
   const sessions = rs.sessions ?? [];
+  const [glass, setGlass] = React.useState<string | null>(null);
+  const open = sessions.find((s) => s.protocol === glass && s.request_id);
   return (
     <Card>
       <CardHeader className="flex-row flex-wrap items-center justify-between gap-2">
@@ -113,6 +118,9 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                     <TableHead>State</TableHead>
                     <TableHead className="hidden sm:table-cell">Since</TableHead>
                     <TableHead className="hidden md:table-cell">Routes</TableHead>
+                    <TableHead>
+                      <span className="sr-only">Looking glass</span>
+                    </TableHead>
                   </TableRow>
                 </TableHeader>
                 <TableBody>
@@ -142,6 +150,20 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                         {s.imported} in · {s.filtered} filtered · {s.exported} out
                         {s.import_limit ? ` · limit ${s.import_limit}` : ""}
                       </TableCell>
+                      <TableCell className="text-right">
+                        {s.request_id ? (
+                          <Button
+                            variant={glass === s.protocol ? "secondary" : "outline"}
+                            size="sm"
+                            aria-expanded={glass === s.protocol}
+                            aria-controls={`lg-${rs.name}`}
+                            aria-label={`Looking glass of ${s.protocol}`}
+                            onClick={() => setGlass(glass === s.protocol ? null : s.protocol)}
+                          >
+                            Routes
+                          </Button>
+                        ) : null}
+                      </TableCell>
                     </TableRow>
                   ))}
                 </TableBody>
@@ -149,6 +171,27 @@ function ServerCard({ rs }: { rs: RouteServer }) {
             </div>
           )}
         </div>
+        {open?.request_id ? (
+          <section id={`lg-${rs.name}`} aria-label={`Looking glass of ${open.protocol}`} className="grid gap-3">
+            <div className="flex flex-wrap items-baseline justify-between gap-2">
+              <h3 className="text-sm font-semibold text-teal-deep">
+                Looking glass · <Mono>{open.protocol}</Mono>
+              </h3>
+              <Link to={`/admin/requests/${open.request_id}`} className="text-sm text-harbor hover:underline">
+                Open the member's request
+              </Link>
+            </div>
+            <p className="text-sm text-slate">
+              What {rs.name} did with this member's routes ({open.filtered} filtered, {open.imported} accepted) and what
+              it sends the member. Answers are up to 30 seconds old.
+            </p>
+            <SessionLookingGlass
+              key={open.protocol}
+              admin
+              session={{ requestId: open.request_id, server: rs.name, protocol: open.protocol }}
+            />
+          </section>
+        ) : null}
       </CardContent>
     </Card>
   );
