@@ -107,9 +107,9 @@ export function SessionLookingGlass({ session, admin = false }: { session: Sessi
   const fieldId = `lg-prefix-${path.server}-${path.protocol}`;
 
   return (
-    <div className="grid gap-4">
+    <div className="grid min-w-0 gap-4">
       <div className="flex flex-wrap items-end gap-3">
-        <div className="flex gap-1" role="tablist" aria-label="Which routes">
+        <div className="flex flex-wrap gap-1" role="tablist" aria-label="Which routes">
           {kinds.map(([k, label]) => (
             <Button
               key={k}

@@ -89,9 +89,9 @@ describe("the admin route-servers page", () => {
     });
     renderAt(<AdminRouteServersPage />, { path: "/admin/route-servers", route: "/admin/route-servers" });
     const user = userEvent.setup();
-    const open = await screen.findByRole("button", { name: `Looking glass of ${PROTOCOL}` });
+    const open = await screen.findByRole("button", { name: `Routes of ${PROTOCOL}` });
     // A session with no member request behind it (the RTR session) has no looking glass.
-    expect(screen.getAllByRole("button", { name: /^Looking glass of/ })).toHaveLength(1);
+    expect(screen.getAllByRole("button", { name: /^Routes of/ })).toHaveLength(1);
     await user.click(open);
     expect(open).toHaveAttribute("aria-expanded", "true");
     const glass = screen.getByRole("region", { name: `Looking glass of ${PROTOCOL}` });

@@ -114,13 +114,10 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                 <TableHeader>
                   <TableRow className="hover:bg-transparent">
                     <TableHead>Peer</TableHead>
-                    <TableHead>Neighbor</TableHead>
+                    <TableHead className="hidden sm:table-cell">Neighbor</TableHead>
                     <TableHead>State</TableHead>
                     <TableHead className="hidden sm:table-cell">Since</TableHead>
                     <TableHead className="hidden md:table-cell">Routes</TableHead>
-                    <TableHead>
-                      <span className="sr-only">Looking glass</span>
-                    </TableHead>
                   </TableRow>
                 </TableHeader>
                 <TableBody>
@@ -133,8 +130,21 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                       <TableCell>
                         <Mono className="text-xs">{s.protocol}</Mono>
                         {s.neighbor_as ? <div className="font-mono text-xs text-slate">AS{s.neighbor_as}</div> : null}
+                        {s.request_id ? (
+                          <Button
+                            className="mt-1.5"
+                            variant={glass === s.protocol ? "secondary" : "outline"}
+                            size="sm"
+                            aria-expanded={glass === s.protocol}
+                            aria-controls={`lg-${rs.name}`}
+                            aria-label={`Routes of ${s.protocol}`}
+                            onClick={() => setGlass(glass === s.protocol ? null : s.protocol)}
+                          >
+                            Routes
+                          </Button>
+                        ) : null}
                       </TableCell>
-                      <TableCell>
+                      <TableCell className="hidden sm:table-cell">
                         <Mono className="text-xs">{s.neighbor_address ?? "—"}</Mono>
                       </TableCell>
                       <TableCell>
@@ -150,20 +160,6 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                         {s.imported} in · {s.filtered} filtered · {s.exported} out
                         {s.import_limit ? ` · limit ${s.import_limit}` : ""}
                       </TableCell>
-                      <TableCell className="text-right">
-                        {s.request_id ? (
-                          <Button
-                            variant={glass === s.protocol ? "secondary" : "outline"}
-                            size="sm"
-                            aria-expanded={glass === s.protocol}
-                            aria-controls={`lg-${rs.name}`}
-                            aria-label={`Looking glass of ${s.protocol}`}
-                            onClick={() => setGlass(glass === s.protocol ? null : s.protocol)}
-                          >
-                            Routes
-                          </Button>
-                        ) : null}
-                      </TableCell>
                     </TableRow>
                   ))}
                 </TableBody>
@@ -172,7 +168,7 @@ function ServerCard({ rs }: { rs: RouteServer }) {
           )}
         </div>
         {open?.request_id ? (
-          <section id={`lg-${rs.name}`} aria-label={`Looking glass of ${open.protocol}`} className="grid gap-3">
+          <section id={`lg-${rs.name}`} aria-label={`Looking glass of ${open.protocol}`} className="grid min-w-0 gap-3">
             <div className="flex flex-wrap items-baseline justify-between gap-2">
               <h3 className="text-sm font-semibold text-teal-deep">
                 Looking glass · <Mono>{open.protocol}</Mono>
