@@ -55,7 +55,7 @@ from ztix.routeserver.policy_data import (
 )
 from ztix.routeserver.render import peer_protocols
 from ztix.routeserver.status import limit_tripped
-from ztix.routeserver.transport import BirdcReply
+from ztix.routeserver.transport import BirdcReply, RouteServerTransport
 from ztix.workflow import lookingglass
 
 RS_ASN = 6777
@@ -501,8 +501,8 @@ def test_looking_glass_queries_are_cached_and_throttled(lg_client: TestClient) -
     assert codes[0] == 200 and codes[1] == 429
 
 
-def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
-    config = RouteServersConfig(
+def metrics_config(lab: Lab, cache_seconds: float) -> RouteServersConfig:
+    return RouteServersConfig(
         servers=(
             RouteServerConfig(
                 name="rs-feat",
@@ -516,9 +516,13 @@ def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
                 ipv6=ip.IPv6Address("2001:db8:ab::1"),
             ),
         ),
-        status_cache_seconds=0,
+        status_cache_seconds=cache_seconds,
     )
-    families = {m.name: m for m in SessionRoutes(config).collect()}
+
+
+def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
+    status.forget()
+    families = {m.name: m for m in SessionRoutes(metrics_config(lab, 0)).collect()}
     samples = {
         (s.labels["asn"], s.labels["kind"]): s.value
         for s in families["ztix_route_server_session_routes"].samples
@@ -529,3 +533,33 @@ def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
         s.labels["asn"]: s.value for s in families["ztix_route_server_session_established"].samples
     }
     assert up[str(A.asn)] == 1 and up[str(H.asn)] == 0
+
+
+def test_metrics_scrapes_read_each_route_server_once_per_cache_window(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrape reads `show protocols all` once per route server (not per member), and
+    scrapes within ``status_cache_seconds`` read nothing more."""
+    reads: list[str] = []
+    real = status.status
+
+    def counted(transport: RouteServerTransport) -> dict[str, ProtocolState]:
+        reads.append("show protocols all")
+        return real(transport)
+
+    monkeypatch.setattr(status, "status", counted)
+    status.forget()
+    collector = SessionRoutes(metrics_config(lab, 600))
+    scrapes = [
+        {
+            (s.labels["asn"], s.labels["kind"]): s.value
+            for m in collector.collect()
+            if m.name == "ztix_route_server_session_routes"
+            for s in m.samples
+        }
+        for _ in range(3)
+    ]
+    assert len(reads) == 1
+    assert len({s[0] for s in scrapes[0]}) >= 7  # every member's session, from that one read
+    assert scrapes[0] == scrapes[1] == scrapes[2]
+    status.forget()
