@@ -139,5 +139,13 @@ def test_the_admin_reads_any_members_looking_glass_from_the_route_servers_page(
         glass.get_by_role("button", name="Look up").click()
         found = glass.get_by_role("region", name="Lookup of 193.0.12.0/25")
         expect(found).to_contain_text("prefix length outside the allowed range")
+        # The member's request, from the link: the same looking glass, worded for the admin.
+        glass.get_by_role("link", name="Open the member's request").click()
+        expect(page.get_by_role("heading", name="Looking glass")).to_be_visible()
+        expect(
+            page.get_by_text("What the route servers did with this member's routes")
+        ).to_be_visible()
+        expect(page.get_by_role("tab", name="Sent to the member")).to_be_visible()
+        expect(page.get_by_role("table", name="filtered routes")).to_contain_text("RPKI invalid")
     finally:
         context.close()

@@ -185,8 +185,9 @@ export function SessionLookingGlass({ session, admin = false }: { session: Sessi
   );
 }
 
-/** The member looking glass: what each route server did with the member's routes. */
-export function LookingGlass({ request }: { request: JoinRequest }) {
+/** The member looking glass: what each route server did with the member's routes (``admin``:
+ * worded for an operator on the admin request page). */
+export function LookingGlass({ request, admin = false }: { request: JoinRequest; admin?: boolean }) {
   const servers = useRequestRouteServers(request.id, request.status);
   const sessions = (servers.data ?? []).flatMap((rs) =>
     rs.sessions.map((s) => ({ requestId: request.id, server: rs.name, protocol: s.protocol })),
@@ -200,7 +201,9 @@ export function LookingGlass({ request }: { request: JoinRequest }) {
       <CardHeader>
         <CardTitle>Looking glass</CardTitle>
         <CardDescription>
-          What the route servers did with your routes: accepted, filtered (with the reason) and what they send you.
+          {admin
+            ? "What the route servers did with this member's routes: accepted, filtered (with the reason) and what they send the member."
+            : "What the route servers did with your routes: accepted, filtered (with the reason) and what they send you."}{" "}
           Answers are up to 30 seconds old.
         </CardDescription>
       </CardHeader>
@@ -215,7 +218,7 @@ export function LookingGlass({ request }: { request: JoinRequest }) {
             ))}
           </NativeSelect>
         </div>
-        <SessionLookingGlass key={`${selected.server}/${selected.protocol}`} session={selected} />
+        <SessionLookingGlass key={`${selected.server}/${selected.protocol}`} session={selected} admin={admin} />
       </CardContent>
     </Card>
   );
