@@ -94,3 +94,58 @@ def test_the_member_sees_its_sessions_established(
     finally:
         context.close()
     assert netns.namespaces(small.prefix)
+
+
+def test_the_admin_reads_any_members_looking_glass_from_the_route_servers_page(
+    lab: tuple[plan.Plan, runner.State], browser: Browser
+) -> None:
+    """Issue 16: on the admin route-servers page each member session opens the looking glass
+    on live BIRD: alpha's refused routes with their reasons in words, the routes rs1 sends
+    alpha (bravo's), and a prefix lookup."""
+    small, state = lab
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        reduced_motion="reduce",
+        locale="en-GB",
+        bypass_csp=True,  # lets the test inject axe-core
+    )
+    page: Page = context.new_page()
+    alpha_v4 = f"AS{ALPHA.asn}_{ALPHA.node_id}_v4"
+    try:
+        page.goto(f"{small.url}/login")
+        page.get_by_label("Username").fill(small.admin_username)
+        page.get_by_label("Password").fill(state.passwords[small.admin_username])
+        page.get_by_role("button", name="Log in", exact=True).click()
+        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        page.goto(f"{small.url}/admin/route-servers")
+        opener = page.get_by_role("button", name=f"Routes of {alpha_v4}")
+        opener.click()
+        expect(opener).to_have_attribute("aria-expanded", "true")
+        glass = page.get_by_role("region", name=f"Looking glass of {alpha_v4}")
+        filtered = glass.get_by_role("table", name="filtered routes")
+        expect(filtered.get_by_role("row").filter(has_text="193.0.8.0/23")).to_contain_text(
+            "RPKI invalid"
+        )
+        expect(filtered.get_by_role("row").filter(has_text="203.0.113.0/24")).to_contain_text(
+            "prefix is a bogon"
+        )
+        expect(glass.get_by_role("link", name="Open the member's request")).to_have_attribute(
+            "href", f"/admin/requests/{state.requests[ALPHA.name]}"
+        )
+        check_page(page, "lab-admin-looking-glass")
+        glass.get_by_role("tab", name="Sent to the member").click()
+        expect(glass.get_by_role("table", name="exported routes")).to_contain_text("104.16.0.0")
+        glass.get_by_label("Look up a prefix").fill("193.0.12.0/25")
+        glass.get_by_role("button", name="Look up").click()
+        found = glass.get_by_role("region", name="Lookup of 193.0.12.0/25")
+        expect(found).to_contain_text("prefix length outside the allowed range")
+        # The member's request, from the link: the same looking glass, worded for the admin.
+        glass.get_by_role("link", name="Open the member's request").click()
+        expect(page.get_by_role("heading", name="Looking glass")).to_be_visible()
+        expect(
+            page.get_by_text("What the route servers did with this member's routes")
+        ).to_be_visible()
+        expect(page.get_by_role("tab", name="Sent to the member")).to_be_visible()
+        expect(page.get_by_role("table", name="filtered routes")).to_contain_text("RPKI invalid")
+    finally:
+        context.close()

@@ -33,7 +33,7 @@ from tests.support.rsfeat_lab import (
 )
 from tests.support.waiting import wait_for
 from ztix.config import RouteServerConfig, RouteServersConfig
-from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, User
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, RouteServerPeer, User
 from ztix.db.session import Database
 from ztix.routeserver import status
 from ztix.routeserver.apply import ProtocolState, parse_protocols
@@ -55,7 +55,7 @@ from ztix.routeserver.policy_data import (
 )
 from ztix.routeserver.render import peer_protocols
 from ztix.routeserver.status import limit_tripped
-from ztix.routeserver.transport import BirdcReply
+from ztix.routeserver.transport import BirdcReply, RouteServerTransport
 from ztix.workflow import lookingglass
 
 RS_ASN = 6777
@@ -397,6 +397,17 @@ def lg_client(lab: Lab, make_client: AppFactory, database: Database) -> Iterator
                 asn=A.asn,
             )
         )
+        db.add(
+            RouteServerPeer(
+                server="rs-feat",
+                request_id=request.id,
+                asn=A.asn,
+                max_prefix_ipv4=100,
+                max_prefix_ipv6=100,
+                max_prefix_source="default (no data)",
+                applied=True,
+            )
+        )
         db.commit()
         client.headers["X-Test-Request"] = str(request.id)
     yield client
@@ -457,6 +468,25 @@ def test_looking_glass_is_for_the_member_and_admins(lg_client: TestClient) -> No
     assert admin.get(other).json()["code"] == "not_found"  # not this request's session
 
 
+def test_admin_reaches_any_members_looking_glass_from_the_route_servers(
+    lg_client: TestClient,
+) -> None:
+    """The admin route-servers listing names the request behind each member session (what
+    the admin page opens the looking glass with); sessions of no recorded request have none."""
+    admin = login(lg_client, "root")
+    [server] = admin.get("/api/v1/admin/route-servers", params={"sessions": True}).json()
+    by_protocol = {s["protocol"]: s for s in server["sessions"]}
+    rid = lg_client.headers["X-Test-Request"]
+    assert by_protocol[proto(A)]["request_id"] == rid
+    assert by_protocol[proto(A)]["filtered"] == 3
+    assert by_protocol[proto(C)]["request_id"] is None
+    one = admin.get("/api/v1/admin/route-servers/rs-feat").json()
+    assert {s["protocol"]: s["request_id"] for s in one["sessions"]}[proto(A)] == rid
+    url = f"/api/v1/requests/{rid}/looking-glass/rs-feat/{proto(A)}/routes"
+    page = admin.get(url, params={"kind": "filtered"}).json()
+    assert {r["prefix"] for r in page["routes"]} == {"8.8.8.8/32", "193.0.1.1/32", "193.0.17.0/25"}
+
+
 def test_looking_glass_queries_are_cached_and_throttled(lg_client: TestClient) -> None:
     alice = login(lg_client, "alice")
     for _ in range(10):  # one route-server query, then the cache
@@ -471,8 +501,8 @@ def test_looking_glass_queries_are_cached_and_throttled(lg_client: TestClient) -
     assert codes[0] == 200 and codes[1] == 429
 
 
-def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
-    config = RouteServersConfig(
+def metrics_config(lab: Lab, cache_seconds: float) -> RouteServersConfig:
+    return RouteServersConfig(
         servers=(
             RouteServerConfig(
                 name="rs-feat",
@@ -486,9 +516,13 @@ def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
                 ipv6=ip.IPv6Address("2001:db8:ab::1"),
             ),
         ),
-        status_cache_seconds=0,
+        status_cache_seconds=cache_seconds,
     )
-    families = {m.name: m for m in SessionRoutes(config).collect()}
+
+
+def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
+    status.forget()
+    families = {m.name: m for m in SessionRoutes(metrics_config(lab, 0)).collect()}
     samples = {
         (s.labels["asn"], s.labels["kind"]): s.value
         for s in families["ztix_route_server_session_routes"].samples
@@ -499,3 +533,33 @@ def test_metrics_export_per_member_route_counts(lab: Lab) -> None:
         s.labels["asn"]: s.value for s in families["ztix_route_server_session_established"].samples
     }
     assert up[str(A.asn)] == 1 and up[str(H.asn)] == 0
+
+
+def test_metrics_scrapes_read_each_route_server_once_per_cache_window(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scrape reads `show protocols all` once per route server (not per member), and
+    scrapes within ``status_cache_seconds`` read nothing more."""
+    reads: list[str] = []
+    real = status.status
+
+    def counted(transport: RouteServerTransport) -> dict[str, ProtocolState]:
+        reads.append("show protocols all")
+        return real(transport)
+
+    monkeypatch.setattr(status, "status", counted)
+    status.forget()
+    collector = SessionRoutes(metrics_config(lab, 600))
+    scrapes = [
+        {
+            (s.labels["asn"], s.labels["kind"]): s.value
+            for m in collector.collect()
+            if m.name == "ztix_route_server_session_routes"
+            for s in m.samples
+        }
+        for _ in range(3)
+    ]
+    assert len(reads) == 1
+    assert len({s[0] for s in scrapes[0]}) >= 7  # every member's session, from that one read
+    assert scrapes[0] == scrapes[1] == scrapes[2]
+    status.forget()

@@ -31,10 +31,29 @@ def member_config(
     routes4: str,
     *,
     password: str | None = None,
+    rs6: str | None = None,
+    routes6: str = "",
 ) -> str:
-    """A member router: IPv4 static routes (with per-route attributes) exported to the RS."""
+    """A member router: IPv4 static routes (with per-route attributes) exported to the RS;
+    with ``rs6`` (and an IPv6 address) an IPv6 session exporting ``routes6`` too."""
     secret = f'password "{password}";' if password else ""
-    return f"""
+    v6 = ""
+    if rs6 is not None and peer.ipv6 is not None:
+        v6 = f"""
+protocol static static6 {{
+	ipv6;
+{routes6}
+}}
+protocol bgp rs_v6 {{
+	local {peer.ipv6} as {peer.asn};
+	neighbor {rs6} as {{rs_asn}};
+	{secret}
+{MEMBER_TIMERS}
+	ipv6 {{ import all; export all; }};
+}}
+"""
+    return (
+        f"""
 router id {peer.ipv4};
 log stderr all;
 protocol device {{ }}
@@ -50,6 +69,8 @@ protocol bgp rs_v4 {{
 	ipv4 {{ import all; export all; }};
 }}
 """
+        + v6
+    )
 
 
 def routes(*entries: tuple[str, str]) -> str:
@@ -147,10 +168,13 @@ def feature_lab(
     roa_file.write_text(json.dumps({"roas": list(roas)}))
     with Lab(workdir) as lab:
         rs_ns = lab.namespace("rs")
-        lab.bridge(rs_ns, [f"{server.ipv4}/{server.ipv4_prefix.prefixlen}"])
+        len4, len6 = server.ipv4_prefix.prefixlen, server.ipv6_prefix.prefixlen
+        dual = any(peer.ipv6 is not None for peer, _text in members.values())
+        lab.bridge(rs_ns, [f"{server.ipv4}/{len4}"] + ([f"{server.ipv6}/{len6}"] if dual else []))
         lab.stayrtr(rs_ns, roa_file, rtr_port)
         for name, (peer, _text) in members.items():
-            lab.attach(lab.namespace(name), rs_ns, [f"{peer.ipv4}/{server.ipv4_prefix.prefixlen}"])
+            v6 = [f"{peer.ipv6}/{len6}"] if peer.ipv6 is not None else []
+            lab.attach(lab.namespace(name), rs_ns, [f"{peer.ipv4}/{len4}", *v6])
         rs = lab.bird_from("rs", rs_ns, host_conf)
         for v in server.validators:
             rtr = f"ztix_rpki_{v.name}"

@@ -2518,6 +2518,11 @@ export interface components {
             protocol: string;
             /** Receive Limit */
             receive_limit?: number | null;
+            /**
+             * Request Id
+             * @description The member's request behind the session (admin listings; opens its looking glass)
+             */
+            request_id?: string | null;
             /** Since */
             since: string | null;
             /** State */

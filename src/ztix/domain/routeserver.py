@@ -75,7 +75,12 @@ class Peer:
     @property
     def protocol_base(self) -> str:
         """A stable BIRD protocol name stem, unique per peer: AS<asn>_<node>."""
-        return f"AS{self.asn}_{self.node_id}"
+        return protocol_base(self.asn, self.node_id)
+
+
+def protocol_base(asn: int, node_id: str) -> str:
+    """The BIRD protocol name stem of a member's sessions: AS<asn>_<node>."""
+    return f"AS{asn}_{node_id}"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from ztix.domain.routeserver import (
     RouteServer,
     RpkiValidator,
     peer_protocols,
+    protocol_base,
 )
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers, receive_limit
 from ztix.workflow.bgp_passwords import stored_password
@@ -235,6 +236,21 @@ def irr_rows(db: Session, asns: Iterable[int]) -> dict[int, IrrData]:
 def member_protocols(request: JoinRequest) -> set[str]:
     """The BGP protocol names the renderer gives this member's sessions."""
     return set(peer_protocols(peer_of(request)))
+
+
+def session_requests(db: Session, server: str) -> dict[str, uuid.UUID]:
+    """The requests behind the server's member sessions: BGP protocol name → request ID
+    (both families), for the peers recorded for ``server``."""
+    rows = db.execute(
+        select(JoinRequest.id, JoinRequest.asn, JoinRequest.node_id)
+        .join(RouteServerPeer, RouteServerPeer.request_id == JoinRequest.id)
+        .where(RouteServerPeer.server == server)
+    )
+    found: dict[str, uuid.UUID] = {}
+    for request_id, asn, node_id in rows:
+        for family in ("v4", "v6"):
+            found[f"{protocol_base(asn, node_id)}_{family}"] = request_id
+    return found
 
 
 def _host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | str:

@@ -262,7 +262,7 @@ export function AdminRequestPage() {
           <PolicyVerdictCard verdict={r.policy_verdict} />
           <MembershipCard request={r} />
           <RouteServersCard request={r} />
-          <LookingGlass request={r} />
+          <LookingGlass request={r} admin />
           {r.status === "active" || r.status === "provisioning" ? <ImportLimits request={r} /> : null}
           {r.status === "active" || r.status === "provisioning" ? <IrrCard requestId={r.id} /> : null}
           {r.status === "active" || r.status === "provisioning" ? <ReceiveLimits request={r} /> : null}

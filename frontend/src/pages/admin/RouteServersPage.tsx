@@ -1,12 +1,15 @@
 import * as React from "react";
+import { Link } from "react-router";
 import type { RouteServer } from "@/api/types";
 import { DrainControl } from "@/components/app/DrainControl";
 import { Empty } from "@/components/app/Empty";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { Field } from "@/components/app/Field";
+import { SessionLookingGlass } from "@/components/app/LookingGlass";
 import { Mono } from "@/components/app/Mono";
 import { PageHeader } from "@/components/app/PageHeader";
 import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -25,6 +28,8 @@ function SyncBadge({ rs }: { rs: RouteServer }) {
 function ServerCard({ rs }: { rs: RouteServer }) {
   const sync = rs.sync;
   const sessions = rs.sessions ?? [];
+  const [glass, setGlass] = React.useState<string | null>(null);
+  const open = sessions.find((s) => s.protocol === glass && s.request_id);
   return (
     <Card>
       <CardHeader className="flex-row flex-wrap items-center justify-between gap-2">
@@ -109,7 +114,7 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                 <TableHeader>
                   <TableRow className="hover:bg-transparent">
                     <TableHead>Peer</TableHead>
-                    <TableHead>Neighbor</TableHead>
+                    <TableHead className="hidden sm:table-cell">Neighbor</TableHead>
                     <TableHead>State</TableHead>
                     <TableHead className="hidden sm:table-cell">Since</TableHead>
                     <TableHead className="hidden md:table-cell">Routes</TableHead>
@@ -125,8 +130,21 @@ function ServerCard({ rs }: { rs: RouteServer }) {
                       <TableCell>
                         <Mono className="text-xs">{s.protocol}</Mono>
                         {s.neighbor_as ? <div className="font-mono text-xs text-slate">AS{s.neighbor_as}</div> : null}
+                        {s.request_id ? (
+                          <Button
+                            className="mt-1.5"
+                            variant={glass === s.protocol ? "secondary" : "outline"}
+                            size="sm"
+                            aria-expanded={glass === s.protocol}
+                            aria-controls={`lg-${rs.name}`}
+                            aria-label={`Routes of ${s.protocol}`}
+                            onClick={() => setGlass(glass === s.protocol ? null : s.protocol)}
+                          >
+                            Routes
+                          </Button>
+                        ) : null}
                       </TableCell>
-                      <TableCell>
+                      <TableCell className="hidden sm:table-cell">
                         <Mono className="text-xs">{s.neighbor_address ?? "—"}</Mono>
                       </TableCell>
                       <TableCell>
@@ -149,6 +167,27 @@ function ServerCard({ rs }: { rs: RouteServer }) {
             </div>
           )}
         </div>
+        {open?.request_id ? (
+          <section id={`lg-${rs.name}`} aria-label={`Looking glass of ${open.protocol}`} className="grid min-w-0 gap-3">
+            <div className="flex flex-wrap items-baseline justify-between gap-2">
+              <h3 className="text-sm font-semibold text-teal-deep">
+                Looking glass · <Mono>{open.protocol}</Mono>
+              </h3>
+              <Link to={`/admin/requests/${open.request_id}`} className="text-sm text-harbor hover:underline">
+                Open the member's request
+              </Link>
+            </div>
+            <p className="text-sm text-slate">
+              What {rs.name} did with this member's routes ({open.filtered} filtered, {open.imported} accepted) and what
+              it sends the member. Answers are up to 30 seconds old.
+            </p>
+            <SessionLookingGlass
+              key={open.protocol}
+              admin
+              session={{ requestId: open.request_id, server: rs.name, protocol: open.protocol }}
+            />
+          </section>
+        ) : null}
       </CardContent>
     </Card>
   );

@@ -36,7 +36,7 @@ from ztix.workflow import requests as service
 from ztix.workflow.audit import Actor
 from ztix.workflow.bgp_passwords import has_password, set_password
 from ztix.workflow.dispatch import route_servers_after_commit
-from ztix.workflow.routeserver_desired import member_protocols
+from ztix.workflow.routeserver_desired import member_protocols, session_requests
 from ztix.workflow.routeserver_drain import set_drained
 
 router = APIRouter(
@@ -53,6 +53,7 @@ def _server_out(
     *,
     sessions: bool,
     only: set[str] | None = None,
+    requests: dict[str, uuid.UUID] | None = None,
 ) -> RouteServerOut:
     out = RouteServerOut(
         name=rs.name,
@@ -76,6 +77,8 @@ def _server_out(
             for name, p in sorted(read.protocols.items())
             if p.proto.upper() == "BGP" and (only is None or name in only)
         ]
+        for session in out.sessions:
+            session.request_id = (requests or {}).get(session.protocol)
     return out
 
 
@@ -93,8 +96,12 @@ def list_route_servers(
     """Every configured route server with its last sync (when, result, stage on failure)."""
     servers = sorted(settings.routeservers.servers, key=lambda r: (r.pair_order, r.name))
     states = {rs.name: SyncStateOut.of(db.get(RouteServerState, rs.name)) for rs in servers}
+    members = {rs.name: session_requests(db, rs.name) if sessions else {} for rs in servers}
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
-    return [_server_out(rs, states[rs.name], settings, sessions=sessions) for rs in servers]
+    return [
+        _server_out(rs, states[rs.name], settings, sessions=sessions, requests=members[rs.name])
+        for rs in servers
+    ]
 
 
 @router.get(
@@ -110,8 +117,9 @@ def get_route_server(
     if rs is None:
         raise AppError("route_server_not_found", f"no route server {name!r}")
     state = SyncStateOut.of(db.get(RouteServerState, rs.name))
+    members = session_requests(db, rs.name)
     db.rollback()  # no transaction (SQLite: no write lock) held while birdc answers
-    return _server_out(rs, state, settings, sessions=True)
+    return _server_out(rs, state, settings, sessions=True, requests=members)
 
 
 def _drain(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -30,6 +31,11 @@ class SessionOut(BaseModel):
     receive_limit: int | None = None
     limit_tripped: Literal["receive", "import"] | None = Field(
         None, description="Which limit of the session tripped (routes dropped or session reset)"
+    )
+    request_id: uuid.UUID | None = Field(
+        None,
+        description="The member's request behind the session (admin listings; opens its "
+        "looking glass)",
     )
 
     @classmethod
