@@ -15,7 +15,7 @@ import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
 import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
-import { DirectoryPage } from "@/pages/DirectoryPage";
+import { DirectoryPage, VisitorDirectoryPage } from "@/pages/DirectoryPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
 import { NotificationsPage } from "@/pages/NotificationsPage";
@@ -62,6 +62,12 @@ export function App() {
       <Routes>
         <Route path="/login" element={<LoginPage />} />
         <Route path="/auth/callback" element={<AuthCallbackPage />} />
+        {/* Public when the IX says so (directory.public): a visitor sees it without logging in. */}
+        <Route path="/directory" element={<RequireMember visitor={<VisitorDirectoryPage />} />}>
+          <Route element={<Shell />}>
+            <Route index element={<DirectoryPage />} />
+          </Route>
+        </Route>
         <Route element={<RequireMember />}>
           <Route element={<Shell />}>
             <Route index element={<Home />} />
@@ -70,7 +76,6 @@ export function App() {
             <Route path="requests/:id" element={<RequestPage />} />
             <Route path="tokens" element={<TokensPage />} />
             <Route path="notifications" element={<NotificationsPage />} />
-            <Route path="directory" element={<DirectoryPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="admin/requests" element={<AdminQueuePage />} />
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />

@@ -12,9 +12,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.browser import check_page, login_local
+from tests.e2e.browser import PASSWORD, check_page, login_local
 from tests.support.e2e import OTHER_ASN, Ix
 from tests.support.waiting import wait_for
+from ztix.config.directory import DirectoryConfig
 from ztix.workflow import requests as service
 from ztix.workflow.audit import Actor
 
@@ -97,6 +98,68 @@ def test_the_directory_lists_connected_members_with_their_sessions(ix: Ix, bob_p
     expect(row).to_contain_text(address)  # the same address as the IX-F export
     expect(row.get_by_text(re.compile(r"v4: "))).to_be_visible()  # read from the real BIRD
     check_page(page, "directory")
+
+
+@pytest.fixture
+def visitor_page(browser: Browser) -> Iterator[Page]:
+    """A visitor without a session."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        reduced_motion="reduce",
+        locale="en-GB",
+        bypass_csp=True,
+    )
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def public_directory(ix: Ix) -> Iterator[None]:
+    """The server running with ``directory.public = true`` for one test."""
+    private = ix.app.state.settings
+    ix.app.state.settings = private.model_copy(update={"directory": DirectoryConfig(public=True)})
+    try:
+        yield
+    finally:
+        ix.app.state.settings = private
+
+
+def test_a_visitor_is_sent_to_login_when_the_directory_is_not_public(
+    ix: Ix, visitor_page: Page
+) -> None:
+    page = visitor_page
+    assert not ix.app.state.settings.directory.public
+    page.goto(f"{ix.url}/directory")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.url.endswith("/login?next=%2Fdirectory"), page.url  # not "session expired"
+    expect(page.get_by_text("Your session has expired")).to_have_count(0)
+    expect(page.get_by_role("table", name="Members")).to_have_count(0)
+    # Logging in leads back to the directory, inside the app.
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", name="Member directory", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main").first).to_be_attached()
+
+
+def test_a_visitor_reads_the_public_directory_without_logging_in(
+    ix: Ix, visitor_page: Page, public_directory: None
+) -> None:
+    page = visitor_page
+    page.goto(f"{ix.url}/directory")
+    expect(page.get_by_role("heading", name="Member directory", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)  # no app shell
+    exported = httpx.get(f"{ix.url}/participants.json").json()["member_list"]
+    if exported:  # the same members as the IX-F export
+        for member in exported:
+            expect(page.locator(f"tr[data-asn='{member['asnum']}']").first).to_be_visible()
+    else:
+        expect(page.get_by_text("No members are connected yet")).to_be_visible()
+    check_page(page, "directory-public")
+    login = page.get_by_role("link", name="Log in")
+    expect(login).to_have_attribute("href", "/login?next=%2Fdirectory")
+    login.click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def test_notifications_page_turns_email_off_and_explains_refused_webhooks(

@@ -17,11 +17,14 @@ export const memberToolKeys = {
   deliveries: ["notifications", "deliveries"] as const,
 };
 
-export function useDirectory() {
+/** The member directory. `visitor`: asked without a session (the directory may be public),
+ *  so a 401 answers "log in first" rather than "the session was lost". */
+export function useDirectory({ visitor = false }: { visitor?: boolean } = {}) {
   return useQuery({
     queryKey: memberToolKeys.directory,
     queryFn: () => unwrap(api.GET("/api/v1/directory")),
     refetchInterval: 60_000,
+    meta: { visitor },
   });
 }
 
