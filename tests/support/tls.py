@@ -39,8 +39,11 @@ def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def make_server_certificate(directory: Path, ca_name: str = "ZT-IX test CA") -> ServerCertificate:
-    """A new CA (named ``ca_name``) and a certificate it issues for localhost/127.0.0.1."""
+def make_server_certificate(
+    directory: Path, ca_name: str = "ZT-IX test CA", names: tuple[str, ...] = ("localhost",)
+) -> ServerCertificate:
+    """A new CA (named ``ca_name``) and a certificate it issues for ``names`` and, when
+    ``localhost`` is one of them, 127.0.0.1."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -74,7 +77,7 @@ def make_server_certificate(directory: Path, ca_name: str = "ZT-IX test CA") -> 
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("localhost"))
+        .subject_name(_name(names[0]))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -82,7 +85,12 @@ def make_server_certificate(directory: Path, ca_name: str = "ZT-IX test CA") -> 
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [x509.DNSName(n) for n in names]
+                + (
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    if "localhost" in names
+                    else []
+                )
             ),
             critical=False,
         )
