@@ -8,15 +8,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
+from tests.support.app import LOOPBACK, RecordingDispatcher
 from tests.support.smtp import SmtpServer, parts
 from tests.support.tls import make_server_certificate
 from tests.support.webhook_receiver import WebhookReceiver
+from ztix.api.app import create_app
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest, Notification, User, Webhook
@@ -368,3 +373,61 @@ def test_starttls_is_never_skipped_when_the_server_does_not_offer_it(
     assert deliver_notifications(ctx)["failed"] == 2
     assert all("STARTTLS" in (r.last_error or "") for r in outbox(database))
     assert smtp_server.messages == []
+
+
+def backlog(settings: Settings, database: Database) -> dict[tuple[str, ...], float]:
+    """The outbox gauges from a scrape of the API's ``/metrics``."""
+    app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
+    text = TestClient(app, client=LOOPBACK).get("/metrics").text
+    found: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == "ztix_notifications_outbox":
+                found[(s.labels["channel"], s.labels["state"])] = s.value
+            elif s.name == "ztix_notifications_oldest_pending_age_seconds":
+                found[(s.labels["channel"], "age")] = s.value
+    return found
+
+
+@pytest.mark.both_databases
+def test_the_outbox_backlog_shows_in_metrics(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    smtp_server: SmtpServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    settings = zt_settings(**notification_settings(smtp_server, max_attempts=2))
+    ctx = job_context(settings)
+    people(database, settings, webhook_receiver.url)
+    assert backlog(settings, database) == {
+        (channel, state): 0
+        for channel in ("email", "webhook")
+        for state in ("pending", "retrying", "gave_up", "age")
+    }
+    smtp_server.stop()
+    webhook_receiver.stop()
+    rid = submit(database, settings)  # mail to root and the NOC
+    first = min(r.id for r in outbox(database))
+    with database.session() as db:
+        service.approve(db, rid, ROOT)  # mail and a webhook to alice
+        db.execute(  # the first was queued an hour ago
+            update(Notification)
+            .where(Notification.id == first)
+            .values(created_at=utcnow() - timedelta(hours=1))
+        )
+    before = backlog(settings, database)
+    assert (before[("email", "pending")], before[("webhook", "pending")]) == (3, 1)
+    assert before[("email", "retrying")] == before[("webhook", "retrying")] == 0
+    assert before[("email", "age")] >= 3600 and before[("webhook", "age")] < 3600
+    assert deliver_notifications(ctx)["failed"] == 4  # both down: all wait for a retry
+    failing = backlog(settings, database)
+    assert (failing[("email", "retrying")], failing[("webhook", "retrying")]) == (3, 1)
+    assert failing[("email", "pending")] == 3 and failing[("email", "gave_up")] == 0
+    smtp_server.start()  # mail comes back; the receiver stays down and is given up
+    make_due(database)
+    assert deliver_notifications(ctx) == {"sent": 3, "failed": 1, "skipped": 0}
+    after = backlog(settings, database)
+    assert after[("email", "pending")] == after[("webhook", "pending")] == 0
+    assert after[("email", "age")] == after[("webhook", "age")] == 0
+    assert after[("webhook", "gave_up")] == 1 and after[("email", "gave_up")] == 0
