@@ -63,8 +63,10 @@ class WebhookSender:
     ) -> None:
         self._config = config
         self._resolve = resolver
+        # No proxy from the environment: the address check holds only when this process
+        # makes the connection to the address it checked.
         self._client = client or httpx.Client(
-            timeout=config.webhook_timeout_seconds, follow_redirects=False
+            timeout=config.webhook_timeout_seconds, follow_redirects=False, trust_env=False
         )
 
     def close(self) -> None:
