@@ -13,6 +13,7 @@ import { AdminIrrPage } from "@/pages/admin/IrrPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
+import { AdminTokensPage } from "@/pages/admin/TokensPage";
 import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
 import { DirectoryPage, VisitorDirectoryPage } from "@/pages/DirectoryPage";
@@ -83,6 +84,7 @@ export function App() {
               <Route path="admin/controller" element={<AdminControllerPage />} />
               <Route path="admin/irr" element={<AdminIrrPage />} />
               <Route path="admin/users" element={<AdminUsersPage />} />
+              <Route path="admin/tokens" element={<AdminTokensPage />} />
               <Route path="admin/audit" element={<AdminAuditPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />

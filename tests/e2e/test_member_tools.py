@@ -178,3 +178,44 @@ def test_notifications_page_turns_email_off_and_explains_refused_webhooks(
     page.get_by_role("button", name="Add").click()
     expect(page.locator("main").get_by_text("This webhook URL cannot be used.")).to_be_visible()
     check_page(page, "notifications")
+
+
+def test_an_admin_sees_every_live_token_and_revokes_a_leaked_one(
+    ix: Ix, visitor_page: Page
+) -> None:
+    # bob makes a token with his session, as the Tokens page does.
+    bob = httpx.Client(base_url=ix.url)
+    me = bob.post("/api/v1/auth/local/login", json={"username": "bob", "password": PASSWORD})
+    assert me.status_code == 200, me.text
+    made = bob.post(
+        "/api/v1/tokens",
+        json={"name": "leaky-ci", "asns": [OTHER_ASN], "expires_in_days": 30},
+        headers={"X-CSRF-Token": me.json()["csrf_token"]},
+    )
+    assert made.status_code == 201, made.text
+    script = httpx.Client(
+        base_url=ix.url, headers={"Authorization": f"Bearer {made.json()['secret']}"}
+    )
+    assert script.get("/api/v1/requests").status_code == 200
+
+    page = visitor_page
+    login_local(page, ix.url, "admin")
+    page.get_by_role("link", name="All API tokens").first.click()
+    expect(page.get_by_role("heading", name="All API tokens", level=1)).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="leaky-ci")
+    expect(row).to_contain_text("bob")
+    expect(row).to_contain_text(f"AS{OTHER_ASN}")
+    expect(row).to_contain_text(made.json()["token"]["prefix"])
+    expect(page.get_by_text(made.json()["secret"])).to_have_count(0)  # never a secret
+    check_page(page, "admin-tokens")
+
+    row.get_by_role("button", name="Revoke leaky-ci").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Revoke bob\u2019s token \u201cleaky-ci\u201d?")
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text="leaky-ci")).to_have_count(0)  # live only
+    refused = script.get("/api/v1/requests")
+    assert refused.status_code == 401 and refused.json()["code"] == "token_invalid"
+    # bob sees it as revoked on his own list.
+    listed = {t["name"]: t for t in bob.get("/api/v1/tokens").json()}
+    assert listed["leaky-ci"]["revoked_at"] is not None
