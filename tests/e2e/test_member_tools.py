@@ -11,11 +11,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.e2e.browser import PASSWORD, check_page, login_local
 from tests.support.e2e import OTHER_ASN, Ix
 from tests.support.waiting import wait_for
 from ztix.config.directory import DirectoryConfig
+from ztix.db.models import User
 from ztix.workflow import requests as service
 from ztix.workflow.audit import Actor
 
@@ -175,9 +177,31 @@ def test_notifications_page_turns_email_off_and_explains_refused_webhooks(
     page.reload()
     expect(page.get_by_role("checkbox")).not_to_be_checked()
     page.get_by_label("New webhook URL").fill("http://127.0.0.1:9/hooks")
-    page.get_by_role("button", name="Add").click()
+    page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("main").get_by_text("This webhook URL cannot be used.")).to_be_visible()
     check_page(page, "notifications")
+
+
+def test_a_member_sets_the_address_their_mail_goes_to(ix: Ix, bob_page: Page) -> None:
+    page = bob_page  # a local account, created without an address
+    page.goto(f"{ix.url}/notifications")
+    expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()
+    expect(page.get_by_text("Your account has no e-mail address yet.")).to_be_visible()
+    page.get_by_role("button", name="Set an address").click()
+    field = page.get_by_label("E-mail address")
+    field.fill("bob at example")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Enter one e-mail address, like noc@example.net.")).to_be_visible()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    check_page(page, "notifications-address")
+    field.fill("noc@bob.example.net")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("noc@bob.example.net")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("noc@bob.example.net")).to_be_visible()
+    with ix.database.session() as db:
+        user = db.scalar(select(User).where(User.username == "bob"))
+        assert user is not None and user.email == "noc@bob.example.net"
 
 
 def test_an_admin_sees_every_live_token_and_revokes_a_leaked_one(

@@ -43,6 +43,17 @@ export function useSetEmail() {
   });
 }
 
+/** Where a local account's e-mail goes (a PeeringDB account's address is PeeringDB's). */
+export function useSetEmailAddress() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (address: string) =>
+      unwrap(api.PUT("/api/v1/notifications/settings", { body: { email_address: address } })),
+    onSuccess: (data) => client.setQueryData(memberToolKeys.notificationSettings, data),
+    meta: { quiet: true }, // the form shows the problem beside the field
+  });
+}
+
 export function useWebhooks() {
   return useQuery({ queryKey: memberToolKeys.webhooks, queryFn: () => unwrap(api.GET("/api/v1/webhooks")) });
 }
