@@ -28,19 +28,22 @@ class Rebinding:
     """``socket.getaddrinfo`` for NAME answering ``answers`` in turn (the last one from then
     on); every other name goes to the real resolver."""
 
-    def __init__(self, *answers: str) -> None:
-        self.answers = list(answers)
+    def __init__(self, *answers: str | tuple[str, ...]) -> None:
+        self.answers = [(a,) if isinstance(a, str) else a for a in answers]
         self.lookups = 0
         self._real = socket.getaddrinfo
 
     def __call__(self, host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         if host != NAME:
             return self._real(host, port, *args, **kwargs)
-        address = self.answers[min(self.lookups, len(self.answers) - 1)]
+        addresses = self.answers[min(self.lookups, len(self.answers) - 1)]
         self.lookups += 1
-        if ":" in address:
-            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port), 0, 0))]
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, int(port), 0, 0))
+            if ":" in a
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, int(port)))
+            for a in addresses
+        ]
 
 
 @pytest.fixture
@@ -72,6 +75,21 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     assert resolver.lookups == 1  # one lookup, no second one at connect time
     assert [r.headers["Host"] for r in checked.received] == [f"{NAME}:{checked.port}"]
     assert rebound.received == []
+
+
+def test_an_address_that_does_not_answer_gives_way_to_the_next_checked_one(
+    receivers: tuple[WebhookReceiver, WebhookReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, second = receivers  # on 127.0.0.2; nothing listens on 127.0.0.3
+    resolver = Rebinding(("127.0.0.3", "127.0.0.2"))
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    sender = WebhookSender(NotificationsConfig(allow_private_webhook_targets=True))
+    try:
+        deliver(sender, f"http://{NAME}:{second.port}/hooks/ztix")
+    finally:
+        sender.close()
+    assert resolver.lookups == 1
+    assert len(second.received) == 1
 
 
 def test_a_name_rebound_to_a_private_address_after_the_check_is_not_reached(

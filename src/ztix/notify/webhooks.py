@@ -126,7 +126,7 @@ class WebhookSender:
                     extensions=extensions,
                 )
                 break
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # try the next one
                 failure = f"{type(exc).__name__} ({address}): {exc}"
             except httpx.HTTPError as exc:
                 raise DeliveryFailed(f"{type(exc).__name__} ({address}): {exc}") from exc
