@@ -62,3 +62,41 @@ describe("the member and admin guards", () => {
     expect(calls.some((c) => c.path === "/admin/requests")).toBe(true);
   });
 });
+
+describe("the member directory for a visitor without a session", () => {
+  const DIRECTORY = { ix_name: "Example IX", public: true, members: [] };
+
+  it("shows the directory, with a way to log in, when the IX made it public", async () => {
+    mockApi({
+      "GET /me": () => problem("not_authenticated", 401),
+      "GET /directory": () => jsonResponse(DIRECTORY),
+    });
+    renderAt(<App />, { path: "*", route: "/directory" });
+    expect(await screen.findByRole("heading", { name: "Member directory" })).toBeVisible();
+    expect(screen.getByText("No members are connected yet")).toBeVisible();
+    expect(screen.getByRole("link", { name: "Log in" })).toHaveAttribute("href", "/login?next=%2Fdirectory");
+    expect(screen.queryByRole("navigation", { name: "Main" })).toBeNull();
+  });
+
+  it("asks for a login, not for a lost session, when the directory is not public", async () => {
+    mockApi({
+      "GET /me": () => problem("not_authenticated", 401),
+      "GET /directory": () => problem("not_authenticated", 401),
+    });
+    renderAt(<App />, { path: "*", route: "/directory" });
+    expect(await screen.findByRole("heading", { name: "Log in" })).toBeVisible();
+    expect(screen.queryByText(/session (has )?expired/i)).toBeNull();
+    expect(screen.queryByRole("heading", { name: "Member directory" })).toBeNull();
+  });
+
+  it("shows a member the directory inside the app's shell", async () => {
+    mockApi({
+      "GET /me": () => jsonResponse(OPERATOR),
+      "GET /directory": () => jsonResponse({ ...DIRECTORY, public: false }),
+    });
+    renderAt(<App />, { path: "*", route: "/directory" });
+    expect(await screen.findByRole("heading", { name: "Member directory" })).toBeVisible();
+    expect(screen.getAllByRole("navigation", { name: "Main" })[0]).toBeVisible();
+    expect(screen.queryByRole("link", { name: "Log in" })).toBeNull();
+  });
+});

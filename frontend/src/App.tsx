@@ -13,9 +13,10 @@ import { AdminIrrPage } from "@/pages/admin/IrrPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
+import { AdminTokensPage } from "@/pages/admin/TokensPage";
 import { AdminUsersPage } from "@/pages/admin/UsersPage";
 import { DashboardPage } from "@/pages/DashboardPage";
-import { DirectoryPage } from "@/pages/DirectoryPage";
+import { DirectoryPage, VisitorDirectoryPage } from "@/pages/DirectoryPage";
 import { LoginPage } from "@/pages/LoginPage";
 import { NotFoundPage } from "@/pages/NotFoundPage";
 import { NotificationsPage } from "@/pages/NotificationsPage";
@@ -62,6 +63,12 @@ export function App() {
       <Routes>
         <Route path="/login" element={<LoginPage />} />
         <Route path="/auth/callback" element={<AuthCallbackPage />} />
+        {/* Public when the IX says so (directory.public): a visitor sees it without logging in. */}
+        <Route path="/directory" element={<RequireMember visitor={<VisitorDirectoryPage />} />}>
+          <Route element={<Shell />}>
+            <Route index element={<DirectoryPage />} />
+          </Route>
+        </Route>
         <Route element={<RequireMember />}>
           <Route element={<Shell />}>
             <Route index element={<Home />} />
@@ -70,7 +77,6 @@ export function App() {
             <Route path="requests/:id" element={<RequestPage />} />
             <Route path="tokens" element={<TokensPage />} />
             <Route path="notifications" element={<NotificationsPage />} />
-            <Route path="directory" element={<DirectoryPage />} />
             <Route element={<RequireAdmin />}>
               <Route path="admin/requests" element={<AdminQueuePage />} />
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />
@@ -78,6 +84,7 @@ export function App() {
               <Route path="admin/controller" element={<AdminControllerPage />} />
               <Route path="admin/irr" element={<AdminIrrPage />} />
               <Route path="admin/users" element={<AdminUsersPage />} />
+              <Route path="admin/tokens" element={<AdminTokensPage />} />
               <Route path="admin/audit" element={<AdminAuditPage />} />
             </Route>
             <Route path="*" element={<NotFoundPage />} />

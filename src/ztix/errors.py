@@ -49,6 +49,9 @@ CODES: dict[str, ErrorKind] = {
     "webhook_url_refused": ErrorKind(422, "This webhook URL cannot be used"),
     "webhook_limit": ErrorKind(409, "You have as many webhooks as allowed"),
     "webhook_not_found": ErrorKind(404, "No such webhook"),
+    "email_address_managed": ErrorKind(
+        409, "Your e-mail address comes from PeeringDB; change it there"
+    ),
     "peeringdb_disabled": ErrorKind(404, "PeeringDB login is not enabled on this IX"),
     "provider_unavailable": ErrorKind(502, "PeeringDB could not be reached"),
     "state_invalid": ErrorKind(400, "This login link is not valid; start again"),

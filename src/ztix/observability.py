@@ -40,6 +40,7 @@ from ztix.logs import TextFormatter as TextFormatter
 from ztix.logs import configure_logging as configure_logging
 from ztix.logs import json_wanted as json_wanted
 from ztix.logs import logging_config as logging_config
+from ztix.notify.metrics import OutboxCollector
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ class Metrics:
         if database is not None:
             self.registry.register(RequestsByState(database))
             self.registry.register(IrrCollector(database))
+            self.registry.register(OutboxCollector(database))
         self._collectors: list[Collector] = []  # read at scrape time, not summed over workers
         _sinks.add(self)
 
@@ -190,6 +192,7 @@ class Metrics:
         if self.database is not None:
             registry.register(RequestsByState(self.database))  # read from the database
             registry.register(IrrCollector(self.database))
+            registry.register(OutboxCollector(self.database))
         for collector in self._collectors:
             registry.register(collector)
         return generate_latest(registry)

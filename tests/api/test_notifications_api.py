@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from tests.support.app import NWID, AppFactory, Session
-from ztix.db.models import AuditEvent, Notification
+from ztix.db.models import AuditEvent, Notification, User
 from ztix.db.session import Database
 
 HOOKS = "/api/v1/webhooks"
@@ -19,6 +19,7 @@ def test_email_can_be_turned_off_and_on(member: Session, database: Database) -> 
         "email": True,
         "email_address": None,
         "email_configured": False,
+        "email_address_editable": True,
     }
     response = member.client.put(
         SETTINGS, json={"email": False}, headers={"X-CSRF-Token": member.csrf}
@@ -33,6 +34,39 @@ def test_email_can_be_turned_off_and_on(member: Session, database: Database) -> 
             )
             is not None
         )
+
+
+def test_a_local_account_changes_its_address_and_a_peeringdb_one_cannot(
+    member: Session, database: Database
+) -> None:
+    csrf = {"X-CSRF-Token": member.csrf}
+    changed = member.client.put(SETTINGS, json={"email_address": "noc@example.net"}, headers=csrf)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["email_address"] == "noc@example.net"
+    assert changed.json()["email"] is True  # untouched
+    assert member.get(SETTINGS).json()["email_address"] == "noc@example.net"
+    for bad in ("not-an-address", "Bob <bob@example.net>", "a@b", "x@example.net\nBcc: y@z.net"):
+        refused = member.client.put(SETTINGS, json={"email_address": bad}, headers=csrf)
+        assert refused.status_code == 422, bad
+        assert refused.json()["code"] == "validation_failed"
+    assert member.client.put(SETTINGS, json={}, headers=csrf).status_code == 422
+    with database.session() as db:
+        events = list(
+            db.scalars(
+                select(AuditEvent).where(AuditEvent.action == "notifications.email_address_changed")
+            )
+        )
+        assert len(events) == 1
+        assert "noc@example.net" not in str(events[0].details)  # personal data stays out
+        assert events[0].target_id is not None
+        user = db.get(User, int(events[0].target_id))
+        assert user is not None
+        user.peeringdb_id = 4242  # the same account, as if it came from PeeringDB
+    assert member.get(SETTINGS).json()["email_address_editable"] is False
+    managed = member.client.put(SETTINGS, json={"email_address": "x@example.net"}, headers=csrf)
+    assert managed.status_code == 409
+    assert managed.json()["code"] == "email_address_managed"
+    assert member.get(SETTINGS).json()["email_address"] == "noc@example.net"
 
 
 def test_webhook_urls_on_private_addresses_are_refused_by_default(member: Session) -> None:

@@ -136,7 +136,7 @@ def ix(tmp_path_factory: pytest.TempPathFactory, bird_server: BirdServer) -> Ite
     thread.start()
     wait_for("ZT-IX to listen", lambda: server.started, 20)
     try:
-        yield Ix(url, settings, database, emulator, fake, emulator.address + SUFFIX)
+        yield Ix(url, settings, database, emulator, fake, emulator.address + SUFFIX, app)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

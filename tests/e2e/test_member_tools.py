@@ -11,10 +11,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from tests.e2e.browser import check_page, login_local
+from tests.e2e.browser import PASSWORD, check_page, login_local
 from tests.support.e2e import OTHER_ASN, Ix
 from tests.support.waiting import wait_for
+from ztix.config.directory import DirectoryConfig
+from ztix.db.models import User
 from ztix.workflow import requests as service
 from ztix.workflow.audit import Actor
 
@@ -99,6 +102,68 @@ def test_the_directory_lists_connected_members_with_their_sessions(ix: Ix, bob_p
     check_page(page, "directory")
 
 
+@pytest.fixture
+def visitor_page(browser: Browser) -> Iterator[Page]:
+    """A visitor without a session."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 800},
+        reduced_motion="reduce",
+        locale="en-GB",
+        bypass_csp=True,
+    )
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def public_directory(ix: Ix) -> Iterator[None]:
+    """The server running with ``directory.public = true`` for one test."""
+    private = ix.app.state.settings
+    ix.app.state.settings = private.model_copy(update={"directory": DirectoryConfig(public=True)})
+    try:
+        yield
+    finally:
+        ix.app.state.settings = private
+
+
+def test_a_visitor_is_sent_to_login_when_the_directory_is_not_public(
+    ix: Ix, visitor_page: Page
+) -> None:
+    page = visitor_page
+    assert not ix.app.state.settings.directory.public
+    page.goto(f"{ix.url}/directory")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.url.endswith("/login?next=%2Fdirectory"), page.url  # not "session expired"
+    expect(page.get_by_text("Your session has expired")).to_have_count(0)
+    expect(page.get_by_role("table", name="Members")).to_have_count(0)
+    # Logging in leads back to the directory, inside the app.
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    expect(page.get_by_role("heading", name="Member directory", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main").first).to_be_attached()
+
+
+def test_a_visitor_reads_the_public_directory_without_logging_in(
+    ix: Ix, visitor_page: Page, public_directory: None
+) -> None:
+    page = visitor_page
+    page.goto(f"{ix.url}/directory")
+    expect(page.get_by_role("heading", name="Member directory", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)  # no app shell
+    exported = httpx.get(f"{ix.url}/participants.json").json()["member_list"]
+    if exported:  # the same members as the IX-F export
+        for member in exported:
+            expect(page.locator(f"tr[data-asn='{member['asnum']}']").first).to_be_visible()
+    else:
+        expect(page.get_by_text("No members are connected yet")).to_be_visible()
+    check_page(page, "directory-public")
+    login = page.get_by_role("link", name="Log in")
+    expect(login).to_have_attribute("href", "/login?next=%2Fdirectory")
+    login.click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
 def test_notifications_page_turns_email_off_and_explains_refused_webhooks(
     ix: Ix, bob_page: Page
 ) -> None:
@@ -112,6 +177,69 @@ def test_notifications_page_turns_email_off_and_explains_refused_webhooks(
     page.reload()
     expect(page.get_by_role("checkbox")).not_to_be_checked()
     page.get_by_label("New webhook URL").fill("http://127.0.0.1:9/hooks")
-    page.get_by_role("button", name="Add").click()
+    page.get_by_role("button", name="Add", exact=True).click()
     expect(page.locator("main").get_by_text("This webhook URL cannot be used.")).to_be_visible()
     check_page(page, "notifications")
+
+
+def test_a_member_sets_the_address_their_mail_goes_to(ix: Ix, bob_page: Page) -> None:
+    page = bob_page  # a local account, created without an address
+    page.goto(f"{ix.url}/notifications")
+    expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()
+    expect(page.get_by_text("Your account has no e-mail address yet.")).to_be_visible()
+    page.get_by_role("button", name="Set an address").click()
+    field = page.get_by_label("E-mail address")
+    field.fill("bob at example")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Enter one e-mail address, like noc@example.net.")).to_be_visible()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    check_page(page, "notifications-address")
+    field.fill("noc@bob.example.net")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("noc@bob.example.net")).to_be_visible()
+    page.reload()
+    expect(page.get_by_text("noc@bob.example.net")).to_be_visible()
+    with ix.database.session() as db:
+        user = db.scalar(select(User).where(User.username == "bob"))
+        assert user is not None and user.email == "noc@bob.example.net"
+
+
+def test_an_admin_sees_every_live_token_and_revokes_a_leaked_one(
+    ix: Ix, visitor_page: Page
+) -> None:
+    # bob makes a token with his session, as the Tokens page does.
+    bob = httpx.Client(base_url=ix.url)
+    me = bob.post("/api/v1/auth/local/login", json={"username": "bob", "password": PASSWORD})
+    assert me.status_code == 200, me.text
+    made = bob.post(
+        "/api/v1/tokens",
+        json={"name": "leaky-ci", "asns": [OTHER_ASN], "expires_in_days": 30},
+        headers={"X-CSRF-Token": me.json()["csrf_token"]},
+    )
+    assert made.status_code == 201, made.text
+    script = httpx.Client(
+        base_url=ix.url, headers={"Authorization": f"Bearer {made.json()['secret']}"}
+    )
+    assert script.get("/api/v1/requests").status_code == 200
+
+    page = visitor_page
+    login_local(page, ix.url, "admin")
+    page.get_by_role("link", name="All API tokens").first.click()
+    expect(page.get_by_role("heading", name="All API tokens", level=1)).to_be_visible()
+    row = page.get_by_role("row").filter(has_text="leaky-ci")
+    expect(row).to_contain_text("bob")
+    expect(row).to_contain_text(f"AS{OTHER_ASN}")
+    expect(row).to_contain_text(made.json()["token"]["prefix"])
+    expect(page.get_by_text(made.json()["secret"])).to_have_count(0)  # never a secret
+    check_page(page, "admin-tokens")
+
+    row.get_by_role("button", name="Revoke leaky-ci").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Revoke bob\u2019s token \u201cleaky-ci\u201d?")
+    dialog.get_by_role("button", name="Revoke", exact=True).click()
+    expect(page.get_by_role("row").filter(has_text="leaky-ci")).to_have_count(0)  # live only
+    refused = script.get("/api/v1/requests")
+    assert refused.status_code == 401 and refused.json()["code"] == "token_invalid"
+    # bob sees it as revoked on his own list.
+    listed = {t["name"]: t for t in bob.get("/api/v1/tokens").json()}
+    assert listed["leaky-ci"]["revoked_at"] is not None

@@ -8,12 +8,20 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
+from tests.support.app import LOOPBACK, RecordingDispatcher
 from tests.support.smtp import SmtpServer, parts
+from tests.support.tls import make_server_certificate
 from tests.support.webhook_receiver import WebhookReceiver
+from ztix.api.app import create_app
 from ztix.config import Settings
 from ztix.db.base import utcnow
 from ztix.db.models import JoinRequest, Notification, User, Webhook
@@ -246,3 +254,180 @@ def test_a_mail_server_that_stays_down_is_given_up_visibly(
     rows = outbox(database)
     assert {r.status for r in rows} == {"gave_up"}
     assert all("SMTP 127.0.0.1" in (r.last_error or "") for r in rows)
+
+
+def tls_settings(server: SmtpServer, ca_file: Path, security: str, **smtp: Any) -> dict[str, Any]:
+    """Mail to ``server`` by its name, trusting only ``ca_file``; nothing for the admins'
+    shared mailbox, so each test counts its own two messages."""
+    return {
+        "notifications": {
+            "smtp": {
+                "host": "localhost",
+                "port": server.port,
+                "security": security,
+                "ca_file": str(ca_file),
+                "timeout_seconds": 5,
+                **smtp,
+            },
+            "admin_emails": ["noc@ix.example.net"],
+        }
+    }
+
+
+def test_mail_goes_over_starttls_with_auth_to_a_server_that_requires_both(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    cert = make_server_certificate(tmp_path / "tls")
+    server = SmtpServer(tls=cert.server_context(), login=("ztix", "mail-secret")).start()
+    try:
+        settings = zt_settings(
+            **tls_settings(
+                server, cert.ca_file, "starttls", username="ztix", password="mail-secret"
+            )
+        )
+        ctx = job_context(settings)
+        people(database, settings)
+        submit(database, settings)
+        assert deliver_notifications(ctx) == {"sent": 2, "failed": 0, "skipped": 0}
+        received = server.wait_for(2)
+        assert sorted(m["To"] for m in received) == ["noc@ix.example.net", "root@ix.example.net"]
+        assert server.logins == ["ztix", "ztix"]  # one login per message, after STARTTLS
+        assert all(r.status == "sent" for r in outbox(database))
+    finally:
+        server.stop()
+
+
+def test_mail_goes_over_implicit_tls(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    tmp_path: Path,
+) -> None:
+    cert = make_server_certificate(tmp_path / "tls")
+    server = SmtpServer(tls=cert.server_context(), implicit_tls=True).start()
+    try:
+        settings = zt_settings(**tls_settings(server, cert.ca_file, "tls"))
+        ctx = job_context(settings)
+        people(database, settings)
+        submit(database, settings)
+        assert deliver_notifications(ctx) == {"sent": 2, "failed": 0, "skipped": 0}
+        assert len(server.wait_for(2)) == 2
+    finally:
+        server.stop()
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_a_certificate_that_does_not_verify_keeps_the_mail_in_the_outbox(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    tmp_path: Path,
+    security: str,
+) -> None:
+    cert = make_server_certificate(tmp_path / "server")
+    stranger = make_server_certificate(tmp_path / "other", ca_name="Some other CA")
+    server = SmtpServer(
+        tls=cert.server_context(),
+        implicit_tls=security == "tls",
+        login=("ztix", "mail-secret") if security == "starttls" else None,
+    ).start()
+    try:
+        settings = zt_settings(
+            **tls_settings(
+                server, stranger.ca_file, security, username="ztix", password="mail-secret"
+            )
+        )
+        ctx = job_context(settings)
+        people(database, settings)
+        submit(database, settings)
+        assert deliver_notifications(ctx) == {"sent": 0, "failed": 2, "skipped": 0}
+        rows = outbox(database)
+        assert all(r.status == "pending" and r.attempts == 1 for r in rows)  # retried later
+        assert all("CERTIFICATE_VERIFY_FAILED" in (r.last_error or "") for r in rows)
+        assert server.messages == [] and server.logins == []  # nothing went in clear text
+        make_due(database)
+        assert deliver_notifications(ctx)["failed"] == 2
+        assert {r.attempts for r in outbox(database)} == {2}
+    finally:
+        server.stop()
+
+
+def test_starttls_is_never_skipped_when_the_server_does_not_offer_it(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    smtp_server: SmtpServer,
+    tmp_path: Path,
+) -> None:
+    cert = make_server_certificate(tmp_path / "tls")
+    settings = zt_settings(
+        **tls_settings(smtp_server, cert.ca_file, "starttls", username="ztix", password="x")
+    )
+    ctx = job_context(settings)
+    people(database, settings)
+    submit(database, settings)
+    assert deliver_notifications(ctx)["failed"] == 2
+    assert all("STARTTLS" in (r.last_error or "") for r in outbox(database))
+    assert smtp_server.messages == []
+
+
+def backlog(settings: Settings, database: Database) -> dict[tuple[str, ...], float]:
+    """The outbox gauges from a scrape of the API's ``/metrics``."""
+    app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
+    text = TestClient(app, client=LOOPBACK).get("/metrics").text
+    found: dict[tuple[str, ...], float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == "ztix_notifications_outbox":
+                found[(s.labels["channel"], s.labels["state"])] = s.value
+            elif s.name == "ztix_notifications_oldest_pending_age_seconds":
+                found[(s.labels["channel"], "age")] = s.value
+    return found
+
+
+@pytest.mark.both_databases
+def test_the_outbox_backlog_shows_in_metrics(
+    job_context: Callable[..., JobContext],
+    zt_settings: Callable[..., Settings],
+    database: Database,
+    smtp_server: SmtpServer,
+    webhook_receiver: WebhookReceiver,
+) -> None:
+    settings = zt_settings(**notification_settings(smtp_server, max_attempts=2))
+    ctx = job_context(settings)
+    people(database, settings, webhook_receiver.url)
+    assert backlog(settings, database) == {
+        (channel, state): 0
+        for channel in ("email", "webhook")
+        for state in ("pending", "retrying", "gave_up", "age")
+    }
+    smtp_server.stop()
+    webhook_receiver.stop()
+    rid = submit(database, settings)  # mail to root and the NOC
+    first = min(r.id for r in outbox(database))
+    with database.session() as db:
+        service.approve(db, rid, ROOT)  # mail and a webhook to alice
+        db.execute(  # the first was queued an hour ago
+            update(Notification)
+            .where(Notification.id == first)
+            .values(created_at=utcnow() - timedelta(hours=1))
+        )
+    before = backlog(settings, database)
+    assert (before[("email", "pending")], before[("webhook", "pending")]) == (3, 1)
+    assert before[("email", "retrying")] == before[("webhook", "retrying")] == 0
+    assert before[("email", "age")] >= 3600 and before[("webhook", "age")] < 3600
+    assert deliver_notifications(ctx)["failed"] == 4  # both down: all wait for a retry
+    failing = backlog(settings, database)
+    assert (failing[("email", "retrying")], failing[("webhook", "retrying")]) == (3, 1)
+    assert failing[("email", "pending")] == 3 and failing[("email", "gave_up")] == 0
+    smtp_server.start()  # mail comes back; the receiver stays down and is given up
+    make_due(database)
+    assert deliver_notifications(ctx) == {"sent": 3, "failed": 1, "skipped": 0}
+    after = backlog(settings, database)
+    assert after[("email", "pending")] == after[("webhook", "pending")] == 0
+    assert after[("email", "age")] == after[("webhook", "age")] == 0
+    assert after[("webhook", "gave_up")] == 1 and after[("email", "gave_up")] == 0

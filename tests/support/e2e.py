@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from tests.e2e.browser import AXE, PNGQUANT, ROOT, WRITE_SCREENSHOTS
 from tests.support.oidc_provider import FakePeeringDB
@@ -59,6 +60,7 @@ class Ix:
     emulator: ControllerEmulator
     peeringdb: FakePeeringDB
     network_id: str
+    app: FastAPI  # its state.settings may be swapped for a test of a config switch
 
 
 def ix_settings(

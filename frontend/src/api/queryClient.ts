@@ -7,7 +7,8 @@ import { sessionLost } from "@/lib/session";
 declare module "@tanstack/react-query" {
   interface Register {
     mutationMeta: { quiet?: boolean };
-    queryMeta: { quiet?: boolean };
+    /** visitor: a query made without a session; its 401 is no lost session. */
+    queryMeta: { quiet?: boolean; visitor?: boolean };
   }
 }
 
@@ -21,7 +22,7 @@ export function makeQueryClient(): QueryClient {
   return new QueryClient({
     queryCache: new QueryCache({
       onError: (error, query) => {
-        if (isSessionLost(error) && query.queryKey[0] !== "me") sessionLost();
+        if (isSessionLost(error) && query.queryKey[0] !== "me" && !query.meta?.visitor) sessionLost();
       },
     }),
     mutationCache: new MutationCache({

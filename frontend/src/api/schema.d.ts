@@ -767,7 +767,9 @@ export interface paths {
         get: operations["get_notification_settings"];
         /**
          * Update Notification Settings
-         * @description Turn e-mail off (or on again). Messages already queued follow the new choice.
+         * @description Turn e-mail off (or on again), or change where it goes (a local account's; a
+         *     PeeringDB account's address is PeeringDB's). Messages already queued follow the new
+         *     choice and go to the new address.
          */
         put: operations["update_notification_settings"];
         post?: never;
@@ -2053,6 +2055,11 @@ export interface components {
              */
             email_address: string | null;
             /**
+             * Email Address Editable
+             * @description Whether you may change the address here (local accounts; a PeeringDB account's address is PeeringDB's, refreshed at each login)
+             */
+            email_address_editable: boolean;
+            /**
              * Email Configured
              * @description Whether this IX sends e-mail at all
              */
@@ -2060,8 +2067,16 @@ export interface components {
         };
         /** NotificationSettingsUpdate */
         NotificationSettingsUpdate: {
-            /** Email */
-            email: boolean;
+            /**
+             * Email
+             * @description E-mail on or off
+             */
+            email?: boolean | null;
+            /**
+             * Email Address
+             * @description Where your e-mail goes (local accounts only)
+             */
+            email_address?: string | null;
         };
         /**
          * OidcCallback
@@ -5209,6 +5224,15 @@ export interface operations {
             };
             /** @description Problem codes: `account_disabled`, `csrf_failed`, `token_not_allowed` */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `email_address_managed` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,11 +17,14 @@ export const memberToolKeys = {
   deliveries: ["notifications", "deliveries"] as const,
 };
 
-export function useDirectory() {
+/** The member directory. `visitor`: asked without a session (the directory may be public),
+ *  so a 401 answers "log in first" rather than "the session was lost". */
+export function useDirectory({ visitor = false }: { visitor?: boolean } = {}) {
   return useQuery({
     queryKey: memberToolKeys.directory,
     queryFn: () => unwrap(api.GET("/api/v1/directory")),
     refetchInterval: 60_000,
+    meta: { visitor },
   });
 }
 
@@ -37,6 +40,17 @@ export function useSetEmail() {
   return useMutation({
     mutationFn: (email: boolean) => unwrap(api.PUT("/api/v1/notifications/settings", { body: { email } })),
     onSuccess: (data) => client.setQueryData(memberToolKeys.notificationSettings, data),
+  });
+}
+
+/** Where a local account's e-mail goes (a PeeringDB account's address is PeeringDB's). */
+export function useSetEmailAddress() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (address: string) =>
+      unwrap(api.PUT("/api/v1/notifications/settings", { body: { email_address: address } })),
+    onSuccess: (data) => client.setQueryData(memberToolKeys.notificationSettings, data),
+    meta: { quiet: true }, // the form shows the problem beside the field
   });
 }
 

@@ -43,6 +43,7 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
   webhook_url_refused: { message: "This webhook URL cannot be used.", hint: "Use an http:// or https:// URL whose host is on the public Internet." },
   webhook_limit: { message: "You already have as many webhooks as this IX allows.", hint: "Delete one you no longer use first." },
   webhook_not_found: { message: "This webhook does not exist, or is not yours." },
+  email_address_managed: { message: "Your e-mail address comes from PeeringDB.", hint: "Change it on PeeringDB and log in again." },
   peeringdb_disabled: { message: "PeeringDB login is not enabled on this IX.", hint: "Use a local account, or ask the IX team." },
   provider_unavailable: { message: "PeeringDB could not be reached.", hint: "Try again in a few minutes." },
   state_invalid: { message: "This login link is not valid, or was started in another browser.", hint: "Start the login again from this browser." },

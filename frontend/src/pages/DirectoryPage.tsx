@@ -1,12 +1,16 @@
 import * as React from "react";
+import { Navigate } from "react-router";
+import { isApiError } from "@/api/client";
 import { Empty } from "@/components/app/Empty";
 import { ErrorPanel } from "@/components/app/ErrorPanel";
 import { PageHeader } from "@/components/app/PageHeader";
+import { VisitorShell } from "@/components/app/VisitorShell";
 import { Badge } from "@/components/ui/badge";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { type DirectoryMember, useDirectory } from "@/hooks/memberTools";
 import { formatDateTime } from "@/lib/format";
+import { Loading } from "@/routes/RequireMember";
 
 type Session = DirectoryMember["connections"][number]["sessions"][number];
 
@@ -19,9 +23,10 @@ function SessionBadge({ session }: { session: Session }) {
   );
 }
 
-/** Who is connected to the IX: the same members as the IX-F export, with session state. */
-export function DirectoryPage() {
-  const directory = useDirectory();
+/** Who is connected to the IX: the same members as the IX-F export, with session state.
+ *  `visitor`: shown to a visitor without a session (`directory.public`). */
+export function DirectoryPage({ visitor = false }: { visitor?: boolean }) {
+  const directory = useDirectory({ visitor });
   React.useEffect(() => {
     document.title = "Member directory · ZT-IX";
   }, []);
@@ -96,5 +101,19 @@ export function DirectoryPage() {
         </Table>
       )}
     </>
+  );
+}
+
+/** The directory for a visitor without a session: the page when the IX made it public
+ *  (`directory.public`), the login page (and back here) when it did not. */
+export function VisitorDirectoryPage() {
+  const directory = useDirectory({ visitor: true });
+  if (directory.isPending) return <Loading />;
+  if (isApiError(directory.error) && directory.error.status === 401)
+    return <Navigate to={`/login?next=${encodeURIComponent("/directory")}`} replace />;
+  return (
+    <VisitorShell next="/directory">
+      <DirectoryPage visitor />
+    </VisitorShell>
   );
 }

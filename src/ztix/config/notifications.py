@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, FilePath, SecretStr
 
 from ztix.config.base import Strict
 
@@ -20,6 +20,10 @@ class SmtpConfig(Strict):
     # From ZTIX_NOTIFICATIONS__SMTP__PASSWORD or ..._PASSWORD_FILE, never the file.
     password: SecretStr = SecretStr("")
     from_address: str = Field("ZT-IX <ztix@localhost>", min_length=3, max_length=320)
+    # PEM file of the CA certificate(s) to trust for the mail server's certificate, instead
+    # of the system's store (a private CA, a self-signed relay). Checked either way: a
+    # certificate that does not verify for ``host`` fails the delivery (it is retried).
+    ca_file: FilePath | None = None
     timeout_seconds: float = Field(10, gt=0, le=120)
 
 

@@ -1,5 +1,7 @@
 """E-mail over SMTP with the standard library: a plain-text and an HTML part, STARTTLS or
-implicit TLS with certificate checks, and login when a username is configured."""
+implicit TLS with certificate checks (against ``smtp.ca_file`` when set, else the system's
+CAs), and login when a username is configured. With ``starttls`` a server that does not
+offer STARTTLS, or whose certificate does not verify, gets nothing: no login, no message."""
 
 from __future__ import annotations
 
@@ -44,18 +46,24 @@ class SmtpMailer:
         message.add_alternative(mail.html, subtype="html")
         return message
 
+    def tls_context(self) -> ssl.SSLContext:
+        """Certificate and host name checked, as ``ssl.create_default_context`` does."""
+        ca_file = self._config.ca_file
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
     def send(self, mail: Mail) -> None:
         c = self._config
         try:
             if c.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    c.host, c.port, timeout=c.timeout_seconds, context=ssl.create_default_context()
+                    c.host, c.port, timeout=c.timeout_seconds, context=self.tls_context()
                 )
             else:
                 smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout_seconds)
             with smtp:
                 if c.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    # Raises when the server offers no STARTTLS: never on in clear text.
+                    smtp.starttls(context=self.tls_context())
                 if c.username:
                     smtp.login(c.username, c.password.get_secret_value())
                 smtp.send_message(self.message(mail))

@@ -93,6 +93,20 @@ def set_email(db: Session, user: User, actor: Actor, *, enabled: bool) -> None:
         )
 
 
+def set_email_address(db: Session, user: User, actor: Actor, address: str) -> None:
+    """A local account's notification address; a PeeringDB account's is PeeringDB's (it
+    would be overwritten at the next login), so it is refused there."""
+    if user.peeringdb_id is not None:
+        raise AppError("email_address_managed")
+    address = address.strip()
+    if user.email != address:
+        user.email = address
+        # The address itself is personal data: the audit trail says that it changed.
+        audit.record(
+            db, actor, "notifications.email_address_changed", target_type="user", target_id=user.id
+        )
+
+
 def deliveries(
     db: Session, user: User, *, limit: int, offset: int
 ) -> tuple[list[Notification], int]:

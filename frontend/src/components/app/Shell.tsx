@@ -53,6 +53,7 @@ function navFor(me: Me): Array<{ heading: string; items: NavItem[] }> {
         { to: "/admin/irr", label: "IRR filtering", icon: ShieldCheck },
         { to: "/admin/controller", label: "Controller", icon: Cpu },
         { to: "/admin/users", label: "Users", icon: Users },
+        { to: "/admin/tokens", label: "All API tokens", icon: KeyRound },
         { to: "/admin/audit", label: "Audit trail", icon: ScrollText },
       ],
     });

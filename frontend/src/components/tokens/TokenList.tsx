@@ -2,7 +2,7 @@ import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { Empty } from "@/components/app/Empty";
 import { Badge } from "@/components/ui/badge";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { type ApiToken, useRevokeToken } from "@/hooks/tokens";
+import { type ApiToken, useAdminRevokeToken, useRevokeToken } from "@/hooks/tokens";
 import { formatDateTime, formatRelative } from "@/lib/format";
 
 function state(token: ApiToken): { label: string; tone: "ok" | "danger" | "neutral" } {
@@ -11,19 +11,33 @@ function state(token: ApiToken): { label: string; tone: "ok" | "danger" | "neutr
   return { label: "live", tone: "ok" };
 }
 
-/** The user's tokens: name, prefix, what it may do, last use, expiry; revoke a live one. */
-export function TokenList({ tokens }: { tokens: ApiToken[] }) {
-  const revoke = useRevokeToken();
+/** Tokens: name, prefix, what it may do, last use, expiry; revoke a live one. The user's
+ *  own, or with `admin` every user's (with its owner; revoked through the admin API). */
+export function TokenList({
+  tokens,
+  admin = false,
+}: {
+  tokens: Array<ApiToken & { owner?: string }>;
+  admin?: boolean;
+}) {
+  const own = useRevokeToken();
+  const anyone = useAdminRevokeToken();
+  const revoke = admin ? anyone : own;
   if (tokens.length === 0)
-    return (
+    return admin ? (
+      <Empty title="No live tokens">
+        <p>No user has a token that still works.</p>
+      </Empty>
+    ) : (
       <Empty title="No tokens yet">
         <p>Create one above for a provisioning system or a script.</p>
       </Empty>
     );
   return (
-    <Table aria-label="Your API tokens">
+    <Table aria-label={admin ? "Live API tokens of every user" : "Your API tokens"}>
       <TableHeader>
         <TableRow>
+          {admin ? <TableHead>Owner</TableHead> : null}
           <TableHead>Name</TableHead>
           <TableHead>Token</TableHead>
           <TableHead>Acts for</TableHead>
@@ -40,6 +54,7 @@ export function TokenList({ tokens }: { tokens: ApiToken[] }) {
           const s = state(t);
           return (
             <TableRow key={t.id}>
+              {admin ? <TableCell>{t.owner}</TableCell> : null}
               <TableCell className="font-medium text-teal-deep">
                 {t.name} <Badge tone={s.tone}>{s.label}</Badge>
               </TableCell>
@@ -60,8 +75,12 @@ export function TokenList({ tokens }: { tokens: ApiToken[] }) {
                     }
                     triggerVariant="outline"
                     variant="destructive"
-                    title={`Revoke the token “${t.name}”?`}
-                    description="Calls with it are refused from now on. This cannot be undone."
+                    title={admin ? `Revoke ${t.owner}’s token “${t.name}”?` : `Revoke the token “${t.name}”?`}
+                    description={
+                      admin
+                        ? "Calls with it are refused from now on; its owner sees it as revoked. This cannot be undone."
+                        : "Calls with it are refused from now on. This cannot be undone."
+                    }
                     confirmLabel="Revoke"
                     pending={revoke.isPending}
                     onConfirm={() => revoke.mutate(t.id)}

@@ -43,6 +43,7 @@ def _settings_of(user: User, settings: Settings) -> NotificationSettings:
         email=user.notify_email,
         email_address=user.email,
         email_configured=bool(settings.notifications.smtp.host),
+        email_address_editable=user.peeringdb_id is None,
     )
 
 
@@ -59,7 +60,7 @@ def get_notification_settings(
 @router.put(
     "/notifications/settings",
     response_model=NotificationSettings,
-    responses=responses(*AUTH, "csrf_failed"),
+    responses=responses(*AUTH, "csrf_failed", "email_address_managed"),
 )
 def update_notification_settings(
     body: NotificationSettingsUpdate,
@@ -68,9 +69,15 @@ def update_notification_settings(
     settings: SettingsDep,
     address: ClientAddress,
 ) -> NotificationSettings:
-    """Turn e-mail off (or on again). Messages already queued follow the new choice."""
+    """Turn e-mail off (or on again), or change where it goes (a local account's; a
+    PeeringDB account's address is PeeringDB's). Messages already queued follow the new
+    choice and go to the new address."""
     user = session.user
-    service.set_email(db, user, Actor.for_user(user, address), enabled=body.email)
+    actor = Actor.for_user(user, address)
+    if body.email_address is not None:
+        service.set_email_address(db, user, actor, body.email_address)
+    if body.email is not None:
+        service.set_email(db, user, actor, enabled=body.email)
     db.commit()
     return _settings_of(user, settings)
 

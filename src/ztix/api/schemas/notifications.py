@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ztix.db.models import Notification, Webhook
 
@@ -15,11 +15,35 @@ class NotificationSettings(BaseModel):
     email: bool = Field(description="E-mail about your requests (admins: the queue's)")
     email_address: str | None = Field(description="Where they go (your account's address)")
     email_configured: bool = Field(description="Whether this IX sends e-mail at all")
+    email_address_editable: bool = Field(
+        description="Whether you may change the address here (local accounts; a PeeringDB "
+        "account's address is PeeringDB's, refreshed at each login)"
+    )
+
+
+# One address, no display name: what the mail goes to (RFC 5321 allows 254 in a path).
+EMAIL_ADDRESS = (
+    r"^[^@\s<>()\[\],;:\\\"\x00-\x1f]+"  # the local part: no spaces, brackets or controls
+    r"@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,63}$"  # a dotted domain
+)
 
 
 class NotificationSettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: bool
+    email: bool | None = Field(None, description="E-mail on or off")
+    email_address: str | None = Field(
+        None,
+        min_length=6,
+        max_length=254,
+        pattern=EMAIL_ADDRESS,
+        description="Where your e-mail goes (local accounts only)",
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> NotificationSettingsUpdate:
+        if self.email is None and self.email_address is None:
+            raise ValueError("give email, email_address or both")
+        return self
 
 
 class WebhookCreate(BaseModel):
