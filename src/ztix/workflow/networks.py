@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ztix.config import NetworkConfig, Settings
+from ztix.config import NetworkConfig, RouteServerConfig, Settings
 from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, RequestStatusCount
 from ztix.domain.addressing import AddressRange, AddressUsage, IPAddress, address_usage
 from ztix.domain.requests import RequestStatus
@@ -109,10 +109,18 @@ def reserved_addresses(settings: Settings, conf: NetworkConfig) -> list[IPAddres
     """The peering-LAN addresses never handed to a member: the network's
     ``reserved_addresses``, its blackhole next hops and its route servers' own addresses."""
     reserved: list[IPAddress | AddressRange] = [*conf.reserved, *conf.blackhole_next_hops]
-    for rs in settings.routeservers.servers:
-        if settings.find_network(rs.network) == conf:
-            reserved += [rs.ipv4, rs.ipv6]
+    for rs in route_servers_on(settings, conf):
+        reserved += [rs.ipv4, rs.ipv6]
     return reserved
+
+
+def route_servers_on(settings: Settings, conf: NetworkConfig) -> list[RouteServerConfig]:
+    """The route servers configured on a declared network, enabled or not, in pair order
+    (also when the network is declared by suffix and its full ID is not known yet)."""
+    servers = [
+        rs for rs in settings.routeservers.servers if settings.find_network(rs.network) == conf
+    ]
+    return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from ztix.api.deps import AdminUser, Csrf, DatabaseRoute, DbSession, SettingsDep
 from ztix.api.problems import responses
 from ztix.api.routes.controller import layer2_out, read_networks
 from ztix.api.schemas.networks import AddressUsageOut, AdminNetworkOut, NetworkRouteServerOut
-from ztix.workflow.networks import network_usage
+from ztix.workflow.networks import network_usage, route_servers_on
 from ztix.zerotier import layer2
 
 router = APIRouter(
@@ -35,9 +35,6 @@ def admin_list_networks(
     for conf, state in zip(settings.networks, states, strict=True):
         usage = network_usage(db, settings, conf, state.zt_network_id)
         nwid = state.zt_network_id or (usage.row.zt_network_id if usage.row else None)
-        servers = [
-            rs for rs in settings.routeservers.servers if settings.find_network(rs.network) == conf
-        ]
         out.append(
             AdminNetworkOut(
                 name=conf.name,
@@ -62,7 +59,7 @@ def admin_list_networks(
                         ipv4=str(rs.ipv4),
                         ipv6=str(rs.ipv6),
                     )
-                    for rs in sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+                    for rs in route_servers_on(settings, conf)
                 ],
             )
         )
