@@ -10,6 +10,7 @@ import { AuthCallbackPage } from "@/pages/AuthCallbackPage";
 import { AdminAuditPage } from "@/pages/admin/AuditPage";
 import { AdminControllerPage } from "@/pages/admin/ControllerPage";
 import { AdminIrrPage } from "@/pages/admin/IrrPage";
+import { AdminNetworksPage } from "@/pages/admin/NetworksPage";
 import { AdminQueuePage } from "@/pages/admin/QueuePage";
 import { AdminRequestPage } from "@/pages/admin/RequestPage";
 import { AdminRouteServersPage } from "@/pages/admin/RouteServersPage";
@@ -82,6 +83,7 @@ export function App() {
               <Route path="admin/requests/:id" element={<AdminRequestPage />} />
               <Route path="admin/route-servers" element={<AdminRouteServersPage />} />
               <Route path="admin/controller" element={<AdminControllerPage />} />
+              <Route path="admin/networks" element={<AdminNetworksPage />} />
               <Route path="admin/irr" element={<AdminIrrPage />} />
               <Route path="admin/users" element={<AdminUsersPage />} />
               <Route path="admin/tokens" element={<AdminTokensPage />} />

@@ -291,6 +291,9 @@ def _fuzz(target: Target, role: Role, operation: Any, mode: GenerationMode) -> N
         case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
         if label == "POST /api/v1/auth/logout" and response.status_code == 204:
             role.log_in()  # the fuzzer ended this role's session: start another
+        revoked = label == "POST /api/v1/admin/users/{user_id}/sessions/revoke"
+        if revoked and response.status_code == 200:
+            role.log_in()  # it may have been the admin's own sessions: start another
 
     check()
 

@@ -7,6 +7,10 @@ installed here must accept the output.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import re
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -14,9 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.support import routeserver_samples as samples
+from tests.support.app import NWID, make_settings
 from tests.support.birdlab import require_tools
+from ztix.db.session import Database
 from ztix.routeserver.model import DesiredConfig
 from ztix.routeserver.render import render, render_host_config
+from ztix.workflow import routeserver_desired
 
 
 def write(desired: DesiredConfig, directory: Path) -> Path:
@@ -97,3 +104,71 @@ def test_a_missing_peers_directory_is_refused(tmp_path: Path) -> None:
     (tmp_path / "peers").rmdir()
     with pytest.raises(AssertionError, match="Unable to match pattern"):
         bird_parse(host)
+
+
+def _relative_tree(root: Path, config_dir: Path, base: Path, count: int) -> Path:
+    """The route server's files as a host holds them, with relative includes: the host's
+    bird.conf in ``base``, ZT-IX's set in ``config_dir``."""
+    desired = samples.members(count, str(config_dir))
+    desired = DesiredConfig(
+        server=dataclasses.replace(desired.server, include_base=str(base)), peers=desired.peers
+    )
+    for name, text in render(desired).items():
+        (config_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (config_dir / name).write_text(text)
+    base.mkdir(parents=True, exist_ok=True)
+    host = base / "bird.conf"
+    host.write_text(render_host_config(desired.server))
+    return host
+
+
+@pytest.mark.parametrize(
+    ("config_dir", "main_include"),
+    [
+        ("etc/bird/ztix/live", "ztix/live/ztix.conf"),  # under the bird.conf's directory
+        ("srv/ztix/live", "../../srv/ztix/live/ztix.conf"),  # beside it
+    ],
+)
+def test_relative_includes_parse_after_the_tree_moves(
+    tmp_path: Path, config_dir: str, main_include: str
+) -> None:
+    """BIRD 2.0.12 resolves a relative include against the directory of the file holding
+    it, not the working directory: the tree parses wherever it is moved, and the peers'
+    files are really read (a broken one is refused at its moved path)."""
+    first = tmp_path / "first"
+    host = _relative_tree(first, first / config_dir, first / "etc" / "bird", 3)
+    assert f'include "{main_include}";' in host.read_text()
+    ztix_conf = (first / config_dir / "ztix.conf").read_text()
+    assert 'include "peers/*.conf";' in ztix_conf
+    assert str(tmp_path) not in host.read_text() + ztix_conf  # no absolute path left
+
+    moved = tmp_path / "moved"
+    shutil.move(first, moved)
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    moved_host = moved / "etc" / "bird" / "bird.conf"
+    args = ["bird", "-p", "-c", str(moved_host)]
+    result = subprocess.run(args, capture_output=True, text=True, cwd=elsewhere, check=False)
+    assert result.returncode == 0, result.stderr
+    broken = moved / config_dir / "peers" / "zz-broken.conf"
+    broken.write_text("this is not bird;\n")
+    result = subprocess.run(args, capture_output=True, text=True, cwd=elsewhere, check=False)
+    assert result.returncode != 0
+    # BIRD names the file as it joined it: <including file's directory>/<include>.
+    named = re.search(r"bird: (\S+):1:1 syntax error", result.stderr)
+    assert named and os.path.normpath(named.group(1)) == str(broken), result.stderr
+
+
+RS = {"name": "rs1", "transport": "local", "asn": 6695, "router_id": "192.0.2.1"}
+RS |= {"network": NWID, "ipv4": "192.0.2.1", "ipv6": "2001:db8:ab::1"}
+
+
+def test_the_setting_reaches_the_rendered_files(database: Database) -> None:
+    settings = make_settings(
+        database.url, routeservers={"servers": [{**RS, "include_base": "/etc/bird"}]}
+    )
+    with database.session() as db:
+        desired, _ = routeserver_desired.build(db, settings, settings.routeservers.servers[0])
+        db.rollback()
+    assert desired.server.include_base == "/etc/bird"
+    assert 'include "ztix/live/ztix.conf";' in render_host_config(desired.server)

@@ -130,6 +130,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/networks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin List Networks
+         * @description Every network of the config (``networks:``), in its order: desired and actual
+         *     layer-2 settings with the fields that differ, active members, IPv4/IPv6 address usage
+         *     and the route-server nodes on it. A controller that does not answer is an answer: the
+         *     actual settings are null and ``controller_error`` says why.
+         */
+        get: operations["admin_list_networks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/requests": {
         parameters: {
             query?: never;
@@ -1106,6 +1129,32 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AddressUsageOut
+         * @description How a peering prefix is used. Exact counts; an IPv6 /64 has about 1.8e19 addresses,
+         *     which a JavaScript client reads as an approximation.
+         */
+        AddressUsageOut: {
+            /** Free */
+            free: number;
+            /** Prefix */
+            prefix: string;
+            /**
+             * Reserved
+             * @description Kept by the IX: reserved_addresses, route servers, …
+             */
+            reserved: number;
+            /**
+             * Total
+             * @description Addresses a member could ever be given
+             */
+            total: number;
+            /**
+             * Used
+             * @description Held by members (allocated in the database)
+             */
+            used: number;
+        };
         /** AdminJoinRequestDetail */
         AdminJoinRequestDetail: {
             /**
@@ -1237,6 +1286,51 @@ export interface components {
             updated_at: string;
             /** Zt Network Id */
             zt_network_id: string;
+        };
+        /**
+         * AdminNetworkOut
+         * @description A declared IX network: its layer-2 settings as declared and as the controller has
+         *     them, the fields that differ, its members, address usage and route servers.
+         */
+        AdminNetworkOut: {
+            /** @description Null when the controller was not read */
+            actual: components["schemas"]["Layer2Out"] | null;
+            /**
+             * Controller Error
+             * @description Why the actual settings are missing, in a sentence
+             */
+            controller_error: string | null;
+            /**
+             * Controller Members
+             * @description Members on the controller
+             */
+            controller_members: number | null;
+            /** Description */
+            description: string;
+            desired: components["schemas"]["Layer2Out"];
+            /** Drift */
+            drift: components["schemas"]["ChangeOut"][];
+            ipv4: components["schemas"]["AddressUsageOut"];
+            ipv6: components["schemas"]["AddressUsageOut"];
+            /**
+             * Members
+             * @description Active members (requests in state active)
+             */
+            members: number;
+            /** Name */
+            name: string;
+            /** Route Servers */
+            route_servers: components["schemas"]["NetworkRouteServerOut"][];
+            /**
+             * Synced
+             * @description In the database (ztix networks sync, or serve at start)
+             */
+            synced: boolean;
+            /**
+             * Zt Network Id
+             * @description The full ID; null while only its suffix is known (run preflight)
+             */
+            zt_network_id: string | null;
         };
         /** AdminRequestPage */
         AdminRequestPage: {
@@ -1868,6 +1962,11 @@ export interface components {
             ethertypes_allowed: string[] | null;
             /** Mtu */
             mtu: number | null;
+            /**
+             * Multicast Limit
+             * @description How many members a multicast or broadcast frame reaches
+             */
+            multicast_limit?: number | null;
             /** Private */
             private: boolean | null;
             /** Routes */
@@ -2021,6 +2120,23 @@ export interface components {
             name: string;
             /** Zt Network Id */
             zt_network_id: string;
+        };
+        /** NetworkRouteServerOut */
+        NetworkRouteServerOut: {
+            /** Asn */
+            asn: number;
+            /** Enabled */
+            enabled: boolean;
+            /** Ipv4 */
+            ipv4: string;
+            /** Ipv6 */
+            ipv6: string;
+            /** Name */
+            name: string;
+            /** Node Id */
+            node_id: string | null;
+            /** Transport */
+            transport: string;
         };
         /** NetworkStateOut */
         NetworkStateOut: {
@@ -2963,6 +3079,67 @@ export interface operations {
                 };
             };
             /** @description Problem codes: `invalid_asn`, `irr_as_set_invalid`, `validation_failed` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `rate_limited` */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    admin_list_networks: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description From GET /api/v1/me */
+                "x-csrf-token"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminNetworkOut"][];
+                };
+            };
+            /** @description Problem codes: `not_authenticated`, `session_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `account_disabled`, `admin_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem codes: `validation_failed` */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -30,6 +30,9 @@ export type BgpSession = NonNullable<RouteServer["sessions"]>[number];
 export type ControllerState = Answer<"/api/v1/admin/controller">;
 export type IrrStatus = Answer<"/api/v1/requests/{request_id}/irr">;
 export type AdminUserRow = Answer<"/api/v1/admin/users">[number];
+/** What an admin may set at approval: import-limit overrides and a note, all optional. */
+export type ApprovalSettings = Body<"/api/v1/admin/requests/{request_id}/approve", "post">;
+export type AdminNetwork = Answer<"/api/v1/admin/networks">[number];
 export type SortKey = NonNullable<Query<"/api/v1/admin/requests">["sort"]>;
 /** Why the policy left a request to a human (the admin queue can filter on it). */
 export type NeedsHumanReason = NonNullable<Query<"/api/v1/admin/requests">["needs_human_reason"]>;

@@ -5,6 +5,7 @@ import { ApiError, api, requestPath, setCsrfToken, unwrap } from "@/api/client";
 import type {
   AdminJoinRequestDetail,
   AdminRequestPage,
+  ApprovalSettings,
   ControllerState,
   IrrStatus,
   JoinRequest,
@@ -212,7 +213,7 @@ type RequestLike = { id: string; status: RequestStatus; updated_at: string };
  *  with an error toast when the server says no, and confirms with a toast when it says yes. */
 export function useRequestAction<T extends RequestLike>(opts: {
   key: QueryKey;
-  run: (variables: { id: string; reason?: string }) => Promise<T>;
+  run: (variables: { id: string; reason?: string; approval?: ApprovalSettings }) => Promise<T>;
   optimistic: RequestStatus;
   success: string;
   alsoInvalidate?: QueryKey[];

@@ -28,6 +28,7 @@ from ztix.api.routes import (
     irr,
     ixf,
     lookingglass,
+    networks,
     notifications,
     requests,
     routeservers,
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(irr.router)
     app.include_router(lookingglass.router)
     app.include_router(controller.router)
+    app.include_router(networks.router)
     app.include_router(ixf.router)
     app.include_router(health.router)
     docs.install(app)

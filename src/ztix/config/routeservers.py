@@ -37,6 +37,10 @@ class RouteServerConfig(Strict):
     config_dir: Path = Path("/etc/bird/ztix/live")
     # The file `birdc configure` loads (the server's own bird.conf, which includes ours).
     main_config: Path = Path("/etc/bird/bird.conf")
+    # Unset: the include lines ZT-IX renders name absolute paths. Set to the directory of
+    # the host's bird.conf (as BIRD sees it): they are relative, so the tree can move as one
+    # (a chroot, a container, a copy) (docs/route-servers.md, "Relative includes").
+    include_base: Path | None = None
     asn: int = Field(ge=1, le=4_294_967_294)
     router_id: ipaddress.IPv4Address
     # Which IX network this server serves, by suffix or full ID, and its addresses there.
@@ -52,6 +56,13 @@ class RouteServerConfig(Strict):
     pair_order: int = 0
     configure_timeout_seconds: int = Field(60, ge=5, le=3600)
     ssh_timeout_seconds: float = Field(15, gt=0)
+
+    @field_validator("include_base")
+    @classmethod
+    def _absolute_base(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("include_base is a directory on the route server: an absolute path")
+        return value
 
 
 class RpkiValidatorConfig(Strict):

@@ -136,3 +136,53 @@ def lowest_free_ipv6(
         if candidate not in used and not _is_reserved(candidate, single, ranges):
             return candidate
     raise AddressPlanExhausted(f"AS{asn} has used every IPv6 node number in {prefix}")
+
+
+@dataclass(frozen=True)
+class AddressUsage:
+    """How a peering prefix is used: ``total`` addresses a member could ever be given,
+    ``reserved`` of them kept by the IX, ``used`` held by members and ``free`` left."""
+
+    total: int
+    reserved: int
+    used: int
+    free: int
+
+
+def _covered(spans: Iterable[tuple[int, int]]) -> int:
+    """How many integers the closed spans cover, overlaps counted once."""
+    count, end = 0, -1
+    for low, high in sorted(spans):
+        if high <= end:
+            continue
+        count += high - max(low, end + 1) + 1
+        end = high
+    return count
+
+
+def address_usage(
+    prefix: ipaddress.IPv4Network | ipaddress.IPv6Network,
+    reserved: Reserved,
+    used: Iterable[IPAddress],
+) -> AddressUsage:
+    """The usage of ``prefix``: IPv4 counts its host addresses (no network or broadcast
+    address), IPv6 every address but the subnet-router anycast one (the network address).
+    Reserved blocks are clipped to the prefix; an address both reserved and used counts as
+    used, once."""
+    low = int(prefix.network_address) + 1
+    high = int(prefix.broadcast_address) - (1 if prefix.version == 4 else 0)
+    blocks = [
+        item if isinstance(item, AddressRange) else AddressRange(item, item) for item in reserved
+    ]
+    reserved_spans = [
+        (max(int(b.first), low), min(int(b.last), high))
+        for b in blocks
+        if b.version == prefix.version and int(b.first) <= high and int(b.last) >= low
+    ]
+    held = {int(a) for a in used if a.version == prefix.version and low <= int(a) <= high}
+    taken = _covered([*reserved_spans, *((a, a) for a in held)])
+    total = high - low + 1
+    used_count = len(held)
+    return AddressUsage(
+        total=total, reserved=taken - used_count, used=used_count, free=total - taken
+    )

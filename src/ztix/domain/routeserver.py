@@ -102,6 +102,9 @@ class RouteServer:
     # Maintenance (RFC 8326): the server adds GRACEFUL_SHUTDOWN to every route it exports.
     drained: bool = False
     blackholing: Blackholing = field(default_factory=lambda: Blackholing())
+    # The directory of the host's bird.conf: when set, the include lines are relative to it
+    # (and ztix.conf's to config_dir); None: absolute paths.
+    include_base: str | None = None
 
 
 @dataclass(frozen=True)

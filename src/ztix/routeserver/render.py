@@ -19,6 +19,7 @@ newer than 2.0.12's filter language.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,7 @@ from ztix.routeserver.tokens import (
     Keyword,
     Label,
     Password,
+    RelativeConfigPath,
     RenderError,
     Symbol,
     bird_value,
@@ -329,13 +331,31 @@ def _server(server: RouteServer) -> dict[str, Any]:
         "lan4": lan4,
         "lan6": lan6,
         "config_dir": ConfigPath(server.config_dir.rstrip("/")),
-        "peers_dir": ConfigPath(f"{server.config_dir.rstrip('/')}/{PEERS_DIR}"),
-        "main_path": ConfigPath(f"{server.config_dir.rstrip('/')}/{MAIN_FILE}"),
+        **_includes(server),
         "validators": tuple(sorted(validators, key=lambda v: v.protocol)),
         "never_via_route_servers": _rows(never, 10),
         "drained": server.drained,
         "blackholing": _blackholing(server.blackholing, server),
         "bgp_port": _int(server.bgp_port, "BGP port", 1, 65535),
+    }
+
+
+def _includes(server: RouteServer) -> dict[str, ConfigPath | RelativeConfigPath]:
+    """What the two include lines name: the host's bird.conf includes ``main_include``
+    (ztix.conf), ztix.conf includes ``peers_include``/*.conf. Absolute by default; with an
+    ``include_base`` (the directory of the host's bird.conf) both are relative, and BIRD
+    resolves each against the directory of the file holding it: bird.conf's against
+    include_base, ztix.conf's against config_dir (so ``peers``)."""
+    config_dir = ConfigPath(server.config_dir.rstrip("/"))
+    if server.include_base is None:
+        return {
+            "main_include": ConfigPath(f"{config_dir}/{MAIN_FILE}"),
+            "peers_include": ConfigPath(f"{config_dir}/{PEERS_DIR}"),
+        }
+    base = ConfigPath(server.include_base.rstrip("/"))
+    return {
+        "main_include": RelativeConfigPath(posixpath.relpath(f"{config_dir}/{MAIN_FILE}", base)),
+        "peers_include": RelativeConfigPath(PEERS_DIR),
     }
 
 

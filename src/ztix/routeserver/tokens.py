@@ -65,6 +65,26 @@ class ConfigPath(Token):
         return token  # type: ignore[return-value]
 
 
+class RelativeConfigPath(Token):
+    """A relative path, rendered inside quotes: ``..`` parts only at its start, no ``.``
+    parts, quotes or spaces. BIRD resolves it against the directory of the file that holds
+    the ``include`` (BIRD 2.0.12 ``conf/cf-lex.l``: ``dirname`` of the including file)."""
+
+    pattern = re.compile(
+        r"(\.\./){0,16}[A-Za-z0-9_][A-Za-z0-9._-]{0,63}(/[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){0,16}",
+        re.ASCII,
+    )
+    what = "relative path"
+
+    def __new__(cls, value: str) -> RelativeConfigPath:
+        token = super().__new__(cls, value)
+        parts = token.split("/")
+        rest = parts[next(i for i, part in enumerate(parts) if part != "..") :]
+        if any(part in {".", ".."} for part in rest):
+            raise RenderError(f"not a valid {cls.what}: {value!r}")
+        return token  # type: ignore[return-value]
+
+
 class Comment(Token):
     """Text of our own for a ``#`` comment: no newline, quote or brace."""
 

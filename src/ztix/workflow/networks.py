@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ztix.config import NetworkConfig
-from ztix.db.models import IxNetwork, RequestStatusCount
+from ztix.config import NetworkConfig, RouteServerConfig, Settings
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, RequestStatusCount
+from ztix.domain.addressing import AddressRange, AddressUsage, IPAddress, address_usage
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
@@ -100,3 +103,69 @@ def get_network(db: Session, zt_network_id: str) -> IxNetwork | None:
 
 def all_networks(db: Session) -> list[IxNetwork]:
     return list(db.scalars(select(IxNetwork).order_by(IxNetwork.zt_network_id)))
+
+
+def reserved_addresses(settings: Settings, conf: NetworkConfig) -> list[IPAddress | AddressRange]:
+    """The peering-LAN addresses never handed to a member: the network's
+    ``reserved_addresses``, its blackhole next hops and its route servers' own addresses."""
+    reserved: list[IPAddress | AddressRange] = [*conf.reserved, *conf.blackhole_next_hops]
+    for rs in route_servers_on(settings, conf):
+        reserved += [rs.ipv4, rs.ipv6]
+    return reserved
+
+
+def route_servers_on(settings: Settings, conf: NetworkConfig) -> list[RouteServerConfig]:
+    """The route servers configured on a declared network, enabled or not, in pair order
+    (also when the network is declared by suffix and its full ID is not known yet)."""
+    servers = [
+        rs for rs in settings.routeservers.servers if settings.find_network(rs.network) == conf
+    ]
+    return sorted(servers, key=lambda rs: (rs.pair_order, rs.name))
+
+
+@dataclass(frozen=True)
+class NetworkUsage:
+    """A declared network as the database has it: its row (None before the first sync),
+    its active members and the use of its two prefixes."""
+
+    row: IxNetwork | None
+    members: int
+    ipv4: AddressUsage
+    ipv6: AddressUsage
+
+
+def network_usage(
+    db: Session, settings: Settings, conf: NetworkConfig, zt_network_id: str | None
+) -> NetworkUsage:
+    """Members and address usage of a declared network. ``zt_network_id`` is its full ID
+    when known; else (declared by suffix, the controller's address unknown) the row is
+    looked up by suffix."""
+    if zt_network_id is not None:
+        row = get_network(db, zt_network_id)
+    else:
+        row = next((n for n in all_networks(db) if n.zt_network_id[10:] == conf.id_suffix), None)
+    members = 0
+    held: list[IPAddress] = []
+    if row is not None:
+        members = (
+            db.scalar(
+                select(func.count()).where(
+                    JoinRequest.network_id == row.id,
+                    JoinRequest.status == RequestStatus.ACTIVE.value,
+                )
+            )
+            or 0
+        )
+        held = [
+            ipaddress.ip_address(a)
+            for a in db.scalars(
+                select(AddressAssignment.address).where(AddressAssignment.network_id == row.id)
+            )
+        ]
+    reserved = reserved_addresses(settings, conf)
+    return NetworkUsage(
+        row=row,
+        members=members,
+        ipv4=address_usage(conf.ipv4_prefix, reserved, held),
+        ipv6=address_usage(conf.ipv6_prefix, reserved, held),
+    )

@@ -26,7 +26,6 @@ from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, JoinRequest
 from ztix.domain.addressing import (
     AddressPlanExhausted,
-    AddressRange,
     lowest_free_ipv4,
     lowest_free_ipv6,
 )
@@ -34,6 +33,7 @@ from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit
 from ztix.workflow.audit import Actor
 from ztix.workflow.dispatch import route_servers_after_commit
+from ztix.workflow.networks import reserved_addresses
 from ztix.workflow.requests import transition
 from ztix.zerotier.provider import Member, MemberSpec, ProviderError
 
@@ -167,12 +167,8 @@ def _allocate(db: Session, settings: Settings, request: JoinRequest) -> None:
     """
     net = request.network
     declared = settings.network_config(net.zt_network_id)
-    reserved: list[ipaddress.IPv4Address | ipaddress.IPv6Address | AddressRange] = list(
-        (*declared.reserved, *declared.blackhole_next_hops) if declared else ()
-    )
-    # The route servers' own peering-LAN addresses are never handed to a member.
-    for rs in settings.route_servers_of(net.zt_network_id, enabled_only=False):
-        reserved += [rs.ipv4, rs.ipv6]
+    # Reserved ranges, blackhole next hops and the route servers' own addresses.
+    reserved = reserved_addresses(settings, declared) if declared else []
     for family in (4, 6):
         if request.address(family) is not None:
             continue

@@ -120,6 +120,7 @@ def build(
         ipv4_prefix=declared.ipv4_prefix,
         ipv6_prefix=declared.ipv6_prefix,
         config_dir=str(rs.config_dir),
+        include_base=None if rs.include_base is None else str(rs.include_base),
         bgp_port=rs.bgp_port,
         validators=tuple(
             RpkiValidator(

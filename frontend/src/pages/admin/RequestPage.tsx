@@ -1,8 +1,9 @@
-import { Check, PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
+import { PowerOff, RotateCcw, ShieldCheck, X } from "lucide-react";
 import * as React from "react";
 import { useParams } from "react-router";
 import { api, requestPath, unwrap } from "@/api/client";
 import type { AuditEvent } from "@/api/types";
+import { ApproveDialog } from "@/components/app/ApproveDialog";
 import { ConfirmAction } from "@/components/app/ConfirmDialog";
 import { Field } from "@/components/app/Field";
 import { GrantLostBadge } from "@/components/app/GrantLostBadge";
@@ -71,8 +72,17 @@ function AuditTimeline({ events }: { events: AuditEvent[] }) {
 }
 
 /** An admin's action on a request that takes no body. */
-function act(action: "approve" | "retry" | "deprovision" | "keep", id: string) {
+function act(action: "retry" | "deprovision" | "keep", id: string) {
   return unwrap(api.POST(`/api/v1/admin/requests/{request_id}/${action}`, requestPath(id)));
+}
+
+function Overrides({ v4, v6 }: { v4: number | null; v6: number | null }) {
+  if (v4 == null && v6 == null) return <>none (PeeringDB's hint or the default)</>;
+  return (
+    <>
+      IPv4 {v4 ?? "not overridden"} · IPv6 {v6 ?? "not overridden"}
+    </>
+  );
 }
 
 export function AdminRequestPage() {
@@ -82,7 +92,8 @@ export function AdminRequestPage() {
   const also = [["admin", "queue"], keys.request(id)];
   const approve = useRequestAction({
     key,
-    run: ({ id }) => act("approve", id),
+    run: ({ id, approval }) =>
+      unwrap(api.POST("/api/v1/admin/requests/{request_id}/approve", { ...requestPath(id), body: approval ?? null })),
     optimistic: "approved",
     success: "Approved: provisioning starts",
     alsoInvalidate: also,
@@ -135,23 +146,11 @@ export function AdminRequestPage() {
           <>
             {r.status === "pending" ? (
               <>
-                <ConfirmAction
-                  trigger={
-                    <>
-                      <Check aria-hidden="true" />
-                      Approve
-                    </>
-                  }
-                  title="Approve this request?"
-                  description={
-                    <>
-                      ZT-IX authorizes node <Mono>{r.node_id}</Mono> for <Mono>AS{r.asn}</Mono> and sets up its
-                      route-server sessions.
-                    </>
-                  }
-                  confirmLabel="Approve"
+                <ApproveDialog
+                  nodeId={r.node_id}
+                  asn={r.asn}
                   pending={busy}
-                  onConfirm={() => approve.mutate({ id: r.id })}
+                  onApprove={(settings) => approve.mutate({ id: r.id, approval: settings })}
                 />
                 <ConfirmAction
                   trigger={
@@ -254,6 +253,14 @@ export function AdminRequestPage() {
                       {r.id}
                     </Field>
                     <Field label="Attempts">{r.attempts}</Field>
+                    <Field label="Import limit override">
+                      <Overrides v4={r.max_prefix_ipv4_override} v6={r.max_prefix_ipv6_override} />
+                    </Field>
+                    {r.approval_note ? (
+                      <Field label="Approval note" className="sm:col-span-2">
+                        <span className="whitespace-pre-wrap">{r.approval_note}</span>
+                      </Field>
+                    ) : null}
                   </>
                 }
               />

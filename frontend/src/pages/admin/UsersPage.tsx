@@ -1,4 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { X } from "lucide-react";
+import * as React from "react";
 import { toast } from "sonner";
 import { ApiError, api, unwrap } from "@/api/client";
 import type { AdminUserRow } from "@/api/types";
@@ -9,9 +11,11 @@ import { PageHeader } from "@/components/app/PageHeader";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent } from "@/components/ui/card";
+import { Input } from "@/components/ui/input";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { useMe } from "@/hooks/queries";
+import { describeError } from "@/lib/errors";
 import { formatDateTime, formatRelative } from "@/lib/format";
 
 const USERS_KEY = ["admin", "users"] as const;
@@ -107,6 +111,117 @@ function UserActions({ user, self }: { user: AdminUserRow; self: boolean }) {
   );
 }
 
+/** "AS3320", "as3320" or "3320" as a number; null when it is not an ASN at all. */
+export function parseAsn(text: string): number | null {
+  const match = /^(?:as)?\s*(\d{1,10})$/i.exec(text.trim());
+  if (!match) return null;
+  const asn = Number(match[1]);
+  return asn >= 1 && asn <= 4_294_967_294 ? asn : null;
+}
+
+type Grant = AdminUserRow["grants"][number];
+
+/** A user's ASN grants: manual ones (source local) can be removed, and one can be added.
+ *  A PeeringDB grant follows PeeringDB and stays. */
+function Grants({ user }: { user: AdminUserRow }) {
+  const client = useQueryClient();
+  const [text, setText] = React.useState("");
+  const [problem, setProblem] = React.useState<string | null>(null);
+  const inputId = React.useId();
+  const path = { params: { path: { user_id: user.id } } };
+  const done = (message: string) => {
+    setProblem(null);
+    toast.success(message);
+  };
+  const failed = (error: unknown) => {
+    const text = describeError(error);
+    setProblem(text.hint ? `${text.message} ${text.hint}` : text.message);
+  };
+  const add = useMutation({
+    mutationFn: (asn: number) => unwrap(api.POST("/api/v1/admin/users/{user_id}/grants", { ...path, body: { asn } })),
+    meta: { quiet: true },
+    onSuccess: (_data, asn) => {
+      setText("");
+      done(`${user.username} may now act for AS${asn}.`);
+    },
+    onError: failed,
+    onSettled: () => void client.invalidateQueries({ queryKey: USERS_KEY }),
+  });
+  const remove = useMutation({
+    mutationFn: (grant: Grant) =>
+      unwrap(
+        api.DELETE("/api/v1/admin/users/{user_id}/grants/{asn}", {
+          params: { path: { user_id: user.id, asn: grant.asn } },
+        }),
+      ),
+    meta: { quiet: true },
+    onSuccess: (_data, grant) => done(`${user.username} no longer acts for AS${grant.asn}.`),
+    onError: failed,
+    onSettled: () => void client.invalidateQueries({ queryKey: USERS_KEY }),
+  });
+  const busy = add.isPending || remove.isPending;
+  return (
+    <div className="grid min-w-48 gap-2">
+      {user.grants.length ? (
+        <ul className="grid gap-1">
+          {user.grants.map((g) => (
+            <li key={g.asn} className="flex items-center gap-1" title={`granted ${formatDateTime(g.granted_at)}`}>
+              <Mono>AS{g.asn}</Mono> <span className="text-xs text-slate">({g.source})</span>
+              {g.source === "local" ? (
+                <Button
+                  size="sm"
+                  variant="ghost"
+                  className="h-6 px-1.5"
+                  disabled={busy}
+                  aria-label={`Remove AS${g.asn} from ${user.username}`}
+                  onClick={() => remove.mutate(g)}
+                >
+                  <X aria-hidden="true" className="size-3.5" />
+                </Button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <span className="text-slate">none</span>
+      )}
+      <form
+        className="flex gap-1"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const asn = parseAsn(text);
+          if (asn === null) {
+            setProblem("Write an ASN as a number, e.g. AS3320.");
+            return;
+          }
+          add.mutate(asn);
+        }}
+      >
+        <label htmlFor={inputId} className="sr-only">
+          Add an ASN for {user.username}
+        </label>
+        <Input
+          id={inputId}
+          className="h-8 w-28 font-mono"
+          placeholder="AS…"
+          value={text}
+          aria-invalid={problem !== null}
+          aria-describedby={problem ? `${inputId}-error` : undefined}
+          onChange={(e) => setText(e.target.value)}
+        />
+        <Button size="sm" variant="outline" type="submit" disabled={busy} aria-label={`Add ASN to ${user.username}`}>
+          Add
+        </Button>
+      </form>
+      {problem ? (
+        <p id={`${inputId}-error`} role="alert" className="max-w-60 text-xs text-danger">
+          {problem}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
 export function AdminUsersPage() {
   const me = useMe();
   const users = useQuery({
@@ -162,14 +277,7 @@ export function AdminUsersPage() {
                       )}
                     </TableCell>
                     <TableCell>
-                      <ul className="grid gap-1">
-                        {user.grants.map((g) => (
-                          <li key={g.asn} title={`granted ${formatDateTime(g.granted_at)}`}>
-                            <Mono>AS{g.asn}</Mono> <span className="text-xs text-slate">({g.source})</span>
-                          </li>
-                        ))}
-                      </ul>
-                      {user.grants.length === 0 ? <span className="text-slate">none</span> : null}
+                      <Grants user={user} />
                     </TableCell>
                     <TableCell>{user.live_sessions}</TableCell>
                     <TableCell>

@@ -115,6 +115,30 @@ def read_state(settings: Settings, database: Database, backup_dir: Path) -> Cont
     return out
 
 
+def read_networks(settings: Settings) -> list[NetworkStateOut]:
+    """The declared networks as the self-hosted controller has them (layer-2 settings and
+    drift), without the readiness checks; each network that could not be read says why."""
+    if settings.zerotier.provider != "controller":
+        why = "ZeroTier Central hosts this network: ZT-IX does not read its settings back"
+        return [_unknown_network(n, why) for n in settings.networks]
+    conf = ControllerSettings.from_config(settings.zerotier.controller)
+    conf = conf.model_copy(
+        update={"timeout_seconds": min(conf.timeout_seconds, MAX_TIMEOUT_SECONDS)}
+    )
+    try:
+        controller = ControllerProvider(conf)
+    except (OSError, ValueError) as exc:
+        return [
+            _unknown_network(n, f"cannot talk to the controller: {exc}") for n in settings.networks
+        ]
+    with controller:
+        try:
+            address = controller.status().address
+        except ProviderError as exc:
+            return [_unknown_network(n, exc.message) for n in settings.networks]
+        return [_network_state(n, address, controller) for n in settings.networks]
+
+
 def _nothing_read(
     provider: Literal["controller", "central"],
     now: datetime,
@@ -216,7 +240,7 @@ def _network_state(
         out.error = exc.message
         return out
     out.present, out.members = True, members
-    out.layer2 = _layer2(actual)
+    out.layer2 = layer2_out(actual)
     out.drift = [
         ChangeOut(field=c.field, have=c.old, want=c.new)
         for c in layer2.drift(actual, layer2.desired_network(conf))
@@ -224,13 +248,15 @@ def _network_state(
     return out
 
 
-def _layer2(network: dict[str, Any]) -> Layer2Out:
+def layer2_out(network: dict[str, Any]) -> Layer2Out:
+    """The layer-2 settings of a controller network body (as read, or as desired)."""
     routes = network.get("routes")
     v4 = network.get("v4AssignMode")
     v6 = network.get("v6AssignMode")
     rules = network.get("rules")
     mtu = network.get("mtu")
     private = network.get("private")
+    multicast = network.get("multicastLimit")
     rule_list = rules if isinstance(rules, list) else []
     ix_rules = layer2.normalize("rules", layer2.ix_rules())
     ethertypes = (
@@ -241,6 +267,9 @@ def _layer2(network: dict[str, Any]) -> Layer2Out:
     return Layer2Out(
         private=private if isinstance(private, bool) else None,
         mtu=mtu if isinstance(mtu, int) and not isinstance(mtu, bool) else None,
+        multicast_limit=multicast
+        if isinstance(multicast, int) and not isinstance(multicast, bool)
+        else None,
         routes=[
             f"{r.get('target')}" + (f" via {r['via']}" if r.get("via") else "")
             for r in (routes if isinstance(routes, list) else [])

@@ -25,6 +25,9 @@ class Layer2Out(BaseModel):
 
     private: bool | None
     mtu: int | None
+    multicast_limit: int | None = Field(
+        None, description="How many members a multicast or broadcast frame reaches"
+    )
     routes: list[str]
     v4_auto_assign: bool | None
     v6_auto_assign: dict[str, bool]
