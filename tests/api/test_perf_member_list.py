@@ -10,6 +10,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.support.app import NWID, NWID_B, Session
 from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, JoinRequest, UserAsn
@@ -17,6 +19,10 @@ from ztix.db.session import Database
 from ztix.workflow import audit, users
 
 PAGE = "/api/v1/requests"
+
+# The page is read from plain columns and written as JSON without a model (issue 17, P4):
+# proven on both databases against the single-request view, which JoinRequestOut.of writes.
+pytestmark = pytest.mark.both_databases
 
 
 def _requests(member: Session, count: int) -> list[dict[str, Any]]:
@@ -52,11 +58,24 @@ def _give_addresses(database: Database, request_id: str) -> None:
             )
 
 
+def _fail_and_read_back(database: Database, failed_id: str, synced_id: str) -> None:
+    """A failed attempt's error on one request; a read-back without addresses on another."""
+    with database.session() as db:
+        failed = db.get(JoinRequest, uuid.UUID(failed_id))
+        synced = db.get(JoinRequest, uuid.UUID(synced_id))
+        assert failed is not None and synced is not None
+        failed.last_error_code, failed.last_error_system = "controller_unreachable", "zerotier"
+        failed.last_error_message, failed.attempts = "connection refused", 3
+        failed.next_attempt_at = utcnow()
+        synced.zt_synced_at, synced.zt_authorized, synced.zt_provider = utcnow(), False, "local"
+
+
 def test_pages_carry_the_items_of_the_single_view_and_the_total(
     member: Session, login_as: Callable[..., Session], database: Database
 ) -> None:
     made = _requests(member, 5)
     _give_addresses(database, made[1]["id"])
+    _fail_and_read_back(database, made[2]["id"], made[3]["id"])
     other = login_as("bob", asns=(3320,))  # someone else's request is never in the list
     body = {"asn": 3320, "zt_network_id": NWID, "node_id": "fedcba9876"}
     assert other.post(PAGE, json=body).status_code == 201
@@ -75,6 +94,16 @@ def test_pages_carry_the_items_of_the_single_view_and_the_total(
     provisioned = next(i for i in listed if i["id"] == made[1]["id"])
     assert provisioned["membership"]["ipv4"] == "10.0.0.7"
     assert provisioned["membership"]["ipv6"] == "2001:db8::7"
+    failed = next(i for i in listed if i["id"] == made[2]["id"])
+    assert failed["last_error"] == {
+        "code": "controller_unreachable",
+        "message": "connection refused",
+        "system": "zerotier",
+    }
+    synced = next(i for i in listed if i["id"] == made[3]["id"])
+    assert synced["membership"]["ipv4"] is None
+    assert synced["membership"]["authorized"] is False
+    assert all(i["policy"] is not None for i in listed)  # each carries the policy's verdict
 
 
 def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
