@@ -203,7 +203,7 @@ def _job_dispatcher(
 ) -> tuple[Dispatcher, InProcessRunner | None]:
     """Celery when configured; otherwise jobs run on threads of this process."""
     if settings.jobs.runner == "celery":
-        from ztix.jobs.celery_app import CeleryDispatcher, configure
+        from ztix.jobs.celery_publish import CeleryDispatcher, configure
 
         configure(settings)
         return CeleryDispatcher(), None
