@@ -230,7 +230,7 @@ def test_in_process_jobs_carry_the_correlation_id(monkeypatch: pytest.MonkeyPatc
 def test_celery_dispatch_carries_the_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        celery_publish.celery, "send_task", lambda name, **kw: sent.append((name, kw))
+        celery_publish.app(), "send_task", lambda name, **kw: sent.append((name, kw))
     )
     token = context.correlation_id.set("http-8")
     try:

@@ -18,7 +18,7 @@ from celery import Celery, Task
 from ztix import context
 from ztix.config import Settings, load_settings
 from ztix.jobs import celery_publish as publish
-from ztix.jobs.celery_publish import CeleryDispatcher, celery
+from ztix.jobs.celery_publish import CeleryDispatcher
 from ztix.jobs.notifications import deliver_notifications
 from ztix.jobs.tasks import (
     JobContext,
@@ -33,6 +33,8 @@ from ztix.jobs.tasks import (
 log = logging.getLogger(__name__)
 
 __all__ = ["CeleryDispatcher", "celery", "configure"]
+
+celery = publish.app()
 
 
 def configure(settings: Settings) -> Celery:
