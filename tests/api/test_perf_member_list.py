@@ -11,8 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.support.app import NWID, NWID_B, Session
+from ztix.api.schemas.common import Page
+from ztix.api.schemas.requests import JoinRequestOut
 from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, JoinRequest, UserAsn
 from ztix.db.session import Database
@@ -104,6 +107,27 @@ def test_pages_carry_the_items_of_the_single_view_and_the_total(
     assert synced["membership"]["ipv4"] is None
     assert synced["membership"]["authorized"] is False
     assert all(i["policy"] is not None for i in listed)  # each carries the policy's verdict
+
+
+def test_the_page_is_byte_for_byte_what_the_models_write(
+    member: Session, database: Database
+) -> None:
+    """The JSON the member's list sends is exactly the JSON of Page[JoinRequestOut] built
+    with JoinRequestOut.of from the ORM rows (what the route answered before issue 17)."""
+    made = _requests(member, 4)
+    _give_addresses(database, made[0]["id"])
+    _fail_and_read_back(database, made[1]["id"], made[2]["id"])
+    sent = member.get(PAGE, params={"limit": 3, "offset": 1})
+    assert sent.status_code == 200
+    assert sent.headers["content-type"] == "application/json"
+    with database.read_session() as db:
+        ids = [uuid.UUID(i["id"]) for i in sent.json()["items"]]
+        rows = {r.id: r for r in db.scalars(select(JoinRequest).where(JoinRequest.id.in_(ids)))}
+        page = Page[JoinRequestOut](
+            items=[JoinRequestOut.of(rows[i]) for i in ids], total=4, limit=3, offset=1
+        )
+        assert sent.content == page.model_dump_json().encode()
+    assert [i["id"] for i in sent.json()["items"]] == [r["id"] for r in reversed(made)][1:]
 
 
 def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
