@@ -136,6 +136,24 @@ def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
     page = member.get(PAGE, params={"status": "cancelled"}).json()
     assert page["total"] == 1
     assert [i["id"] for i in page["items"]] == [made[0]["id"]]
+    # The statement is built once per shape and bound each time: the next pages differ.
+    both = member.get(PAGE, params=[("status", "cancelled"), ("status", "pending")]).json()
+    assert both["total"] == 3
+    assert [i["id"] for i in both["items"]] == [r["id"] for r in reversed(made)]
+    assert member.get(PAGE, params={"status": "active"}).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+    }
+
+
+def test_a_member_without_asns_has_an_empty_page(
+    member: Session, login_as: Callable[..., Session]
+) -> None:
+    _requests(member, 2)  # someone else's
+    nobody = login_as("erin")
+    assert nobody.get(PAGE).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
 
 def test_logout_and_a_disabled_account_end_the_session_at_once(
