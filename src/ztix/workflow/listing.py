@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Integer, RowMapping, bindparam, func, select
+from sqlalchemy import Integer, RowMapping, ScalarSelect, Select, Subquery, bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from ztix.db.base import utcnow
@@ -149,7 +149,7 @@ _MEMBER_COLUMNS = (
 )
 
 
-def _address(page: Any, family: int) -> Any:
+def _address(page: Subquery, family: int) -> ScalarSelect[str]:
     # One index look-up (uq_address_assignments_request_family) per row of the page.
     return (
         select(AddressAssignment.address)
@@ -159,7 +159,7 @@ def _address(page: Any, family: int) -> Any:
 
 
 @functools.cache
-def _member_query(with_statuses: bool) -> Any:
+def _member_query(with_statuses: bool) -> Select[Any]:
     """The member page's statement, built once per shape: building it (a subquery, its
     proxied columns, two scalar subqueries) cost about 2 ms a request, more than running
     it. The member's ASNs, the statuses, the limit and the offset are bound parameters."""
