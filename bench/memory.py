@@ -16,6 +16,9 @@ the load, `ztix serve`'s own process at most 60 MB, the Celery tree at most 300 
 concurrency 4 (MB = 10^6 bytes; the tables give MiB too). The tree's figure is its PSS:
 VmRSS summed over a parent and its forks counts each shared page once per process.
 
+The processes run on compiled bytecode, as the image runs them (:func:`bytecode_as_deployed`;
+a process that compiles its modules from source holds about 15 MB more).
+
 The report goes to ``bench/results/memory.md`` and, with ``--write-docs``, into the
 ``bench:memory`` section of docs/performance.md. Everything it starts is stopped at the end.
 """
@@ -24,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +80,54 @@ def http_workers(snap: Snapshot) -> dict[int, int]:
     return {p: kib for p, kib in snap.rss.items() if snap.roles.get(p) == "uvicorn worker"}
 
 
+# What the served processes import, compiled first (bytecode_as_deployed).
+_WARM_UP = """
+import importlib
+for name in (
+    "ztix.cli.main", "ztix.supervisor", "ztix.api.main", "ztix.jobs.celery_app",
+    "ztix.jobs.celery_publish", "uvicorn.main", "uvicorn.supervisors.multiprocess",
+    "uvicorn.protocols.http.httptools_impl", "uvicorn.protocols.http.h11_impl",
+    "uvicorn.loops.uvloop", "uvicorn.lifespan.on", "celery.bin.celery", "celery.apps.worker",
+    "celery.worker.worker", "celery.concurrency.prefork", "celery.beat",
+    "kombu.transport.redis", "celery.app.amqp",
+):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+# What they import later (a worker's spawn, the first request) lives in the same packages:
+# compile those packages whole, not the dev tools beside them in the environment.
+import compileall, os, sys, sysconfig
+import ztix
+purelib = sysconfig.get_paths()["purelib"]
+packages = {os.path.dirname(ztix.__file__)}
+for module in list(sys.modules.values()):
+    file = getattr(module, "__file__", None) or ""
+    if file.startswith(purelib + os.sep):
+        top = os.path.join(purelib, os.path.relpath(file, purelib).split(os.sep)[0])
+        packages.add(top)
+for path in sorted(packages):
+    if os.path.isdir(path):
+        compileall.compile_dir(path, quiet=1, workers=0)
+"""
+
+
+def bytecode_as_deployed(config_file: Path) -> None:
+    """Compile the modules the served processes import, as the image has them.
+
+    deploy/Dockerfile builds the virtualenv with ``UV_COMPILE_BYTECODE=1`` and runs with
+    ``PYTHONDONTWRITEBYTECODE=1``: every process reads compiled bytecode and writes none.
+    A development environment with ``PYTHONDONTWRITEBYTECODE=1`` and no bytecode (``uv
+    sync``'s default) makes every process compile every module from source at start-up,
+    which leaves about 15 MB more in each HTTP worker than production holds (measured:
+    docs/performance.md, issue 17). One process imports them with bytecode writing on
+    (the files are the ``__pycache__`` ``uv sync --compile-bytecode`` writes); the served
+    processes then run as the image does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["ZTIX_CONFIG"] = str(config_file)
+    subprocess.run([sys.executable, "-c", _WARM_UP], env=env, check=True, timeout=120)
+
+
 def measure(args: argparse.Namespace) -> Measured:
     with contextlib.ExitStack() as stack:
         workdir = Path(tempfile.mkdtemp(prefix="ztix-memory-"))
@@ -95,6 +148,8 @@ def measure(args: argparse.Namespace) -> Measured:
         print(f"[site] loading {args.requests:,} requests", file=sys.stderr)
         api_load.load(url, settings, database, networks, args.requests, 120, 1)
 
+        print("[site] bytecode compiled as the image has it", file=sys.stderr)
+        bytecode_as_deployed(config_file)
         procs = Processes(workdir, config_file)
         stack.callback(procs.stop)
         worker = procs.spawn(
@@ -183,7 +238,9 @@ def render(run: Run, m: Measured, table: str) -> str:
         *run.lines(),
         f"- Site: {m.dataset:,} join requests in PostgreSQL; `ztix serve --workers {m.workers}`"
         f" and `ztix worker --pool prefork --concurrency {m.concurrency}`, as deploy/compose.yaml"
-        " runs them; at rest = after start-up, once settled; the load: wrk, 16 connections, "
+        " runs them, on compiled bytecode as the image has it (deploy/Dockerfile:"
+        " `UV_COMPILE_BYTECODE=1`, `PYTHONDONTWRITEBYTECODE=1`); at rest = after start-up,"
+        " once settled; the load: wrk, 16 connections, "
         f"on the member's page ({m.requests_served:,} answered).",
         "",
         table,

@@ -22,7 +22,7 @@ from ztix import context
 from ztix.api.app import create_app
 from ztix.config import Settings
 from ztix.db.session import Database
-from ztix.jobs import celery_app, runner
+from ztix.jobs import celery_app, celery_publish, runner
 from ztix.jobs.tasks import Outcome
 from ztix.observability import JsonFormatter
 from ztix.zerotier.emulator import ControllerEmulator
@@ -228,16 +228,18 @@ def test_in_process_jobs_carry_the_correlation_id(monkeypatch: pytest.MonkeyPatc
 
 
 def test_celery_dispatch_carries_the_correlation_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[dict[str, Any]] = []
+    sent: list[tuple[str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        celery_app.process_request_task, "apply_async", lambda **kw: sent.append(kw)
+        celery_publish.app(), "send_task", lambda name, **kw: sent.append((name, kw))
     )
     token = context.correlation_id.set("http-8")
     try:
-        celery_app.CeleryDispatcher().request_changed(uuid.uuid4())
+        celery_publish.CeleryDispatcher().request_changed(uuid.uuid4())
     finally:
         context.correlation_id.reset(token)
-    assert sent[0]["kwargs"] == {"correlation_id": "http-8"}
+    name, options = sent[0]
+    assert name == celery_app.process_request_task.name  # the task the worker registered
+    assert options["kwargs"] == {"correlation_id": "http-8"}
 
 
 # -- outbound calls: ZeroTier and PeeringDB ----------------------------------------------------

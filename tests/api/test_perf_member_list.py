@@ -10,13 +10,22 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
 from tests.support.app import NWID, NWID_B, Session
+from ztix.api.schemas.common import Page
+from ztix.api.schemas.requests import JoinRequestOut
 from ztix.db.base import utcnow
 from ztix.db.models import AddressAssignment, JoinRequest, UserAsn
 from ztix.db.session import Database
 from ztix.workflow import audit, users
 
 PAGE = "/api/v1/requests"
+
+# The page is read from plain columns and written as JSON without a model (issue 17, P4):
+# proven on both databases against the single-request view, which JoinRequestOut.of writes.
+pytestmark = pytest.mark.both_databases
 
 
 def _requests(member: Session, count: int) -> list[dict[str, Any]]:
@@ -52,11 +61,24 @@ def _give_addresses(database: Database, request_id: str) -> None:
             )
 
 
+def _fail_and_read_back(database: Database, failed_id: str, synced_id: str) -> None:
+    """A failed attempt's error on one request; a read-back without addresses on another."""
+    with database.session() as db:
+        failed = db.get(JoinRequest, uuid.UUID(failed_id))
+        synced = db.get(JoinRequest, uuid.UUID(synced_id))
+        assert failed is not None and synced is not None
+        failed.last_error_code, failed.last_error_system = "controller_unreachable", "zerotier"
+        failed.last_error_message, failed.attempts = "connection refused", 3
+        failed.next_attempt_at = utcnow()
+        synced.zt_synced_at, synced.zt_authorized, synced.zt_provider = utcnow(), False, "local"
+
+
 def test_pages_carry_the_items_of_the_single_view_and_the_total(
     member: Session, login_as: Callable[..., Session], database: Database
 ) -> None:
     made = _requests(member, 5)
     _give_addresses(database, made[1]["id"])
+    _fail_and_read_back(database, made[2]["id"], made[3]["id"])
     other = login_as("bob", asns=(3320,))  # someone else's request is never in the list
     body = {"asn": 3320, "zt_network_id": NWID, "node_id": "fedcba9876"}
     assert other.post(PAGE, json=body).status_code == 201
@@ -75,6 +97,37 @@ def test_pages_carry_the_items_of_the_single_view_and_the_total(
     provisioned = next(i for i in listed if i["id"] == made[1]["id"])
     assert provisioned["membership"]["ipv4"] == "10.0.0.7"
     assert provisioned["membership"]["ipv6"] == "2001:db8::7"
+    failed = next(i for i in listed if i["id"] == made[2]["id"])
+    assert failed["last_error"] == {
+        "code": "controller_unreachable",
+        "message": "connection refused",
+        "system": "zerotier",
+    }
+    synced = next(i for i in listed if i["id"] == made[3]["id"])
+    assert synced["membership"]["ipv4"] is None
+    assert synced["membership"]["authorized"] is False
+    assert all(i["policy"] is not None for i in listed)  # each carries the policy's verdict
+
+
+def test_the_page_is_byte_for_byte_what_the_models_write(
+    member: Session, database: Database
+) -> None:
+    """The JSON the member's list sends is exactly the JSON of Page[JoinRequestOut] built
+    with JoinRequestOut.of from the ORM rows (what the route answered before issue 17)."""
+    made = _requests(member, 4)
+    _give_addresses(database, made[0]["id"])
+    _fail_and_read_back(database, made[1]["id"], made[2]["id"])
+    sent = member.get(PAGE, params={"limit": 3, "offset": 1})
+    assert sent.status_code == 200
+    assert sent.headers["content-type"] == "application/json"
+    with database.read_session() as db:
+        ids = [uuid.UUID(i["id"]) for i in sent.json()["items"]]
+        rows = {r.id: r for r in db.scalars(select(JoinRequest).where(JoinRequest.id.in_(ids)))}
+        page = Page[JoinRequestOut](
+            items=[JoinRequestOut.of(rows[i]) for i in ids], total=4, limit=3, offset=1
+        )
+        assert sent.content == page.model_dump_json().encode()
+    assert [i["id"] for i in sent.json()["items"]] == [r["id"] for r in reversed(made)][1:]
 
 
 def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
@@ -83,6 +136,24 @@ def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
     page = member.get(PAGE, params={"status": "cancelled"}).json()
     assert page["total"] == 1
     assert [i["id"] for i in page["items"]] == [made[0]["id"]]
+    # The statement is built once per shape and bound each time: the next pages differ.
+    both = member.get(PAGE, params=[("status", "cancelled"), ("status", "pending")]).json()
+    assert both["total"] == 3
+    assert [i["id"] for i in both["items"]] == [r["id"] for r in reversed(made)]
+    assert member.get(PAGE, params={"status": "active"}).json() == {
+        "items": [],
+        "total": 0,
+        "limit": 50,
+        "offset": 0,
+    }
+
+
+def test_a_member_without_asns_has_an_empty_page(
+    member: Session, login_as: Callable[..., Session]
+) -> None:
+    _requests(member, 2)  # someone else's
+    nobody = login_as("erin")
+    assert nobody.get(PAGE).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
 
 def test_logout_and_a_disabled_account_end_the_session_at_once(

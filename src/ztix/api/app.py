@@ -205,10 +205,11 @@ def _job_dispatcher(
 ) -> tuple[Dispatcher, InProcessRunner | None]:
     """Celery when configured; otherwise jobs run on threads of this process."""
     if settings.jobs.runner == "celery":
-        from ztix.jobs.celery_app import CeleryDispatcher, configure
+        from ztix.jobs.celery_publish import CeleryDispatcher
 
-        configure(settings)
-        return CeleryDispatcher(), None
+        # Configured, and Celery imported, at the first publish: an HTTP worker that only
+        # serves reads never imports it (issue 17, P6).
+        return CeleryDispatcher(settings), None
     from ztix.jobs.context import build_context
     from ztix.jobs.runner import InProcessRunner
 

@@ -178,7 +178,7 @@ def _emit(data: dict[str, Any] | list[dict[str, Any]], as_json: bool) -> None:
 def _dispatching(settings: Settings, database: Database) -> None:
     """Hand committed work to Celery when that is the job system; else the reconciler."""
     if settings.jobs.runner == "celery":
-        from ztix.jobs.celery_app import CeleryDispatcher, configure
+        from ztix.jobs.celery_publish import CeleryDispatcher, configure
 
         configure(settings)
         dispatch.install(database.sessionmaker, CeleryDispatcher())

@@ -3,8 +3,10 @@
 Every session says what it means to do. :meth:`Database.session` and
 :attr:`Database.sessionmaker` write: on SQLite their transactions take the write lock at
 BEGIN (``BEGIN IMMEDIATE``), so writers queue on ``busy_timeout``. :meth:`Database.read_session`
-and :attr:`Database.read_sessionmaker` only read: a plain (deferred) BEGIN, which under WAL
-never waits for a writer nor makes one wait, and a flush of any change is refused.
+and :attr:`Database.read_sessionmaker` only read: on SQLite a plain (deferred) BEGIN, which
+under WAL never waits for a writer nor makes one wait; on PostgreSQL no transaction at all
+(autocommit: each statement its own snapshot, as under READ COMMITTED anyway); a flush of any
+change is refused.
 """
 
 from __future__ import annotations
@@ -96,9 +98,20 @@ class Database:
         self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(
-            self.read_engine, expire_on_commit=False, info={READ_ONLY: True}
+            self._reading_engine(), expire_on_commit=False, info={READ_ONLY: True}
         )
         event.listen(self.read_sessionmaker, "before_flush", _refuse_writes)
+
+    def _reading_engine(self) -> Engine:
+        """What read sessions run on. On PostgreSQL, autocommit: under READ COMMITTED
+        (PostgreSQL's default, and ZT-IX's) every statement of a transaction already reads
+        its own snapshot, so a transaction around reads adds nothing but two round trips
+        (``BEGIN``, ``COMMIT``) per session: a member's page paid four of them (issue 17).
+        A read session never writes (``_refuse_writes``). On SQLite a read transaction is a
+        WAL snapshot across statements, worth keeping."""
+        if is_sqlite(self.url):
+            return self.read_engine
+        return self.engine.execution_options(**{READ_ONLY: True}, isolation_level="AUTOCOMMIT")
 
     @classmethod
     def for_api(cls, settings: Settings) -> Database:

@@ -1,6 +1,7 @@
 """Celery on Redis: the distributed job runner (`ztix worker`).
 
-The tasks are thin: they build a :class:`~ztix.jobs.tasks.JobContext` once per worker
+The tasks are registered on the app of ``jobs/celery_publish.py`` (what a process that only
+publishes imports). They are thin: they build a :class:`~ztix.jobs.tasks.JobContext` once per worker
 process and call the same job code as the in-process runner. Periodic reconciliation runs
 from Celery beat: `ztix worker --beat` embeds it in one worker (run exactly one beat).
 """
@@ -16,6 +17,8 @@ from celery import Celery, Task
 
 from ztix import context
 from ztix.config import Settings, load_settings
+from ztix.jobs import celery_publish as publish
+from ztix.jobs.celery_publish import CeleryDispatcher
 from ztix.jobs.notifications import deliver_notifications
 from ztix.jobs.tasks import (
     JobContext,
@@ -29,26 +32,17 @@ from ztix.jobs.tasks import (
 
 log = logging.getLogger(__name__)
 
-celery = Celery("ztix")
+__all__ = ["CeleryDispatcher", "celery", "configure"]
+
+celery = publish.app()
 
 
 def configure(settings: Settings) -> Celery:
-    """Point the Celery app at the configured broker; called by the API and the worker."""
-    _forget_connections()
+    """Point the Celery app at the configured broker, with the periodic tasks of beat;
+    called by the worker and beat (the API and the CLI only publish:
+    ``celery_publish.configure``)."""
+    publish.configure(settings)
     celery.conf.update(
-        broker_url=settings.jobs.broker_url,
-        # No result backend: the database holds every outcome.
-        task_ignore_result=True,
-        # A task is acknowledged after it ran: a killed worker's task is delivered again.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        # The API must not hang when Redis is down: fail the publish fast; the commit
-        # stands and the reconciler dispatches the work once Redis is back.
-        broker_connection_timeout=2,
-        broker_connection_retry_on_startup=True,
-        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
-        task_publish_retry=False,
         beat_schedule={
             "ztix-reconcile": {
                 "task": "ztix.reconcile",
@@ -67,39 +61,8 @@ def configure(settings: Settings) -> Celery:
                 "schedule": settings.notifications.poll_seconds,
             },
         },
-        timezone="UTC",
     )
     return celery
-
-
-def _forget_connections() -> None:
-    """Drop pooled connections to a previously configured broker.
-
-    Celery keeps its broker pools for the app's lifetime and offers no public reset; this
-    is what it does itself after a fork. Only matters when one process is configured
-    twice (tests); a deployment configures once.
-    """
-    pool = getattr(celery, "_pool", None)
-    if pool is not None:
-        pool.force_close_all()
-    celery._pool = None  # type: ignore[attr-defined]
-    amqp = celery.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
-
-
-class CeleryDispatcher:
-    """Hands work to Celery; a broker outage is logged, not raised (the reconciler recovers)."""
-
-    def request_changed(self, request_id: uuid.UUID) -> None:
-        process_request_task.apply_async(
-            args=(str(request_id),),
-            kwargs={"correlation_id": context.correlation_id.get()},
-            retry=False,
-        )
-
-    def route_servers_changed(self) -> None:
-        sync_route_servers_task.apply_async(retry=False)
 
 
 @cache
@@ -109,7 +72,7 @@ def _worker_context() -> JobContext:
     return build_context(load_settings(), CeleryDispatcher())
 
 
-@celery.task(name="ztix.process_request", bind=True)
+@celery.task(name=publish.PROCESS_REQUEST, bind=True)
 def process_request_task(
     self: Task[Any, Any], request_id: str, correlation_id: str | None = None
 ) -> None:
@@ -126,7 +89,7 @@ def process_request_task(
         context.correlation_id.reset(token)
 
 
-@celery.task(name="ztix.sync_route_servers")
+@celery.task(name=publish.SYNC_ROUTE_SERVERS)
 def sync_route_servers_task() -> None:
     # Many of these may queue up in a burst; each is cheap when nothing changed (the
     # desired hash equals the applied one) and the server leases fold the rest.
