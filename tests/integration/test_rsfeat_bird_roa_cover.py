@@ -1,9 +1,9 @@
 """Blackholes under a covering ROA on live BIRD (issue 16): a member with no IRR data
-announces a BLACKHOLE /32 inside a ROA of its own ASN that stops at /24. BIRD cannot test
-that (docs/route-servers.md); ZT-IX reads the same VRP file StayRTR serves and renders the
-member's covering ROA prefixes into its `import where`.
+announces a BLACKHOLE /32 (/128) inside a ROA of its own ASN that stops at /24 (/48). BIRD
+cannot test that (docs/route-servers.md); ZT-IX reads the same VRP file StayRTR serves and
+renders the member's covering ROA prefixes into its `import where`.
 
-Members (public ASNs, IPv4 only):
+Members (public ASNs, dual stack):
   A  AS213035  blackhole announcer, no IRR data
   C  AS3320    receiver
 """
@@ -44,18 +44,25 @@ from ztix.rpki import vrp
 
 RS_ASN = 6777
 RTR_PORT = 3328
-RS4 = "192.0.2.1"
+RS4, RS6 = "192.0.2.1", "2001:db8:ab::1"
 BLACKHOLE_NH = ip.IPv4Address("192.0.2.66")
+BLACKHOLE_NH6 = ip.IPv6Address("2001:db8:ab::66")
 
-A = Peer("a", 213035, "a1a1a1a1a1", ip.IPv4Address("192.0.2.10"), None, 100, 100)
-C = Peer("c", 3320, "c1c1c1c1c1", ip.IPv4Address("192.0.2.30"), None, 100, 100)
+A = Peer(
+    "a", 213035, "a1a1a1a1a1", ip.IPv4Address("192.0.2.10"), ip.IPv6Address(f"{RS6}0"), 100, 100
+)
+C = Peer("c", 3320, "c1c1c1c1c1", ip.IPv4Address("192.0.2.30"), ip.IPv6Address(f"{RS6}1"), 100, 100)
 
 ROAS = [
     # A's /24, maxLength 24: its /32s are RPKI-invalid, but the ROA covers them.
     {"prefix": "193.0.20.0/24", "maxLength": 24, "asn": "AS213035"},
     # Somebody else's /24.
     {"prefix": "193.0.22.0/24", "maxLength": 24, "asn": 3333},
-    # Bad entries: skipped, the rest still counts.
+    {"prefix": "2001:67c:1234::/48", "maxLength": 48, "asn": 213035},
+    {"prefix": "2001:7fb::/32", "maxLength": 48, "asn": "AS3333"},
+]
+# Bad entries in ZT-IX's copy: skipped, the rest still counts.
+BAD_ROAS = [
     {"prefix": "193.0.30.1/24", "maxLength": 24, "asn": "AS213035"},
     {"prefix": "193.0.31.0/24", "maxLength": 16, "asn": "AS213035"},
     "not a ROA",
@@ -66,6 +73,11 @@ A_ROUTES = routes(
     ("193.0.21.7/32", std(BLACKHOLE)),  # no ROA at all
     ("193.0.30.7/32", std(BLACKHOLE)),  # under a bad entry only
 )
+A_ROUTES6 = routes(
+    ("2001:67c:1234::7/128", std(BLACKHOLE)),  # inside A's ROA: entitled
+    ("2001:7fb:ff00::7/128", std(BLACKHOLE)),  # inside AS3333's ROA: not A's
+    ("2a00:1450::7/128", std(BLACKHOLE)),  # no ROA at all
+)
 
 
 def desired(config_dir: str, roas_file: Path) -> DesiredConfig:
@@ -74,6 +86,7 @@ def desired(config_dir: str, roas_file: Path) -> DesiredConfig:
     a = dataclasses.replace(
         A,
         blackhole_roas_ipv4=blackhole_roas(data.by_asn, A.asn, None, 4),  # type: ignore[arg-type]
+        blackhole_roas_ipv6=blackhole_roas(data.by_asn, A.asn, None, 6),  # type: ignore[arg-type]
     )
     rs = RouteServer(
         name="rs-roa",
@@ -86,7 +99,7 @@ def desired(config_dir: str, roas_file: Path) -> DesiredConfig:
         config_dir=config_dir,
         validators=(RpkiValidator("lab", ip.IPv4Address("127.0.0.1"), RTR_PORT, 60, 5, 600),),
         policy=Policy(),
-        blackholing=Blackholing(True, BLACKHOLE_NH, None),
+        blackholing=Blackholing(True, BLACKHOLE_NH, BLACKHOLE_NH6),
     )
     return DesiredConfig(rs, (a, C))
 
@@ -97,14 +110,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     # The VRP file ZT-IX reads: the same ROAs the lab's StayRTR serves (feature_lab writes
     # them again for it).
     roas_file = workdir / "vrps.json"
-    roas_file.write_text(json.dumps({"roas": ROAS}))
-    members = {"a": (A, member_config(A, RS4, A_ROUTES)), "c": (C, member_config(C, RS4, ""))}
-    good = [
-        r for r in ROAS if isinstance(r, dict) and r["prefix"] in ("193.0.20.0/24", "193.0.22.0/24")
-    ]
-    with feature_lab(
-        workdir, desired(str(workdir / "rs"), roas_file), members, good, RTR_PORT
-    ) as lab:
+    roas_file.write_text(json.dumps({"roas": [*ROAS, *BAD_ROAS]}))
+    members = {
+        "a": (A, member_config(A, RS4, A_ROUTES, rs6=RS6, routes6=A_ROUTES6)),
+        "c": (C, member_config(C, RS4, "", rs6=RS6)),
+    }
+    up = [p for peer in (A, C) for p in peer_protocols(peer)]
+    rs_desired = desired(str(workdir / "rs"), roas_file)
+    with feature_lab(workdir, rs_desired, members, ROAS, RTR_PORT, established=up) as lab:
         yield lab
 
 
@@ -117,17 +130,36 @@ def reject_reason(lab: Lab, prefix: str) -> int:
     return codes[0]
 
 
-def test_blackhole_under_a_covering_roa_of_its_origin_reaches_members(lab: Lab) -> None:
-    block = wait_for("193.0.20.7/32 at C", lambda: show_route(lab.birds["c"], "193.0.20.7/32"), 20)
-    assert f"BGP.next_hop: {BLACKHOLE_NH}" in block, block
+@pytest.mark.parametrize(
+    ("prefix", "next_hop", "peer_ip"),
+    [
+        ("193.0.20.7/32", BLACKHOLE_NH, A.ipv4),
+        ("2001:67c:1234::7/128", BLACKHOLE_NH6, A.ipv6),
+    ],
+)
+def test_blackhole_under_a_covering_roa_of_its_origin_reaches_members(
+    lab: Lab, prefix: str, next_hop: object, peer_ip: object
+) -> None:
+    block = wait_for(f"{prefix} at C", lambda: show_route(lab.birds["c"], prefix), 20)
+    assert f"BGP.next_hop: {next_hop}" in block, block
     assert {BLACKHOLE, NO_EXPORT} <= communities(block), block
-    rs_block = show_route(lab.birds["rs"], "193.0.20.7/32")
-    assert f"[{peer_protocols(A)[0]} " in rs_block, rs_block
-    assert f"BGP.next_hop: {A.ipv4}" in rs_block, rs_block
+    rs_block = show_route(lab.birds["rs"], prefix)
+    assert f"BGP.next_hop: {peer_ip}" in rs_block, rs_block
 
 
-@pytest.mark.parametrize("prefix", ["193.0.22.7/32", "193.0.21.7/32", "193.0.30.7/32"])
-def test_blackhole_without_a_covering_roa_of_its_origin_is_refused(lab: Lab, prefix: str) -> None:
+@pytest.mark.parametrize(
+    ("prefix", "accepted"),
+    [
+        ("193.0.22.7/32", "193.0.20.7/32"),
+        ("193.0.21.7/32", "193.0.20.7/32"),
+        ("193.0.30.7/32", "193.0.20.7/32"),
+        ("2001:7fb:ff00::7/128", "2001:67c:1234::7/128"),
+        ("2a00:1450::7/128", "2001:67c:1234::7/128"),
+    ],
+)
+def test_blackhole_without_a_covering_roa_of_its_origin_is_refused(
+    lab: Lab, prefix: str, accepted: str
+) -> None:
     assert reject_reason(lab, prefix) == RejectReason.BLACKHOLE_NOT_ENTITLED
-    wait_for("193.0.20.7/32 at C", lambda: show_route(lab.birds["c"], "193.0.20.7/32"), 20)
+    wait_for(f"{accepted} at C", lambda: show_route(lab.birds["c"], accepted), 20)
     assert not show_route(lab.birds["c"], prefix)
