@@ -8,6 +8,7 @@ the waiting request with its host and stage; bursts of triggers fold.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -86,8 +87,12 @@ def birds(tmp_path: Path) -> Iterator[dict[str, Bird]]:
 def rs_settings(
     zt_settings: Callable[..., Settings], birds: dict[str, Bird], emulator: ControllerEmulator
 ) -> Callable[..., Settings]:
-    def factory(**server_overrides: dict[str, Any]) -> Settings:
+    def factory(
+        *, blackholing: dict[str, Any] | None = None, **server_overrides: dict[str, Any]
+    ) -> Settings:
         nets = ix_networks(emulator)
+        if blackholing is not None:
+            nets[0] = {**nets[0], "blackholing": blackholing}
         # No reserved_addresses: the route servers' own are reserved automatically.
         servers = []
         for entry in SERVERS:
@@ -251,6 +256,49 @@ def test_reconciler_resyncs_a_server_that_is_behind(
     assert ctx.dispatcher.route_server_syncs == syncs + 1  # type: ignore[attr-defined]
     sync_route_servers(ctx)
     assert reconcile(ctx)["route_servers_behind"] == 0
+
+
+def test_a_changed_vrp_file_resyncs_only_the_members_it_concerns(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+    tmp_path: Path,
+) -> None:
+    """Blackholes under a covering ROA: the reconciler stats the VRP file; a change puts the
+    servers behind, and the sync rewrites only the peer whose ROAs changed."""
+    vrps = tmp_path / "vrps.json"
+    roa = {"prefix": "193.0.20.0/24", "maxLength": 24, "asn": "AS213035"}
+    vrps.write_text(json.dumps({"roas": [roa]}))
+    settings = rs_settings(blackholing={"enabled": True, "vrp_file": str(vrps)})
+    ctx = context(job_context, settings)
+    a = submit(database, ctx.settings, asn=213035, node="abcdef0001")
+    b = submit(database, ctx.settings, asn=3320, node="abcdef0002")
+    for rid in (a, b):
+        process_request(ctx, rid)
+    sync_route_servers(ctx)
+    assert {load(database, r).status for r in (a, b)} == {"active"}
+    before = birds["rs1"].deployed()
+    a_file, b_file = "peers/AS213035_abcdef0001.conf", "peers/AS3320_abcdef0002.conf"
+    assert "(bgp_path.last = 213035 && net ~ [\n\t193.0.20.0/24{24,32}\n])" in before[a_file]
+    assert "ztix_blackhole_checked_v4(false)" in before[b_file]
+    assert reconcile(ctx)["route_servers_behind"] == 0
+    # AS3320 gets a ROA; the file's size changes, so the next pass re-reads it.
+    other = {"prefix": "185.1.0.0/22", "maxLength": 22, "asn": 3320}
+    vrps.write_text(json.dumps({"roas": [roa, other]}))
+    syncs = ctx.dispatcher.route_server_syncs  # type: ignore[attr-defined]
+    assert reconcile(ctx)["route_servers_behind"] == 2
+    assert ctx.dispatcher.route_server_syncs == syncs + 1  # type: ignore[attr-defined]
+    sync_route_servers(ctx)
+    after = birds["rs1"].deployed()
+    assert after[a_file] == before[a_file]
+    assert "(bgp_path.last = 3320 && net ~ [\n\t185.1.0.0/22{22,32}\n])" in after[b_file]
+    assert reconcile(ctx)["route_servers_behind"] == 0
+    # The file gone: the entitlement is off, not the route server.
+    vrps.unlink()
+    assert reconcile(ctx)["route_servers_behind"] == 2
+    sync_route_servers(ctx)
+    assert "ztix_blackhole_checked_v4(false)" in birds["rs2"].deployed()[a_file]
 
 
 def test_max_prefix_from_peeringdb_and_override(

@@ -124,7 +124,8 @@ def irr_tag() -> DesiredConfig:
 
 
 def features() -> DesiredConfig:
-    """A drained server on a network with blackholing and both blackhole next hops."""
+    """A drained server on a network with blackholing and both blackhole next hops; one
+    member without IRR data has covering ROAs."""
     return DesiredConfig(
         server=server(
             drained=True,
@@ -138,8 +139,20 @@ def features() -> DesiredConfig:
                 receive_limit_ipv4=250,
                 receive_limit_ipv6=124,
                 password="Md5.key+42=ok",
+                # Ignored on IPv4, where its IRR route objects decide.
+                blackhole_roas_ipv4=((213035, ip.IPv4Network("193.0.0.0/21")),),
             ),
-            *basic_peers()[1:],
+            # No IRR data: covering ROAs (of two origins on IPv4) entitle its blackholes.
+            dataclasses.replace(
+                basic_peers()[1],
+                blackhole_roas_ipv4=(
+                    (13335, ip.IPv4Network("104.16.0.0/13")),
+                    (13335, ip.IPv4Network("104.24.0.0/14")),
+                    (209242, ip.IPv4Network("172.64.0.0/13")),
+                ),
+                blackhole_roas_ipv6=((13335, ip.IPv6Network("2606:4700::/32")),),
+            ),
+            *basic_peers()[2:],
         ),
     )
 

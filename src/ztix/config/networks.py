@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
@@ -20,6 +21,10 @@ class BlackholingConfig(Strict):
     enabled: bool = False
     next_hop_ipv4: ipaddress.IPv4Address | None = None
     next_hop_ipv6: ipaddress.IPv6Address | None = None
+    # The VRP JSON the RTR validator serves (StayRTR / rpki-client format): its ROAs entitle
+    # members to blackhole more-specifics of what they cover. None: only a ROA reaching the
+    # blackhole's length (or IRR data) entitles. The embedded default uses its roas.json.
+    vrp_file: Path | None = None
 
 
 class NetworkConfig(Strict):

@@ -65,6 +65,10 @@ class Peer:
     irr_prefixes_ipv4: tuple[ipaddress.IPv4Network, ...] | None = None
     irr_prefixes_ipv6: tuple[ipaddress.IPv6Network, ...] | None = None
     irr_origins: tuple[int, ...] | None = None
+    # Blackhole entitlement by covering ROAs (domain.rpki.blackhole_roas): (origin ASN, ROA
+    # prefix) pairs; a BLACKHOLE route inside the prefix with that origin is entitled.
+    blackhole_roas_ipv4: tuple[tuple[int, ipaddress.IPv4Network], ...] = ()
+    blackhole_roas_ipv6: tuple[tuple[int, ipaddress.IPv6Network], ...] = ()
     description: str = ""  # e.g. "AS213035 abcdef0123"; rendered only from validated parts
     # Receive limits (routes received before filtering); None: no receive limit.
     receive_limit_ipv4: int | None = None

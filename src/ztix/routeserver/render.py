@@ -114,6 +114,8 @@ class _Session:
     import_limit: int
     receive_limit: int | None
     irr_prefixes: Rows | None  # rows of networks, each allowed with its more-specifics
+    # Per origin ASN, rows of covering ROA prefixes whose more-specifics it may blackhole.
+    blackhole_roas: tuple[tuple[int, Rows], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,21 @@ def _irr_prefixes(networks: Iterable[object] | None, version: int, what: str) ->
     return _rows(sorted(unique, key=lambda n: (int(n.network_address), n.prefixlen)), 4)
 
 
+def _blackhole_roas(
+    pairs: Iterable[object], version: int, what: str
+) -> tuple[tuple[int, Rows], ...]:
+    """Covering ROAs by origin ASN, each ASN's prefixes as set rows (sorted)."""
+    grouped: dict[int, set[IPNetwork]] = {}
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise RenderError(f"{what} must be (ASN, network) pairs, got {pair!r}")
+        grouped.setdefault(_asn(pair[0], what), set()).add(_network(pair[1], version, what))
+    return tuple(
+        (asn, _rows(sorted(nets, key=lambda n: (int(n.network_address), n.prefixlen)), 4))
+        for asn, nets in sorted(grouped.items())
+    )
+
+
 def _session(
     base: Symbol,
     version: int,
@@ -236,6 +253,7 @@ def _session(
     limit: object,
     receive: object,
     irr: Iterable[object] | None,
+    roas: Iterable[object] = (),
 ) -> _Session | None:
     """One BGP session of a peer, or None when the peer has no address in that family."""
     if address is None:
@@ -253,6 +271,7 @@ def _session(
         if receive is None
         else _int(receive, f"{base} IPv{version} receive limit", 1, MAX_IMPORT_LIMIT),
         irr_prefixes=_irr_prefixes(irr, version, f"{base} IRR prefix"),
+        blackhole_roas=_blackhole_roas(roas, version, f"{base} blackhole ROA"),
     )
 
 
@@ -277,6 +296,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             peer.max_prefix_ipv4,
             peer.receive_limit_ipv4,
             peer.irr_prefixes_ipv4,
+            peer.blackhole_roas_ipv4 if server.blackholing.enabled else (),
         ),
         _session(
             base,
@@ -287,6 +307,7 @@ def _peer(peer: Peer, server: RouteServer) -> _Peer:
             peer.max_prefix_ipv6,
             peer.receive_limit_ipv6,
             peer.irr_prefixes_ipv6,
+            peer.blackhole_roas_ipv6 if server.blackholing.enabled else (),
         ),
     )
     sessions = tuple(s for s in candidates if s is not None)

@@ -13,6 +13,7 @@ import ipaddress
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, lazyload, load_only, selectinload
@@ -39,7 +40,9 @@ from ztix.domain.routeserver import (
     peer_protocols,
     protocol_base,
 )
+from ztix.domain.rpki import blackhole_roas
 from ztix.peeringdb.cache import MaxPrefix, max_prefix, never_via_route_servers, receive_limit
+from ztix.rpki import vrp
 from ztix.workflow.bgp_passwords import stored_password
 
 # A member is a route-server client once it is authorized on ZeroTier (provisioning,
@@ -196,6 +199,9 @@ def build(
     if settings.irr.enabled:
         irr = irr_rows(db, {p.asn for p in peers})
         peers = [peer_with_irr(p, irr.get(p.asn)) for p in peers]
+    vrp_path = vrp_file(settings, rs)
+    if server.blackholing.enabled and vrp_path is not None:
+        peers = peers_with_blackhole_roas(peers, vrp_path)
     return DesiredConfig(server=server, peers=tuple(peers)), limits
 
 
@@ -225,6 +231,36 @@ def peer_with_irr(peer: Peer, row: IrrData | None) -> Peer:
         irr_prefixes_ipv6=tuple(ipaddress.IPv6Network(p) for p in row.prefixes_ipv6 or ()),
         irr_origins=tuple(int(a) for a in row.origins),
     )
+
+
+def vrp_file(settings: Settings, rs: RouteServerConfig) -> Path | None:
+    """The VRP file whose ROAs entitle blackholes on ``rs``'s network: the network's
+    ``blackholing.vrp_file``, else, on the embedded route server, the ROA file its StayRTR
+    serves."""
+    declared = settings.find_network(rs.network)
+    if declared is not None and declared.blackholing.vrp_file is not None:
+        return declared.blackholing.vrp_file
+    embedded = settings.routeservers.embedded
+    if embedded.enabled and rs.name == embedded.name:
+        return embedded.roas
+    return None
+
+
+def peers_with_blackhole_roas(peers: list[Peer], path: Path) -> list[Peer]:
+    """``peers`` with the covering ROAs that entitle their blackholes (the ROAs of their ASN
+    or IRR origins). The file is re-read only when its mtime or size changed; every sync and
+    reconciler pass builds the desired state, so a changed file makes the servers behind for
+    exactly the members whose ROAs changed. Missing or unreadable: no ROA entitles."""
+    data = vrp.load(path)
+    roas = data.by_asn if data is not None else {}
+    return [
+        replace(
+            p,
+            blackhole_roas_ipv4=blackhole_roas(roas, p.asn, p.irr_origins, 4),  # type: ignore[arg-type]
+            blackhole_roas_ipv6=blackhole_roas(roas, p.asn, p.irr_origins, 6),  # type: ignore[arg-type]
+        )
+        for p in peers
+    ]
 
 
 def irr_rows(db: Session, asns: Iterable[int]) -> dict[int, IrrData]:
