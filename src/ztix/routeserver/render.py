@@ -430,6 +430,7 @@ _PeerFile = tuple[Symbol, tuple[int, str], str]
 # whose fields cannot be keyed is its own key.
 PeerKey = tuple[Any, ...] | Peer
 
+_ADDRESS = operator.attrgetter("_ip")
 _NETWORK_ADDRESS = operator.attrgetter("network_address._ip")
 _NETWORK_LENGTH = operator.attrgetter("_prefixlen")
 
@@ -447,6 +448,11 @@ def _networks_key(networks: Iterable[object] | None) -> tuple[Any, ...] | None:
         tuple(map(_NETWORK_ADDRESS, items)),
         tuple(map(_NETWORK_LENGTH, items)),
     )
+
+
+def _address_key(address: object) -> tuple[Any, ...] | None:
+    """An address as its type and int (its own ``__hash__`` and ``__eq__`` are Python)."""
+    return None if address is None else (type(address), _ADDRESS(address))
 
 
 # Every field of Peer, in the order _peer_key keys them (a test keeps this complete).
@@ -477,8 +483,8 @@ def _peer_key(peer: Peer) -> PeerKey:
             peer.request_id,
             peer.asn,
             peer.node_id,
-            peer.ipv4,
-            peer.ipv6,
+            _address_key(peer.ipv4),
+            _address_key(peer.ipv6),
             peer.max_prefix_ipv4,
             peer.max_prefix_ipv6,
             _networks_key(peer.irr_prefixes_ipv4),

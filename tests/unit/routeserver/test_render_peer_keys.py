@@ -27,6 +27,8 @@ def _changed(peer: Peer) -> list[Peer]:
         # The same number of prefixes, one of them another network or length.
         dataclasses.replace(peer, irr_prefixes_ipv4=(ip.IPv4Network("198.51.100.0/24"), *v4[1:])),
         dataclasses.replace(peer, irr_prefixes_ipv4=(first.supernet(), *v4[1:])),
+        dataclasses.replace(peer, ipv4=ip.IPv4Address("192.0.2.99")),
+        dataclasses.replace(peer, ipv6=None),
         dataclasses.replace(peer, irr_prefixes_ipv4=None),
         dataclasses.replace(peer, irr_prefixes_ipv4=()),
         dataclasses.replace(peer, irr_origins=(64500,)),
@@ -80,5 +82,9 @@ def test_a_peer_whose_fields_cannot_be_keyed_is_still_refused() -> None:
     texts = dataclasses.replace(peer, irr_prefixes_ipv4=("192.0.2.0/24",))  # type: ignore[arg-type]
     with pytest.raises(RenderError, match="IPv4 network"):
         cache.rendered("rs1", DesiredConfig(basic.server, (texts, *basic.peers[1:])))
+    # An address given as text: refused as before.
+    text_address = dataclasses.replace(peer, ipv4="192.0.2.10")  # type: ignore[arg-type]
+    with pytest.raises(RenderError, match="IPv4 address"):
+        cache.rendered("rs1", DesiredConfig(basic.server, (text_address, *basic.peers[1:])))
     # The cache still holds the good rendering.
     assert cache.rendered("rs1", basic)[0] == render(basic)
