@@ -94,6 +94,11 @@ def client_requests(db: Session, network_id: int) -> list[JoinRequest]:
                     JoinRequest.node_id,
                     JoinRequest.max_prefix_ipv4_override,
                     JoinRequest.max_prefix_ipv6_override,
+                    # build() reads these too: left out, each was a SELECT per member and
+                    # pass (three at 2,000 members: 6,000 statements, most of a pass).
+                    JoinRequest.receive_limit_ipv4_override,
+                    JoinRequest.receive_limit_ipv6_override,
+                    JoinRequest.bgp_password_encrypted,
                 ),
                 lazyload(JoinRequest.network),
                 selectinload(JoinRequest.addresses).load_only(
