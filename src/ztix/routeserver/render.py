@@ -19,7 +19,6 @@ newer than 2.0.12's filter language.
 from __future__ import annotations
 
 import ipaddress
-import operator
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -40,6 +39,8 @@ from ztix.domain.routeserver import (
     files_hash,
 )
 from ztix.domain.routeserver import peer_protocols as peer_protocols
+from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
+from ztix.routeserver.peer_keys import PeerKey, peer_keys
 from ztix.routeserver.policy_data import (
     BLACKHOLE,
     BOGONS_V4,
@@ -426,95 +427,6 @@ def peer_file(peer: Peer) -> str:
 # A rendered peer: its protocol stem, sort key and file text.
 _PeerFile = tuple[Symbol, tuple[int, str], str]
 
-# What a peer's file is rendered from, cheap to compare and hash (see _peer_key); a peer
-# whose fields cannot be keyed is its own key.
-PeerKey = tuple[Any, ...] | Peer
-
-_ADDRESS = operator.attrgetter("_ip")
-_NETWORK_ADDRESS = operator.attrgetter("network_address._ip")
-_NETWORK_LENGTH = operator.attrgetter("_prefixlen")
-
-
-def _networks_key(networks: Iterable[object] | None) -> tuple[Any, ...] | None:
-    """A network list as plain ints: the networks' own ``__hash__`` and ``__eq__`` are
-    Python code and cost about 1 s per 2,000 members with realistic IRR data; these are
-    C-level attribute reads. The types are part of the key, so an address or interface
-    never shares a network's key (render() refuses those)."""
-    if networks is None:
-        return None
-    items = tuple(networks)
-    return (
-        frozenset(map(type, items)),
-        tuple(map(_NETWORK_ADDRESS, items)),
-        tuple(map(_NETWORK_LENGTH, items)),
-    )
-
-
-def _address_key(address: object) -> tuple[Any, ...] | None:
-    """An address as its type and int (its own ``__hash__`` and ``__eq__`` are Python)."""
-    return None if address is None else (type(address), _ADDRESS(address))
-
-
-# Every field of Peer, in the order _peer_key keys them (a test keeps this complete).
-PEER_KEY_FIELDS = (
-    "request_id",
-    "asn",
-    "node_id",
-    "ipv4",
-    "ipv6",
-    "max_prefix_ipv4",
-    "max_prefix_ipv6",
-    "irr_prefixes_ipv4",
-    "irr_prefixes_ipv6",
-    "irr_origins",
-    "description",
-    "receive_limit_ipv4",
-    "receive_limit_ipv6",
-    "password",
-)
-
-
-def _peer_key(peer: Peer) -> PeerKey:
-    """A key equal for two peers exactly when they are equal (then their files are equal),
-    without the cost of comparing or hashing their IRR networks; the peer itself when its
-    fields are not what a Peer holds (render() refuses it, or renders it as before)."""
-    try:
-        key = (
-            peer.request_id,
-            peer.asn,
-            peer.node_id,
-            _address_key(peer.ipv4),
-            _address_key(peer.ipv6),
-            peer.max_prefix_ipv4,
-            peer.max_prefix_ipv6,
-            _networks_key(peer.irr_prefixes_ipv4),
-            _networks_key(peer.irr_prefixes_ipv6),
-            None if peer.irr_origins is None else tuple(peer.irr_origins),
-            peer.description,
-            peer.receive_limit_ipv4,
-            peer.receive_limit_ipv6,
-            peer.password,
-        )
-        hash(key)
-    except (AttributeError, TypeError):
-        return peer
-    return key
-
-
-_keyed = threading.local()
-
-
-def _peer_keys(peers: tuple[Peer, ...]) -> tuple[PeerKey, ...]:
-    """Every peer's key; the last answer is kept per thread, as RenderCache.rendered and
-    _render ask for the same tuple one after the other."""
-    last = getattr(_keyed, "last", None)
-    if last is not None and last[0] is peers:
-        keys: tuple[PeerKey, ...] = last[1]
-        return keys
-    keys = tuple(map(_peer_key, peers))
-    _keyed.last = (peers, keys)
-    return keys
-
 
 def render(desired: DesiredConfig) -> dict[str, str]:
     """Turn the desired state into ``{relative path: file text}``, sorted by path."""
@@ -524,7 +436,7 @@ def render(desired: DesiredConfig) -> dict[str, str]:
 def _render(
     desired: DesiredConfig, known: Mapping[PeerKey, _PeerFile]
 ) -> tuple[dict[str, str], dict[PeerKey, _PeerFile]]:
-    """:func:`render`, reusing ``known`` peers' files (by :func:`_peer_key`), which were
+    """:func:`render`, reusing ``known`` peers' files (by :func:`peer_keys.peer_key`), which were
     rendered (and validated) for the same ``desired.server``; also returns every peer's
     file, for the next call."""
     server = _server(desired.server)
@@ -533,7 +445,7 @@ def _render(
     env = _environment()
     peer_template = env.get_template("peer.j2")
     rendered: dict[PeerKey, _PeerFile] = {}
-    for peer, key in zip(desired.peers, _peer_keys(desired.peers), strict=True):
+    for peer, key in zip(desired.peers, peer_keys(desired.peers), strict=True):
         done = known.get(key)
         if done is None:
             p = _peer(peer, desired.server)
@@ -590,7 +502,7 @@ class RenderCache:
     The reconciler asks every pass whether each server is behind, so on an IX where nothing
     changed that question costs a comparison, not a render. Rendering depends only on the
     desired state (templates and constants are fixed for the process), so an equal state
-    has the same files. Peers are compared by :func:`_peer_key` (plain ints for their IRR
+    has the same files. Peers are compared by :func:`peer_keys.peer_key` (plain ints for their IRR
     networks): comparing or hashing the ``Peer`` objects themselves costs about 1 s at
     2,000 members with realistic IRR data, the keys a few tens of milliseconds.
     """
@@ -608,7 +520,7 @@ class RenderCache:
         with the others reused: the peers' keys, one peer rendered, ztix.conf)."""
         with self._lock:
             last = self._last.get(key)
-        keys = _peer_keys(desired.peers)
+        keys = peer_keys(desired.peers)
         same_server = last is not None and last.server == desired.server
         if last is not None and same_server and last.keys == keys:
             return dict(last.files), last.digest
