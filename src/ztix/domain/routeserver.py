@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import operator
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -117,15 +119,34 @@ class DesiredConfig:
     peers: tuple[Peer, ...]
 
 
+# Per thread, the last set hashed (its paths, its texts as the very same objects) and its
+# digest: a sync pass hashes one set three times (render cache, apply, manifest), 4 MB at
+# 2,000 members; the same string objects in the same order are the same set.
+_last_hashed = threading.local()
+
+
 def files_hash(files: Mapping[str, str]) -> str:
     """The digest of a file set (64 hex): sha256 over the sorted paths and contents, each
     length-prefixed. The renderer's "desired hash" and the applier's "applied hash" are both
     this, so the two can be compared."""
+    paths = sorted(files)
+    texts = [files[path] for path in paths]
+    last = getattr(_last_hashed, "value", None)
+    if (
+        last is not None
+        and last[0] == paths
+        and len(last[1]) == len(texts)
+        and all(map(operator.is_, last[1], texts))
+    ):
+        known: str = last[2]
+        return known
     digest = hashlib.sha256()
-    for path in sorted(files):
-        name, body = path.encode(), files[path].encode()
+    for path, text in zip(paths, texts, strict=True):
+        name, body = path.encode(), text.encode()
         digest.update(b"%d:%s\0%d:%s\0" % (len(name), name, len(body), body))
-    return digest.hexdigest()
+    value = digest.hexdigest()
+    _last_hashed.value = (paths, texts, value)
+    return value
 
 
 def peer_protocols(peer: Peer) -> tuple[str, ...]:

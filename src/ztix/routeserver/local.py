@@ -102,19 +102,25 @@ class LocalTransport:
         self._remove_stale_staging()
         try:
             staging.mkdir(mode=Layout.DIR_MODE)
-            for directory in Layout.directories(files):
+            directories = Layout.directories(files)
+            for directory in directories:
                 (staging / directory).mkdir(mode=Layout.DIR_MODE)
-            written = []
+            stats: dict[str, FileStat] = {}
+            written: list[tuple[str, str, str]] = []
             for relative, content in files.items():
                 target = f"{staging}/{relative}"
                 if relative in reuse and _linked(f"{current}/{relative}", target):
-                    continue
-                written.append(target)
-                _write(target, content)
-            _sync_files(written)
-            stats = {relative: _stat(f"{staging}/{relative}") for relative in files}
-            _write(staging / MANIFEST_FILE, manifest.build(files, stats).to_text())
-            _sync_files([str(staging / MANIFEST_FILE)])
+                    stats[relative] = _stat(target)
+                else:
+                    written.append((relative, target, content))
+            stats.update(_write_durably(written))
+            text = manifest.build(files, stats).to_text()
+            _write_synced(staging / MANIFEST_FILE, text)
+            # The new names are durable too: every directory of the set, deepest first (the
+            # swap then syncs the parent that names the set itself).
+            for directory in sorted(directories, key=lambda d: -d.count("/")):
+                _fsync_directory(staging / directory)
+            _fsync_directory(staging)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise self._fail("upload", f"cannot write {staging}", exc) from exc
@@ -230,35 +236,50 @@ def _linked(source: str, target: str) -> bool:
     return True
 
 
-def _write(path: Path | str, content: str) -> None:
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, Layout.FILE_MODE)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(content)
+def _write_durably(files: list[tuple[str, str, str]]) -> dict[str, FileStat]:
+    """Write each ``(relative, path, content)`` as a new file, then fsync them several at a
+    time (the file system commits concurrent fsyncs together, so 2,000 files cost a few
+    commits rather than 2,000); returns each file's stat.
 
-
-def _sync_files(paths: list[str]) -> None:
-    """fsync each written file, several at a time: the file system commits concurrent
-    fsyncs together, so 2,000 files cost a few commits rather than 2,000."""
-    if not paths:
-        return
-
-    def sync(path: str) -> None:
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-
+    Creating the files (new inodes) is most of the cost, about 0.3 ms of CPU each on this
+    machine whether or not they are synced; creating and fsyncing them from 16 threads at
+    once, or one ``syncfs`` of the file system instead of the fsyncs, took as long within
+    the machine's noise and more CPU (docs/performance.md)."""
+    stats: dict[str, FileStat] = {}
+    for relative, path, content in files:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, Layout.FILE_MODE)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(content)
+            handle.flush()
+            status = os.fstat(descriptor)
+        stats[relative] = FileStat(size=status.st_size, mtime=int(status.st_mtime))
+    paths = [path for _, path, _ in files]
+    if len(paths) <= 1:
+        for path in paths:
+            _sync(path)
+        return stats
     with ThreadPoolExecutor(max_workers=min(_SYNC_THREADS, len(paths))) as pool:
-        list(pool.map(sync, paths))
+        list(pool.map(_sync, paths))
+    return stats
 
 
-def _write_synced(path: Path, content: str) -> None:
+def _sync(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_synced(path: Path | str, content: str) -> FileStat:
+    """Write a new file and fsync it; its stat once on disk."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, Layout.FILE_MODE)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(content)
         handle.flush()
-        os.fsync(handle.fileno())
+        os.fsync(descriptor)
+        status = os.fstat(descriptor)
+    return FileStat(size=status.st_size, mtime=int(status.st_mtime))
 
 
 def _fsync_directory(path: Path) -> None:

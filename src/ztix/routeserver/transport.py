@@ -27,6 +27,7 @@ import secrets
 import time
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import ClassVar, Literal, Protocol
 
@@ -106,7 +107,7 @@ class BirdcReply:
     exit_status: int
     output: str
 
-    @property
+    @cached_property
     def lines(self) -> list[tuple[int, str]]:
         """(code, text) for every line; continuation lines carry their block's code.
         Lines birdc prints itself (no code, e.g. "Unable to connect") get code -1."""
@@ -124,7 +125,7 @@ class BirdcReply:
                 parsed.append((code, raw.strip()))
         return parsed
 
-    @property
+    @cached_property
     def codes(self) -> set[int]:
         return {code for code, _ in self.lines}
 

@@ -10,6 +10,8 @@ cleared. The member's side must use the same password, or the session stays down
 from __future__ import annotations
 
 import logging
+import uuid
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -65,7 +67,17 @@ def set_password(
     return True
 
 
-def stored_password(settings: Settings, request: JoinRequest) -> str | None:
+class SealedPassword(Protocol):
+    """What :func:`stored_password` reads: a request, or the columns of one."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def bgp_password_encrypted(self) -> str | None: ...
+
+
+def stored_password(settings: Settings, request: SealedPassword) -> str | None:
     """The member's password for rendering, or None (none set, or no key opens it: then
     the session is rendered without one and the failure logged)."""
     if request.bgp_password_encrypted is None:
