@@ -20,8 +20,8 @@ class Benchmark:
 
 
 SUITE: tuple[Benchmark, ...] = (
-    Benchmark("api_load", budget_seconds=140),
-    Benchmark("memory", budget_seconds=70),
+    Benchmark("api_load", budget_seconds=120),
+    Benchmark("memory", budget_seconds=90),
     Benchmark("admin_queue", budget_seconds=50),
     Benchmark("burst", budget_seconds=80),
     Benchmark(
