@@ -39,6 +39,12 @@ def _networks_key(networks: Iterable[object] | None) -> tuple[Any, ...] | None:
     )
 
 
+def _roas_key(roas: Iterable[tuple[int, object]]) -> tuple[Any, ...]:
+    """Covering ROAs, (origin ASN, network) pairs, as their ASNs and their networks' key."""
+    pairs = tuple(roas)
+    return (tuple(asn for asn, _ in pairs), _networks_key(network for _, network in pairs))
+
+
 def _address_key(address: object) -> tuple[Any, ...] | None:
     """An address as its type and int (its own ``__hash__`` and ``__eq__`` are Python)."""
     return None if address is None else (type(address), _ADDRESS(address))
@@ -60,6 +66,8 @@ PEER_KEY_FIELDS = (
     "receive_limit_ipv4",
     "receive_limit_ipv6",
     "password",
+    "blackhole_roas_ipv4",
+    "blackhole_roas_ipv6",
 )
 
 
@@ -83,6 +91,8 @@ def peer_key(peer: Peer) -> PeerKey:
             peer.receive_limit_ipv4,
             peer.receive_limit_ipv6,
             peer.password,
+            _roas_key(peer.blackhole_roas_ipv4),
+            _roas_key(peer.blackhole_roas_ipv6),
         )
         hash(key)
     except (AttributeError, TypeError):
