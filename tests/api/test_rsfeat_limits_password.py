@@ -17,6 +17,7 @@ from ztix.auth.tokens import generate_key
 from ztix.config import Settings
 from ztix.db.models import AddressAssignment, AuditEvent, JoinRequest
 from ztix.db.session import Database
+from ztix.routeserver.peer_groups import member_section
 from ztix.routeserver.render import render
 from ztix.workflow import routeserver_desired as desired_state
 
@@ -96,8 +97,8 @@ def test_member_sets_a_password_that_is_never_shown(
         desired, _ = desired_state.build(db, settings, settings.routeservers.servers[0])
         db.rollback()
     assert desired.peers[0].password == PASSWORD
-    peer_file = next(t for n, t in render(desired).items() if n.startswith("peers/AS213035"))
-    assert f'password "{PASSWORD}";' in peer_file
+    section = member_section(render(desired), desired.peers[0].protocol_base)
+    assert section is not None and f'password "{PASSWORD}";' in section
     # Clearing it.
     response = put(alice, f"/api/v1/requests/{rid}/bgp-password", {"password": None})
     assert response.json() == {"bgp_password_set": False}

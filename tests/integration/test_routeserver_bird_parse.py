@@ -22,7 +22,8 @@ from tests.support.app import NWID, make_settings
 from tests.support.birdlab import require_tools
 from ztix.db.session import Database
 from ztix.routeserver.model import DesiredConfig
-from ztix.routeserver.render import render, render_host_config
+from ztix.routeserver.peer_groups import member_at, member_section
+from ztix.routeserver.render import peer_file, render, render_host_config
 from ztix.workflow import routeserver_desired
 
 
@@ -172,3 +173,24 @@ def test_the_setting_reaches_the_rendered_files(database: Database) -> None:
         db.rollback()
     assert desired.server.include_base == "/etc/bird"
     assert 'include "ztix/live/ztix.conf";' in render_host_config(desired.server)
+
+
+def test_a_broken_member_is_found_from_birds_error_in_its_group_file(tmp_path: Path) -> None:
+    """Members share group files: BIRD's `<file>:<line>:<column>` error still leads to the
+    member, through the header line each member's section starts with."""
+    desired = samples.members(300, str(tmp_path))
+    host = write(desired, tmp_path)
+    peer = desired.peers[201]
+    path = tmp_path / peer_file(peer)
+    text = path.read_text()
+    section = member_section({peer_file(peer): text}, peer.protocol_base)
+    assert section and section.count("\trs client;\n") == 2
+    path.write_text(text.replace(section, section.replace("\trs client;\n", "\trs clients;\n")))
+    result = subprocess.run(
+        ["bird", "-p", "-c", str(host)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode != 0
+    named = re.search(r"bird: (\S+):(\d+):\d+ ", result.stderr)
+    assert named, result.stderr
+    assert named.group(1) == str(path)
+    assert member_at(path.read_text(), int(named.group(2))) == (peer.asn, peer.node_id)

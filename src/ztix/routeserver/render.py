@@ -2,7 +2,8 @@
 
 ``render(desired)`` is a pure function: the same :class:`DesiredConfig` always gives the same
 files, byte for byte, and nothing is read from disk or the clock. It returns relative paths
-(``ztix.conf`` and ``peers/<protocol>.conf``) mapped to their text; the transport writes them
+(``ztix.conf`` and ``peers/group-NN.conf``, the members grouped by ``peer_groups``) mapped
+to their text; the transport writes them
 under the server's ``config_dir``. The host's own ``bird.conf`` keeps the router ID, the
 ``device`` protocol and logging, and includes ``ztix.conf`` (docs/route-servers.md).
 
@@ -40,6 +41,8 @@ from ztix.domain.routeserver import (
     files_hash,
 )
 from ztix.domain.routeserver import peer_protocols as peer_protocols
+from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_file, group_files, peer_group
+from ztix.routeserver.peer_groups import PeerFile as _PeerFile
 from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
 from ztix.routeserver.peer_keys import PeerKey, peer_keys
 from ztix.routeserver.policy_data import (
@@ -74,7 +77,6 @@ from ztix.routeserver.tokens import (
 )
 
 MAIN_FILE = "ztix.conf"
-PEERS_DIR = "peers"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -461,25 +463,22 @@ def expected_protocols(desired: DesiredConfig) -> set[str]:
 
 
 def peer_file(peer: Peer) -> str:
-    """The relative path of a peer's file."""
-    return f"{PEERS_DIR}/{peer.protocol_base}.conf"
-
-
-# A rendered peer: its protocol stem, sort key and file text.
-_PeerFile = tuple[Symbol, tuple[int, str], str]
+    """The relative path of the file holding a peer's sessions: its group's."""
+    return group_file(peer_group(peer.protocol_base))
 
 
 def render(desired: DesiredConfig) -> dict[str, str]:
     """Turn the desired state into ``{relative path: file text}``, sorted by path."""
-    return _render(desired, {})[0]
+    return _render(desired, {}, {})[0]
 
 
 def _render(
-    desired: DesiredConfig, known: Mapping[PeerKey, _PeerFile]
-) -> tuple[dict[str, str], dict[PeerKey, _PeerFile]]:
-    """:func:`render`, reusing ``known`` peers' files (by :func:`peer_keys.peer_key`), which were
-    rendered (and validated) for the same ``desired.server``; also returns every peer's
-    file, for the next call."""
+    desired: DesiredConfig, known: Mapping[PeerKey, _PeerFile], groups: Mapping[int, Group]
+) -> tuple[dict[str, str], dict[PeerKey, _PeerFile], dict[int, Group]]:
+    """:func:`render`, reusing ``known`` peers' texts (by :func:`peer_keys.peer_key`), which
+    were rendered (and validated) for the same ``desired.server``, and ``groups`` whose
+    members' texts are unchanged; also returns every peer's text and every group, for the
+    next call."""
     server = _server(desired.server)
     policy = _policy(desired.server.policy)
     context = {"server": server, "policy": policy, **_constants()}
@@ -502,11 +501,11 @@ def _render(
         MAIN_FILE: env.get_template("main.j2").render(context),
         # Always there, so peers/ exists and its glob matches even with no member: BIRD
         # 2.0.12 refuses `include "peers/*.conf"` when the directory is missing.
-        PEERS_PLACEHOLDER: "# The route server's clients: one file per member router.\n",
+        PEERS_PLACEHOLDER: "# The route server's clients are in the group-NN.conf files.\n",
     }
-    for base, _, text in peers:
-        files[f"{PEERS_DIR}/{base}.conf"] = text
-    return dict(sorted(files.items())), rendered
+    grouped, groups_now = group_files(peers, groups)
+    files.update(grouped)
+    return dict(sorted(files.items())), rendered, groups_now
 
 
 def render_host_config(server: RouteServer, *, log_file: str | None = None) -> str:
@@ -535,6 +534,7 @@ class _Rendering:
     files: dict[str, str]
     digest: str
     peers: dict[PeerKey, _PeerFile]
+    groups: dict[int, Group]
 
 
 class RenderCache:
@@ -558,7 +558,8 @@ class RenderCache:
         When only some peers changed (a member joined), the others' files are reused: a
         peer's file depends only on the peer and the server, so equal ones render alike
         (render() of 2,000 members with realistic IRR data: a few seconds; one new member
-        with the others reused: the peers' keys, one peer rendered, ztix.conf)."""
+        with the others reused: the peers' keys, one peer rendered, its group joined again,
+        ztix.conf)."""
         with self._lock:
             last = self._last.get(key)
         keys = peer_keys(desired.peers)
@@ -566,10 +567,12 @@ class RenderCache:
         if last is not None and same_server and last.keys == keys:
             return dict(last.files), last.digest
         known = last.peers if last is not None and same_server else {}
-        files, peers = _render(desired, known)  # RenderError propagates; nothing is kept
+        groups = last.groups if last is not None and same_server else {}
+        # RenderError propagates; nothing is kept.
+        files, peers, groups = _render(desired, known, groups)
         digest = render_hash(files)
         with self._lock:
-            self._last[key] = _Rendering(desired.server, keys, files, digest, peers)
+            self._last[key] = _Rendering(desired.server, keys, files, digest, peers, groups)
         return dict(files), digest
 
 

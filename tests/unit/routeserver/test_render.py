@@ -73,7 +73,12 @@ def test_file_layout_and_names() -> None:
     files = render(desired)
     assert list(files) == sorted(files)
     assert set(files) == {MAIN_FILE, PEERS_PLACEHOLDER} | {peer_file(p) for p in desired.peers}
-    assert peer_file(desired.peers[0]) == "peers/AS213035_abcdef0123.conf"
+    # Grouped by a stable hash of the protocol name: these numbers never change.
+    assert [peer_file(p) for p in desired.peers] == [
+        "peers/group-27.conf",
+        "peers/group-19.conf",
+        "peers/group-61.conf",
+    ]
     assert peer_protocols(desired.peers[0]) == ("AS213035_abcdef0123_v4", "AS213035_abcdef0123_v6")
     assert peer_protocols(desired.peers[2]) == ("AS4199999999_fedcba9876_v6",)
     assert rpki_protocols(desired.server) == ("ztix_rpki_routinator", "ztix_rpki_stayrtr")
@@ -121,7 +126,8 @@ def test_description_is_never_rendered() -> None:
     files = render(samples.basic())
     text = "".join(files.values())
     assert "evil" not in text and "injected" not in text
-    assert 'description "AS213035 node abcdef0123 IPv4";' in files["peers/AS213035_abcdef0123.conf"]
+    text = files[peer_file(samples.basic().peers[0])]
+    assert 'description "AS213035 node abcdef0123 IPv4";' in text
 
 
 def test_no_peers_still_renders_the_main_file() -> None:
@@ -303,9 +309,9 @@ def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
     expected = render_hash(render(samples.basic()))
     real_render = render_module._render
 
-    def counted(desired: DesiredConfig, known: Any) -> Any:
+    def counted(desired: DesiredConfig, known: Any, groups: Any) -> Any:
         calls.append(len(desired.peers))
-        return real_render(desired, known)
+        return real_render(desired, known, groups)
 
     monkeypatch.setattr(render_module, "_render", counted)
     cache = render_module.RenderCache()
@@ -343,6 +349,15 @@ def test_the_render_cache_renders_only_the_peers_that_changed(
 
     assert rendered == [basic.peers[2].node_id]
     assert files == render(basic) and digest == render_hash(files)
+    # The groups the new member is not in are the very strings deployed before (the
+    # apply's digests and the set hash are remembered by identity).
+    rendered.clear()
+    before = cache.rendered("rs1", DesiredConfig(basic.server, basic.peers[:2]))[0]
+    after = cache.rendered("rs1", basic)[0]
+    changed = peer_file(basic.peers[2])
+    groups = [name for name in before if name.startswith("peers/group-") and name != changed]
+    assert groups and all(after[name] is before[name] for name in groups)
+    assert changed not in before or after[changed] != before[changed]
     # Another server (its name is in every peer file): everything renders again.
     other = DesiredConfig(dataclasses.replace(basic.server, name="rs2"), basic.peers)
     rendered.clear()

@@ -14,6 +14,7 @@ import pytest
 from tests.support import routeserver_samples as samples
 from ztix.domain.routeserver import Peer
 from ztix.domain.rpki import Roa, blackhole_roas, by_asn
+from ztix.routeserver.peer_groups import member_section
 from ztix.routeserver.render import render
 from ztix.rpki import vrp
 from ztix.workflow.routeserver_desired import peers_with_blackhole_roas
@@ -149,10 +150,10 @@ def test_covering_roas_render_as_prefix_sets_per_origin_on_both_families() -> No
             ),
         )
     )
-    text = files["peers/AS64511_0a0a0a0a0a.conf"]
+    text = member_section(files, "AS64511_0a0a0a0a0a") or ""
     assert "(bgp_path.last = 64511 && net ~ [\n\t193.0.20.0/24{24,32}\n])" in text
     assert "(bgp_path.last = 64511 && net ~ [\n\t2001:67c::/32{32,128}\n])" in text
     assert "|| (bgp_path.last = 64512 && net ~ [\n\t2a00::/24{24,128}\n])" in text
     # A member with IRR route objects: those decide, its ROAs are not rendered.
-    irr = files[f"peers/{peer.protocol_base}.conf"]
+    irr = member_section(files, peer.protocol_base) or ""
     assert "ztix_blackhole_checked_v4(true)" in irr and "193.0.0.0/21{" not in irr
