@@ -46,6 +46,7 @@ from ztix.routeserver.model import (
     RouteServer,
     RpkiValidator,
 )
+from ztix.routeserver.peer_groups import group_file, member_section, peer_group
 from ztix.routeserver.policy_data import (
     BLACKHOLE,
     GRACEFUL_SHUTDOWN,
@@ -294,10 +295,9 @@ def test_a_wrong_password_keeps_the_session_down(lab: Lab) -> None:
     at(lab, "c", "13.64.0.0/11")  # G, configured the same way, is up by now
     assert not rs(lab).established(proto(H))
     assert not show_route(lab.birds["c"], "52.94.0.0/22")
-    assert (
-        'password "' + PASSWORD + '";'
-        in (lab.workdir / "rs" / "peers" / f"{proto(H)[:-3]}.conf").read_text()
-    )
+    name = group_file(peer_group(proto(H)[:-3]))
+    section = member_section({name: (lab.workdir / "rs" / name).read_text()}, proto(H)[:-3])
+    assert section is not None and 'password "' + PASSWORD + '";' in section
 
 
 # ------------------------------------------- reconfigured while running (last: they reload)
