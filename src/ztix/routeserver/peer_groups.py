@@ -33,6 +33,8 @@ PeerFile = tuple[str, tuple[int, str], str]
 # A rendered group: its members' texts (the very strings joined) and the file text.
 Group = tuple[tuple[str, ...], str]
 
+# The first line of every member's text (templates/peer.j2), then its header line.
+MEMBER_RULE = "# " + "=" * 89
 _MEMBER_HEADER = re.compile(r"^# ZT-IX peer AS(\d+) node ([0-9a-f]{10})\b")
 
 
@@ -95,14 +97,15 @@ def member_at(text: str, line: int) -> tuple[int, str] | None:
 
 
 def member_section(files: Mapping[str, str], protocol_base: str) -> str | None:
-    """One member's section of its group file (its header line to the next member's), or
-    None when the member is not in ``files``."""
+    """One member's section of its group file, exactly the text rendered for it (from its
+    rule and header lines to the blank line before the next member's), or None when the
+    member is not in ``files``."""
     text = files.get(group_file(peer_group(protocol_base)))
     if text is None:
         return None
     asn, _, node = protocol_base.removeprefix("AS").partition("_")
-    start = text.find(f"\n# ZT-IX peer AS{asn} node {node} ")
+    start = text.find(f"\n{MEMBER_RULE}\n# ZT-IX peer AS{asn} node {node} ")
     if start < 0:
         return None
-    end = text.find("\n# ZT-IX peer AS", start + 1)
+    end = text.find(f"\n{MEMBER_RULE}\n# ZT-IX peer AS", start + 1)
     return text[start + 1 : end if end >= 0 else len(text)]

@@ -9,8 +9,10 @@ import re
 from tests.support import routeserver_samples as samples
 from ztix.routeserver.model import DesiredConfig
 from ztix.routeserver.peer_groups import (
+    MEMBER_RULE,
     PEER_GROUPS,
     group_file,
+    group_header,
     member_at,
     member_section,
     peer_group,
@@ -35,7 +37,7 @@ def test_the_file_count_is_bounded_and_every_member_is_in_its_group() -> None:
     for peer in desired.peers:
         section = member_section(files, peer.protocol_base)
         assert section is not None
-        assert section.startswith(f"# ZT-IX peer AS{peer.asn} node {peer.node_id} ")
+        assert section.startswith(f"{MEMBER_RULE}\n# ZT-IX peer AS{peer.asn} node {peer.node_id} ")
         for name in peer_protocols(peer):
             assert section.count(f"protocol bgp {name} {{") == 1
             assert f"protocol bgp {name} {{" in files[peer_file(peer)]
@@ -72,3 +74,13 @@ def test_a_line_of_a_group_file_leads_to_its_member() -> None:
     assert member_at(text, neighbor + 1) == (peer.asn, peer.node_id)
     assert member_at(text, 1) is None  # the group's own header
     assert member_section(files, "AS1_0000000000") is None
+
+
+def test_a_member_section_is_exactly_its_own_rendering() -> None:
+    desired = samples.members(200, "/etc/bird/ztix")
+    files = render(desired)
+    for peer in desired.peers[::37]:
+        alone = render(DesiredConfig(desired.server, (peer,)))[peer_file(peer)]
+        header = group_header(peer_group(peer.protocol_base))
+        assert alone.startswith(header + "\n" + MEMBER_RULE + "\n# ZT-IX peer ")
+        assert member_section(files, peer.protocol_base) == alone.removeprefix(header + "\n")
