@@ -3,9 +3,9 @@
 ``render(desired)`` is a pure function: the same :class:`DesiredConfig` always gives the same
 files, byte for byte, and nothing is read from disk or the clock. It returns relative paths
 (``ztix.conf`` and ``peers/group-NN.conf``, the members grouped by ``peer_groups``) mapped
-to their text; the transport writes them
-under the server's ``config_dir``. The host's own ``bird.conf`` keeps the router ID, the
-``device`` protocol and logging, and includes ``ztix.conf`` (docs/route-servers.md).
+to their text; the transport writes them under the server's ``config_dir``. The host's own
+``bird.conf`` keeps the router ID, the ``device`` protocol and logging, and includes
+``ztix.conf`` (docs/route-servers.md).
 
 Safety (DESIGN §5): templates can print only ints, parsed addresses/networks and the small
 validated token types of ``tokens``; any other value raises :class:`RenderError` at render
