@@ -5,15 +5,16 @@ an ``Authorization`` header by itself."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy.orm import Session
 
 from ztix.auth import api_tokens
+from ztix.auth.caller import LiveToken
 from ztix.auth.ratelimit import RateLimits
 from ztix.config import Settings
-from ztix.db.models import ApiToken
 from ztix.db.session import Database
 from ztix.errors import AppError
 
@@ -28,16 +29,17 @@ def authenticate(
     limits: RateLimits,
     address: str,
     presented: str,
-) -> ApiToken:
-    """The token's row, its owner narrowed to the token (``auth/api_tokens.py``). Its
-    transaction ends here (what it loaded stays loaded); a read counts against the token's
+    then: Callable[[LiveToken], None] = lambda token: None,
+) -> LiveToken:
+    """The token and its owner narrowed to the token (``auth/api_tokens.py``), read by one
+    statement whose transaction ends here; a read counts against the token's
     read limit, a refused token's read against the client address (``limit_by_address``
     does not count reads of routes that authenticate)."""
     try:
         token = api_tokens.resolve(
             db, presented, grants_max_age_hours=settings.peeringdb.recheck_max_age_hours
         )
-        token.user.asns  # noqa: B018 - loaded now, while the transaction is open
+        then(token)  # what else the route reads, in this transaction
     except AppError:
         db.rollback()
         if request.method not in UNSAFE_METHODS:
@@ -52,7 +54,7 @@ def authenticate(
     return token
 
 
-def check_write(token: ApiToken, limits: RateLimits) -> None:
+def check_write(token: LiveToken, limits: RateLimits) -> None:
     """A state-changing call: the token must have the write scope; it counts against the
     token's write limit."""
     if not token.can_write:

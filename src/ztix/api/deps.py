@@ -13,15 +13,16 @@ from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from starlette.concurrency import run_in_threadpool
 
 from ztix.api import bearer
 from ztix.auth import api_tokens
+from ztix.auth.caller import Caller, LiveSession, LiveToken
 from ztix.auth.ratelimit import RateLimits
 from ztix.auth.sessions import check_csrf, record_seen, resolve_session, seen_due
 from ztix.config import Settings
-from ztix.db.models import ApiToken, User, UserSession
+from ztix.db.models import TOKEN_SCOPE, User, UserSession
 from ztix.db.session import READ_ONLY, Database
 from ztix.errors import AppError
 from ztix.workflow.audit import Actor
@@ -49,7 +50,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 async def get_db(request: Request, database: DatabaseDep) -> AsyncIterator[Session]:
     """A session per HTTP request: one that only reads for GET, HEAD and OPTIONS (on SQLite no
     write lock), a writing one otherwise. Handlers commit explicitly; anything else rolls
-    back. Its transactions end in the thread that ran them (:func:`current_session`,
+    back. Its transactions end in the thread that ran them (:func:`current_principal`,
     :class:`DatabaseRoute`): no connection is held while a request waits for a thread.
 
     Making and closing a session without a transaction does no I/O, so this runs on the
@@ -154,7 +155,7 @@ RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 async def limit_by_address(request: Request, address: ClientAddress, limits: RateLimitsDep) -> None:
     """Every state-changing request counts against its client address (an app-wide
     dependency, so anonymous ones such as logins count too); so does every read of a route
-    that needs no session. A read that needs one counts in :func:`current_session`. The
+    that needs no session. A read that needs one counts in :func:`current_principal`. The
     count (Redis, in production) runs on a thread; a read that needs a session does not
     take that hop at all."""
     if request.method in UNSAFE_METHODS:
@@ -166,11 +167,15 @@ async def limit_by_address(request: Request, address: ClientAddress, limits: Rat
 @dataclass(frozen=True)
 class Principal:
     """Who a request acts for: a user through their session cookie, or through an API token
-    (``api/bearer.py``)."""
+    (``api/bearer.py``); values read by one statement (``auth/caller.py``), no ORM rows."""
 
-    user: User
-    session: UserSession | None = None
-    token: ApiToken | None = None
+    caller: Caller
+    session: LiveSession | None = None
+    token: LiveToken | None = None
+    # ORM rows, loaded only for routes that ask for them (``current_user``,
+    # ``current_session``), in the look-up's thread and transaction.
+    user: User | None = None
+    session_row: UserSession | None = None
 
 
 # Declares the scheme in the OpenAPI document; sessions use the cookie (``auth.cookie_name``).
@@ -193,13 +198,56 @@ def current_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The signed-in session, or the API token of an ``Authorization: Bearer`` header (a
-    request with one is never taken for its cookie's session)."""
+    request with one is never taken for its cookie's session). The ORM rows the route asks
+    for (``DatabaseRoute.loads``) are read right after the look-up, on its connection."""
+    route = request.scope.get("route")
+    loads: frozenset[str] = getattr(route, "loads", frozenset())
+    rows: dict[str, Any] = {}
+
+    def load(caller: Caller, session: LiveSession | None) -> None:
+        if "user" in loads:
+            rows["user"] = _user_row(db, caller)
+        if "session" in loads and session is not None:
+            rows["session_row"] = _session_row(db, session)
+
     if credentials is not None:
         presented = credentials.credentials
-        token = bearer.authenticate(request, db, database, settings, limits, address, presented)
-        return Principal(user=token.user, token=token)
-    session = _cookie_session(request, db, database, settings, limits, address)
-    return Principal(user=session.user, session=session)
+        token = bearer.authenticate(
+            request,
+            db,
+            database,
+            settings,
+            limits,
+            address,
+            presented,
+            then=lambda t: load(t.caller, None),
+        )
+        return Principal(caller=token.caller, token=token, **rows)
+    session = _cookie_session(request, db, database, settings, limits, address, load)
+    return Principal(caller=session.caller, session=session, **rows)
+
+
+def _user_row(db: Session, caller: Caller) -> User:
+    """The caller's ``User`` row with its ASNs, narrowed by an API token as the caller is
+    (``db/models.TOKEN_SCOPE``)."""
+    user = db.get(User, caller.id, options=[joinedload(User.asns)])
+    if user is None:  # deleted since the look-up's statement
+        raise AppError("not_authenticated")
+    if caller.scope is not None:
+        setattr(user, TOKEN_SCOPE, caller.scope)
+    return user
+
+
+def _session_row(db: Session, session: LiveSession) -> UserSession:
+    """The session's row, its user and the user's ASNs."""
+    row = db.get(
+        UserSession,
+        session.token_hash,
+        options=[joinedload(UserSession.user).joinedload(User.asns)],
+    )
+    if row is None:  # deleted since the look-up's statement
+        raise AppError("not_authenticated")
+    return row
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -212,9 +260,10 @@ def _cookie_session(
     settings: Settings,
     limits: RateLimits,
     address: str,
-) -> UserSession:
-    """The signed-in session. Its transaction ends here, in this thread (what it loaded stays
-    loaded). A member's read counts against the session's read limit, a read without a
+    then: Callable[[Caller, LiveSession], None],
+) -> LiveSession:
+    """The signed-in session (one statement, ``resolve_session``). Its transaction ends
+    here, in this thread. A member's read counts against the session's read limit, a read without a
     valid session against its address's; admins work through queues and are exempt."""
     reads = request.method not in UNSAFE_METHODS
     try:
@@ -225,14 +274,14 @@ def _cookie_session(
             settings.auth,
             grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
         )
-        is_admin = session.user.is_admin  # loaded now, while the transaction is open
+        then(session.caller, session)
     except AppError:
         db.rollback()
         if reads:
             limits.read_by_address(address)
         raise
     db.commit()
-    if reads and not is_admin:
+    if reads and not session.caller.is_admin:
         limits.read_by_session(session.token_hash)
     if seen_due(session):
         with database.session() as writer:  # a short write of its own, at most once a minute
@@ -241,11 +290,12 @@ def _cookie_session(
 
 
 async def current_session(principal: CurrentPrincipal) -> UserSession:
-    """The signed-in session itself (``/me``, logout, token management): an API token
-    cannot stand in for it."""
+    """The signed-in session's row, with its user and the user's ASNs (``/me``, logout,
+    token management, notification settings): an API token cannot stand in for it."""
     if principal.session is None:
         raise AppError("token_not_allowed")
-    return principal.session
+    assert principal.session_row is not None  # DatabaseRoute.loads asked for it
+    return principal.session_row
 
 
 CurrentSession = Annotated[UserSession, Depends(current_session)]
@@ -254,27 +304,46 @@ CurrentSession = Annotated[UserSession, Depends(current_session)]
 class DatabaseRoute(APIRoute):
     """The route class of every router: its handler's database transaction ends when the
     handler returns, in the handler's thread (``end_transaction``), not at the request's end
-    in another; and ``resolves_session`` says whether it reads a session (for the limits)."""
+    in another; ``resolves_session`` says whether it reads a session (for the limits), and
+    ``loads`` which ORM rows its dependencies need besides the caller (``"user"``,
+    ``"session"``), read by ``current_principal`` on the look-up's connection."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _ending_transactions(endpoint), **kwargs)
         self.resolves_session = _depends_on(self.dependant, current_principal)
+        self.loads = frozenset(
+            name
+            for name, call in (("user", current_user), ("session", current_session))
+            if _depends_on(self.dependant, call)
+        )
+
+
+async def current_caller(principal: CurrentPrincipal) -> Caller:
+    """Who the request acts for, without an ORM row: what routes that only need the user's
+    ID, name, role and (token-narrowed) ASNs take."""
+    return principal.caller
+
+
+CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 
 async def current_user(principal: CurrentPrincipal) -> User:
+    """The ``User`` row with its ASNs, for routes that need more than :class:`Caller` (grants,
+    e-mail, settings); an API token narrows it as it narrows the caller."""
+    assert principal.user is not None  # DatabaseRoute.loads asked for it
     return principal.user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-async def admin_user(user: CurrentUser) -> User:
-    if not user.is_admin:
+async def admin_user(caller: CurrentCaller) -> Caller:
+    if not caller.is_admin:
         raise AppError("admin_required")
-    return user
+    return caller
 
 
-AdminUser = Annotated[User, Depends(admin_user)]
+AdminUser = Annotated[Caller, Depends(admin_user)]
 
 
 async def csrf_protect(
@@ -297,7 +366,7 @@ async def csrf_protect(
     session = principal.session
     assert session is not None
     check_csrf(session, x_csrf_token)
-    if not session.user.is_admin:
+    if not session.caller.is_admin:
         await run_in_threadpool(limits.write_by_user, session.user_id)
 
 
@@ -307,7 +376,7 @@ Csrf = Depends(csrf_protect)
 async def actor(principal: CurrentPrincipal, address: ClientAddress) -> Actor:
     token = principal.token
     label = None if token is None else api_tokens.label(token)
-    return Actor.for_user(principal.user, address, token=label)
+    return Actor.for_user(principal.caller, address, token=label)
 
 
 CurrentActor = Annotated[Actor, Depends(actor)]

@@ -87,7 +87,7 @@ def _finish_document(document: dict[str, Any]) -> None:
 
     - every problem response is documented under ``application/problem+json`` only;
     - every operation can answer 429 ``rate_limited`` (``deps.limit_by_address``,
-      ``deps.current_session`` and ``deps.csrf_protect`` count every write and every read,
+      ``deps.current_principal`` and ``deps.csrf_protect`` count every write and every read,
       whatever the route);
     - every 429 sends ``Retry-After``.
     """

@@ -12,12 +12,13 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ztix.auth.caller import Caller, LiveToken
 from ztix.auth.sessions import token_hash
 from ztix.db.base import utcnow
-from ztix.db.models import ADMIN_SCOPE, TOKEN_SCOPE, ApiToken
+from ztix.db.models import ADMIN_SCOPE, ApiToken, User, UserAsn
 from ztix.errors import AppError
 
 TOKEN_PREFIX = "ztix_"  # noqa: S105 - how tokens start, not a secret
@@ -36,31 +37,73 @@ def prefix_of(secret: str) -> str:
     return secret[:SHOWN_CHARS]
 
 
-def resolve(db: Session, presented: str, *, grants_max_age_hours: float) -> ApiToken:
+# The look-up of a bearer token: the token, its owner and the owner's ASNs (one row per ASN,
+# or one with none), by the secret hash's unique index and ``user_asns.user_id``'s. Columns,
+# not ORM rows, and built once: this runs on every request a token makes.
+_TOKEN_QUERY = (
+    select(
+        ApiToken.id,
+        ApiToken.user_id,
+        ApiToken.name,
+        ApiToken.kind,
+        ApiToken.prefix,
+        ApiToken.can_write,
+        ApiToken.asns.label("token_asns"),
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        ApiToken.revoked_at,
+        User.username,
+        User.role,
+        User.is_active,
+        User.peeringdb_id,
+        User.peeringdb_checked_at,
+        UserAsn.asn,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(UserAsn, UserAsn.user_id == User.id)
+    .where(ApiToken.secret_hash == bindparam("secret_hash"))
+)
+
+
+def resolve(db: Session, presented: str, *, grants_max_age_hours: float) -> LiveToken:
     """The live token for ``presented``, its owner narrowed to what it may do in this
     request; ``token_invalid`` or ``account_disabled`` otherwise (which of unknown, expired
-    or revoked is not told)."""
+    or revoked is not told). One statement (``_TOKEN_QUERY``)."""
     if not presented.startswith(TOKEN_PREFIX):
         raise AppError("token_invalid")
-    row = db.scalar(select(ApiToken).where(ApiToken.secret_hash == token_hash(presented)))
+    rows = db.execute(_TOKEN_QUERY, {"secret_hash": token_hash(presented)}).all()
     now = utcnow()
-    if row is None or row.revoked_at is not None or now >= row.expires_at:
+    if not rows or rows[0].revoked_at is not None or now >= rows[0].expires_at:
         raise AppError("token_invalid")
-    owner = row.user
-    if not owner.is_active:
+    row = rows[0]
+    if not row.is_active:
         raise AppError("account_disabled")
-    if row.kind == "admin" and owner.role != "admin":
+    if row.kind == "admin" and row.role != "admin":
         raise AppError("token_invalid", "The token's owner is no longer an IX admin")
-    checked = owner.peeringdb_checked_at
-    if owner.peeringdb_id is not None and (
+    checked = row.peeringdb_checked_at
+    if row.peeringdb_id is not None and (
         checked is None or now - checked >= timedelta(hours=grants_max_age_hours)
     ):
         raise AppError("token_invalid", "PeeringDB has not confirmed the owner's networks lately")
-    setattr(owner, TOKEN_SCOPE, ADMIN_SCOPE if row.kind == "admin" else frozenset(row.asns))
-    return row
+    caller = Caller(
+        id=row.user_id,
+        username=row.username,
+        role=row.role,
+        asns=frozenset(r.asn for r in rows if r.asn is not None),
+        scope=ADMIN_SCOPE if row.kind == "admin" else frozenset(row.token_asns),
+    )
+    return LiveToken(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        kind=row.kind,
+        can_write=row.can_write,
+        last_used_at=row.last_used_at,
+        caller=caller,
+    )
 
 
-def use_due(row: ApiToken) -> bool:
+def use_due(row: ApiToken | LiveToken) -> bool:
     return row.last_used_at is None or utcnow() - row.last_used_at > USED_EVERY
 
 
@@ -77,6 +120,6 @@ def record_use(db: Session, token_id: int) -> None:
     )
 
 
-def label(row: ApiToken) -> str:
+def label(row: ApiToken | LiveToken) -> str:
     """How audit events name a token: never its secret."""
     return f"{row.name} ({row.prefix}…, #{row.id})"

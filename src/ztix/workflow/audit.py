@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ztix import context
+from ztix.auth.caller import Caller
 from ztix.db.models import AuditEvent, User
 from ztix.workflow import outbox
 
@@ -25,7 +26,7 @@ class Actor:
 
     @classmethod
     def for_user(
-        cls, user: User, client_address: str | None = None, *, token: str | None = None
+        cls, user: User | Caller, client_address: str | None = None, *, token: str | None = None
     ) -> Actor:
         return cls(name=user.username, user_id=user.id, client_address=client_address, token=token)
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ztix.auth.caller import Caller
 from ztix.config import ApprovalMode, Settings
 from ztix.db.base import utcnow
 from ztix.db.models import (
@@ -57,7 +58,7 @@ def _identifier(fn: Any, value: object, **kwargs: Any) -> Any:
         raise AppError(exc.code, exc.detail) from exc
 
 
-def user_asns(user: User) -> set[int]:
+def user_asns(user: User | Caller) -> set[int]:
     return user.held_asns()
 
 
@@ -387,7 +388,7 @@ def lock_request(db: Session, request_id: uuid.UUID) -> JoinRequest:
     return request
 
 
-def visible_request(db: Session, user: User, request_id: uuid.UUID) -> JoinRequest:
+def visible_request(db: Session, user: User | Caller, request_id: uuid.UUID) -> JoinRequest:
     """A request the user may see; anyone else's answers ``request_not_found`` (never 403)."""
     request = db.get(JoinRequest, request_id)
     if request is None or (not user.is_admin and request.asn not in user_asns(user)):
@@ -458,14 +459,14 @@ def retry(db: Session, settings: Settings, request_id: uuid.UUID, actor: Actor) 
     return request
 
 
-def cancel(db: Session, user: User, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+def cancel(db: Session, user: User | Caller, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
     visible_request(db, user, request_id)
     request = lock_request(db, request_id)
     transition(db, request, RequestStatus.CANCELLED, actor, "request.cancelled")
     return request
 
 
-def leave(db: Session, user: User, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
+def leave(db: Session, user: User | Caller, request_id: uuid.UUID, actor: Actor) -> JoinRequest:
     """The member asks to leave: ``active → deprovisioning``; the job removes the member."""
     visible_request(db, user, request_id)
     request = lock_request(db, request_id)

@@ -246,7 +246,7 @@ def _sees_details(request: Request) -> bool:
                 token,
                 settings.auth,
                 grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
-            ).user.is_admin
+            ).caller.is_admin
     except (AppError, SQLAlchemyError):
         return False  # no session, or no database to ask: an anonymous caller
 

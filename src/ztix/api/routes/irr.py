@@ -12,7 +12,7 @@ from ztix.api.deps import (
     AdminUser,
     Csrf,
     CurrentActor,
-    CurrentUser,
+    CurrentCaller,
     DatabaseRoute,
     DbSession,
     SettingsDep,
@@ -41,7 +41,7 @@ _refreshing = threading.Lock()
     responses=responses(*AUTH, "request_not_found"),
 )
 def member_irr(
-    request_id: uuid.UUID, db: DbSession, user: CurrentUser, settings: SettingsDep
+    request_id: uuid.UUID, db: DbSession, user: CurrentCaller, settings: SettingsDep
 ) -> IrrStatusOut:
     """The IRR data the route servers filter this member's routes with: the AS-SET in use
     and where it came from, prefix counts, the data's age and the last attempt's error."""

@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from ztix.api.deps import Csrf, CurrentActor, CurrentUser, DatabaseRoute, DbSession, SettingsDep
+from ztix.api.deps import (
+    Csrf,
+    CurrentActor,
+    CurrentCaller,
+    CurrentUser,
+    DatabaseRoute,
+    DbSession,
+    SettingsDep,
+)
 from ztix.api.problems import responses
 from ztix.api.schemas.auth import AsnOut
 from ztix.api.schemas.common import Limit, Offset, Page
@@ -100,7 +108,7 @@ def create_request(
 @router.get("/requests", response_model=Page[JoinRequestOut], responses=responses(*AUTH))
 def list_requests(
     db: DbSession,
-    user: CurrentUser,
+    user: CurrentCaller,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -121,7 +129,7 @@ def list_requests(
     response_model=JoinRequestOut,
     responses=responses(*AUTH, "request_not_found"),
 )
-def get_request(request_id: uuid.UUID, db: DbSession, user: CurrentUser) -> JoinRequestOut:
+def get_request(request_id: uuid.UUID, db: DbSession, user: CurrentCaller) -> JoinRequestOut:
     """One of your requests. Someone else's answers 404, as if it did not exist."""
     return JoinRequestOut.of(service.visible_request(db, user, request_id))
 
@@ -132,7 +140,7 @@ def get_request(request_id: uuid.UUID, db: DbSession, user: CurrentUser) -> Join
     responses=responses(*AUTH, "csrf_failed", "request_not_found", "invalid_transition"),
 )
 def cancel_request(
-    request_id: uuid.UUID, db: DbSession, user: CurrentUser, actor: CurrentActor
+    request_id: uuid.UUID, db: DbSession, user: CurrentCaller, actor: CurrentActor
 ) -> JoinRequestOut:
     """Withdraw a request that is still ``pending``."""
     request = service.cancel(db, user, request_id, actor)
@@ -146,7 +154,7 @@ def cancel_request(
     responses=responses(*AUTH, "csrf_failed", "request_not_found", "invalid_transition"),
 )
 def leave_request(
-    request_id: uuid.UUID, db: DbSession, user: CurrentUser, actor: CurrentActor
+    request_id: uuid.UUID, db: DbSession, user: CurrentCaller, actor: CurrentActor
 ) -> JoinRequestOut:
     """Leave the IX with an ``active`` member: it is deauthorized, its addresses released,
     and its BGP sessions removed; the request ends ``removed``."""

@@ -11,7 +11,7 @@ from ztix.api.deps import (
     AdminUser,
     Csrf,
     CurrentActor,
-    CurrentUser,
+    CurrentCaller,
     DatabaseRoute,
     DbSession,
     SettingsDep,
@@ -179,7 +179,7 @@ def _peer_limits(peer: RouteServerPeer | None) -> dict[str, Any]:
     responses=responses(*AUTH, "request_not_found"),
 )
 def member_route_servers(
-    request_id: uuid.UUID, db: DbSession, user: CurrentUser, settings: SettingsDep
+    request_id: uuid.UUID, db: DbSession, user: CurrentCaller, settings: SettingsDep
 ) -> list[MemberRouteServerOut]:
     """The route servers of the request's IX network, with this member's sessions on each
     (state, since, routes imported/filtered/exported) once it is active."""
@@ -298,7 +298,7 @@ def set_bgp_password(
     request_id: uuid.UUID,
     body: BgpPasswordBody,
     db: DbSession,
-    user: CurrentUser,
+    user: CurrentCaller,
     actor: CurrentActor,
     settings: SettingsDep,
 ) -> BgpPasswordOut:
