@@ -32,7 +32,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from ztix.db.session import Database
+from ztix.db.session import Database, rows_for_scrape
 from ztix.domain.requests import RequestStatus
 from ztix.irr.metrics import IrrCollector
 from ztix.logs import JsonFormatter as JsonFormatter
@@ -65,21 +65,27 @@ class RequestsByState(Collector):
             "ztix_requests", "Join requests by state, over every IX network", labels=["status"]
         )
         counts = {s.value: 0 for s in RequestStatus}
-        try:
-            with self.database.read_session() as db:
-                rows = db.execute(
-                    select(RequestStatusCount.status, func.sum(RequestStatusCount.count)).group_by(
-                        RequestStatusCount.status
-                    )
-                )
-                for status, count in rows:
-                    counts[str(status)] = int(count or 0)
-        except Exception as exc:  # a scrape must not fail because the database is down
-            log.warning("metrics: cannot read the request counts: %s", exc)
+        rows = rows_for_scrape(
+            self.database,
+            "the request counts",
+            select(RequestStatusCount.status, func.sum(RequestStatusCount.count)).group_by(
+                RequestStatusCount.status
+            ),
+        )
+        if rows is None:
             return []
+        for status, count in rows:
+            counts[str(status)] = int(count or 0)
         for status, count in sorted(counts.items()):
             gauge.add_metric([status], count)
         return [gauge]
+
+
+def database_collectors(database: Database | None) -> tuple[Collector, ...]:
+    """The gauges read from the database at scrape time (none without a database)."""
+    if database is None:
+        return ()
+    return (RequestsByState(database), IrrCollector(database), OutboxCollector(database))
 
 
 class Metrics:
@@ -168,10 +174,8 @@ class Metrics:
             registry=self.registry,
         )
         self.database = database
-        if database is not None:
-            self.registry.register(RequestsByState(database))
-            self.registry.register(IrrCollector(database))
-            self.registry.register(OutboxCollector(database))
+        for collector in database_collectors(database):
+            self.registry.register(collector)
         self._collectors: list[Collector] = []  # read at scrape time, not summed over workers
         _sinks.add(self)
 
@@ -189,10 +193,8 @@ class Metrics:
         if not shared or not getattr(values.ValueClass, "_multiprocess", False):
             return generate_latest(self.registry)
         registry = multiprocess_registry(Path(shared))
-        if self.database is not None:
-            registry.register(RequestsByState(self.database))  # read from the database
-            registry.register(IrrCollector(self.database))
-            registry.register(OutboxCollector(self.database))
+        for collector in database_collectors(self.database):  # read from the database
+            registry.register(collector)
         for collector in self._collectors:
             registry.register(collector)
         return generate_latest(registry)

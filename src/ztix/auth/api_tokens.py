@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ztix.auth.caller import Caller, LiveToken
+from ztix.auth.caller import Caller, LiveToken, grants_stale
 from ztix.auth.sessions import token_hash
 from ztix.db.base import utcnow
 from ztix.db.models import ADMIN_SCOPE, ApiToken, User, UserAsn
@@ -80,17 +80,12 @@ def resolve(db: Session, presented: str, *, grants_max_age_hours: float) -> Live
         raise AppError("account_disabled")
     if row.kind == "admin" and row.role != "admin":
         raise AppError("token_invalid", "The token's owner is no longer an IX admin")
-    checked = row.peeringdb_checked_at
-    if row.peeringdb_id is not None and (
-        checked is None or now - checked >= timedelta(hours=grants_max_age_hours)
+    if row.peeringdb_id is not None and grants_stale(
+        row.peeringdb_checked_at, now, grants_max_age_hours
     ):
         raise AppError("token_invalid", "PeeringDB has not confirmed the owner's networks lately")
-    caller = Caller(
-        id=row.user_id,
-        username=row.username,
-        role=row.role,
-        asns=frozenset(r.asn for r in rows if r.asn is not None),
-        scope=ADMIN_SCOPE if row.kind == "admin" else frozenset(row.token_asns),
+    caller = Caller.of_rows(
+        rows, scope=ADMIN_SCOPE if row.kind == "admin" else frozenset(row.token_asns)
     )
     return LiveToken(
         id=row.id,

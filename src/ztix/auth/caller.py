@@ -10,8 +10,10 @@ need more of the user (their grants, e-mail, settings) load the ``User`` row the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from ztix.db.models import ADMIN_SCOPE
 
@@ -27,6 +29,19 @@ class Caller:
     role: str
     asns: frozenset[int]  # every ASN the user holds
     scope: frozenset[int] | None = None
+
+    @classmethod
+    def of_rows(cls, rows: Sequence[Any], scope: frozenset[int] | None = None) -> Caller:
+        """The caller of a look-up's rows: its user's columns, and one row per ASN held (or
+        one with ``asn`` None when none is)."""
+        row = rows[0]
+        return cls(
+            id=row.user_id,
+            username=row.username,
+            role=row.role,
+            asns=frozenset(r.asn for r in rows if r.asn is not None),
+            scope=scope,
+        )
 
     @property
     def is_admin(self) -> bool:
@@ -62,3 +77,9 @@ class LiveToken:
     can_write: bool
     last_used_at: datetime | None
     caller: Caller
+
+
+def grants_stale(checked_at: datetime | None, now: datetime, max_age_hours: float) -> bool:
+    """Whether a PeeringDB user's networks have gone unconfirmed (no login or re-check) for
+    ``max_age_hours``: their sessions and tokens stop working then."""
+    return checked_at is None or now - checked_at >= timedelta(hours=max_age_hours)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ztix.auth.caller import Caller, LiveSession
+from ztix.auth.caller import Caller, LiveSession, grants_stale
 from ztix.config import AuthConfig
 from ztix.db.base import utcnow
 from ztix.db.models import User, UserAsn, UserSession
@@ -110,26 +110,19 @@ def resolve_session(
         raise AppError("session_expired")
     if not row.is_active:
         raise AppError("account_disabled")
-    checked = row.peeringdb_checked_at
-    if row.method == "peeringdb" and (
-        checked is None or now - checked >= timedelta(hours=grants_max_age_hours)
+    if row.method == "peeringdb" and grants_stale(
+        row.peeringdb_checked_at, now, grants_max_age_hours
     ):
         raise AppError(
             "session_expired", "PeeringDB has not confirmed your networks lately; log in again"
         )
-    caller = Caller(
-        id=row.user_id,
-        username=row.username,
-        role=row.role,
-        asns=frozenset(r.asn for r in rows if r.asn is not None),
-    )
     return LiveSession(
         token_hash=hashed,
         user_id=row.user_id,
         csrf_token=row.csrf_token,
         method=row.method,
         last_seen_at=row.last_seen_at,
-        caller=caller,
+        caller=Caller.of_rows(rows),
     )
 
 

@@ -11,17 +11,20 @@ change is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from ztix.config import Settings
+
+log = logging.getLogger(__name__)
 
 # The execution option that marks a read-only connection (Database.read_engine).
 READ_ONLY = "ztix_read_only"
@@ -137,3 +140,15 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def rows_for_scrape(database: Database, what: str, statement: Executable) -> Sequence[Any] | None:
+    """The rows of ``statement`` for a ``/metrics`` collector (read at scrape time), or None
+    when the database cannot answer, logged as ``cannot read <what>``: a scrape must not fail
+    because the database is down."""
+    try:
+        with database.read_session() as db:
+            return db.execute(statement).all()
+    except Exception as exc:
+        log.warning("metrics: cannot read %s: %s", what, exc)
+        return None

@@ -9,7 +9,6 @@ shows what the workers stored, whichever process refreshed).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -18,9 +17,7 @@ from sqlalchemy import select
 
 from ztix.db.base import utcnow
 from ztix.db.models import IrrData
-from ztix.db.session import Database
-
-log = logging.getLogger(__name__)
+from ztix.db.session import Database, rows_for_scrape
 
 
 class IrrCollector(Collector):
@@ -28,19 +25,18 @@ class IrrCollector(Collector):
         self.database = database
 
     def collect(self) -> Iterable[Metric]:
-        try:
-            with self.database.read_session() as db:
-                rows = db.execute(
-                    select(
-                        IrrData.asn,
-                        IrrData.fetched_at,
-                        IrrData.last_attempt_at,
-                        IrrData.last_error_code,
-                        IrrData.failures_total,
-                    )
-                ).all()
-        except Exception as exc:  # a scrape must not fail because the database is down
-            log.warning("metrics: cannot read the IRR data: %s", exc)
+        rows = rows_for_scrape(
+            self.database,
+            "the IRR data",
+            select(
+                IrrData.asn,
+                IrrData.fetched_at,
+                IrrData.last_attempt_at,
+                IrrData.last_error_code,
+                IrrData.failures_total,
+            ),
+        )
+        if rows is None:
             return []
         now = utcnow()
         age = GaugeMetricFamily(

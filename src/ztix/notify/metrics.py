@@ -10,7 +10,6 @@ the API shows the backlog whichever process delivers):
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -19,9 +18,7 @@ from sqlalchemy import case, func, select
 
 from ztix.db.base import utcnow
 from ztix.db.models import Notification
-from ztix.db.session import Database
-
-log = logging.getLogger(__name__)
+from ztix.db.session import Database, rows_for_scrape
 
 CHANNELS = ("email", "webhook")
 STATES = ("pending", "retrying", "gave_up")
@@ -33,21 +30,20 @@ class OutboxCollector(Collector):
 
     def collect(self) -> Iterable[Metric]:
         failed_before = case((Notification.attempts > 0, 1), else_=0)
-        try:
-            with self.database.read_session() as db:
-                rows = db.execute(
-                    select(
-                        Notification.channel,
-                        Notification.status,
-                        func.count(),
-                        func.sum(failed_before),
-                        func.min(Notification.created_at),
-                    )
-                    .where(Notification.status.in_(("pending", "gave_up")))
-                    .group_by(Notification.channel, Notification.status)
-                ).all()
-        except Exception as exc:  # a scrape must not fail because the database is down
-            log.warning("metrics: cannot read the notification outbox: %s", exc)
+        rows = rows_for_scrape(
+            self.database,
+            "the notification outbox",
+            select(
+                Notification.channel,
+                Notification.status,
+                func.count(),
+                func.sum(failed_before),
+                func.min(Notification.created_at),
+            )
+            .where(Notification.status.in_(("pending", "gave_up")))
+            .group_by(Notification.channel, Notification.status),
+        )
+        if rows is None:
             return []
         now = utcnow()
         counts = {(c, s): 0 for c in CHANNELS for s in STATES}
