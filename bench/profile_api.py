@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dsn", default=DEFAULT_DSN)
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: where the Python CPU goes, not wall time",
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if shutil.which("uvx") is None or shutil.which("wrk") is None:
         parser.error("needs uvx (for py-spy) and wrk")
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         spy = subprocess.Popen(
             ["uvx", "py-spy", "record", "--pid", str(os.getpid()), "--format", "raw",
              "--rate", "200", "--duration", f"{args.seconds + 2:g}", "--nonblocking",
-             "--output", str(raw)],
+             "--output", str(raw), *(["--gil"] if args.gil else [])],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         time.sleep(1)

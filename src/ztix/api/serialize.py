@@ -1,22 +1,21 @@
-"""Answering with JSON the handler built itself.
+"""Answering with JSON the handler did not build as models.
 
 FastAPI validates what a handler returns against its ``response_model`` and then serializes
-it; for a synchronous handler that validation is one more hop through the thread pool, and
-for a page of a hundred items it builds a hundred models to be thrown away. A page read
-straight from columns (the member's list) is built as plain dicts and lists and encoded
-once by :func:`json_content` with pydantic's own encoder (``pydantic_core.to_json``), so
-datetimes, UUIDs and enums come out exactly as the model would write them. The route keeps
-``response_model`` for the OpenAPI document."""
+it; for a page of a hundred items that is a hundred models built to be thrown away, and
+for a synchronous handler one more hop through the thread pool. A page whose items the
+database wrote as JSON text (a member's list: ``db/json_text.py``) is joined into
+``Page``'s JSON here, as the model would write it; the route keeps ``response_model`` for
+the OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from fastapi import Response
-from pydantic_core import to_json
 
 
-def json_content(content: Any, status_code: int = 200) -> Response:
-    return Response(
-        content=to_json(content), status_code=status_code, media_type="application/json"
-    )
+def json_page(items: Sequence[str], *, total: int, limit: int, offset: int) -> Response:
+    """``Page``'s JSON (``api/schemas/common.Page``: items, total, limit, offset) around
+    items that are JSON text already."""
+    body = f'{{"items":[{",".join(items)}],"total":{total},"limit":{limit},"offset":{offset}}}'
+    return Response(content=body.encode(), media_type="application/json")

@@ -12,6 +12,8 @@ change is refused.
 from __future__ import annotations
 
 import logging
+import select
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 if TYPE_CHECKING:
     from ztix.config import Settings
@@ -85,9 +89,60 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     connect_args = {"connect_timeout": 5, **kwargs.pop("connect_args", {})}
     # hide_parameters: a failed statement's error (logged, and shown by /readyz) must not
     # carry the values it was binding: session token digests, CSRF tokens, PKCE verifiers.
-    return create_engine(
-        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
-    )
+    engine = create_engine(url, hide_parameters=True, connect_args=connect_args, **kwargs)
+    LivenessCheck(engine).listen()
+    return engine
+
+
+class LivenessCheck:
+    """A pooled PostgreSQL connection is checked before it is handed out, without a round
+    trip when nothing suggests it died. SQLAlchemy's ``pool_pre_ping`` sends one on every
+    checkout: two per API request, as much as the request's own statements (issue 17, P4).
+
+    A server that restarts, stops or crashes closes its connections: their sockets turn
+    readable (the server's last message, end of file, or an error), which ``poll`` sees
+    without waiting. Such a connection, and one that sat in the pool longer than
+    :attr:`IDLE_SECONDS` (a peer gone silently), is pinged as ``pool_pre_ping`` would; if
+    the ping fails the pool drops it and connects anew, so a restart nobody saw costs no
+    request (``tests/integration/test_readyz_services.py``). An idle connection has
+    nothing to read: the answers of its last statements were read in full."""
+
+    IDLE_SECONDS = 10.0
+    _CHECKED_IN = "ztix_checked_in_at"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def listen(self) -> None:
+        event.listen(self.engine, "checkin", self._checked_in)
+        event.listen(self.engine, "checkout", self._checkout)
+
+    def _checked_in(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[self._CHECKED_IN] = time.monotonic()
+
+    def _checkout(
+        self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in = record.info.pop(self._CHECKED_IN, None)
+        if checked_in is None:  # fresh from connect()
+            return
+        if time.monotonic() - checked_in < self.IDLE_SECONDS and not _readable(dbapi_connection):
+            return
+        try:
+            self.engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
+
+
+def _readable(dbapi_connection: Any) -> bool:
+    """Whether the connection's socket has something to read (or is closed) right now."""
+    try:
+        fd = dbapi_connection.pgconn.socket
+    except Exception:  # closed: no socket any more
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 class Database:

@@ -5,12 +5,22 @@ Totals avoid counting rows where the maintained per-network, per-status counters
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Integer, RowMapping, ScalarSelect, Select, Subquery, bindparam, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from ztix.db.base import utcnow
 from ztix.db.models import (
@@ -122,8 +132,8 @@ def list_requests(
     return list(db.scalars(query))
 
 
-# The columns of a member's page (``api/schemas/requests.member_item`` shapes them): the
-# request's own, its network's ID and name, its addresses; nothing the page does not show.
+# The columns of a member's page (``api/schemas/requests.member_item_json`` shapes them):
+# the request's own, its network's ID and name; nothing the page does not show.
 _MEMBER_COLUMNS = (
     JoinRequest.id,
     JoinRequest.asn,
@@ -148,21 +158,15 @@ _MEMBER_COLUMNS = (
     IxNetwork.name.label("network_name"),
 )
 
-
-def _address(page: Subquery, family: int) -> ScalarSelect[str]:
-    # One index look-up (uq_address_assignments_request_family) per row of the page.
-    return (
-        select(AddressAssignment.address)
-        .where(AddressAssignment.request_id == page.c.id, AddressAssignment.family == family)
-        .scalar_subquery()
-    )
+# What a member's page item is, as SQL over its columns: the API's JSON of one request.
+ItemJson = Callable[[ReadOnlyColumnCollection[str, Any]], ColumnElement[str]]
 
 
 @functools.cache
-def _member_query(with_statuses: bool) -> Select[Any]:
-    """The member page's statement, built once per shape: building it (a subquery, its
-    proxied columns, two scalar subqueries) cost about 2 ms a request, more than running
-    it. The member's ASNs, the statuses, the limit and the offset are bound parameters."""
+def _member_query(with_statuses: bool, item: ItemJson) -> Select[str, int]:
+    """The member page's statement, built once per shape: building it (subqueries, their
+    proxied columns, the item's expression) costs more than running it. The member's ASNs,
+    the statuses, the limit and the offset are bound parameters."""
     clauses = [JoinRequest.asn.in_(bindparam("asns", expanding=True))]
     if with_statuses:
         clauses.append(JoinRequest.status.in_(bindparam("statuses", expanding=True)))
@@ -174,21 +178,29 @@ def _member_query(with_statuses: bool) -> Select[Any]:
         .order_by(*_order("-created_at"))
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
-        .subquery()
+        .subquery("page")
     )
-    return select(page, _address(page, 4).label("ipv4"), _address(page, 6).label("ipv6")).order_by(
-        page.c.created_at.desc(), page.c.id.desc()
+    # Its addresses: one index look-up each (uq_address_assignments_request_family).
+    v4, v6 = aliased(AddressAssignment, name="v4"), aliased(AddressAssignment, name="v6")
+    rows = (
+        select(page, v4.address.label("ipv4"), v6.address.label("ipv6"))
+        .outerjoin(v4, and_(v4.request_id == page.c.id, v4.family == 4))
+        .outerjoin(v6, and_(v6.request_id == page.c.id, v6.family == 6))
+        .subquery("item")
     )
+    return select(item(rows.c), rows.c.total).order_by(rows.c.created_at.desc(), rows.c.id.desc())
 
 
 def member_page(
-    db: Session, f: RequestFilter, *, limit: int, offset: int
-) -> tuple[list[RowMapping], int]:
-    """A member's page, newest first, and the total, in one statement of plain columns (no
-    ORM objects: the page is read, never changed): the page in a subquery with its
-    network's ID and name, its IPv4 and IPv6 addresses, and the total as an uncorrelated
-    scalar subquery the database computes once. A page past the end has no row to carry
-    the total: it is counted then. ``f`` is a member's filter: their ASNs, and statuses."""
+    db: Session, f: RequestFilter, item: ItemJson, *, limit: int, offset: int
+) -> tuple[list[str], int]:
+    """A member's page, newest first, as the JSON text of each item (``item`` says what
+    that is, over the page's columns and its ``ipv4`` and ``ipv6``), and the total: one
+    statement that reads no ORM object and decodes no value, the database writing the JSON
+    (``db/json_text.py``). The page is a subquery with its network's ID and name, joined to
+    its addresses; the total an uncorrelated scalar subquery the database computes once. A
+    page past the end has no row to carry the total: it is counted then. ``f`` is a
+    member's filter: their ASNs, and statuses."""
     if f.asns_visible is None or f != RequestFilter(
         statuses=f.statuses, asns_visible=f.asns_visible
     ):
@@ -196,10 +208,10 @@ def member_page(
     params: dict[str, Any] = {"asns": sorted(f.asns_visible), "limit": limit, "offset": offset}
     if f.statuses:
         params["statuses"] = [s.value for s in f.statuses]
-    rows = list(db.execute(_member_query(bool(f.statuses)), params).mappings())
+    rows = db.connection().execute(_member_query(bool(f.statuses), item), params).all()
     if not rows:
         return [], count_requests(db, f)
-    return rows, int(rows[0]["total"])
+    return [json for json, _ in rows], int(rows[0][1])
 
 
 def _order(sort: SortKey) -> list[Any]:

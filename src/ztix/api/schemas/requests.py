@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
 from ztix.api.schemas.auth import AsnOut
 from ztix.api.schemas.common import NO_NUL
+from ztix.db import json_text as jsql
 from ztix.db.models import IxNetwork, JoinRequest
 from ztix.domain.identifiers import (
     InvalidIdentifier,
@@ -209,57 +211,59 @@ class JoinRequestOut(BaseModel):
         )
 
 
-def member_item(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A row of ``workflow.listing.member_page`` as the JSON of :class:`JoinRequestOut`:
-    the same keys, in the same order, with the same values ``JoinRequestOut.of`` gives the
-    same request (``tests/api/test_perf_member_list.py`` compares them), without building
-    and validating three models per item on a page of a hundred."""
-    nwid = row["zt_network_id"]
-    membership = None
-    if row["ipv4"] is not None or row["ipv6"] is not None or row["zt_synced_at"] is not None:
-        membership = {
-            "node_id": row["node_id"],
-            "zt_network_id": nwid,
-            "authorized": row["zt_authorized"],
-            "ipv4": row["ipv4"],
-            "ipv6": row["ipv6"],
-            "provider": row["zt_provider"],
-            "last_synced_at": row["zt_synced_at"],
-            "join_command": f"zerotier-cli join {nwid}",
-        }
-    verdict = row["policy_verdict"]
-    policy = None
-    if verdict is not None:
-        reasons = [{"code": r["code"], "message": r["message"]} for r in verdict["reasons"]]
-        policy = {"decision": verdict["decision"], "reasons": reasons}
-    code = row["last_error_code"]
-    return {
-        "id": row["id"],
-        "asn": row["asn"],
-        "zt_network_id": nwid,
-        "network_name": row["network_name"],
-        "node_id": row["node_id"],
-        "status": row["status"],
-        "notes": row["notes"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "decided_at": row["decided_at"],
-        "decision_reason": row["decision_reason"],
-        "approved_by_policy": row["approved_by_policy"],
-        "attempts": row["attempts"],
-        "next_attempt_at": row["next_attempt_at"],
-        "last_error": (
-            {
-                "code": code,
-                "message": row["last_error_message"],
-                "system": row["last_error_system"],
-            }
-            if code
-            else None
-        ),
-        "membership": membership,
-        "policy": policy,
-    }
+def member_item_json(c: ReadOnlyColumnCollection[str, Any]) -> ColumnElement[str]:
+    """The JSON of :class:`JoinRequestOut` as a SQL expression over the columns of a page of
+    ``workflow.listing.member_page``: the same keys in the same order, the same bytes
+    ``JoinRequestOut.of(...).model_dump_json()`` writes for the same request
+    (``tests/api/test_perf_member_list.py`` compares them on both databases). The database
+    writes a hundred items faster than Python builds and encodes them (issue 17, P4)."""
+    nwid = c.zt_network_id
+    membership = jsql.json_object(
+        [
+            ("node_id", jsql.value(c.node_id)),
+            ("zt_network_id", jsql.value(nwid)),
+            ("authorized", jsql.boolean(c.zt_authorized)),
+            ("ipv4", jsql.value(c.ipv4)),
+            ("ipv6", jsql.value(c.ipv6)),
+            ("provider", jsql.value(c.zt_provider)),
+            ("last_synced_at", jsql.timestamp(c.zt_synced_at)),
+            ("join_command", jsql.value(jsql.text("zerotier-cli join ", nwid))),
+        ]
+    )
+    last_error = jsql.json_object(
+        [
+            ("code", jsql.value(c.last_error_code)),
+            ("message", jsql.value(c.last_error_message)),
+            ("system", jsql.value(c.last_error_system)),
+        ]
+    )
+    return jsql.json_object(
+        [
+            ("id", jsql.uuid(c.id)),
+            ("asn", jsql.value(c.asn)),
+            ("zt_network_id", jsql.value(nwid)),
+            ("network_name", jsql.value(c.network_name)),
+            ("node_id", jsql.value(c.node_id)),
+            ("status", jsql.value(c.status)),
+            ("notes", jsql.value(c.notes)),
+            ("created_at", jsql.timestamp(c.created_at)),
+            ("updated_at", jsql.timestamp(c.updated_at)),
+            ("decided_at", jsql.timestamp(c.decided_at)),
+            ("decision_reason", jsql.value(c.decision_reason)),
+            ("approved_by_policy", jsql.boolean(c.approved_by_policy)),
+            ("attempts", jsql.value(c.attempts)),
+            ("next_attempt_at", jsql.timestamp(c.next_attempt_at)),
+            ("last_error", jsql.nullable(jsql.filled(c.last_error_code), last_error)),
+            (
+                "membership",
+                jsql.nullable(
+                    or_(c.ipv4.is_not(None), c.ipv6.is_not(None), c.zt_synced_at.is_not(None)),
+                    membership,
+                ),
+            ),
+            ("policy", jsql.policy_verdict(c.policy_verdict)),
+        ]
+    )
 
 
 class OnboardingContext(BaseModel):
