@@ -96,7 +96,7 @@ from ztix.config import JobsConfig, Settings, load_settings
 from ztix.db import migrate
 from ztix.db.models import IxNetwork, JoinRequest
 from ztix.db.session import Database
-from ztix.domain.policy import Holding
+from ztix.domain.policy import Holding, member_summary
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import audit, policy, users
 from ztix.workflow import requests as service
@@ -240,6 +240,7 @@ def load(
     rng = random.Random(seed)
     now = datetime.now(UTC)
     verdicts = verdict_records(settings, database)
+    summaries = {key: member_summary(json.loads(v)) for key, v in verdicts.items()}
     status_list = list(STATUS_WEIGHTS)
     statuses = rng.choices(status_list, weights=list(STATUS_WEIGHTS.values()), k=size)
     pool = rng.sample([a for a in range(1000, 60000) if a != 23456], k=max(20, size // 5))
@@ -287,7 +288,7 @@ def load(
             " created_at, updated_at, decided_by_id, decided_at, decision_reason,"
             " approved_by_policy, last_error_code, last_error_message, last_error_system,"
             " attempts, zt_provider, zt_authorized, zt_revision, zt_synced_at,"
-            " policy_verdict) FROM STDIN"
+            " policy_verdict, policy_summary) FROM STDIN"
         ) as copy:
             for i in range(size):
                 status = statuses[i]
@@ -320,9 +321,10 @@ def load(
                 label = nets[i]
                 network_pk = networks[label]
                 is_mine = i in mine
-                verdict = None
+                verdict = summary = None
                 if age < POLICY_ERA:
                     verdict = verdicts[(asns[i] if is_mine else 0, network_pk)]
+                    summary = summaries[(asns[i] if is_mine else 0, network_pk)]
                     with_verdict += 1
                 copy.write_row(
                     (
@@ -343,6 +345,7 @@ def load(
                         attempts,
                         *synced,
                         verdict,
+                        summary,
                     )
                 )
                 if status in HOLDING:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from ztix.db import json_text as jsql
 from ztix.db.base import UTCDateTime
 from ztix.db.session import Database
+from ztix.domain.policy import member_summary
 
 pytestmark = pytest.mark.both_databases
 
@@ -116,18 +117,18 @@ def test_scalars_are_written_as_pydantic_writes_them(database: Database, table: 
     assert [tuple(x.encode() for x in row[:5]) for row in read] == expected
 
 
-def test_the_policy_verdict_keeps_its_decision_and_reasons(
-    database: Database, table: Table
-) -> None:
-    read = [row[0] for row in _read(database, jsql.policy_verdict(table.c.v), table.c.i)]
-
-    def shown(v: Any) -> Any:
-        if v is None or v == "sql-null":
-            return None
-        reasons = [{"code": r["code"], "message": r["message"]} for r in v["reasons"]]
-        return {"decision": v["decision"], "reasons": reasons}
-
-    assert [r.encode() for r in read] == [to_json(shown(v)) for v in VERDICTS]
+def test_a_stored_member_summary_is_sent_as_it_is(database: Database, table: Table) -> None:
+    """``policy_summary`` holds ``domain.policy.member_summary``'s text: pydantic's JSON of
+    what the member sees (``PolicyOut``), which ``raw`` passes through, NULL as null."""
+    read = [row[0] for row in _read(database, jsql.raw(table.c.s), table.c.i)]
+    assert read == [("null" if s is None else s) for s in TEXTS]
+    for verdict in VERDICTS:
+        if isinstance(verdict, dict):
+            shown = {"decision": verdict["decision"], "reasons": verdict["reasons"]}
+            shown["reasons"] = [
+                {"code": r["code"], "message": r["message"]} for r in shown["reasons"]
+            ]
+            assert member_summary(verdict).encode() == to_json(shown)
 
 
 def test_objects_keep_their_keys_in_order_and_null_where_absent(

@@ -482,8 +482,9 @@ def test_requests_older_than_the_policy_have_no_verdict(
 ) -> None:
     body = created(member)
     with database.session() as db:
-        db.execute(update(JoinRequest).values(policy_verdict=None))
+        db.execute(update(JoinRequest).values(policy_verdict=None, policy_summary=None))
     assert member.get(f"/api/v1/requests/{body['id']}").json()["policy"] is None
+    assert member.get("/api/v1/requests").json()["items"][0]["policy"] is None
     assert admin.get("/api/v1/admin/requests").json()["items"][0]["policy_verdict"] is None
 
 

@@ -7,7 +7,7 @@ it: no Python object per value, no decoding of a JSON column only to encode it a
 kind of value is one construct, compiled for PostgreSQL and for SQLite (how each stores
 it: SQLite keeps UUIDs as 32 hex digits, datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff`` text
 in UTC, booleans as 0 and 1). :func:`json_object` joins them into an object whose keys
-keep the order given. ``tests/unit/db/test_json_text.py`` compares every construct with
+keep the order given. ``tests/api/test_json_text.py`` compares every construct with
 ``pydantic_core.to_json`` on both databases, awkward strings and instants included.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, case, literal_column, not_
+from sqlalchemy import ColumnElement, Integer, Text, and_, case, literal_column, not_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -55,11 +55,10 @@ class timestamp(_JsonText):  # noqa: N801
     inherit_cache = True
 
 
-class policy_verdict(_JsonText):  # noqa: N801
-    """A request's stored policy verdict as the API shows it (``PolicyOut``): its decision
-    and its reasons' codes and messages, in their order; ``null`` without a verdict."""
+class raw(_JsonText):  # noqa: N801
+    """A text column that holds JSON text already (or NULL)."""
 
-    name = "ztix_json_policy_verdict"
+    name = "ztix_json_raw"
     inherit_cache = True
 
 
@@ -117,7 +116,15 @@ def _concat(element: _Concat, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(value, "postgresql")
 @compiles(boolean, "postgresql")
 def _pg_value(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
+    (only,) = element.clauses.clauses
+    if isinstance(only.type, Integer):  # digits and a sign: its text is its JSON
+        return f"COALESCE(CAST({_arg(element, compiler, **kw)} AS TEXT), {NULL})"
     return f"COALESCE(to_json({_arg(element, compiler, **kw)})::text, {NULL})"
+
+
+@compiles(raw)
+def _raw(element: raw, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"COALESCE({_arg(element, compiler, **kw)}, {NULL})"
 
 
 @compiles(uuid, "postgresql")
@@ -127,27 +134,10 @@ def _pg_uuid(element: uuid, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(timestamp, "postgresql")
 def _pg_timestamp(element: timestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    # Microseconds always, then none when they are all zero: ".000000Z" can only end it.
     utc = f"(({_arg(element, compiler, **kw)}) AT TIME ZONE 'UTC')"
-    return (
-        f"COALESCE('\"' || to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || COALESCE(NULLIF(to_char({utc}, '.US'), '.000000'), '') || 'Z\"', {NULL})"
-    )
-
-
-@compiles(policy_verdict, "postgresql")
-def _pg_policy(element: policy_verdict, compiler: SQLCompiler, **kw: Any) -> str:
-    v = f"({_arg(element, compiler, **kw)})::json"
-    field = "COALESCE(to_json({}->>'{}')::text, 'null')".format
-    reason = f"""'{{"code":' || {field("r.value", "code")} || ',"message":' || {field("r.value", "message")} || '}}'"""  # noqa: E501
-    reasons = (
-        f"(SELECT string_agg({reason}, ',' ORDER BY r.ordinality)"  # noqa: S608 - compiled SQL, no data
-        f" FROM json_array_elements({v}->'reasons') WITH ORDINALITY AS r(value, ordinality))"
-    )
-    return (
-        f"CASE WHEN {v} IS NULL OR json_typeof({v}) = 'null' THEN {NULL}"
-        f""" ELSE '{{"decision":' || {field(v, "decision")} || ',"reasons":['"""
-        f" || COALESCE({reasons}, '') || ']}}' END"
-    )
+    iso = f"""'"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"'"""
+    return f"""COALESCE(replace({iso}, '.000000Z"', 'Z"'), {NULL})"""
 
 
 @compiles(value, "sqlite")
@@ -178,17 +168,4 @@ def _sqlite_timestamp(element: timestamp, compiler: SQLCompiler, **kw: Any) -> s
         f"COALESCE('\"' || substr({x}, 1, 10) || 'T' || substr({x}, 12, 8)"
         f" || CASE WHEN {fraction} IN ('', '000000') THEN '' ELSE '.' || {fraction} END"
         f" || 'Z\"', {NULL})"
-    )
-
-
-@compiles(policy_verdict, "sqlite")
-def _sqlite_policy(element: policy_verdict, compiler: SQLCompiler, **kw: Any) -> str:
-    v = _arg(element, compiler, **kw)
-    field = "json_quote(json_extract({}, '$.{}'))".format
-    reason = f"""'{{"code":' || {field("r.value", "code")} || ',"message":' || {field("r.value", "message")} || '}}'"""  # noqa: E501
-    reasons = f"(SELECT group_concat({reason}, ',') FROM json_each({v}, '$.reasons') AS r)"  # noqa: S608
-    return (
-        f"CASE WHEN {v} IS NULL OR json_type({v}) = 'null' THEN {NULL}"
-        f""" ELSE '{{"decision":' || {field(v, "decision")} || ',"reasons":['"""
-        f" || COALESCE({reasons}, '') || ']}}' END"
     )

@@ -315,6 +315,9 @@ class JoinRequest(Base):
     # The eligibility policy's verdict, made once at creation (domain/policy.py); None for
     # requests older than the policy.
     policy_verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the member sees of it (decision and reasons) as JSON text, written with it
+    # (domain.policy.member_summary): the member's list sends it as is.
+    policy_summary: Mapped[str | None] = mapped_column(Text)
     # Set when the requester lost the right to act for the ASN while the member was live:
     # the member stays, the admin queue flags it for a decision.
     grant_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -14,6 +14,7 @@ decision, every check with its status and evidence, and the reasons a human is n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -262,6 +263,18 @@ class Verdict:
             "reasons": [{"code": r.value, "message": REASON_MESSAGES[r]} for r in self.reasons],
             "checks": [c.as_dict() for c in self.checks],
         }
+
+
+def member_summary(record: dict[str, Any]) -> str:
+    """What a member sees of a verdict (``record``, :meth:`Verdict.as_dict`): its decision
+    and its reasons with their messages, as compact JSON text, written once with the
+    verdict and sent as is by the member's list (the checks and their evidence are the
+    IX's own business)."""
+    shown = {
+        "decision": record["decision"],
+        "reasons": [{"code": r["code"], "message": r["message"]} for r in record["reasons"]],
+    }
+    return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
 
 
 def _list_check(

@@ -32,7 +32,7 @@ from ztix.domain.identifiers import (
     normalize_node_id,
     validate_asn,
 )
-from ztix.domain.policy import Decision
+from ztix.domain.policy import Decision, member_summary
 from ztix.domain.requests import (
     NODE_HOLDING_STATUSES,
     OPEN_STATUSES,
@@ -346,6 +346,7 @@ def create_request(
         status=RequestStatus.PENDING,
         created_by_id=user.id,
         policy_verdict=record,
+        policy_summary=member_summary(record),
     )
     take_node(db, settings, user, request, lambda: db.add(request))
     db.add_all(RequestPolicyReason(request_id=request.id, reason=r.value) for r in verdict.reasons)

@@ -261,7 +261,7 @@ def member_item_json(c: ReadOnlyColumnCollection[str, Any]) -> ColumnElement[str
                     membership,
                 ),
             ),
-            ("policy", jsql.policy_verdict(c.policy_verdict)),
+            ("policy", jsql.raw(c.policy_summary)),
         ]
     )
 
