@@ -436,4 +436,5 @@ def test_start_up_objects_are_frozen_once_per_process(
         frozen = gc.get_freeze_count()
         assert frozen > 0
     with make_client():
-        assert gc.get_freeze_count() == frozen
+        # Not more: frozen objects of the first app that were freed since leave the count.
+        assert gc.get_freeze_count() <= frozen

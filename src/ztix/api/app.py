@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import threading
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import anyio.to_thread
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
-from ztix import context, observability
+from ztix import observability
 from ztix.api import bearer, docs, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
+from ztix.api.observe import Observe
 from ztix.api.routes import (
     admin,
     auth,
@@ -47,9 +46,6 @@ if TYPE_CHECKING:
     from ztix.jobs.runner import InProcessRunner
 
 log = logging.getLogger(__name__)
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
 
 def operation_id(route: APIRoute) -> str:
     """A route's OpenAPI operation ID: its handler's name, e.g. ``admin_list_requests``.
@@ -112,37 +108,7 @@ def create_app(
     metrics.add_collector(SessionRoutes(settings.routeservers))
     app.state.readiness = health.Readiness(settings, database, peeringdb=app.state.peeringdb)
 
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.http_duration.labels(request.method, template, str(status)).observe(
-                time.perf_counter() - started
-            )
-
-    @app.middleware("http")
-    async def correlation(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        given = request.headers.get("x-request-id", "")
-        cid = given if _REQUEST_ID.fullmatch(given) else context.new_correlation_id()
-        token = context.correlation_id.set(cid)
-        try:
-            response = await call_next(request)
-        finally:
-            context.correlation_id.reset(token)
-        response.headers["X-Request-ID"] = cid
-        return response
-
+    app.add_middleware(Observe, metrics=metrics)
     # Outermost: refuses oversized bodies before anything reads them; headers on every answer.
     app.add_middleware(Hardening, settings=settings)
     problems.install(app)
