@@ -90,6 +90,9 @@ def test_serve_leaves_a_lean_supervisor_that_cleans_up(
         assert len([w for w in workers if b"spawn_main" in _cmdline(w)]) == 2
         for worker in workers:  # its options are its own, not the HTTP workers'
             assert "ZTIX_SERVE" not in _environ(worker)
+        for worker in (w for w in workers if b"spawn_main" in _cmdline(w)):
+            worker_maps = Path(f"/proc/{worker}/maps").read_text()
+            assert "cryptography" not in worker_maps  # no token or password keys configured
     finally:
         proc.terminate()
         proc.wait(timeout=30)
