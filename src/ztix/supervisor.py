@@ -21,6 +21,13 @@ from typing import Any, NoReturn
 
 ENV = "ZTIX_SERVE"
 
+# ``import uvicorn`` imports its file-watching reloader's library (watchfiles, a Rust
+# extension) when it is installed; ZT-IX never serves with reload. Its HTTP workers import
+# this module first (multiprocessing's spawn imports the parent's main module before
+# uvicorn), so neither the supervisor nor a worker loads it (issue 17, P6: ~0.7 MiB each;
+# uvicorn falls back to its stat reloader, which it does not use either).
+sys.modules.setdefault("watchfiles", None)  # type: ignore[arg-type]
+
 
 def exec_supervisor(options: dict[str, Any]) -> NoReturn:
     """Replace this process with the supervisor (does not return)."""

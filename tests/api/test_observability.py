@@ -438,3 +438,40 @@ def test_start_up_objects_are_frozen_once_per_process(
     with make_client():
         # Not more: frozen objects of the first app that were freed since leave the count.
         assert gc.get_freeze_count() <= frozen
+
+
+def test_building_the_app_asks_the_database_nothing_for_metrics(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The collectors read at scrape time describe themselves: registering them queries
+    neither the database nor the route servers (an HTTP worker at rest holds no statement,
+    connection or status it has not needed). Their names are still registered, so a clash
+    is still refused."""
+    from ztix.irr.metrics import IrrCollector
+
+    database = Database(CLOSED_PG)
+    settings = make_settings(CLOSED_PG, zerotier={"provider": "central"})
+    with caplog.at_level(logging.WARNING):
+        app = create_app(settings, database=database, dispatcher=RecordingDispatcher(seen=[]))
+    try:
+        assert not [r for r in caplog.records if "metrics: cannot read" in r.getMessage()]
+        with pytest.raises(ValueError, match="ztix_irr_members"):
+            app.state.metrics.registry.register(IrrCollector(database))
+    finally:
+        database.dispose()
+
+
+def test_metric_collectors_describe_what_they_collect(client: TestClient) -> None:
+    from ztix import observability
+    from ztix.routeserver.metrics import SessionRoutes
+
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    collectors = [
+        *observability.database_collectors(client.app.state.database),  # type: ignore[attr-defined]
+        SessionRoutes(settings.routeservers),
+    ]
+    for collector in collectors:
+        described = [(m.name, m.type, m.documentation) for m in collector.describe()]
+        collected = [(m.name, m.type, m.documentation) for m in collector.collect()]
+        assert described == collected, type(collector).__name__
+        assert not [s for m in collector.describe() for s in m.samples]

@@ -84,12 +84,17 @@ def test_serve_leaves_a_lean_supervisor_that_cleans_up(
         maps = Path(f"/proc/{proc.pid}/maps").read_text()
         assert "pydantic_core" not in maps  # no settings, models, ORM or app code
         assert "sqlalchemy" not in maps
+        assert "watchfiles" not in maps  # uvicorn's reloader's library: never reloads
         metrics_dir = Path(_environ(proc.pid)["PROMETHEUS_MULTIPROC_DIR"])
         assert metrics_dir.is_dir()
         workers = _children(proc.pid)
         assert len([w for w in workers if b"spawn_main" in _cmdline(w)]) == 2
         for worker in workers:  # its options are its own, not the HTTP workers'
             assert "ZTIX_SERVE" not in _environ(worker)
+        for worker in (w for w in workers if b"spawn_main" in _cmdline(w)):
+            worker_maps = Path(f"/proc/{worker}/maps").read_text()
+            assert "watchfiles" not in worker_maps
+            assert "cryptography" not in worker_maps  # no token or password keys configured
     finally:
         proc.terminate()
         proc.wait(timeout=30)

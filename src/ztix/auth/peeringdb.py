@@ -104,7 +104,11 @@ class PeeringDBClient:
     ) -> None:
         self._config = config
         self._transport = transport
-        self._http = httpx.Client(**self._http_options())
+        # Made at first use (``_http``): a client's TLS context loads the CA bundle (~2.8 MiB
+        # in an HTTP worker), which a site without PeeringDB login never needs (issue 17, P6).
+        self._client: httpx.Client | None = None
+        self._client_lock = threading.Lock()
+        self._closed = False
         self._lock = threading.Lock()
         self._metadata: ProviderMetadata | None = None
         self._jwks: KeySet | None = None
@@ -114,7 +118,24 @@ class PeeringDBClient:
         self._failed_at = 0.0
 
     def close(self) -> None:
-        self._http.close()
+        with self._client_lock:
+            self._closed = True
+            client = self._client
+        if client is not None:
+            client.close()
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The pooled client, made once, at the first request."""
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._closed:  # what httpx raises for a closed client
+                    raise RuntimeError("Cannot send a request, as the client has been closed.")
+                if self._client is None:
+                    self._client = httpx.Client(**self._http_options())
+                client = self._client
+        return client
 
     def __enter__(self) -> PeeringDBClient:
         return self

@@ -191,9 +191,12 @@ class RouteServersConfig(Strict):
     @field_validator("password_keys")
     @classmethod
     def _fernet_keys(cls, value: SecretStr) -> SecretStr:
+        keys = token_key_list(value)
+        if not keys:  # no key, no cryptography imported (auth/tokens.py)
+            return value
         from cryptography.fernet import Fernet
 
-        for key in token_key_list(value):
+        for key in keys:
             try:
                 Fernet(key)
             except ValueError:

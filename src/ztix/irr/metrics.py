@@ -24,6 +24,10 @@ class IrrCollector(Collector):
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    def describe(self) -> Iterable[Metric]:
+        """The names, without reading the database (a registry asks at registration)."""
+        return list(_families())
+
     def collect(self) -> Iterable[Metric]:
         rows = rows_for_scrape(
             self.database,
@@ -39,19 +43,7 @@ class IrrCollector(Collector):
         if rows is None:
             return []
         now = utcnow()
-        age = GaugeMetricFamily(
-            "ztix_irr_data_age_seconds",
-            "Age of the member's last good IRR (AS-SET) data",
-            labels=["asn"],
-        )
-        failed = GaugeMetricFamily(
-            "ztix_irr_last_attempt_failed",
-            "1 when the member's last IRR expansion failed (the last good data is kept)",
-            labels=["asn"],
-        )
-        failures = CounterMetricFamily(
-            "ztix_irr_failures", "Failed IRR expansions per member", labels=["asn"]
-        )
+        age, failed, failures, members = _families()
         states = {"ok": 0, "failing": 0, "never": 0}
         for asn, fetched_at, attempted_at, error, total in rows:
             if attempted_at is None:
@@ -61,9 +53,29 @@ class IrrCollector(Collector):
             failed.add_metric([str(asn)], 1 if error else 0)
             failures.add_metric([str(asn)], total or 0)
             states["never" if fetched_at is None else "failing" if error else "ok"] += 1
-        members = GaugeMetricFamily(
-            "ztix_irr_members", "Members by the state of their IRR data", labels=["state"]
-        )
         for state, count in states.items():
             members.add_metric([state], count)
         return [age, failed, failures, members]
+
+
+def _families() -> tuple[
+    GaugeMetricFamily, GaugeMetricFamily, CounterMetricFamily, GaugeMetricFamily
+]:
+    """The four families, empty: data age, last attempt failed, failures, members by state."""
+    age = GaugeMetricFamily(
+        "ztix_irr_data_age_seconds",
+        "Age of the member's last good IRR (AS-SET) data",
+        labels=["asn"],
+    )
+    failed = GaugeMetricFamily(
+        "ztix_irr_last_attempt_failed",
+        "1 when the member's last IRR expansion failed (the last good data is kept)",
+        labels=["asn"],
+    )
+    failures = CounterMetricFamily(
+        "ztix_irr_failures", "Failed IRR expansions per member", labels=["asn"]
+    )
+    members = GaugeMetricFamily(
+        "ztix_irr_members", "Members by the state of their IRR data", labels=["state"]
+    )
+    return age, failed, failures, members

@@ -28,6 +28,10 @@ class OutboxCollector(Collector):
     def __init__(self, database: Database) -> None:
         self.database = database
 
+    def describe(self) -> Iterable[Metric]:
+        """The names, without reading the database (a registry asks at registration)."""
+        return list(_families())
+
     def collect(self) -> Iterable[Metric]:
         failed_before = case((Notification.attempts > 0, 1), else_=0)
         rows = rows_for_scrape(
@@ -54,19 +58,25 @@ class OutboxCollector(Collector):
                 counts[(channel, "retrying")] = int(retried or 0)
                 if first is not None:
                     oldest[channel] = max(0.0, (now - first).total_seconds())
-        outbox = GaugeMetricFamily(
-            "ztix_notifications_outbox",
-            "Notifications in the outbox by channel and state (pending: not sent yet; "
-            "retrying: pending after a failed attempt; gave_up: failed for good)",
-            labels=["channel", "state"],
-        )
+        outbox, age = _families()
         for (channel, state), count in sorted(counts.items()):
             outbox.add_metric([channel, state], count)
-        age = GaugeMetricFamily(
-            "ztix_notifications_oldest_pending_age_seconds",
-            "Age of the oldest notification still waiting to be sent (0 when none)",
-            labels=["channel"],
-        )
         for channel, seconds in sorted(oldest.items()):
             age.add_metric([channel], seconds)
         return [outbox, age]
+
+
+def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    """The outbox and the oldest pending age, empty."""
+    outbox = GaugeMetricFamily(
+        "ztix_notifications_outbox",
+        "Notifications in the outbox by channel and state (pending: not sent yet; "
+        "retrying: pending after a failed attempt; gave_up: failed for good)",
+        labels=["channel", "state"],
+    )
+    age = GaugeMetricFamily(
+        "ztix_notifications_oldest_pending_age_seconds",
+        "Age of the oldest notification still waiting to be sent (0 when none)",
+        labels=["channel"],
+    )
+    return outbox, age

@@ -20,18 +20,12 @@ class SessionRoutes(Collector):
     def __init__(self, config: RouteServersConfig) -> None:
         self.config = config
 
+    def describe(self) -> Iterable[Metric]:
+        """The names, without asking the route servers (a registry asks at registration)."""
+        return list(_families())
+
     def collect(self) -> Iterable[Metric]:
-        routes = GaugeMetricFamily(
-            "ztix_route_server_session_routes",
-            "Routes of each member session on each route server: accepted (imported), "
-            "filtered (kept with a reject reason) and exported (sent to the member)",
-            labels=["server", "asn", "node", "family", "kind"],
-        )
-        up = GaugeMetricFamily(
-            "ztix_route_server_session_established",
-            "1 when the member's BGP session is Established",
-            labels=["server", "asn", "node", "family"],
-        )
+        routes, up = _families()
         for rs in self.config.servers:
             if not rs.enabled:
                 continue
@@ -46,3 +40,19 @@ class SessionRoutes(Collector):
                 routes.add_metric([*labels, "filtered"], proto.filtered)
                 routes.add_metric([*labels, "exported"], proto.exported)
         return [routes, up]
+
+
+def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    """Routes per session and kind, and sessions established, empty."""
+    routes = GaugeMetricFamily(
+        "ztix_route_server_session_routes",
+        "Routes of each member session on each route server: accepted (imported), "
+        "filtered (kept with a reject reason) and exported (sent to the member)",
+        labels=["server", "asn", "node", "family", "kind"],
+    )
+    up = GaugeMetricFamily(
+        "ztix_route_server_session_established",
+        "1 when the member's BGP session is Established",
+        labels=["server", "asn", "node", "family"],
+    )
+    return routes, up

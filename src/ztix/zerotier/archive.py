@@ -20,14 +20,20 @@ import logging
 import os
 import re
 import secrets
-import tarfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztix.domain.controller import ArchiveError, BackupReport
 from ztix.zerotier.controller import ControllerProvider, NodeStatus
+
+if TYPE_CHECKING:
+    import tarfile
+
+# ``tarfile`` is imported by the functions that read or write an archive: an HTTP worker
+# imports this module for the archives' names and lists them, and never opens one unless
+# an admin backs up or restores (issue 17, P6).
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,8 @@ class Archive:
 def read_archive(path: Path) -> Archive:
     """Read an archive without extracting it: only regular files with expected names count,
     so a crafted archive cannot write outside the controller's home."""
+    import tarfile
+
     files: dict[str, bytes] = {}
     ignored: list[str] = []
     logical: Any = None
@@ -145,6 +153,8 @@ def _archive_name(now: datetime) -> str:
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int, mtime: float) -> None:
+    import tarfile
+
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = len(data), mode, mtime
     tar.addfile(info, io.BytesIO(data))
@@ -179,6 +189,8 @@ def backup(
     """
     if keep < 1:
         raise ValueError("keep must be at least 1")
+    import tarfile
+
     status = controller.status()
     logical, member_count = _export(controller, status)
     snapshot: dict[str, tuple[bytes, int]] = {}

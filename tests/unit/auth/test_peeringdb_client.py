@@ -406,3 +406,20 @@ def test_secrets_and_tokens_stay_out_of_logs(
     assert len(secrets) > 5
     leaked = [s for s in secrets if s in caplog.text]
     assert leaked == []
+
+
+def test_the_http_client_is_made_at_the_first_request(fake: FakePeeringDB) -> None:
+    """A site that never logs in with PeeringDB holds no HTTP client (its TLS context and CA
+    bundle); the first request makes the one pooled client, and a closed client refuses to
+    send as httpx's does."""
+    pdb = PeeringDBClient(fake.config())
+    assert pdb._client is None
+    pdb.discover()
+    made = pdb._client
+    assert made is not None
+    assert pdb._http is made  # one client, pooled, for every later request
+    pdb.close()
+    assert made.is_closed
+    with pytest.raises(RuntimeError, match="closed"):
+        pdb._http.get(fake.config().discovery_url)
+    PeeringDBClient(fake.config()).close()  # never used: nothing to close, no error
