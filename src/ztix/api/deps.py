@@ -34,20 +34,40 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # not queue for a threadpool thread once for each of them (docs/architecture.md).
 
 
-async def get_settings(request: Request) -> Settings:
+# The dependencies every request resolves (the address limit, the session look-up, the
+# CSRF check, the database session) read the app's state through these plain functions
+# rather than through dependencies of their own: each dependency FastAPI resolves costs
+# bookkeeping, and a member's read resolved ten (issue 17, P4). Handlers take the
+# ``*Dep`` annotations below.
+
+
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-async def get_database(request: Request) -> Database:
+def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
+
+
+def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.rate_limits
+    return limits
+
+
+async def get_settings(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def get_database(request: Request) -> Database:
+    return _database(request)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-async def get_db(request: Request, database: DatabaseDep) -> AsyncIterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """A session per HTTP request: one that only reads for GET, HEAD and OPTIONS (on SQLite no
     write lock), a writing one otherwise. Handlers commit explicitly; anything else rolls
     back. Its transactions end in the thread that ran them (:func:`current_principal`,
@@ -56,6 +76,7 @@ async def get_db(request: Request, database: DatabaseDep) -> AsyncIterator[Sessi
     Making and closing a session without a transaction does no I/O, so this runs on the
     event loop (two thread-pool hops fewer per request); a session somehow still in a
     transaction at the end is closed (rolled back) on a thread."""
+    database = _database(request)
     writes = request.method in UNSAFE_METHODS
     factory = database.sessionmaker if writes else database.read_sessionmaker
     session = factory()
@@ -137,27 +158,28 @@ def _in_any(address: str, networks: tuple[str, ...]) -> bool:
     return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-async def _client_address(request: Request, settings: SettingsDep) -> str:
-    return client_address(request, settings)
+async def _client_address(request: Request) -> str:
+    return client_address(request, _settings(request))
 
 
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 
 async def get_rate_limits(request: Request) -> RateLimits:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits
+    return _limits(request)
 
 
 RateLimitsDep = Annotated[RateLimits, Depends(get_rate_limits)]
 
 
-async def limit_by_address(request: Request, address: ClientAddress, limits: RateLimitsDep) -> None:
+async def limit_by_address(request: Request) -> None:
     """Every state-changing request counts against its client address (an app-wide
     dependency, so anonymous ones such as logins count too); so does every read of a route
     that needs no session. A read that needs one counts in :func:`current_principal`. The
     count (Redis, in production) runs on a thread; a read that needs a session does not
     take that hop at all."""
+    limits = _limits(request)
+    address = client_address(request, _settings(request))
     if request.method in UNSAFE_METHODS:
         await run_in_threadpool(limits.write_by_address, address)
     elif not getattr(request.scope.get("route"), "resolves_session", False):
@@ -191,15 +213,13 @@ bearer_scheme = HTTPBearer(
 def current_principal(
     request: Request,
     db: DbSession,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    limits: RateLimitsDep,
-    address: ClientAddress,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The signed-in session, or the API token of an ``Authorization: Bearer`` header (a
     request with one is never taken for its cookie's session). The ORM rows the route asks
     for (``DatabaseRoute.loads``) are read right after the look-up, on its connection."""
+    database, settings, limits = _database(request), _settings(request), _limits(request)
+    address = client_address(request, settings)
     route = request.scope.get("route")
     loads: frozenset[str] = getattr(route, "loads", frozenset())
     rows: dict[str, Any] = {}
@@ -349,7 +369,6 @@ AdminUser = Annotated[Caller, Depends(admin_user)]
 async def csrf_protect(
     request: Request,
     principal: CurrentPrincipal,
-    limits: RateLimitsDep,
     x_csrf_token: Annotated[str | None, Header(description="From GET /api/v1/me")] = None,
 ) -> None:
     """State-changing requests must echo the session's CSRF token in ``X-CSRF-Token``, and
@@ -360,6 +379,7 @@ async def csrf_protect(
     thread-pool hop."""
     if request.method not in UNSAFE_METHODS:
         return
+    limits = _limits(request)
     if principal.token is not None:
         await run_in_threadpool(bearer.check_write, principal.token, limits)
         return

@@ -100,7 +100,8 @@ def resolve_session(
     if not token:
         raise AppError("not_authenticated")
     hashed = token_hash(token)
-    rows = db.execute(_SESSION_QUERY, {"token_hash": hashed}).all()
+    # On the session's connection, without the ORM's statement handling: plain columns.
+    rows = db.connection().execute(_SESSION_QUERY, {"token_hash": hashed}).all()
     if not rows or rows[0].revoked_at is not None:
         raise AppError("not_authenticated")
     row = rows[0]

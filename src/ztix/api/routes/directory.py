@@ -9,11 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ztix.api.deps import (
-    ClientAddress,
-    DatabaseDep,
     DatabaseRoute,
     DbSession,
-    RateLimitsDep,
     SettingsDep,
     bearer_scheme,
     current_principal,
@@ -28,15 +25,12 @@ router = APIRouter(route_class=DatabaseRoute, prefix="/api/v1", tags=["directory
 def directory_reader(
     request: Request,
     db: DbSession,
-    database: DatabaseDep,
     settings: SettingsDep,
-    limits: RateLimitsDep,
-    address: ClientAddress,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """Anyone when the directory is public; otherwise a session or an API token."""
     if not settings.directory.public:
-        current_principal(request, db, database, settings, limits, address, credentials)
+        current_principal(request, db, credentials)
 
 
 @router.get(
