@@ -162,7 +162,7 @@ def result_rows(
     for label, elapsed, report in runs:
         name = f"IRR refresh, {label}, {members:,} members"
         figure = (
-            f"{elapsed:.1f} s ({len(report.changed):,} changed, "
+            f"{elapsed:.{1 if elapsed >= 10 else 2}f} s ({len(report.changed):,} changed, "
             f"{report.skipped:,} unchanged at the IRR)"
         )
         if members >= GOAL_MEMBERS:
