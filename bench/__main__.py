@@ -61,7 +61,7 @@ def run_one(bench: Benchmark) -> tuple[list[rows.Row], float]:
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not found):
         why = f"exit status {proc.returncode} (its output above)"
         return [*found, rows.failed(bench.module, "ran", why, command=command)], elapsed
-    if not found:  # a module that does not report rows yet: it ran to the end
+    if not found:  # a module that printed no rows: it ran to the end
         found = [
             rows.info(
                 bench.module,

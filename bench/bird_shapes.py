@@ -35,13 +35,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import rows as bench_rows
+from bench.common import command_line, install_sigterm_handler
 from bench.routeservers import desired as bench_desired
 from bench.routeservers import irr_data
 from ztix.routeserver.model import Peer
 from ztix.routeserver.render import MAIN_FILE, render, render_host_config
 
 BIRD = shutil.which("bird") or "/usr/sbin/bird"
-COMMAND = "uv run python -m bench.bird_shapes"
+RENDERED = "where-argument"  # the shape the renderer writes
+GOAL_MEMBERS = 2000  # P3's size
 
 
 def irr_text(i: int, asn: int) -> tuple[list[str], list[str], list[int]]:
@@ -236,29 +239,44 @@ def table(rows: list[Row], sizes: list[int], shapes: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def result_rows(rows: list[Row], command: str) -> list[bench_rows.Row]:
+    """Each shape's `bird -p` time (info rows), except the rendered shape (`where-argument`)
+    at 2,000 members or more: a goal row against P3's bound on BIRD's whole `configure` of
+    2,000 members (1 s). A shape BIRD did not parse is a failed row."""
+    found: list[bench_rows.Row] = []
+    for r in rows:
+        name = f"`bird -p`, shape `{r.shape}`, {r.members:,} members"
+        figure = f"{r.seconds * 1e3:,.0f} ms ({r.megabytes:.1f} MB)"
+        if r.error:
+            found.append(bench_rows.failed("bird_shapes", name, r.error, command=command))
+        elif r.shape == RENDERED and r.members >= GOAL_MEMBERS:
+            found.append(
+                bench_rows.at_most(
+                    "bird_shapes", name + " (the rendered shape)", r.seconds, 1, "s",
+                    command=command, measured=figure,
+                )
+            )  # fmt: skip
+        else:
+            found.append(bench_rows.info("bird_shapes", name, figure, command=command))
+    return found
+
+
+def main(argv: list[str] | None = None) -> list[bench_rows.Row]:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         prog="python -m bench.bird_shapes", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--sizes", default="500,1000,2000")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--short", action="store_true", help="2,000 members, old and new shape")
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    install_sigterm_handler()  # stopped by the runner: the temporary files still go
     sizes = [2000] if args.short else [int(s) for s in args.sizes.split(",")]
-    shapes = ("define", "where-argument") if args.short else SHAPES
+    shapes = ("define", RENDERED) if args.short else SHAPES
     rows = measure(shapes, sizes, 1 if args.short else args.runs)
     print(table(rows, sizes, shapes))
-    # The result row: the rendered shape (`where-argument`) at the largest size, against the
-    # P3 goal for BIRD's whole configure of 2,000 members (1 s).
-    new = next(r for r in rows if r.shape == "where-argument" and r.members == max(sizes))
-    command = COMMAND + (" --short" if args.short else "")
-    verdict = "pass" if new.seconds <= 1.0 and not new.error else "fail"
-    print(
-        f"| `bird -p` of {new.members:,} members, rendered shape, ≤ 1 s | "
-        f"{new.seconds * 1e3:,.0f} ms | {new.seconds:.2f} | {verdict} | `{command}` |"
-    )
-    return 1 if any(r.error for r in rows) else 0
+    return result_rows(rows, command_line("bird_shapes", argv))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(bench_rows.run(main))
