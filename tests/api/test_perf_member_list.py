@@ -186,3 +186,23 @@ def test_asns_granted_after_login_show_on_the_next_request(
         db.add(UserAsn(user_id=user.id, asn=13335, source="local"))
     context = dave.get("/api/v1/onboarding/context").json()
     assert [a["asn"] for a in context["asns"]] == [13335, 213035]
+
+
+@pytest.mark.parametrize("statuses", [(), ("pending", "active", "failed")])
+def test_the_statement_stays_short_enough_for_psycopg_to_keep(statuses: tuple[str, ...]) -> None:
+    """psycopg converts a statement's placeholders once and keeps the result only for
+    statements up to MAX_CACHED_STATEMENT_LENGTH; longer ones are parsed again on every
+    execution (a third of the page's own client-side work, issue 17). A member with five
+    ASNs, with or without a status filter, stays under it."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    from sqlalchemy.dialects.postgresql import psycopg as pg
+
+    from ztix.api.schemas.requests import member_item_json
+    from ztix.workflow import listing
+
+    params: dict[str, Any] = {"asns": [64500 + i for i in range(5)], "limit": 100, "offset": 0}
+    if statuses:
+        params["statuses"] = list(statuses)
+    query = listing._member_query(bool(statuses), member_item_json).params(**params)
+    sql = str(query.compile(dialect=pg.dialect(), compile_kwargs={"render_postcompile": True}))
+    assert len(sql) <= MAX_CACHED_STATEMENT_LENGTH, len(sql)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 def operation_id(route: APIRoute) -> str:
     """A route's OpenAPI operation ID: its handler's name, e.g. ``admin_list_requests``.
 

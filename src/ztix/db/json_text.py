@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Text, and_, case, literal_column, not_
+from sqlalchemy import ColumnElement, Integer, Text, and_, case, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -97,7 +97,7 @@ def nullable(present: ColumnElement[bool], json: ColumnElement[str]) -> ColumnEl
 
 def filled(column: ColumnElement[Any]) -> ColumnElement[bool]:
     """A text column that Python would call true: neither NULL nor empty."""
-    return and_(column.is_not(None), not_(column == ""))
+    return and_(column.is_not(None), column != literal_column("''"))
 
 
 # --- compilation ----------------------------------------------------------------------------
@@ -106,6 +106,14 @@ def filled(column: ColumnElement[Any]) -> ColumnElement[bool]:
 def _arg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
     (only,) = element.clauses.clauses
     return str(compiler.process(only, **kw))
+
+
+def _or_null(element: FunctionElement[Any], json: str) -> str:
+    """``json``, or ``null`` where the column is NULL. A column declared NOT NULL is taken
+    at its word (the statement stays short, see ``workflow.listing._member_query``); a NULL
+    there anyway (an outer join's) makes the whole item NULL, which ``member_page`` refuses."""
+    (only,) = element.clauses.clauses
+    return f"COALESCE({json}, {NULL})" if getattr(only, "nullable", True) else json
 
 
 @compiles(_Concat)
@@ -118,26 +126,26 @@ def _concat(element: _Concat, compiler: SQLCompiler, **kw: Any) -> str:
 def _pg_value(element: _JsonText, compiler: SQLCompiler, **kw: Any) -> str:
     (only,) = element.clauses.clauses
     if isinstance(only.type, Integer):  # digits and a sign: its text is its JSON
-        return f"COALESCE(CAST({_arg(element, compiler, **kw)} AS TEXT), {NULL})"
-    return f"COALESCE(to_json({_arg(element, compiler, **kw)})::text, {NULL})"
+        return _or_null(element, f"CAST({_arg(element, compiler, **kw)} AS TEXT)")
+    return _or_null(element, f"to_json({_arg(element, compiler, **kw)})::text")
 
 
 @compiles(raw)
 def _raw(element: raw, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"COALESCE({_arg(element, compiler, **kw)}, {NULL})"
+    return _or_null(element, _arg(element, compiler, **kw))
 
 
 @compiles(uuid, "postgresql")
 def _pg_uuid(element: uuid, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"COALESCE('\"' || ({_arg(element, compiler, **kw)})::text || '\"', {NULL})"
+    return _or_null(element, f"'\"' || ({_arg(element, compiler, **kw)})::text || '\"'")
 
 
 @compiles(timestamp, "postgresql")
 def _pg_timestamp(element: timestamp, compiler: SQLCompiler, **kw: Any) -> str:
     # Microseconds always, then none when they are all zero: ".000000Z" can only end it.
     utc = f"(({_arg(element, compiler, **kw)}) AT TIME ZONE 'UTC')"
-    iso = f"""'"' || to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '"'"""
-    return f"""COALESCE(replace({iso}, '.000000Z"', 'Z"'), {NULL})"""
+    iso = f"""to_char({utc}, '\\"YYYY-MM-DD"T"HH24:MI:SS.US"Z\\"')"""
+    return _or_null(element, f"""replace({iso}, '.000000Z"', 'Z"')""")
 
 
 @compiles(value, "sqlite")
@@ -157,15 +165,16 @@ def _sqlite_uuid(element: uuid, compiler: SQLCompiler, **kw: Any) -> str:
         f"substr({x}, {start}, {length})"
         for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
     )
-    return f"COALESCE('\"' || {hyphenated} || '\"', {NULL})"
+    return _or_null(element, f"'\"' || {hyphenated} || '\"'")
 
 
 @compiles(timestamp, "sqlite")
 def _sqlite_timestamp(element: timestamp, compiler: SQLCompiler, **kw: Any) -> str:
     x = _arg(element, compiler, **kw)
     fraction = f"substr({x}, 21, 6)"
-    return (
-        f"COALESCE('\"' || substr({x}, 1, 10) || 'T' || substr({x}, 12, 8)"
+    return _or_null(
+        element,
+        f"'\"' || substr({x}, 1, 10) || 'T' || substr({x}, 12, 8)"
         f" || CASE WHEN {fraction} IN ('', '000000') THEN '' ELSE '.' || {fraction} END"
-        f" || 'Z\"', {NULL})"
+        " || 'Z\"'",
     )
