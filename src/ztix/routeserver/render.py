@@ -44,7 +44,7 @@ from ztix.domain.routeserver import peer_protocols as peer_protocols
 from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_file, group_files, peer_group
 from ztix.routeserver.peer_groups import PeerFile as _PeerFile
 from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
-from ztix.routeserver.peer_keys import PeerKey, peer_keys
+from ztix.routeserver.peer_keys import PeerKey, forget_keys, key_id, peer_keys
 from ztix.routeserver.policy_data import (
     BLACKHOLE,
     BOGONS_V4,
@@ -469,29 +469,52 @@ def peer_file(peer: Peer) -> str:
 
 def render(desired: DesiredConfig) -> dict[str, str]:
     """Turn the desired state into ``{relative path: file text}``, sorted by path."""
-    return _render(desired, {}, {})[0]
+    try:
+        return _render(desired, {}, {})[0]
+    finally:
+        forget_keys()
+
+
+# Per request ID, the key a peer's text was rendered from and that text.
+Known = Mapping[str, tuple[PeerKey, _PeerFile]]
 
 
 def _render(
-    desired: DesiredConfig, known: Mapping[PeerKey, _PeerFile], groups: Mapping[int, Group]
-) -> tuple[dict[str, str], dict[PeerKey, _PeerFile], dict[int, Group]]:
-    """:func:`render`, reusing ``known`` peers' texts (by :func:`peer_keys.peer_key`), which
-    were rendered (and validated) for the same ``desired.server``, and ``groups`` whose
-    members' texts are unchanged; also returns every peer's text and every group, for the
-    next call."""
+    desired: DesiredConfig, known: Known, groups: Mapping[int, Group]
+) -> tuple[dict[str, str], dict[str, tuple[PeerKey, _PeerFile]], dict[int, Group]]:
+    """:func:`render`, reusing ``known`` peers' texts (found by request ID, reused when
+    their :func:`peer_keys.peer_key` is equal), which were rendered (and validated) for the
+    same ``desired.server``, and ``groups`` whose members' texts are unchanged; also returns
+    every peer's key and text, and every group, for the next call."""
     server = _server(desired.server)
     policy = _policy(desired.server.policy)
     context = {"server": server, "policy": policy, **_constants()}
     env = _environment()
     peer_template = env.get_template("peer.j2")
-    rendered: dict[PeerKey, _PeerFile] = {}
+    rendered: dict[str, tuple[PeerKey, _PeerFile]] = {}
+    unkeyed: list[PeerKey] = []
+    peers: list[_PeerFile] = []
     for peer, key in zip(desired.peers, peer_keys(desired.peers), strict=True):
-        done = known.get(key)
-        if done is None:
+        request_id = key_id(key)
+        if request_id is None:
+            if key in unkeyed:
+                continue
+            unkeyed.append(key)
+            last = None
+        else:
+            last = rendered.get(request_id)
+            if last is not None and last[0] == key:
+                continue  # an equal peer twice is one peer
+            last = known.get(request_id)
+        if last is not None and last[0] == key:
+            done = last[1]
+        else:
             p = _peer(peer, desired.server)
             done = (p.base, (p.asn, p.node_id), peer_template.render(context, peer=p))
-        rendered[key] = done
-    peers = sorted(rendered.values(), key=lambda done: done[1])
+        if request_id is not None:
+            rendered[request_id] = (key, done)
+        peers.append(done)
+    peers.sort(key=lambda done: done[1])
     seen: set[str] = set()
     for base, _, _ in peers:
         if base in seen:
@@ -533,7 +556,7 @@ class _Rendering:
     keys: tuple[PeerKey, ...]  # the peers', in the desired state's order
     files: dict[str, str]
     digest: str
-    peers: dict[PeerKey, _PeerFile]
+    peers: dict[str, tuple[PeerKey, _PeerFile]]
     groups: dict[int, Group]
 
 
@@ -562,14 +585,22 @@ class RenderCache:
         ztix.conf)."""
         with self._lock:
             last = self._last.get(key)
-        keys = peer_keys(desired.peers)
-        same_server = last is not None and last.server == desired.server
-        if last is not None and same_server and last.keys == keys:
-            return dict(last.files), last.digest
-        known = last.peers if last is not None and same_server else {}
-        groups = last.groups if last is not None and same_server else {}
-        # RenderError propagates; nothing is kept.
-        files, peers, groups = _render(desired, known, groups)
+        try:
+            keys = peer_keys(desired.peers)
+            same_server = last is not None and last.server == desired.server
+            if (
+                last is not None
+                and same_server
+                and len(last.keys) == len(keys)  # a tuple compares its items before its length
+                and last.keys == keys
+            ):
+                return dict(last.files), last.digest
+            known = last.peers if last is not None and same_server else {}
+            groups = last.groups if last is not None and same_server else {}
+            # RenderError propagates; nothing is kept.
+            files, peers, groups = _render(desired, known, groups)
+        finally:
+            forget_keys()
         digest = render_hash(files)
         with self._lock:
             self._last[key] = _Rendering(desired.server, keys, files, digest, peers, groups)
