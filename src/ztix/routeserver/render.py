@@ -405,7 +405,10 @@ def _blackholing(b: Blackholing, server: RouteServer) -> dict[str, Any]:
     return {"enabled": b.enabled, "next_hop": next_hops}
 
 
+@cache
 def _constants() -> dict[str, Any]:
+    """The policy's fixed data for the templates (the same for the process: built once;
+    callers spread it into their own context)."""
     return {
         "reject_reasons": tuple(
             _Named(Symbol(f"ZTIX_REJECT_{r.name}"), r.value) for r in RejectReason
@@ -521,7 +524,7 @@ def _render(
             raise RenderError(f"two peers render to the same protocol {base}")
         seen.add(base)
     files = {
-        MAIN_FILE: env.get_template("main.j2").render(context),
+        MAIN_FILE: _main_text(desired.server, context),
         # Always there, so peers/ exists and its glob matches even with no member: BIRD
         # 2.0.12 refuses `include "peers/*.conf"` when the directory is missing.
         PEERS_PLACEHOLDER: "# The route server's clients are in the group-NN.conf files.\n",
@@ -529,6 +532,23 @@ def _render(
     grouped, groups_now = group_files(peers, groups)
     files.update(grouped)
     return dict(sorted(files.items())), rendered, groups_now
+
+
+# The last server's ztix.conf, per thread: it depends on the server and the template
+# alone (the constants are fixed for the process), and the same string object again is
+# also what the file-set digest and the apply's per-file digests remember by identity.
+_last_main = threading.local()
+
+
+def _main_text(server: RouteServer, context: Mapping[str, Any]) -> str:
+    """ztix.conf for ``server`` (already validated into ``context``)."""
+    template = _environment().get_template("main.j2")  # another object once reloaded
+    last: tuple[RouteServer, jinja2.Template, str] | None = getattr(_last_main, "value", None)
+    if last is not None and last[1] is template and last[0] == server:
+        return last[2]
+    text = template.render(context)
+    _last_main.value = (server, template, text)
+    return text
 
 
 def render_host_config(server: RouteServer, *, log_file: str | None = None) -> str:

@@ -9,6 +9,7 @@ empty cache), so they are not inputs the cache compares."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import ipaddress as ip
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,14 @@ import pytest
 
 from tests.support import routeserver_samples as samples
 from ztix.routeserver import render as render_module
-from ztix.routeserver.model import Blackholing, DesiredConfig, Peer, Policy, RpkiValidator
+from ztix.routeserver.model import (
+    Blackholing,
+    DesiredConfig,
+    Peer,
+    Policy,
+    RpkiValidator,
+    files_hash,
+)
 from ztix.routeserver.render import RenderCache, peer_file, render, render_hash
 from ztix.routeserver.tokens import RenderError
 
@@ -234,3 +242,33 @@ def test_a_network_of_the_wrong_kind_is_refused_not_mistaken_for_a_cached_one() 
     with pytest.raises(RenderError):
         cache.rendered("rs1", _with(_base(), 3, _replace(peer, irr_prefixes_ipv4=(V6("::/0"),))))
     assert cache.rendered("rs1", _base())[0] == render(_base())
+
+
+def _sha256_of_set(files: dict[str, str]) -> str:
+    """files_hash as documented, from scratch."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        name, body = path.encode(), files[path].encode()
+        digest.update(b"%d:%s\0%d:%s\0" % (len(name), name, len(body), body))
+    return digest.hexdigest()
+
+
+def test_the_set_hash_hashed_on_from_the_first_changed_file_is_the_full_digest() -> None:
+    files = {f"peers/group-{i:02d}.conf": f"group {i}\n" * i for i in range(8)}
+    files["ztix.conf"] = "main\n"
+    steps: list[Callable[[dict[str, str]], None]] = [
+        lambda f: f.update({"peers/group-03.conf": "changed\n"}),
+        lambda f: f.update({"peers/group-03.conf": "".join(["chan", "ged\n"])}),  # equal text
+        lambda f: f.pop("peers/group-00.conf"),
+        lambda f: f.update({"peers/group-99.conf": "last group\n"}),
+        lambda f: f.update({"ztix.conf": "main again\n"}),
+        lambda f: f.update({"peers/00-ztix.conf": "first\n"}),
+        lambda f: f.clear(),
+        lambda f: f.update({"ztix.conf": "alone\n"}),
+    ]
+    assert files_hash(files) == _sha256_of_set(files)
+    for step in steps:
+        files = dict(files)
+        step(files)
+        assert files_hash(files) == _sha256_of_set(files)
+        assert files_hash(dict(files)) == _sha256_of_set(files)  # the same set again
