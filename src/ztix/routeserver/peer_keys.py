@@ -17,14 +17,17 @@ import ipaddress
 import operator
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ztix.domain.routeserver import Peer
+from ztix.routeserver.peer_groups import PeerFile
 
 # What a peer's file is rendered from, cheap to compare (see peer_key); a peer whose fields
 # cannot be keyed is its own key.
 PeerKey = tuple[Any, ...] | Peer
+# Per request ID, the key a peer's text was rendered from and that text.
+Known = Mapping[str, tuple[PeerKey, PeerFile]]
 
 _ADDRESS = operator.attrgetter("_ip")
 _NETWORK_ADDRESS = operator.attrgetter("network_address._ip")
@@ -157,3 +160,37 @@ def forget_keys() -> None:
     the next pass: their IRR networks (hundreds of thousands of objects at 2,000 members),
     which the garbage collector then walked twice in every full collection of that pass."""
     _keyed.last = None
+
+
+def reuse_or_render(
+    peers: tuple[Peer, ...], known: Known, render_peer: Callable[[Peer], PeerFile]
+) -> tuple[list[PeerFile], dict[str, tuple[PeerKey, PeerFile]]]:
+    """Every peer's text: ``known``'s when its key there is equal (found by request ID),
+    else ``render_peer``'s; an equal peer given twice is one peer. Also every peer's key
+    and text by request ID, the next call's ``known``."""
+    rendered: dict[str, tuple[PeerKey, PeerFile]] = {}
+    unkeyed: list[PeerKey] = []
+    texts: list[PeerFile] = []
+    for peer, key in zip(peers, peer_keys(peers), strict=True):
+        request_id = key_id(key)
+        if request_id is None:
+            if key in unkeyed:
+                continue
+            unkeyed.append(key)
+            last = None
+        else:
+            last = rendered.get(request_id)
+            if last is not None and last[0] == key:
+                continue
+            last = known.get(request_id)
+        done = last[1] if last is not None and last[0] == key else render_peer(peer)
+        if request_id is not None:
+            rendered[request_id] = (key, done)
+        texts.append(done)
+    return texts, rendered
+
+
+def same_keys(old: tuple[PeerKey, ...], new: tuple[PeerKey, ...]) -> bool:
+    """Whether two passes' keys are equal, the lengths first (a tuple compares its items
+    before its length: 2,000 keys compared to learn that one more member joined)."""
+    return len(old) == len(new) and old == new

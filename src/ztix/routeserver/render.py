@@ -44,7 +44,7 @@ from ztix.domain.routeserver import peer_protocols as peer_protocols
 from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_file, group_files, peer_group
 from ztix.routeserver.peer_groups import PeerFile as _PeerFile
 from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
-from ztix.routeserver.peer_keys import PeerKey, forget_keys, key_id, peer_keys
+from ztix.routeserver.peer_keys import PeerKey, forget_keys, peer_keys, reuse_or_render, same_keys
 from ztix.routeserver.policy_data import (
     BLACKHOLE,
     BOGONS_V4,
@@ -405,10 +405,8 @@ def _blackholing(b: Blackholing, server: RouteServer) -> dict[str, Any]:
     return {"enabled": b.enabled, "next_hop": next_hops}
 
 
-@cache
+@cache  # fixed for the process; callers spread it into their own context
 def _constants() -> dict[str, Any]:
-    """The policy's fixed data for the templates (the same for the process: built once;
-    callers spread it into their own context)."""
     return {
         "reject_reasons": tuple(
             _Named(Symbol(f"ZTIX_REJECT_{r.name}"), r.value) for r in RejectReason
@@ -478,45 +476,24 @@ def render(desired: DesiredConfig) -> dict[str, str]:
         forget_keys()
 
 
-# Per request ID, the key a peer's text was rendered from and that text.
-Known = Mapping[str, tuple[PeerKey, _PeerFile]]
-
-
 def _render(
-    desired: DesiredConfig, known: Known, groups: Mapping[int, Group]
+    desired: DesiredConfig,
+    known: Mapping[str, tuple[PeerKey, _PeerFile]],
+    groups: Mapping[int, Group],
 ) -> tuple[dict[str, str], dict[str, tuple[PeerKey, _PeerFile]], dict[int, Group]]:
-    """:func:`render`, reusing ``known`` peers' texts (found by request ID, reused when
-    their :func:`peer_keys.peer_key` is equal), which were rendered (and validated) for the
-    same ``desired.server``, and ``groups`` whose members' texts are unchanged; also returns
-    every peer's key and text, and every group, for the next call."""
+    """:func:`render`, reusing ``known`` peers' texts (rendered and validated for the same
+    server: see :func:`peer_keys.reuse_or_render`) and ``groups`` whose members' texts are
+    unchanged; also returns every peer's key and text and every group, for the next call."""
     server = _server(desired.server)
     policy = _policy(desired.server.policy)
     context = {"server": server, "policy": policy, **_constants()}
-    env = _environment()
-    peer_template = env.get_template("peer.j2")
-    rendered: dict[str, tuple[PeerKey, _PeerFile]] = {}
-    unkeyed: list[PeerKey] = []
-    peers: list[_PeerFile] = []
-    for peer, key in zip(desired.peers, peer_keys(desired.peers), strict=True):
-        request_id = key_id(key)
-        if request_id is None:
-            if key in unkeyed:
-                continue
-            unkeyed.append(key)
-            last = None
-        else:
-            last = rendered.get(request_id)
-            if last is not None and last[0] == key:
-                continue  # an equal peer twice is one peer
-            last = known.get(request_id)
-        if last is not None and last[0] == key:
-            done = last[1]
-        else:
-            p = _peer(peer, desired.server)
-            done = (p.base, (p.asn, p.node_id), peer_template.render(context, peer=p))
-        if request_id is not None:
-            rendered[request_id] = (key, done)
-        peers.append(done)
+    peer_template = _environment().get_template("peer.j2")
+
+    def render_peer(peer: Peer) -> _PeerFile:
+        p = _peer(peer, desired.server)
+        return (p.base, (p.asn, p.node_id), peer_template.render(context, peer=p))
+
+    peers, rendered = reuse_or_render(desired.peers, known, render_peer)
     peers.sort(key=lambda done: done[1])
     seen: set[str] = set()
     for base, _, _ in peers:
@@ -534,9 +511,8 @@ def _render(
     return dict(sorted(files.items())), rendered, groups_now
 
 
-# The last server's ztix.conf, per thread: it depends on the server and the template
-# alone (the constants are fixed for the process), and the same string object again is
-# also what the file-set digest and the apply's per-file digests remember by identity.
+# The last server's ztix.conf, per thread (it depends on the server and the template
+# alone); the same string again is also what the file digests remember by identity.
 _last_main = threading.local()
 
 
@@ -586,9 +562,8 @@ class RenderCache:
     The reconciler asks every pass whether each server is behind, so on an IX where nothing
     changed that question costs a comparison, not a render. Rendering depends only on the
     desired state (templates and constants are fixed for the process), so an equal state
-    has the same files. Peers are compared by :func:`peer_keys.peer_key` (plain ints for their IRR
-    networks): comparing or hashing the ``Peer`` objects themselves costs about 1 s at
-    2,000 members with realistic IRR data, the keys a few tens of milliseconds.
+    has the same files. Peers are compared by :func:`peer_keys.peer_key`: comparing the
+    ``Peer`` objects costs about 1 s at 2,000 members with realistic IRR data.
     """
 
     def __init__(self) -> None:
@@ -600,20 +575,14 @@ class RenderCache:
 
         When only some peers changed (a member joined), the others' files are reused: a
         peer's file depends only on the peer and the server, so equal ones render alike
-        (render() of 2,000 members with realistic IRR data: a few seconds; one new member
-        with the others reused: the peers' keys, one peer rendered, its group joined again,
-        ztix.conf)."""
+        (2,000 members: a few seconds; one more: the peers' keys, one peer rendered, its
+        group joined again)."""
         with self._lock:
             last = self._last.get(key)
         try:
             keys = peer_keys(desired.peers)
             same_server = last is not None and last.server == desired.server
-            if (
-                last is not None
-                and same_server
-                and len(last.keys) == len(keys)  # a tuple compares its items before its length
-                and last.keys == keys
-            ):
+            if last is not None and same_server and same_keys(last.keys, keys):
                 return dict(last.files), last.digest
             known = last.peers if last is not None and same_server else {}
             groups = last.groups if last is not None and same_server else {}
