@@ -14,11 +14,12 @@ only ever compared, never hashed: the cache finds a peer's last key by its reque
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import operator
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from ztix.domain.routeserver import Peer
 from ztix.routeserver.peer_groups import PeerFile
@@ -49,6 +50,15 @@ _USUAL_TYPES: dict[frozenset[type], frozenset[type]] = {
         frozenset({ipaddress.IPv6Network}),
     )
 }
+
+
+def _addresses128(networks: tuple[Any, ...]) -> bytes:
+    """IPv6 network addresses as 16 bytes each (too wide for an array's ints)."""
+    return b"".join(map(int.to_bytes, map(_NETWORK_ADDRESS, networks), _16, _BIG))
+
+
+_16 = itertools.repeat(16)
+_BIG: itertools.repeat[Literal["big"]] = itertools.repeat("big")
 
 
 def _roas_key(roas: Iterable[tuple[int, object]]) -> tuple[Any, ...]:
@@ -91,7 +101,7 @@ def peer_key(peer: Peer) -> PeerKey:
     """A key equal for two peers exactly when they are equal (then their files are equal),
     without the cost of comparing their IRR networks (their own ``__eq__`` is Python code):
     an address is its type and int; a network list its types, its addresses (IPv4: an
-    array of machine ints, compared like bytes; IPv6: a tuple of ints) and its lengths (a
+    array of machine ints, compared like bytes; IPv6: 16 bytes each) and its lengths (a
     bytes object), read with C-level attribute reads and held in objects the garbage
     collector never walks. The types are part of the key, so an interface or a subclass
     never shares a network's key (render() refuses those). The fields are laid out flat,
@@ -118,7 +128,7 @@ def peer_key(peer: Peer) -> PeerKey:
             None if nets4 is None else array("L", map(_NETWORK_ADDRESS, nets4)),
             None if nets4 is None else bytes(map(_NETWORK_LENGTH, nets4)),
             None if nets6 is None else _types(nets6),
-            None if nets6 is None else tuple(map(_NETWORK_ADDRESS, nets6)),
+            None if nets6 is None else _addresses128(nets6),
             None if nets6 is None else bytes(map(_NETWORK_LENGTH, nets6)),
             None if origins is None else tuple(origins),
             peer.description,

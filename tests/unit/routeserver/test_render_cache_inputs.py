@@ -231,6 +231,7 @@ def test_a_network_of_the_wrong_kind_is_refused_not_mistaken_for_a_cached_one() 
     for wrong in (
         _replace(peer, irr_prefixes_ipv4=(V6("::/0"),)),
         _replace(peer, irr_prefixes_ipv4=(V6("2a0e::/16"),)),  # too big for an IPv4 int
+        _replace(peer, irr_prefixes_ipv6=(V4("0.0.0.0/0"),)),
         _replace(peer, ipv4=ip.IPv6Address("::1")),
         _replace(peer, blackhole_roas_ipv4=((13335,),)),  # not a pair
     ):
