@@ -44,7 +44,7 @@ from ztix.domain.routeserver import peer_protocols as peer_protocols
 from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_file, group_files, peer_group
 from ztix.routeserver.peer_groups import PeerFile as _PeerFile
 from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
-from ztix.routeserver.peer_keys import PeerKey, peer_keys
+from ztix.routeserver.peer_keys import PeerKey, forget_keys, peer_keys, reuse_or_render, same_keys
 from ztix.routeserver.policy_data import (
     BLACKHOLE,
     BOGONS_V4,
@@ -405,6 +405,7 @@ def _blackholing(b: Blackholing, server: RouteServer) -> dict[str, Any]:
     return {"enabled": b.enabled, "next_hop": next_hops}
 
 
+@cache  # fixed for the process; callers spread it into their own context
 def _constants() -> dict[str, Any]:
     return {
         "reject_reasons": tuple(
@@ -469,36 +470,38 @@ def peer_file(peer: Peer) -> str:
 
 def render(desired: DesiredConfig) -> dict[str, str]:
     """Turn the desired state into ``{relative path: file text}``, sorted by path."""
-    return _render(desired, {}, {})[0]
+    try:
+        return _render(desired, {}, {})[0]
+    finally:
+        forget_keys()
 
 
 def _render(
-    desired: DesiredConfig, known: Mapping[PeerKey, _PeerFile], groups: Mapping[int, Group]
-) -> tuple[dict[str, str], dict[PeerKey, _PeerFile], dict[int, Group]]:
-    """:func:`render`, reusing ``known`` peers' texts (by :func:`peer_keys.peer_key`), which
-    were rendered (and validated) for the same ``desired.server``, and ``groups`` whose
-    members' texts are unchanged; also returns every peer's text and every group, for the
-    next call."""
+    desired: DesiredConfig,
+    known: Mapping[str, tuple[PeerKey, _PeerFile]],
+    groups: Mapping[int, Group],
+) -> tuple[dict[str, str], dict[str, tuple[PeerKey, _PeerFile]], dict[int, Group]]:
+    """:func:`render`, reusing ``known`` peers' texts (rendered and validated for the same
+    server: see :func:`peer_keys.reuse_or_render`) and ``groups`` whose members' texts are
+    unchanged; also returns every peer's key and text and every group, for the next call."""
     server = _server(desired.server)
     policy = _policy(desired.server.policy)
     context = {"server": server, "policy": policy, **_constants()}
-    env = _environment()
-    peer_template = env.get_template("peer.j2")
-    rendered: dict[PeerKey, _PeerFile] = {}
-    for peer, key in zip(desired.peers, peer_keys(desired.peers), strict=True):
-        done = known.get(key)
-        if done is None:
-            p = _peer(peer, desired.server)
-            done = (p.base, (p.asn, p.node_id), peer_template.render(context, peer=p))
-        rendered[key] = done
-    peers = sorted(rendered.values(), key=lambda done: done[1])
+    peer_template = _environment().get_template("peer.j2")
+
+    def render_peer(peer: Peer) -> _PeerFile:
+        p = _peer(peer, desired.server)
+        return (p.base, (p.asn, p.node_id), peer_template.render(context, peer=p))
+
+    peers, rendered = reuse_or_render(desired.peers, known, render_peer)
+    peers.sort(key=lambda done: done[1])
     seen: set[str] = set()
     for base, _, _ in peers:
         if base in seen:
             raise RenderError(f"two peers render to the same protocol {base}")
         seen.add(base)
     files = {
-        MAIN_FILE: env.get_template("main.j2").render(context),
+        MAIN_FILE: _main_text(desired.server, context),
         # Always there, so peers/ exists and its glob matches even with no member: BIRD
         # 2.0.12 refuses `include "peers/*.conf"` when the directory is missing.
         PEERS_PLACEHOLDER: "# The route server's clients are in the group-NN.conf files.\n",
@@ -506,6 +509,22 @@ def _render(
     grouped, groups_now = group_files(peers, groups)
     files.update(grouped)
     return dict(sorted(files.items())), rendered, groups_now
+
+
+# The last server's ztix.conf, per thread (it depends on the server and the template
+# alone); the same string again is also what the file digests remember by identity.
+_last_main = threading.local()
+
+
+def _main_text(server: RouteServer, context: Mapping[str, Any]) -> str:
+    """ztix.conf for ``server`` (already validated into ``context``)."""
+    template = _environment().get_template("main.j2")  # another object once reloaded
+    last: tuple[RouteServer, jinja2.Template, str] | None = getattr(_last_main, "value", None)
+    if last is not None and last[1] is template and last[0] == server:
+        return last[2]
+    text = template.render(context)
+    _last_main.value = (server, template, text)
+    return text
 
 
 def render_host_config(server: RouteServer, *, log_file: str | None = None) -> str:
@@ -533,7 +552,7 @@ class _Rendering:
     keys: tuple[PeerKey, ...]  # the peers', in the desired state's order
     files: dict[str, str]
     digest: str
-    peers: dict[PeerKey, _PeerFile]
+    peers: dict[str, tuple[PeerKey, _PeerFile]]
     groups: dict[int, Group]
 
 
@@ -543,9 +562,8 @@ class RenderCache:
     The reconciler asks every pass whether each server is behind, so on an IX where nothing
     changed that question costs a comparison, not a render. Rendering depends only on the
     desired state (templates and constants are fixed for the process), so an equal state
-    has the same files. Peers are compared by :func:`peer_keys.peer_key` (plain ints for their IRR
-    networks): comparing or hashing the ``Peer`` objects themselves costs about 1 s at
-    2,000 members with realistic IRR data, the keys a few tens of milliseconds.
+    has the same files. Peers are compared by :func:`peer_keys.peer_key`: comparing the
+    ``Peer`` objects costs about 1 s at 2,000 members with realistic IRR data.
     """
 
     def __init__(self) -> None:
@@ -557,19 +575,21 @@ class RenderCache:
 
         When only some peers changed (a member joined), the others' files are reused: a
         peer's file depends only on the peer and the server, so equal ones render alike
-        (render() of 2,000 members with realistic IRR data: a few seconds; one new member
-        with the others reused: the peers' keys, one peer rendered, its group joined again,
-        ztix.conf)."""
+        (2,000 members: a few seconds; one more: the peers' keys, one peer rendered, its
+        group joined again)."""
         with self._lock:
             last = self._last.get(key)
-        keys = peer_keys(desired.peers)
-        same_server = last is not None and last.server == desired.server
-        if last is not None and same_server and last.keys == keys:
-            return dict(last.files), last.digest
-        known = last.peers if last is not None and same_server else {}
-        groups = last.groups if last is not None and same_server else {}
-        # RenderError propagates; nothing is kept.
-        files, peers, groups = _render(desired, known, groups)
+        try:
+            keys = peer_keys(desired.peers)
+            same_server = last is not None and last.server == desired.server
+            if last is not None and same_server and same_keys(last.keys, keys):
+                return dict(last.files), last.digest
+            known = last.peers if last is not None and same_server else {}
+            groups = last.groups if last is not None and same_server else {}
+            # RenderError propagates; nothing is kept.
+            files, peers, groups = _render(desired, known, groups)
+        finally:
+            forget_keys()
         digest = render_hash(files)
         with self._lock:
             self._last[key] = _Rendering(desired.server, keys, files, digest, peers, groups)

@@ -114,12 +114,14 @@ class BirdcReply:
         parsed: list[tuple[int, str]] = []
         code = -1
         for raw in self.output.splitlines():
+            # A continuation line first (most of a long listing): it never has a code.
+            if raw[:1] == " " and code != -1:
+                parsed.append((code, raw[5:] if raw[:5].isspace() else raw.strip()))
+                continue
             match = _REPLY_LINE.match(raw)
             if match:
                 code = int(match.group(1))
                 parsed.append((code, match.group(3)))
-            elif raw.startswith(" ") and code != -1:
-                parsed.append((code, raw[5:] if raw[:5].isspace() else raw.strip()))
             elif raw.strip():
                 code = -1
                 parsed.append((code, raw.strip()))
