@@ -206,3 +206,17 @@ def test_the_statement_stays_short_enough_for_psycopg_to_keep(statuses: tuple[st
     query = listing._member_query(bool(statuses), member_item_json).params(**params)
     sql = str(query.compile(dialect=pg.dialect(), compile_kwargs={"render_postcompile": True}))
     assert len(sql) <= MAX_CACHED_STATEMENT_LENGTH, len(sql)
+
+
+def test_reads_carry_no_csrf_check_and_writes_keep_it(client: Any) -> None:
+    """A route that only reads resolves no CSRF dependency (nothing to check; issue 17):
+    the OpenAPI document asks the header of writes only, and every read still requires a
+    caller, so no route became public by losing it."""
+    doc = client.get("/api/v1/openapi.json").json()
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            asks = any(p.get("name") == "x-csrf-token" for p in op.get("parameters", []))
+            if method == "get":
+                assert not asks, (method, path)
+            elif path.startswith("/api/v1/") and not path.startswith("/api/v1/auth/"):
+                assert asks, (method, path)

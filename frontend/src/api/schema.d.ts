@@ -2709,10 +2709,7 @@ export interface operations {
                 /** @description Before this time */
                 until?: string | null;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2779,10 +2776,7 @@ export interface operations {
                 /** @description Before this time */
                 until?: string | null;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2840,10 +2834,7 @@ export interface operations {
     controller_state: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2901,10 +2892,7 @@ export interface operations {
     admin_list_irr: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3103,10 +3091,7 @@ export interface operations {
     admin_list_networks: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3176,10 +3161,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3237,10 +3219,7 @@ export interface operations {
     admin_get_request: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 request_id: string;
             };
@@ -3868,10 +3847,7 @@ export interface operations {
                 /** @description Also read BGP sessions (cached) */
                 sessions?: boolean;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3929,10 +3905,7 @@ export interface operations {
     get_route_server: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 name: string;
             };
@@ -4163,10 +4136,7 @@ export interface operations {
     admin_list_tokens: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4294,10 +4264,7 @@ export interface operations {
     admin_list_users: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4355,10 +4322,7 @@ export interface operations {
     admin_get_user: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 user_id: number;
             };
@@ -5246,10 +5210,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5307,10 +5268,7 @@ export interface operations {
     get_notification_settings: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5442,10 +5400,7 @@ export interface operations {
     onboarding_context: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5507,10 +5462,7 @@ export interface operations {
                 limit?: number;
                 offset?: number;
             };
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5651,10 +5603,7 @@ export interface operations {
     get_request: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 request_id: string;
             };
@@ -5889,10 +5838,7 @@ export interface operations {
     member_irr: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 request_id: string;
             };
@@ -6208,10 +6154,7 @@ export interface operations {
     member_route_servers: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path: {
                 request_id: string;
             };
@@ -6280,10 +6223,7 @@ export interface operations {
     list_tokens: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -6476,10 +6416,7 @@ export interface operations {
     list_webhooks: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description From GET /api/v1/me */
-                "x-csrf-token"?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };

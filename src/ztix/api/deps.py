@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, joinedload
@@ -329,6 +330,7 @@ class DatabaseRoute(APIRoute):
     ``"session"``), read by ``current_principal`` on the look-up's connection."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        kwargs["dependencies"] = _without_csrf_on_reads(path, endpoint, kwargs)
         super().__init__(path, _ending_transactions(endpoint), **kwargs)
         self.resolves_session = _depends_on(self.dependant, current_principal)
         self.loads = frozenset(
@@ -336,6 +338,29 @@ class DatabaseRoute(APIRoute):
             for name, call in (("user", current_user), ("session", current_session))
             if _depends_on(self.dependant, call)
         )
+
+
+def _without_csrf_on_reads(
+    path: str, endpoint: Callable[..., Any], route: dict[str, Any]
+) -> list[Any]:
+    """A route's dependencies, less the router's CSRF check on a route that only reads:
+    ``csrf_protect`` has nothing to check there, and every dependency FastAPI resolves costs
+    each request (issue 17, P4). Kept where it is what authenticates the route (nothing
+    else of it asks who the caller is), so dropping it never opens a route."""
+    dependencies = list(route.get("dependencies") or ())
+    methods = set(route.get("methods") or ())
+    if not methods or methods & UNSAFE_METHODS:
+        return dependencies
+    others = [d for d in dependencies if d.dependency is not csrf_protect]
+    if len(others) == len(dependencies):
+        return dependencies
+    calls = [endpoint, *(d.dependency for d in others if d.dependency is not None)]
+    if any(
+        c is current_principal or _depends_on(get_dependant(path=path, call=c), current_principal)
+        for c in calls
+    ):
+        return others
+    return dependencies
 
 
 async def current_caller(principal: CurrentPrincipal) -> Caller:
