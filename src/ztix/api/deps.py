@@ -400,8 +400,9 @@ async def csrf_protect(
     a member's count against their write limit. Admins work through queues (hundreds of
     approvals in a sitting): only their address's limit applies to them. A call with an API
     token needs no CSRF token (no browser sends it by itself): its scope must allow writes,
-    and it counts against the token's write limit. A read has nothing to check: it costs no
-    thread-pool hop."""
+    and it counts against the token's write limit. A read has nothing to check: a route that
+    only reads does not resolve this at all (``_without_csrf_on_reads``); a route that also
+    writes returns here on its reads."""
     if request.method not in UNSAFE_METHODS:
         return
     limits = _limits(request)
