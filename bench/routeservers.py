@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import ipaddress as ip
 import logging
 import platform
@@ -57,8 +58,9 @@ from bench import rows
 from bench.common import DOCS, Run, Summary, anchor, write_report
 from ztix.config import Settings
 from ztix.db import migrate
-from ztix.db.models import AuditEvent, JoinRequest, RouteServerState, User
+from ztix.db.models import AuditEvent, IrrData, JoinRequest, RouteServerState, User
 from ztix.db.session import Database
+from ztix.irr.bgpq4 import Expansion
 from ztix.jobs.runner import InProcessRunner
 from ztix.jobs.tasks import JobContext, sync_route_servers
 from ztix.routeserver.apply import ApplyResult, apply, parse_protocol_names
@@ -75,6 +77,8 @@ from ztix.routeserver.transport import BirdcReply, Deployment
 from ztix.workflow import audit, dispatch, users
 from ztix.workflow import requests as service
 from ztix.workflow.controller import startup_check
+from ztix.workflow.irr import data_hash as irr_hash
+from ztix.workflow.routeserver_desired import irr_cache, with_irr
 from ztix.workflow.routeservers import ServerOutcome, gate_for
 from ztix.zerotier.controller import ControllerProvider, ControllerSettings
 from ztix.zerotier.emulator import ControllerEmulator
@@ -129,9 +133,9 @@ def irr_data(
 
 
 def member(i: int) -> Peer:
+    """Member ``i`` as the desired state's builder makes it before its IRR data."""
     asn = member_asn(i)
     node = member_node(i)
-    v4, v6, origins = irr_data(i, asn)
     return Peer(
         request_id=str(uuid.UUID(int=i + 1)),
         asn=asn,
@@ -140,11 +144,35 @@ def member(i: int) -> Peer:
         ipv6=LAN6[0x10000 + i],
         max_prefix_ipv4=100 + i % 400,
         max_prefix_ipv6=50,
-        irr_prefixes_ipv4=v4,
-        irr_prefixes_ipv6=v6,
-        irr_origins=origins,
         description=f"AS{asn} {node}",
     )
+
+
+@functools.cache
+def stored_irr(i: int) -> IrrData:
+    """Member ``i``'s IRR data as the IRR refresh stores it (``irr_data`` rows: the prefixes
+    and origins as JSON lists, and their ``data_hash``), made once per process as the rows
+    stay in the database from one pass to the next."""
+    v4, v6, origins = irr_data(i, member_asn(i))
+    got = Expansion(prefixes_ipv4=v4, prefixes_ipv6=v6, origins=origins)
+    return IrrData(
+        asn=member_asn(i),
+        prefixes_ipv4=[str(n) for n in v4],
+        prefixes_ipv6=[str(n) for n in v6],
+        origins=list(origins),
+        data_hash=irr_hash(got),
+    )
+
+
+def with_stored_irr(peers: list[Peer], members: dict[int, int]) -> list[Peer]:
+    """``peers`` with their IRR data as a sync pass gets it: through the process's IRR cache
+    (``routeserver_desired.irr_cache``), from the stored rows' hashes, parsing only the
+    rows whose data changed since the last pass (``members``: ASN to member index)."""
+    hashes = {asn: stored_irr(i).data_hash for asn, i in members.items()}
+    parsed = irr_cache.networks(
+        "bench", hashes, lambda missing: {asn: stored_irr(members[asn]) for asn in missing}
+    )
+    return [with_irr(p, parsed.get(p.asn)) for p in peers]
 
 
 def route_server(config_dir: str) -> RouteServer:
@@ -162,9 +190,11 @@ def route_server(config_dir: str) -> RouteServer:
 
 
 def desired(count: int, config_dir: str) -> DesiredConfig:
-    return DesiredConfig(
-        server=route_server(config_dir), peers=tuple(member(i) for i in range(count))
-    )
+    """The desired state of ``count`` members, built as ``routeserver_desired.build`` builds
+    it every pass: afresh, the IRR data through the process's IRR cache."""
+    members = {member_asn(i): i for i in range(count)}
+    peers = with_stored_irr([member(i) for i in range(count)], members)
+    return DesiredConfig(server=route_server(config_dir), peers=tuple(peers))
 
 
 def write_files(config_dir: Path, files: Mapping[str, str]) -> None:

@@ -25,6 +25,8 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 
+from ztix.domain.routeserver import Peer
+
 PEERS_DIR = "peers"
 PEER_GROUPS = 64
 
@@ -47,6 +49,11 @@ def peer_group(protocol_base: str) -> int:
 def group_file(group: int) -> str:
     """The relative path of a group's file."""
     return f"{PEERS_DIR}/group-{group:02d}.conf"
+
+
+def peer_file(peer: Peer) -> str:
+    """The relative path of the file holding a peer's sessions: its group's."""
+    return group_file(peer_group(peer.protocol_base))
 
 
 def group_header(group: int) -> str:

@@ -9,6 +9,13 @@ Every pass builds the keys of every member (a desired state is built afresh from
 database each time), so building them is most of what a pass costs when one member joins:
 a key is one flat tuple per peer (few objects for the garbage collector to count) and is
 only ever compared, never hashed: the cache finds a peer's last key by its request ID.
+
+A member's IRR network lists are the same tuples from one pass to the next while its
+stored data is unchanged (the desired state's IRR cache, ``workflow.routeserver_desired``),
+so their key parts are remembered by the lists' identity (:data:`NetworkParts`, the last
+pass's, kept by the render cache per server): an unchanged member's key holds the very same
+part objects as last pass, and comparing the two keys short-cuts on identity (a tuple
+compares its items with ``is`` first) instead of building and comparing them again.
 """
 
 from __future__ import annotations
@@ -61,6 +68,40 @@ _16 = itertools.repeat(16)
 _BIG: itertools.repeat[Literal["big"]] = itertools.repeat("big")
 
 
+# Per network list, by identity (``id``): the list itself (held, so that no other object
+# can take its id meanwhile) and its key parts (types, addresses, lengths).
+NetworkParts = dict[int, tuple[tuple[Any, ...], frozenset[type], Any, bytes]]
+
+
+def _network_parts(
+    networks: tuple[Any, ...],
+    addresses: Callable[[tuple[Any, ...]], Any],
+    known: NetworkParts,
+    found: NetworkParts | None,
+) -> tuple[tuple[Any, ...], frozenset[type], Any, bytes]:
+    """A network list's key parts: ``known``'s when it holds this very list, else built;
+    recorded in ``found`` (the next pass's ``known``)."""
+    parts = known.get(id(networks))
+    if parts is None or parts[0] is not networks:
+        parts = (
+            networks,
+            _types(networks),
+            addresses(networks),
+            bytes(map(_NETWORK_LENGTH, networks)),
+        )
+    if found is not None:
+        found[id(networks)] = parts
+    return parts
+
+
+def _addresses32(networks: tuple[Any, ...]) -> array[int]:
+    """IPv4 network addresses as an array of machine ints (compared like bytes)."""
+    return array("L", map(_NETWORK_ADDRESS, networks))
+
+
+_NOTHING_KNOWN: NetworkParts = {}
+
+
 def _roas_key(roas: Iterable[tuple[int, object]]) -> tuple[Any, ...]:
     """Covering ROAs, (origin ASN, network) pairs, as their ASNs and their networks' types,
     addresses and lengths; none (the usual case) as ``()``, which no pair list keys to."""
@@ -97,7 +138,9 @@ PEER_KEY_FIELDS = (
 )
 
 
-def peer_key(peer: Peer) -> PeerKey:
+def peer_key(
+    peer: Peer, known: NetworkParts = _NOTHING_KNOWN, found: NetworkParts | None = None
+) -> PeerKey:
     """A key equal for two peers exactly when they are equal (then their files are equal),
     without the cost of comparing their IRR networks (their own ``__eq__`` is Python code):
     an address is its type and int; a network list its types, its addresses (IPv4: an
@@ -106,7 +149,10 @@ def peer_key(peer: Peer) -> PeerKey:
     collector never walks. The types are part of the key, so an interface or a subclass
     never shares a network's key (render() refuses those). The fields are laid out flat,
     every one at a fixed place, None where the peer has none. The peer itself when its
-    fields are not what a Peer holds (render() refuses it, or renders it as before)."""
+    fields are not what a Peer holds (render() refuses it, or renders it as before).
+
+    ``known``: the last pass's parts of network lists, by identity (the same list has the
+    same parts); ``found`` receives this peer's."""
     try:
         v4, v6, origins = peer.ipv4, peer.ipv6, peer.irr_origins
         nets4, nets6 = peer.irr_prefixes_ipv4, peer.irr_prefixes_ipv6
@@ -114,6 +160,8 @@ def peer_key(peer: Peer) -> PeerKey:
             nets4 = tuple(nets4)
         if nets6 is not None and type(nets6) is not tuple:
             nets6 = tuple(nets6)
+        parts4 = _NO_PARTS if nets4 is None else _network_parts(nets4, _addresses32, known, found)
+        parts6 = _NO_PARTS if nets6 is None else _network_parts(nets6, _addresses128, known, found)
         return (
             peer.request_id,
             peer.asn,
@@ -124,12 +172,13 @@ def peer_key(peer: Peer) -> PeerKey:
             None if v6 is None else _ADDRESS(v6),
             peer.max_prefix_ipv4,
             peer.max_prefix_ipv6,
-            None if nets4 is None else _types(nets4),
-            None if nets4 is None else array("L", map(_NETWORK_ADDRESS, nets4)),
-            None if nets4 is None else bytes(map(_NETWORK_LENGTH, nets4)),
-            None if nets6 is None else _types(nets6),
-            None if nets6 is None else _addresses128(nets6),
-            None if nets6 is None else bytes(map(_NETWORK_LENGTH, nets6)),
+            parts4[1],
+            parts4[2],
+            parts4[3],
+            parts6[1],
+            parts6[2],
+            parts6[3],
+            # A tuple is its own tuple(): the same origins are the same key part.
             None if origins is None else tuple(origins),
             peer.description,
             peer.receive_limit_ipv4,
@@ -140,6 +189,10 @@ def peer_key(peer: Peer) -> PeerKey:
         )
     except (AttributeError, TypeError, ValueError, OverflowError):
         return peer
+
+
+# No network list (None): None in each of its three key places.
+_NO_PARTS: tuple[Any, ...] = (None, None, None, None)
 
 
 def key_id(key: PeerKey) -> str | None:
@@ -153,14 +206,17 @@ def key_id(key: PeerKey) -> str | None:
 _keyed = threading.local()
 
 
-def peer_keys(peers: tuple[Peer, ...]) -> tuple[PeerKey, ...]:
-    """Every peer's key; the last answer is kept per thread, as the render cache and the
-    renderer ask for the same tuple one after the other, until :func:`forget_keys`."""
+def peer_keys(
+    peers: tuple[Peer, ...], known: NetworkParts = _NOTHING_KNOWN, found: NetworkParts | None = None
+) -> tuple[PeerKey, ...]:
+    """Every peer's key (``known`` and ``found``: see :func:`peer_key`); the last answer is
+    kept per thread, as the render cache and the renderer ask for the same tuple one after
+    the other, until :func:`forget_keys`."""
     last = getattr(_keyed, "last", None)
     if last is not None and last[0] is peers:
         keys: tuple[PeerKey, ...] = last[1]
         return keys
-    keys = tuple(map(peer_key, peers))
+    keys = tuple(peer_key(peer, known, found) for peer in peers)
     _keyed.last = (peers, keys)
     return keys
 
@@ -203,4 +259,4 @@ def reuse_or_render(
 def same_keys(old: tuple[PeerKey, ...], new: tuple[PeerKey, ...]) -> bool:
     """Whether two passes' keys are equal, the lengths first (a tuple compares its items
     before its length: 2,000 keys compared to learn that one more member joined)."""
-    return len(old) == len(new) and old == new
+    return old is new or (len(old) == len(new) and old == new)

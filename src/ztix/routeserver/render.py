@@ -24,7 +24,7 @@ import posixpath
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -41,8 +41,10 @@ from ztix.domain.routeserver import (
     files_hash,
 )
 from ztix.domain.routeserver import peer_protocols as peer_protocols
-from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_file, group_files, peer_group
+from ztix.routeserver import peer_keys as _keys
+from ztix.routeserver.peer_groups import PEERS_DIR, Group, group_files
 from ztix.routeserver.peer_groups import PeerFile as _PeerFile
+from ztix.routeserver.peer_groups import peer_file as peer_file
 from ztix.routeserver.peer_keys import PEER_KEY_FIELDS as PEER_KEY_FIELDS
 from ztix.routeserver.peer_keys import PeerKey, forget_keys, peer_keys, reuse_or_render, same_keys
 from ztix.routeserver.policy_data import (
@@ -463,11 +465,6 @@ def expected_protocols(desired: DesiredConfig) -> set[str]:
     return names
 
 
-def peer_file(peer: Peer) -> str:
-    """The relative path of the file holding a peer's sessions: its group's."""
-    return group_file(peer_group(peer.protocol_base))
-
-
 def render(desired: DesiredConfig) -> dict[str, str]:
     """Turn the desired state into ``{relative path: file text}``, sorted by path."""
     try:
@@ -554,6 +551,7 @@ class _Rendering:
     digest: str
     peers: dict[str, tuple[PeerKey, _PeerFile]]
     groups: dict[int, Group]
+    parts: _keys.NetworkParts  # the key parts of the peers' IRR network lists, by identity
 
 
 class RenderCache:
@@ -579,20 +577,22 @@ class RenderCache:
         group joined again)."""
         with self._lock:
             last = self._last.get(key)
+        parts: _keys.NetworkParts = {}
         try:
-            keys = peer_keys(desired.peers)
+            keys = peer_keys(desired.peers, last.parts if last is not None else {}, parts)
             same_server = last is not None and last.server == desired.server
             if last is not None and same_server and same_keys(last.keys, keys):
+                with self._lock:  # this pass's lists are the next pass's known ones
+                    self._last[key] = replace(last, keys=keys, parts=parts)
                 return dict(last.files), last.digest
-            known = last.peers if last is not None and same_server else {}
-            groups = last.groups if last is not None and same_server else {}
+            known, groups = (last.peers, last.groups) if last and same_server else ({}, {})
             # RenderError propagates; nothing is kept.
             files, peers, groups = _render(desired, known, groups)
         finally:
             forget_keys()
         digest = render_hash(files)
         with self._lock:
-            self._last[key] = _Rendering(desired.server, keys, files, digest, peers, groups)
+            self._last[key] = _Rendering(desired.server, keys, files, digest, peers, groups, parts)
         return dict(files), digest
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -221,8 +222,10 @@ def build(
         )
         limits.append(PeerLimits(str(request.id), request.asn, lim, receive))
     if settings.irr.enabled:
-        irr = irr_rows(db, {p.asn for p in peers})
-        peers = [peer_with_irr(p, irr.get(p.asn)) for p in peers]
+        irr = irr_networks(db, rs.network, {p.asn for p in peers})
+        peers = [with_irr(p, irr.get(p.asn)) for p in peers]
+    else:
+        irr_cache.drop(rs.network)
     vrp_path = vrp_file(settings, rs)
     if server.blackholing.enabled and vrp_path is not None:
         peers = peers_with_blackhole_roas(peers, vrp_path)
@@ -245,16 +248,128 @@ def peer_of(request: JoinRequest | Client, limits: MaxPrefix | None = None) -> P
     )
 
 
-def peer_with_irr(peer: Peer, row: IrrData | None) -> Peer:
-    """``peer`` with its last good IRR data (unchanged when there is none: "not checked")."""
+@dataclass(frozen=True, eq=False)
+class IrrNetworks:
+    """A member's last good IRR data, parsed: what a ``Peer`` holds. Compared by identity:
+    the cache hands out the same object (and the same tuples) while the stored data is
+    unchanged, which is what lets the render cache's peer keys short-cut on identity."""
+
+    prefixes_ipv4: tuple[ipaddress.IPv4Network, ...]
+    prefixes_ipv6: tuple[ipaddress.IPv6Network, ...]
+    origins: tuple[int, ...]
+
+
+def parse_irr(row: IrrData | None) -> IrrNetworks | None:
+    """A stored row's data parsed (None when there is none: "not checked")."""
     if row is None or row.origins is None or row.prefixes_ipv4 is None:
+        return None
+    return IrrNetworks(
+        prefixes_ipv4=tuple(ipaddress.IPv4Network(p) for p in row.prefixes_ipv4),
+        prefixes_ipv6=tuple(ipaddress.IPv6Network(p) for p in row.prefixes_ipv6 or ()),
+        origins=tuple(int(a) for a in row.origins),
+    )
+
+
+def with_irr(peer: Peer, irr: IrrNetworks | None) -> Peer:
+    """``peer`` with its parsed IRR data (unchanged when there is none: "not checked")."""
+    if irr is None:
         return peer
     return replace(
         peer,
-        irr_prefixes_ipv4=tuple(ipaddress.IPv4Network(p) for p in row.prefixes_ipv4),
-        irr_prefixes_ipv6=tuple(ipaddress.IPv6Network(p) for p in row.prefixes_ipv6 or ()),
-        irr_origins=tuple(int(a) for a in row.origins),
+        irr_prefixes_ipv4=irr.prefixes_ipv4,
+        irr_prefixes_ipv6=irr.prefixes_ipv6,
+        irr_origins=irr.origins,
     )
+
+
+def peer_with_irr(peer: Peer, row: IrrData | None) -> Peer:
+    """``peer`` with its last good IRR data (unchanged when there is none: "not checked")."""
+    return with_irr(peer, parse_irr(row))
+
+
+class IrrCache:
+    """The members' parsed IRR data, kept per process from one pass to the next while the
+    stored data is unchanged.
+
+    Every sync and reconciler pass builds the desired state afresh; parsing the members'
+    prefix lists again each time (90,000 networks at 2,000 members with realistic data)
+    made new objects whose keys the render cache then had to build and compare again.
+    Here an unchanged member gets the very same :class:`IrrNetworks` as last pass.
+
+    An entry is keyed by the row's ``data_hash``, the SHA-256 of exactly the stored
+    prefixes and origins, written in the same statement as them (``workflow.irr._store``,
+    the only writer, already treats an equal hash as unchanged data). A row without a hash
+    is parsed every pass and never kept. Entries are held per scope (an IX network: the
+    servers of a pair share its entries) and only for the ASNs of that scope's last pass:
+    a member that left is dropped at the next pass."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scopes: dict[str, dict[int, tuple[str, IrrNetworks]]] = {}
+
+    def networks(
+        self,
+        scope: str,
+        hashes: Mapping[int, str | None],
+        load: Callable[[Collection[int]], Mapping[int, IrrData]],
+    ) -> dict[int, IrrNetworks | None]:
+        """The parsed data of the ASNs in ``hashes`` (each one's stored ``data_hash``; an
+        ASN with no row is left out), reusing the last pass's where the hash is equal and
+        parsing what ``load`` returns for the others."""
+        with self._lock:
+            last = self._scopes.get(scope, {})
+        found: dict[int, IrrNetworks | None] = {}
+        kept: dict[int, tuple[str, IrrNetworks]] = {}
+        missing: list[int] = []
+        for asn, digest in hashes.items():
+            entry = last.get(asn)
+            if digest is not None and entry is not None and entry[0] == digest:
+                found[asn] = entry[1]
+                kept[asn] = entry
+            else:
+                missing.append(asn)
+        rows = load(missing) if missing else {}
+        for asn in missing:
+            row = rows.get(asn)
+            parsed = parse_irr(row)
+            found[asn] = parsed
+            # Kept under the hash of the row as loaded (a refresh may have committed
+            # between the two statements).
+            if row is not None and row.data_hash is not None and parsed is not None:
+                kept[asn] = (row.data_hash, parsed)
+        with self._lock:
+            self._scopes[scope] = kept
+        return found
+
+    def drop(self, scope: str) -> None:
+        """Forget a scope's entries (IRR filtering turned off)."""
+        with self._lock:
+            self._scopes.pop(scope, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scopes.clear()
+
+
+# One per process: route-server sync rounds and the reconciler share it.
+irr_cache = IrrCache()
+
+
+def irr_networks(db: Session, scope: str, asns: Iterable[int]) -> dict[int, IrrNetworks | None]:
+    """The members' parsed IRR data through :data:`irr_cache`: their rows' hashes first,
+    then the full rows only of those whose data changed since the last pass (none, on most
+    passes: the prefix lists are neither read nor parsed)."""
+    wanted = set(asns)
+    if not wanted:
+        irr_cache.drop(scope)
+        return {}
+    hashes: dict[int, str | None] = {
+        asn: digest
+        for asn, digest in db.execute(
+            select(IrrData.asn, IrrData.data_hash).where(IrrData.asn.in_(wanted))
+        )
+    }
+    return irr_cache.networks(scope, hashes, lambda missing: irr_rows(db, missing))
 
 
 def vrp_file(settings: Settings, rs: RouteServerConfig) -> Path | None:
