@@ -1,6 +1,7 @@
 """Profile: where the member's page spends its time, sampled by py-spy under wrk load.
 
-    uv run python -m bench.profile_api [--seconds 10] [--connections 16] [--top 25]
+    uv run python -m bench.profile_api [--seconds 10] [--connections 16] [--top 25] [--gil]
+    uv run python -m bench.profile_api --cpu --seconds 4
 
 The site of bench.api_load (10,000 join requests in a scratch PostgreSQL database, the
 member with 120 of them) served by the real app under uvicorn in a thread of this process;
@@ -57,12 +58,35 @@ def top(raw: Path, count: int) -> str:
     return "\n".join(lines)
 
 
+def cpu_per_request(wrk: list[str], url_health: str, url_page: str, seconds: float) -> None:
+    """CPU this process (the server: wrk runs apart) spent per answered request."""
+    wrk = [w for w in wrk if not w.startswith("-c")] + ["-c4", f"-d{seconds:g}s"]
+    for _ in range(3):
+        for name, url in (("/healthz", url_health), ("member page", url_page)):
+            before = os.times()
+            out = subprocess.run([*wrk, url], capture_output=True, text=True, check=True)
+            after = os.times()
+            found = re.search(r"(\d+) requests in", out.stdout)
+            n = int(found.group(1)) if found else 0
+            user = (after.user - before.user) / max(n, 1) * 1e3
+            system = (after.system - before.system) / max(n, 1) * 1e3
+            print(f"{name:12} {n / seconds:7.0f} requests/s  {user + system:6.2f} ms CPU per "
+                  f"request (user {user:.2f}, sys {system:.2f})", flush=True)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_api")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--dsn", default=DEFAULT_DSN)
+    parser.add_argument(
+        "--cpu",
+        action="store_true",
+        help="no profile: this process's CPU per request (user, sys) for /healthz and the "
+        "page, three alternating rounds at 4 connections (an A/B of two checkouts on a "
+        "noisy machine: run each, alternately)",
+    )
     parser.add_argument(
         "--gil",
         action="store_true",
@@ -95,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         script.write_text(f'wrk.headers["Cookie"] = "{settings.auth.cookie_name}={cookie}"\n')
         wrk = ["wrk", "-t2", f"-c{args.connections}", "-s", str(script)]
         url_page = base + api_load.REQUESTS_PATH
+        if args.cpu:
+            cpu_per_request(wrk, base + "/healthz", url_page, args.seconds)
+            return 0
         subprocess.run([*wrk, "-d3s", url_page], capture_output=True, check=True)  # warm-up
         raw = workdir / "profile.txt"
         spy = subprocess.Popen(
