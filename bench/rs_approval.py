@@ -74,7 +74,10 @@ RS2_IPV4 = LAN4[2]
 RS2_IPV6 = LAN6[2]
 GOAL_P50, GOAL_P95 = 2.0, 4.0
 GOAL_MEMBERS = 2000  # the goals' size
-SHORT_EXISTING, SHORT_SAMPLES = 500, 3  # --short: what fits its budget (bench/suite.py)
+SHORT_EXISTING, SHORT_SAMPLES = (
+    GOAL_MEMBERS,
+    3,
+)  # --short: the goals' size, 3 samples (bench/suite.py)
 
 log = logging.getLogger("bench.rs_approval")
 

@@ -17,21 +17,23 @@ class Benchmark:
     budget_seconds: int = 90  # the runner stops it past this: the budgets add up to 10 min
 
 
-# Budgets: a short run's time on this shared machine at load average 4-6 (2026-12-06 21:00
-# UTC: provisioning 53 s, routeservers 22 s, bird_shapes 37 s, rs_approval 62 s, irr 32 s)
-# with some head room; at load 1-2 they take a third of that.
+# Budgets: about twice a short run's time on a quiet machine (2026-12-06 21:41-22:10 UTC,
+# load below 1: api_load 51 s, memory 28 s, admin_queue 21 s, burst 23 s, provisioning 24 s,
+# routeservers 13 s, bird_shapes 16 s, rs_approval 139 s, irr 12 s). rs_approval makes 2,000
+# members active first (P1's size: ~2 minutes); on a machine loaded by other work it can
+# overrun its budget, and the table then says so.
 SUITE: tuple[Benchmark, ...] = (
-    Benchmark("api_load", budget_seconds=120),
-    Benchmark("memory", budget_seconds=90),
-    Benchmark("admin_queue", budget_seconds=50),
-    Benchmark("burst", budget_seconds=80),
-    Benchmark("provisioning", budget_seconds=70),
+    Benchmark("api_load", budget_seconds=110),
+    Benchmark("memory", budget_seconds=60),
+    Benchmark("admin_queue", budget_seconds=45),
+    Benchmark("burst", budget_seconds=55),
+    Benchmark("provisioning", budget_seconds=55),
     # Issue 17's P3 and P1: the route servers' shape, apply and approval latency.
     Benchmark("routeservers", budget_seconds=30),
-    Benchmark("bird_shapes", budget_seconds=45),
-    Benchmark("rs_approval", budget_seconds=75),
+    Benchmark("bird_shapes", budget_seconds=35),
+    Benchmark("rs_approval", budget_seconds=180),
     # Issue 15: IRR expansion against a local IRRd (its start-up included).
-    Benchmark("irr", budget_seconds=40),
+    Benchmark("irr", budget_seconds=30),
 )
 
 

@@ -104,8 +104,12 @@ class LivenessCheck:
     without waiting. Such a connection, and one that sat in the pool longer than
     :attr:`IDLE_SECONDS` (a peer gone silently), is pinged as ``pool_pre_ping`` would; if
     the ping fails the pool drops it and connects anew, so a restart nobody saw costs no
-    request (``tests/integration/test_readyz_services.py``). An idle connection has
-    nothing to read: the answers of its last statements were read in full."""
+    request (``tests/integration/test_readyz_services.py``,
+    ``tests/integration/test_pool_liveness.py``). An idle connection has nothing to read:
+    the answers of its last statements were read in full. A connection the server closes in
+    the very moment it is handed out fails its first statement (503 ``database_unavailable``;
+    SQLAlchemy then drops the pool's other connections), as one dying between a pre-ping and
+    the statement did."""
 
     IDLE_SECONDS = 10.0
     _CHECKED_IN = "ztix_checked_in_at"
