@@ -19,19 +19,19 @@ class Benchmark:
 
 # Budgets: about twice a short run's time on a quiet machine (2026-12-06 21:41-22:10 UTC,
 # load below 1: api_load 51 s, memory 28 s, admin_queue 21 s, burst 23 s, provisioning 24 s,
-# routeservers 13 s, bird_shapes 16 s, rs_approval 139 s, irr 12 s). rs_approval makes 2,000
-# members active first (P1's size: ~2 minutes); on a machine loaded by other work it can
-# overrun its budget, and the table then says so.
+# routeservers 13 s, bird_shapes 16 s, rs_approval 139-178 s, irr 12 s). rs_approval makes
+# 2,000 members active first (P1's size: 2 to 3 minutes), so it gets what the others leave;
+# on a machine loaded by other work it can overrun its budget, and the table then says so.
 SUITE: tuple[Benchmark, ...] = (
-    Benchmark("api_load", budget_seconds=110),
-    Benchmark("memory", budget_seconds=60),
-    Benchmark("admin_queue", budget_seconds=45),
-    Benchmark("burst", budget_seconds=55),
-    Benchmark("provisioning", budget_seconds=55),
+    Benchmark("api_load", budget_seconds=100),
+    Benchmark("memory", budget_seconds=55),
+    Benchmark("admin_queue", budget_seconds=40),
+    Benchmark("burst", budget_seconds=50),
+    Benchmark("provisioning", budget_seconds=50),
     # Issue 17's P3 and P1: the route servers' shape, apply and approval latency.
-    Benchmark("routeservers", budget_seconds=30),
-    Benchmark("bird_shapes", budget_seconds=35),
-    Benchmark("rs_approval", budget_seconds=180),
+    Benchmark("routeservers", budget_seconds=25),
+    Benchmark("bird_shapes", budget_seconds=30),
+    Benchmark("rs_approval", budget_seconds=220),
     # Issue 15: IRR expansion against a local IRRd (its start-up included).
     Benchmark("irr", budget_seconds=30),
 )
