@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from tests.support import routeserver_samples as samples
-from ztix.routeserver import render as render_module
 from ztix.routeserver.model import (
     Blackholing,
     DesiredConfig,
@@ -98,20 +97,6 @@ def _v6(peer: Peer, network: V6) -> Peer:
 
 def _roa4(peer: Peer, pair: tuple[int, V4]) -> Peer:
     return _replace(peer, blackhole_roas_ipv4=(pair, *peer.blackhole_roas_ipv4[1:]))
-
-
-@pytest.fixture
-def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The request IDs of the members the renderer renders, in order."""
-    seen: list[str] = []
-    real_peer = render_module._peer
-
-    def counted(peer: Any, server: Any) -> Any:
-        seen.append(peer.request_id)
-        return real_peer(peer, server)
-
-    monkeypatch.setattr(render_module, "_peer", counted)
-    return seen
 
 
 def _with(state: DesiredConfig, index: int, peer: Peer) -> DesiredConfig:

@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Mapping
-from typing import Any
-
-import pytest
 
 from tests.support import routeserver_samples as samples
 from ztix.db.models import IrrData
-from ztix.routeserver import render as render_module
 from ztix.routeserver.model import DesiredConfig, Peer
 from ztix.routeserver.peer_keys import NetworkParts, peer_key
 from ztix.routeserver.render import RenderCache, render, render_hash
@@ -128,19 +124,6 @@ def test_the_same_lists_give_the_same_key_parts() -> None:
     # Another list: another key.
     other = dataclasses.replace(peer, irr_prefixes_ipv4=peer.irr_prefixes_ipv4[:1])  # type: ignore[index]
     assert peer_key(other, known, {}) != first
-
-
-@pytest.fixture
-def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    seen: list[str] = []
-    real_peer = render_module._peer
-
-    def counted(peer: Any, server: Any) -> Any:
-        seen.append(peer.request_id)
-        return real_peer(peer, server)
-
-    monkeypatch.setattr(render_module, "_peer", counted)
-    return seen
 
 
 def _state(cache: IrrCache, store: Store) -> DesiredConfig:
