@@ -24,6 +24,7 @@ from ztix.routeserver.policy_data import RejectReason
 from ztix.routeserver.render import (
     MAIN_FILE,
     PEERS_PLACEHOLDER,
+    RenderCache,
     peer_file,
     peer_protocols,
     render,
@@ -326,20 +327,8 @@ def test_the_render_cache_renders_again_only_when_the_desired_state_changes(
     assert cache.rendered("rs1", fewer)[1] != digest and len(calls) == 3
 
 
-def test_the_render_cache_renders_only_the_peers_that_changed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from ztix.routeserver import render as render_module
-
-    rendered: list[str] = []
-    real_peer = render_module._peer
-
-    def counted(peer: Any, server: Any) -> Any:
-        rendered.append(peer.node_id)
-        return real_peer(peer, server)
-
-    monkeypatch.setattr(render_module, "_peer", counted)
-    cache = render_module.RenderCache()
+def test_the_render_cache_renders_only_the_peers_that_changed(rendered: list[str]) -> None:
+    cache = RenderCache()
     basic = samples.basic()
     cache.rendered("rs1", DesiredConfig(basic.server, basic.peers[:2]))
     assert len(rendered) == 2
@@ -347,7 +336,7 @@ def test_the_render_cache_renders_only_the_peers_that_changed(
 
     files, digest = cache.rendered("rs1", basic)  # one member more
 
-    assert rendered == [basic.peers[2].node_id]
+    assert rendered == [basic.peers[2].request_id]
     assert files == render(basic) and digest == render_hash(files)
     # The groups the new member is not in are the very strings deployed before (the
     # apply's digests and the set hash are remembered by identity).
