@@ -346,10 +346,6 @@ class IrrCache:
         with self._lock:
             self._scopes.pop(scope, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._scopes.clear()
-
 
 # One per process: route-server sync rounds and the reconciler share it.
 irr_cache = IrrCache()
