@@ -11,6 +11,9 @@ Prints the functions with the largest share of samples, inclusive and self: the 
 docs/performance.md quotes. Not part of ``make bench``: a profile is for reading, not a
 goal. py-spy samples every thread, waiting ones too (a thread blocked on PostgreSQL shows
 as ``Connection.wait``), so shares are of wall time across the threads that serve.
+``--cpu`` profiles nothing: it prints the CPU per request of this process, of PostgreSQL's
+and Redis's processes and of wrk, for ``/healthz`` and the page (what the page costs the
+machine, not only the API).
 """
 
 from __future__ import annotations
@@ -58,20 +61,46 @@ def top(raw: Path, count: int) -> str:
     return "\n".join(lines)
 
 
+def _cpu_of(names: tuple[str, ...]) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every process whose command is one of
+    ``names``, summed by name (PostgreSQL's backends, Redis): what the page costs beyond
+    this process. A process that ended between two readings is not counted."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(names, 0.0)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        if comm in totals:
+            fields = text[text.rindex(")") + 2 :].split()
+            totals[comm] += (int(fields[11]) + int(fields[12])) / tick
+    return totals
+
+
 def cpu_per_request(wrk: list[str], url_health: str, url_page: str, seconds: float) -> None:
-    """CPU this process (the server: wrk runs apart) spent per answered request."""
+    """CPU per answered request of this process (the server), of PostgreSQL's and Redis's
+    processes and of wrk (the client), each run at 4 connections."""
     wrk = [w for w in wrk if not w.startswith("-c")] + ["-c4", f"-d{seconds:g}s"]
+    others = ("postgres", "redis-server")
     for _ in range(3):
         for name, url in (("/healthz", url_health), ("member page", url_page)):
-            before = os.times()
+            before, around = os.times(), _cpu_of(others)
             out = subprocess.run([*wrk, url], capture_output=True, text=True, check=True)
-            after = os.times()
+            after, later = os.times(), _cpu_of(others)
             found = re.search(r"(\d+) requests in", out.stdout)
-            n = int(found.group(1)) if found else 0
-            user = (after.user - before.user) / max(n, 1) * 1e3
-            system = (after.system - before.system) / max(n, 1) * 1e3
+            n = max(int(found.group(1)) if found else 0, 1)
+            user = (after.user - before.user) / n * 1e3
+            system = (after.system - before.system) / n * 1e3
+            client = (
+                after.children_user + after.children_system
+                - before.children_user - before.children_system
+            ) / n * 1e3  # fmt: skip
+            rest = "  ".join(f"{k} {(later[k] - around[k]) / n * 1e3:.2f}" for k in others)
             print(f"{name:12} {n / seconds:7.0f} requests/s  {user + system:6.2f} ms CPU per "
-                  f"request (user {user:.2f}, sys {system:.2f})", flush=True)  # fmt: skip
+                  f"request (user {user:.2f}, sys {system:.2f}); {rest}  wrk {client:.2f}",
+                  flush=True)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

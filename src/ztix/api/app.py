@@ -18,6 +18,7 @@ from ztix.api import bearer, docs, problems, spa
 from ztix.api.deps import limit_by_address
 from ztix.api.hardening import Hardening
 from ztix.api.observe import Observe
+from ztix.api.page_cache import PageCache
 from ztix.api.routes import (
     admin,
     auth,
@@ -99,6 +100,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.page_cache = PageCache(int(settings.server.page_cache_mb * 2**20))
     app.state.dispatcher = dispatcher
     dispatch.install(database.sessionmaker, dispatcher)
     app.state.rate_limits = RateLimits(

@@ -14,8 +14,12 @@ from collections.abc import Sequence
 from fastapi import Response
 
 
-def json_page(items: Sequence[str], *, total: int, limit: int, offset: int) -> Response:
+def json_page(items: Sequence[str], *, total: int, limit: int, offset: int) -> bytes:
     """``Page``'s JSON (``api/schemas/common.Page``: items, total, limit, offset) around
     items that are JSON text already."""
     body = f'{{"items":[{",".join(items)}],"total":{total},"limit":{limit},"offset":{offset}}}'
-    return Response(content=body.encode(), media_type="application/json")
+    return body.encode()
+
+
+def json_response(body: bytes) -> Response:
+    return Response(content=body, media_type="application/json")

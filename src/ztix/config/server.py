@@ -23,6 +23,9 @@ class ServerConfig(Strict):
     # database connection only while on one of them, so the pool is sized from this
     # (Settings.database_pool_size); requests beyond it wait without a thread or connection.
     threads: int = Field(16, ge=1, le=256)
+    # Members' list pages each HTTP worker keeps, with the version of the rows they were
+    # written from, read again on every request (PostgreSQL; api/page_cache.py). 0: none.
+    page_cache_mb: float = Field(8, ge=0, le=1024)
 
 
 class DatabaseConfig(Strict):

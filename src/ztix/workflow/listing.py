@@ -19,9 +19,11 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlalchemy.sql.elements import TextClause
 
 from ztix.db.base import utcnow
 from ztix.db.models import (
@@ -230,6 +232,44 @@ def member_page(
     if None in items:  # a NOT NULL column read NULL (db/json_text._or_null)
         raise RuntimeError("a member page item was written as NULL")
     return items, int(rows[0][1])
+
+
+# What a member's page is written from, each row by its key and its row version: on
+# PostgreSQL every insert or update writes a new version of the row stamped with its
+# transaction's ID (``xmin``), and a change to a request's addresses writes a new version
+# of the request (migration 0012's trigger). The digest covers the page's window of
+# requests and those before it (the member's filter, newest first, up to offset + limit:
+# the index range the page reads), the filter's total, and the networks; so it changes
+# whenever anything the page shows, or which requests it shows, does.
+_VERSION = """SELECT md5(concat(
+  (SELECT count(*) FROM join_requests r WHERE {where}), ';',
+  (SELECT string_agg(concat(n.id, '.', n.xmin), ',' ORDER BY n.id) FROM ix_networks n), ';',
+  string_agg(concat(w.id, '.', w.xmin), ',')))
+FROM (SELECT r.id, r.xmin FROM join_requests r WHERE {where}
+      ORDER BY r.created_at DESC, r.id DESC LIMIT :window) AS w"""
+
+
+@functools.cache
+def _version_query(with_statuses: bool) -> TextClause:
+    where = "r.asn IN :asns" + (" AND r.status IN :statuses" if with_statuses else "")
+    query = text(_VERSION.format(where=where)).bindparams(bindparam("asns", expanding=True))
+    if with_statuses:
+        query = query.bindparams(bindparam("statuses", expanding=True))
+    return query
+
+
+def member_version(db: Session, f: RequestFilter, *, limit: int, offset: int) -> str | None:
+    """A digest of the row versions of everything a member's page is written from (see
+    ``_VERSION``): read before the page, an unchanged digest means the page written then is
+    still the page (``api/page_cache.py``). ``None`` where the database keeps no row
+    versions (SQLite): there every page is read."""
+    connection = db.connection()
+    if connection.dialect.name != "postgresql" or not f.asns_visible:
+        return None
+    params: dict[str, Any] = {"asns": sorted(f.asns_visible), "window": offset + limit}
+    if f.statuses:
+        params["statuses"] = [s.value for s in f.statuses]
+    return str(connection.execute(_version_query(bool(f.statuses)), params).scalar())
 
 
 def _order(sort: SortKey) -> list[Any]:

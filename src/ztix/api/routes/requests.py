@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from ztix.api.deps import (
     Csrf,
@@ -16,6 +16,7 @@ from ztix.api.deps import (
     DbSession,
     SettingsDep,
 )
+from ztix.api.page_cache import PageCache
 from ztix.api.problems import responses
 from ztix.api.schemas.auth import AsnOut
 from ztix.api.schemas.common import Limit, Offset, Page
@@ -26,7 +27,7 @@ from ztix.api.schemas.requests import (
     OnboardingContext,
     member_item_json,
 )
-from ztix.api.serialize import json_page
+from ztix.api.serialize import json_page, json_response
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import listing, policy
 from ztix.workflow import requests as service
@@ -107,6 +108,7 @@ def create_request(
 
 @router.get("/requests", response_model=Page[JoinRequestOut], responses=responses(*AUTH))
 def list_requests(
+    request: Request,
     db: DbSession,
     user: CurrentCaller,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
@@ -117,10 +119,20 @@ def list_requests(
     f = listing.RequestFilter(
         statuses=tuple(status or ()), asns_visible=frozenset(service.user_asns(user))
     )
+    # A page written earlier is answered again while the digest of its rows' versions, read
+    # first, is unchanged (api/page_cache.py; on PostgreSQL).
+    cache: PageCache = request.app.state.page_cache
+    key = (f, limit, offset)
+    version = listing.member_version(db, f, limit=limit, offset=offset) if cache.max_bytes else None
+    if version is not None and (kept := cache.get(key, version)) is not None:
+        return json_response(kept)
     items, total = listing.member_page(db, f, member_item_json, limit=limit, offset=offset)
     # Page[JoinRequestOut]'s JSON (its response_model documents it), each item written by
     # the database (member_item_json; tests/api/test_perf_member_list.py compares them).
-    return json_page(items, total=total, limit=limit, offset=offset)
+    page = json_page(items, total=total, limit=limit, offset=offset)
+    if version is not None:
+        cache.put(key, version, page)
+    return json_response(page)
 
 
 @router.get(

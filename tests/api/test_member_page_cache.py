@@ -1,0 +1,182 @@
+"""A member's list pages kept by the HTTP worker (``api/page_cache.py``): on PostgreSQL a
+page is answered again only while the digest of its rows' versions is unchanged, so every
+kind of change, made by the API or straight in the database (ORM or Core statements, as
+the job workers do), shows on the very next read. On SQLite nothing is kept."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, update
+
+from tests.support.app import NWID, NWID_B, Session
+from ztix.api.page_cache import PageCache
+from ztix.db.base import utcnow
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
+from ztix.db.session import Database
+
+PAGE = "/api/v1/requests"
+
+pytestmark = pytest.mark.both_databases
+
+
+def _cache(member: Session) -> PageCache:
+    cache: PageCache = member.client.app.state.page_cache  # type: ignore[attr-defined]
+    return cache
+
+
+def _read(member: Session, **params: Any) -> Any:
+    """The page as the member gets it, and as it is when read afresh: they must agree."""
+    sent = member.get(PAGE, params=params)
+    assert sent.status_code == 200, sent.text
+    cache = _cache(member)
+    kept, cache.max_bytes = cache.max_bytes, 0  # nothing kept: read from the database
+    try:
+        fresh = member.get(PAGE, params=params)
+    finally:
+        cache.max_bytes = kept
+    assert sent.content == fresh.content
+    return sent.json()
+
+
+def _requests(member: Session, count: int) -> list[str]:
+    made = []
+    for i in range(count):
+        body = {
+            "asn": (213035, 13335)[i % 2],
+            "zt_network_id": (NWID, NWID_B)[i % 2],
+            "node_id": f"abcdef{i:04d}",
+        }
+        response = member.post(PAGE, json=body)
+        assert response.status_code == 201, response.text
+        made.append(response.json()["id"])
+    return made
+
+
+def _change(database: Database, do: Callable[[Any], object]) -> None:
+    with database.session() as db:
+        do(db)
+
+
+def test_every_change_shows_on_the_next_read(
+    member: Session, database: Database, migrated_url: str
+) -> None:
+    made = _requests(member, 4)
+    first = uuid.UUID(made[0])
+    newest = uuid.UUID(made[-1])
+    params = {"limit": 3}
+    before = _read(member, **params)
+    assert _read(member, **params) == before  # unchanged: the same page
+    assert len(_cache(member)) == (1 if migrated_url.startswith("postgresql") else 0)
+
+    def seen(do: Callable[[Any], object], check: Callable[[Any], bool]) -> None:
+        _change(database, do)
+        page = _read(member, **params)
+        assert check(page), page
+
+    def item(page: Any, request_id: uuid.UUID) -> Any:
+        return next(i for i in page["items"] if i["id"] == str(request_id))
+
+    # An ORM change of a listed request.
+    seen(
+        lambda db: setattr(db.get(JoinRequest, newest), "notes", "edited by the ORM"),
+        lambda page: item(page, newest)["notes"] == "edited by the ORM",
+    )
+    # A Core UPDATE, as provisioning writes.
+    seen(
+        lambda db: db.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id == newest)
+            .values(zt_synced_at=utcnow(), zt_authorized=True, zt_provider="local")
+        ),
+        lambda page: item(page, newest)["membership"]["authorized"] is True,
+    )
+
+    # An address given, then taken away.
+    def give(request_id: uuid.UUID, address: str) -> Callable[[Any], None]:
+        def do(db: Any) -> None:
+            request = db.get(JoinRequest, request_id)
+            db.add(
+                AddressAssignment(
+                    network_id=request.network_id,
+                    request_id=request_id,
+                    family=4,
+                    address=address,
+                    asn=request.asn,
+                )
+            )
+
+        return do
+
+    seen(
+        give(newest, "10.0.0.9"),
+        lambda page: item(page, newest)["membership"]["ipv4"] == "10.0.0.9",
+    )
+    seen(
+        lambda db: db.execute(update(AddressAssignment).values(address="10.0.0.10")),
+        lambda page: item(page, newest)["membership"]["ipv4"] == "10.0.0.10",
+    )
+    seen(
+        lambda db: db.execute(delete(AddressAssignment)),
+        lambda page: item(page, newest)["membership"]["ipv4"] is None,
+    )
+    _change(database, give(first, "10.0.0.11"))  # deleted below, its address with it
+    # A network renamed: every item of it shows the new name.
+    seen(
+        lambda db: db.execute(
+            update(IxNetwork).where(IxNetwork.zt_network_id == NWID_B).values(name="Renamed")
+        ),
+        lambda page: item(page, newest)["network_name"] == "Renamed",
+    )
+    # A request the page does not show (past its limit) leaves it: only the total moves.
+    seen(
+        lambda db: db.execute(delete(JoinRequest).where(JoinRequest.id == first)),
+        lambda page: page["total"] == 3 and len(page["items"]) == 3,
+    )
+    # A new request through the API is on top at once.
+    added = _requests(member, 1)[0]
+    page = _read(member, **params)
+    assert page["items"][0]["id"] == added and page["total"] == 4
+
+
+def test_a_status_filter_sees_requests_leave_and_enter_it(
+    member: Session, database: Database
+) -> None:
+    made = _requests(member, 3)
+    assert _read(member, status="pending")["total"] == 3
+    assert member.post(f"{PAGE}/{made[1]}/cancel").status_code == 200
+    pending = _read(member, status="pending")
+    assert pending["total"] == 2
+    assert made[1] not in [i["id"] for i in pending["items"]]
+    assert [i["id"] for i in _read(member, status="cancelled")["items"]] == [made[1]]
+
+
+def test_members_with_other_asns_never_share_a_page(
+    member: Session, login_as: Callable[..., Session]
+) -> None:
+    _requests(member, 2)
+    bob = login_as("bob", asns=(3320,))
+    assert _read(member)["total"] == 2
+    assert _read(bob)["total"] == 0
+    body = {"asn": 3320, "zt_network_id": NWID, "node_id": "fedcba9876"}
+    assert bob.post(PAGE, json=body).status_code == 201
+    assert _read(bob)["total"] == 1
+    assert _read(member)["total"] == 2
+
+
+def test_the_cache_keeps_at_most_its_bytes_least_recently_used_out_first() -> None:
+    cache = PageCache(max_bytes=10)
+    cache.put("a", "v1", b"aaaa")
+    cache.put("b", "v1", b"bbbb")
+    assert cache.get("a", "v1") == b"aaaa"  # now the most recent
+    cache.put("c", "v1", b"cccc")  # 12 bytes: "b" goes
+    assert cache.get("b", "v1") is None
+    assert cache.get("a", "v1") == b"aaaa" and cache.get("c", "v1") == b"cccc"
+    assert cache.get("a", "v2") is None  # another version: not this page
+    cache.put("a", "v2", b"AA")  # replaces, bytes counted once
+    assert cache.get("a", "v2") == b"AA" and len(cache) == 2
+    cache.put("big", "v1", b"x" * 11)  # larger than the whole cache: not kept
+    assert cache.get("big", "v1") is None and len(cache) == 2
