@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, update
 
+from tests.api.test_perf_member_list import make_requests
 from tests.support.app import NWID, NWID_B, Session
 from ztix.api.page_cache import PageCache
 from ztix.db.base import utcnow
@@ -43,17 +44,7 @@ def _read(member: Session, **params: Any) -> Any:
 
 
 def _requests(member: Session, count: int) -> list[str]:
-    made = []
-    for i in range(count):
-        body = {
-            "asn": (213035, 13335)[i % 2],
-            "zt_network_id": (NWID, NWID_B)[i % 2],
-            "node_id": f"abcdef{i:04d}",
-        }
-        response = member.post(PAGE, json=body)
-        assert response.status_code == 201, response.text
-        made.append(response.json()["id"])
-    return made
+    return [r["id"] for r in make_requests(member, count)]
 
 
 def _change(database: Database, do: Callable[[Any], object]) -> None:

@@ -28,7 +28,7 @@ PAGE = "/api/v1/requests"
 pytestmark = pytest.mark.both_databases
 
 
-def _requests(member: Session, count: int) -> list[dict[str, Any]]:
+def make_requests(member: Session, count: int) -> list[dict[str, Any]]:
     made = []
     for i in range(count):
         body = {
@@ -76,7 +76,7 @@ def _fail_and_read_back(database: Database, failed_id: str, synced_id: str) -> N
 def test_pages_carry_the_items_of_the_single_view_and_the_total(
     member: Session, login_as: Callable[..., Session], database: Database
 ) -> None:
-    made = _requests(member, 5)
+    made = make_requests(member, 5)
     _give_addresses(database, made[1]["id"])
     _fail_and_read_back(database, made[2]["id"], made[3]["id"])
     other = login_as("bob", asns=(3320,))  # someone else's request is never in the list
@@ -114,7 +114,7 @@ def test_the_page_is_byte_for_byte_what_the_models_write(
 ) -> None:
     """The JSON the member's list sends is exactly the JSON of Page[JoinRequestOut] built
     with JoinRequestOut.of from the ORM rows (what the route answered before issue 17)."""
-    made = _requests(member, 4)
+    made = make_requests(member, 4)
     _give_addresses(database, made[0]["id"])
     _fail_and_read_back(database, made[1]["id"], made[2]["id"])
     sent = member.get(PAGE, params={"limit": 3, "offset": 1})
@@ -131,7 +131,7 @@ def test_the_page_is_byte_for_byte_what_the_models_write(
 
 
 def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
-    made = _requests(member, 3)
+    made = make_requests(member, 3)
     member.post(f"{PAGE}/{made[0]['id']}/cancel")
     page = member.get(PAGE, params={"status": "cancelled"}).json()
     assert page["total"] == 1
@@ -151,7 +151,7 @@ def test_the_status_filter_counts_what_it_lists(member: Session) -> None:
 def test_a_member_without_asns_has_an_empty_page(
     member: Session, login_as: Callable[..., Session]
 ) -> None:
-    _requests(member, 2)  # someone else's
+    make_requests(member, 2)  # someone else's
     nobody = login_as("erin")
     assert nobody.get(PAGE).json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
 
