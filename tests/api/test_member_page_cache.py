@@ -5,6 +5,8 @@ the job workers do), shows on the very next read. On SQLite nothing is kept."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -171,3 +173,62 @@ def test_the_cache_keeps_at_most_its_bytes_least_recently_used_out_first() -> No
     assert cache.get("a", "v2") == b"AA" and len(cache) == 2
     cache.put("big", "v1", b"x" * 11)  # larger than the whole cache: not kept
     assert cache.get("big", "v1") is None and len(cache) == 2
+
+
+def test_readers_racing_a_writer_never_get_an_older_page(
+    member: Session, database: Database
+) -> None:
+    """Many clients read the page while a writer keeps changing a request: each answer is
+    at least as new as the change committed before it was asked for (the digest is read
+    before the page, so a kept page is never older than its digest)."""
+    (made,) = _requests(member, 1)
+    request_id = uuid.UUID(made)
+    _change(
+        database,
+        lambda db: db.execute(
+            update(JoinRequest).where(JoinRequest.id == request_id).values(notes="v0000")
+        ),
+    )
+    writes = 30
+    done = threading.Event()
+    failures: list[str] = []
+
+    def committed() -> str:
+        with database.read_session() as db:
+            request = db.get(JoinRequest, request_id)
+            assert request is not None
+            return str(request.notes)
+
+    def write() -> None:
+        try:
+            for i in range(1, writes + 1):
+                _change(
+                    database,
+                    lambda db, i=i: db.execute(
+                        update(JoinRequest)
+                        .where(JoinRequest.id == request_id)
+                        .values(notes=f"v{i:04d}")
+                    ),
+                )
+                time.sleep(0.04)  # readers ask again while this change is the newest
+        finally:
+            done.set()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                before = committed()
+                seen = member.get(PAGE).json()["items"][0]["notes"]
+                if seen < before:
+                    failures.append(f"asked after {before!r}, got {seen!r}")
+        except Exception as exc:  # a reader that fails must fail the test
+            failures.append(repr(exc))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    writer = threading.Thread(target=write)
+    for thread in (*readers, writer):
+        thread.start()
+    for thread in (*readers, writer):
+        thread.join(timeout=120)
+    assert failures == []
+    assert member.get(PAGE).json()["items"][0]["notes"] == f"v{writes:04d}"
