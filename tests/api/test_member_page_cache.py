@@ -178,7 +178,7 @@ def test_the_cache_keeps_at_most_its_bytes_least_recently_used_out_first() -> No
 def test_readers_racing_a_writer_never_get_an_older_page(
     member: Session, database: Database
 ) -> None:
-    """Many clients read the page while a writer keeps changing a request: each answer is
+    """Several clients read the page while a writer keeps changing a request: each answer is
     at least as new as the change committed before it was asked for (the digest is read
     before the page, so a kept page is never older than its digest)."""
     (made,) = _requests(member, 1)
