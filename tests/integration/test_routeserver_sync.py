@@ -462,3 +462,44 @@ def test_limits_set_at_approval_reach_the_route_server(
         assert peer.max_prefix_source.startswith("override")
     text = member_section(birds["rs1"].deployed(), "AS213035_abcdef0123") or ""
     assert "import limit 7" in text
+
+
+def test_the_desired_state_is_read_without_holding_the_write_lock(
+    rs_settings: Callable[..., Settings],
+    job_context: Callable[..., JobContext],
+    database: Database,
+    birds: dict[str, Bird],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading every member of a route server (seconds at 2,000 members) happens outside
+    any write transaction: on SQLite a writer (a provisioning job, an approval) gets the
+    write lock at once meanwhile, instead of queueing behind the read until its busy
+    timeout says "database is locked"."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from ztix.workflow import routeserver_desired as desired_state
+
+    ctx = context(job_context, rs_settings())
+    submit(database, ctx.settings)
+    path = make_url(database.url).database
+    original = desired_state.build
+    writers: list[str] = []
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        other = sqlite3.connect(str(path), timeout=0)  # another writer, no busy wait
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            writers.append("got the write lock")
+        except sqlite3.OperationalError as exc:
+            writers.append(str(exc))
+        finally:
+            other.close()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(desired_state, "build", build)
+    outcomes = sync_route_servers(ctx)
+    assert [o.result for o in outcomes] == ["applied", "applied"]
+    assert writers == ["got the write lock", "got the write lock"]

@@ -209,13 +209,16 @@ def _one_pass(round_: _Round, rs: RouteServerConfig, verify: bool) -> ServerOutc
         state = db.get(RouteServerState, rs.name)
         assert state is not None
         state.sync_requested_at = None  # what arrives from now on needs another pass
+    # Read after that mark is committed (a change committed in between is read now and
+    # asks for one more pass too), in a read session: at 2,000 members reading them takes
+    # a second or more, and a write transaction would hold SQLite's write lock (every other
+    # writer queues behind it, up to "database is locked") the whole time.
+    with ctx.database.read_session() as db:
         desired, limits = desired_state.build(
             db, ctx.settings, rs, peeringdb_failed=round_.peeringdb_failed
         )
-    # Rendered outside any transaction: at 2,000 members it is CPU work of a second or more,
-    # and an open write transaction would hold SQLite's write lock (every other writer
-    # queues behind it) the whole time. This round holds the server's lease, so nobody else
-    # writes its state meanwhile.
+    # Rendered outside any transaction, for the same reason: CPU work of a second or more.
+    # This round holds the server's lease, so nobody else writes its state meanwhile.
     try:
         rendered: tuple[dict[str, str], str] | RenderError = deployer.render(rs.name, desired)
     except RenderError as failure:
