@@ -160,21 +160,6 @@ def test_members_with_other_asns_never_share_a_page(
     assert _read(member)["total"] == 2
 
 
-def test_the_cache_keeps_at_most_its_bytes_least_recently_used_out_first() -> None:
-    cache = PageCache(max_bytes=10)
-    cache.put("a", "v1", b"aaaa")
-    cache.put("b", "v1", b"bbbb")
-    assert cache.get("a", "v1") == b"aaaa"  # now the most recent
-    cache.put("c", "v1", b"cccc")  # 12 bytes: "b" goes
-    assert cache.get("b", "v1") is None
-    assert cache.get("a", "v1") == b"aaaa" and cache.get("c", "v1") == b"cccc"
-    assert cache.get("a", "v2") is None  # another version: not this page
-    cache.put("a", "v2", b"AA")  # replaces, bytes counted once
-    assert cache.get("a", "v2") == b"AA" and len(cache) == 2
-    cache.put("big", "v1", b"x" * 11)  # larger than the whole cache: not kept
-    assert cache.get("big", "v1") is None and len(cache) == 2
-
-
 def test_readers_racing_a_writer_never_get_an_older_page(
     member: Session, database: Database
 ) -> None:
