@@ -218,7 +218,7 @@ def current_principal(
 ) -> Principal:
     """The signed-in session, or the API token of an ``Authorization: Bearer`` header (a
     request with one is never taken for its cookie's session). The ORM rows the route asks
-    for (``DatabaseRoute.loads``) are read right after the look-up, on its connection."""
+    for (``DatabaseRoute.loads``) are read right after the look-up, in the request's session."""
     database, settings, limits = _database(request), _settings(request), _limits(request)
     address = client_address(request, settings)
     route = request.scope.get("route")
@@ -283,14 +283,15 @@ def _cookie_session(
     address: str,
     then: Callable[[Caller, LiveSession], None],
 ) -> LiveSession:
-    """The signed-in session (one statement, ``resolve_session``). Its transaction ends
-    here, in this thread. A member's read counts against the session's read limit, a read without a
-    valid session against its address's; admins work through queues and are exempt."""
+    """The signed-in session (one statement, ``resolve_session``, in no transaction). The
+    transaction of the rows ``then`` loads ends here, in this thread. A member's read counts
+    against the session's read limit, a read without a valid session against its
+    address's; admins work through queues and are exempt."""
     reads = request.method not in UNSAFE_METHODS
     try:
         cookie = request.cookies.get(settings.auth.cookie_name)
         session = resolve_session(
-            db,
+            database,
             cookie,
             settings.auth,
             grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
@@ -301,7 +302,8 @@ def _cookie_session(
         if reads:
             limits.read_by_address(address)
         raise
-    db.commit()
+    if db.in_transaction():  # the rows ``then`` loaded stay loaded (not expired)
+        db.commit()
     if reads and not session.caller.is_admin:
         limits.read_by_session(session.token_hash)
     if seen_due(session):

@@ -14,6 +14,7 @@ from ztix.auth.caller import Caller, LiveSession, grants_stale
 from ztix.config import AuthConfig
 from ztix.db.base import utcnow
 from ztix.db.models import User, UserAsn, UserSession
+from ztix.db.session import Database
 from ztix.errors import AppError
 
 
@@ -89,7 +90,7 @@ _SESSION_QUERY = (
 
 
 def resolve_session(
-    db: Session, token: str | None, config: AuthConfig, *, grants_max_age_hours: float
+    database: Database, token: str | None, config: AuthConfig, *, grants_max_age_hours: float
 ) -> LiveSession:
     """The live session for a cookie token, or ``not_authenticated`` / ``session_expired``
     / ``account_disabled``; one statement (``_SESSION_QUERY``).
@@ -100,8 +101,8 @@ def resolve_session(
     if not token:
         raise AppError("not_authenticated")
     hashed = token_hash(token)
-    # On the session's connection, without the ORM's statement handling: plain columns.
-    rows = db.connection().execute(_SESSION_QUERY, {"token_hash": hashed}).all()
+    # Plain columns, without the ORM or a transaction: every request reads this.
+    rows = database.fetch(_SESSION_QUERY, {"token_hash": hashed})
     if not rows or rows[0].revoked_at is not None:
         raise AppError("not_authenticated")
     row = rows[0]

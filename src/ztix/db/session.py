@@ -6,7 +6,8 @@ BEGIN (``BEGIN IMMEDIATE``), so writers queue on ``busy_timeout``. :meth:`Databa
 and :attr:`Database.read_sessionmaker` only read: on SQLite a plain (deferred) BEGIN, which
 under WAL never waits for a writer nor makes one wait; on PostgreSQL no transaction at all
 (autocommit: each statement its own snapshot, as under READ COMMITTED anyway); a flush of any
-change is refused.
+change is refused. :meth:`Database.fetch` runs one read statement with the least work (the
+hot look-ups of every request).
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ from __future__ import annotations
 import logging
 import select
 import time
+from collections import namedtuple
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Engine, Executable, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy import Engine, Executable, SelectBase, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
@@ -67,6 +69,25 @@ def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _pg_autocommit(dbapi_connection: Any, _record: Any) -> None:
+    # A PostgreSQL connection rests in autocommit: a statement of a read session or of
+    # Database.fetch is its own snapshot, with no BEGIN and COMMIT around it. A writing
+    # transaction turns it off (_pg_begin; psycopg then sends BEGIN before the first
+    # statement, as in its default mode) and the pool turns it on again at check-in, after
+    # its reset has ended any transaction left open.
+    dbapi_connection.autocommit = True
+
+
+def _pg_begin(conn: Any) -> None:
+    if not conn.get_execution_options().get(READ_ONLY):
+        conn.connection.dbapi_connection.autocommit = False
+
+
+def _pg_checked_in(dbapi_connection: Any, _record: Any) -> None:
+    if dbapi_connection is not None and not dbapi_connection.closed:
+        dbapi_connection.autocommit = True
+
+
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("a read-only session cannot write; use Database.session()")
@@ -90,6 +111,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # hide_parameters: a failed statement's error (logged, and shown by /readyz) must not
     # carry the values it was binding: session token digests, CSRF tokens, PKCE verifiers.
     engine = create_engine(url, hide_parameters=True, connect_args=connect_args, **kwargs)
+    event.listen(engine, "connect", _pg_autocommit)
+    event.listen(engine, "begin", _pg_begin)
+    event.listen(engine, "checkin", _pg_checked_in)
     LivenessCheck(engine).listen()
     return engine
 
@@ -156,24 +180,39 @@ class Database:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
-        # The same pool; its connections carry READ_ONLY.
+        # The same pool; its connections carry READ_ONLY. On PostgreSQL they stay in
+        # autocommit (_pg_begin): under READ COMMITTED (PostgreSQL's default, and ZT-IX's)
+        # every statement of a transaction already reads its own snapshot, so a transaction
+        # around reads adds nothing but two round trips (``BEGIN``, ``COMMIT``): a member's
+        # page paid four of them (issue 17). A read session never writes (``_refuse_writes``).
+        # On SQLite a read transaction is a WAL snapshot across statements, worth keeping.
         self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(
-            self._reading_engine(), expire_on_commit=False, info={READ_ONLY: True}
+            self.read_engine, expire_on_commit=False, info={READ_ONLY: True}
         )
         event.listen(self.read_sessionmaker, "before_flush", _refuse_writes)
+        self._raw: dict[Any, _RawStatement] = {}
 
-    def _reading_engine(self) -> Engine:
-        """What read sessions run on. On PostgreSQL, autocommit: under READ COMMITTED
-        (PostgreSQL's default, and ZT-IX's) every statement of a transaction already reads
-        its own snapshot, so a transaction around reads adds nothing but two round trips
-        (``BEGIN``, ``COMMIT``) per session: a member's page paid four of them (issue 17).
-        A read session never writes (``_refuse_writes``). On SQLite a read transaction is a
-        WAL snapshot across statements, worth keeping."""
-        if is_sqlite(self.url):
-            return self.read_engine
-        return self.engine.execution_options(**{READ_ONLY: True}, isolation_level="AUTOCOMMIT")
+    def fetch(self, statement: SelectBase, params: dict[str, Any]) -> list[Any]:
+        """The rows of one read statement, with attribute access by column name and the
+        columns' types applied, as ``Connection.execute(...).all()`` gives them; in no
+        transaction, on a connection of the pool that goes back at once.
+
+        For the statements every request runs (the session look-up, the member page's
+        digest), SQLAlchemy's execution layer cost as much as PostgreSQL did (issue 17, P4).
+        On PostgreSQL the statement is compiled once and sent by psycopg itself on a pooled
+        connection (in autocommit: :func:`_pg_autocommit`); driver errors come out as
+        SQLAlchemy's (``OperationalError`` answers 503), and a connection found dead is
+        dropped from the pool. Its parameters must need no conversion (strings, numbers,
+        lists: checked when it is compiled). On SQLite it is a plain Core read."""
+        if self.engine.dialect.name == "sqlite":
+            with self.read_engine.connect() as conn:
+                return list(conn.execute(cast(Executable, statement), params).all())
+        raw = self._raw.get(statement)
+        if raw is None:
+            raw = self._raw[statement] = _RawStatement(statement, self.engine.dialect)
+        return raw.run(self.engine, params)
 
     @classmethod
     def for_api(cls, settings: Settings) -> Database:
@@ -199,6 +238,64 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _RawStatement:
+    """A read statement compiled for PostgreSQL once, with its result columns' converters
+    and a row class naming them (:meth:`Database.fetch`)."""
+
+    def __init__(self, statement: SelectBase, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        for bind in compiled.binds.values():
+            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                raise TypeError(f"fetch: parameter {bind.key!r} needs conversion; use a session")
+        self.sql = compiled.string
+        columns = list(statement.selected_columns)
+        self.row: Any = namedtuple("Row", [c.key for c in columns], rename=True)  # type: ignore[misc]
+        self.converters = [
+            c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
+        ]
+        self.dialect = dialect
+
+    def run(self, engine: Engine, params: dict[str, Any]) -> list[Any]:
+        error = self.dialect.loaded_dbapi.Error
+        try:
+            connection = engine.raw_connection()
+        except error as exc:  # the pool connects anew and the server refuses
+            raise self._wrapped(exc, params, invalidated=False) from exc
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.sql, params)
+                rows = cursor.fetchall()
+            except error as exc:
+                if self.dialect.is_disconnect(exc, connection.dbapi_connection, cursor):
+                    connection.invalidate(exc)
+                raise self._wrapped(exc, params, invalidated=not connection.is_valid) from exc
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+        converters = self.converters
+        make = self.row._make
+        if not any(converters):
+            return [make(r) for r in rows]
+        return [
+            make(v if f is None else f(v) for f, v in zip(converters, r, strict=True)) for r in rows
+        ]
+
+    def _wrapped(self, exc: Exception, params: dict[str, Any], *, invalidated: bool) -> Exception:
+        """The driver's error as SQLAlchemy raises it (``OperationalError`` and the rest)."""
+        error = self.dialect.loaded_dbapi.Error
+        return DBAPIError.instance(
+            self.sql,
+            params,
+            exc,
+            error,
+            hide_parameters=True,
+            connection_invalidated=invalidated,
+            dialect=self.dialect,
+        )
 
 
 def rows_for_scrape(database: Database, what: str, statement: Executable) -> Sequence[Any] | None:

@@ -15,7 +15,10 @@ from sqlalchemy import (
     Integer,
     ScalarSelect,
     Select,
+    String,
+    TextualSelect,
     bindparam,
+    column,
     func,
     literal_column,
     select,
@@ -23,7 +26,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
-from sqlalchemy.sql.elements import TextClause
 
 from ztix.db.base import utcnow
 from ztix.db.models import (
@@ -33,6 +35,7 @@ from ztix.db.models import (
     RequestPolicyReason,
     RequestStatusCount,
 )
+from ztix.db.session import Database
 from ztix.domain.policy import Reason
 from ztix.domain.requests import RequestStatus
 
@@ -244,32 +247,30 @@ def member_page(
 _VERSION = """SELECT md5(concat(
   (SELECT count(*) FROM join_requests r WHERE {where}), ';',
   (SELECT string_agg(concat(n.id, '.', n.xmin), ',' ORDER BY n.id) FROM ix_networks n), ';',
-  string_agg(concat(w.id, '.', w.xmin), ',')))
+  string_agg(concat(w.id, '.', w.xmin), ','))) AS digest
 FROM (SELECT r.id, r.xmin FROM join_requests r WHERE {where}
       ORDER BY r.created_at DESC, r.id DESC LIMIT :window) AS w"""
 
 
 @functools.cache
-def _version_query(with_statuses: bool) -> TextClause:
-    where = "r.asn IN :asns" + (" AND r.status IN :statuses" if with_statuses else "")
-    query = text(_VERSION.format(where=where)).bindparams(bindparam("asns", expanding=True))
-    if with_statuses:
-        query = query.bindparams(bindparam("statuses", expanding=True))
-    return query
+def _version_query(with_statuses: bool) -> TextualSelect:
+    # Arrays, not expanded IN lists: one statement text whatever the number of ASNs
+    # (Database.fetch compiles it once).
+    where = "r.asn = ANY(:asns)" + (" AND r.status = ANY(:statuses)" if with_statuses else "")
+    return text(_VERSION.format(where=where)).columns(column("digest", String))
 
 
-def member_version(db: Session, f: RequestFilter, *, limit: int, offset: int) -> str | None:
+def member_version(database: Database, f: RequestFilter, *, limit: int, offset: int) -> str | None:
     """A digest of the row versions of everything a member's page is written from (see
     ``_VERSION``): read before the page, an unchanged digest means the page written then is
     still the page (``api/page_cache.py``). ``None`` where the database keeps no row
     versions (SQLite): there every page is read."""
-    connection = db.connection()
-    if connection.dialect.name != "postgresql" or not f.asns_visible:
+    if database.engine.dialect.name != "postgresql" or not f.asns_visible:
         return None
     params: dict[str, Any] = {"asns": sorted(f.asns_visible), "window": offset + limit}
     if f.statuses:
         params["statuses"] = [s.value for s in f.statuses]
-    return str(connection.execute(_version_query(bool(f.statuses)), params).scalar())
+    return str(database.fetch(_version_query(bool(f.statuses)), params)[0].digest)
 
 
 def _order(sort: SortKey) -> list[Any]:

@@ -240,13 +240,12 @@ def _sees_details(request: Request) -> bool:
         return False
     database: Database = request.app.state.database
     try:
-        with database.read_session() as db:  # read only: nothing is committed
-            return resolve_session(
-                db,
-                token,
-                settings.auth,
-                grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
-            ).caller.is_admin
+        return resolve_session(
+            database,
+            token,
+            settings.auth,
+            grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
+        ).caller.is_admin
     except (AppError, SQLAlchemyError):
         return False  # no session, or no database to ask: an anonymous caller
 

@@ -28,6 +28,7 @@ from ztix.api.schemas.requests import (
     member_item_json,
 )
 from ztix.api.serialize import json_page, json_response
+from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import listing, policy
 from ztix.workflow import requests as service
@@ -123,7 +124,10 @@ def list_requests(
     # first, is unchanged (api/page_cache.py; on PostgreSQL).
     cache: PageCache = request.app.state.page_cache
     key = (f, limit, offset)
-    version = listing.member_version(db, f, limit=limit, offset=offset) if cache.max_bytes else None
+    database: Database = request.app.state.database
+    version = (
+        listing.member_version(database, f, limit=limit, offset=offset) if cache.max_bytes else None
+    )
     if version is not None and (kept := cache.get(key, version)) is not None:
         return json_response(kept)
     items, total = listing.member_page(db, f, member_item_json, limit=limit, offset=offset)
