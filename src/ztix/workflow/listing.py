@@ -16,7 +16,6 @@ from sqlalchemy import (
     ScalarSelect,
     Select,
     String,
-    TextualSelect,
     bindparam,
     column,
     func,
@@ -237,27 +236,18 @@ def member_page(
     return items, int(rows[0][1])
 
 
-# What a member's page is written from, each row by its key and its row version: on
-# PostgreSQL every insert or update writes a new version of the row stamped with its
-# transaction's ID (``xmin``), and a change to a request's addresses writes a new version
-# of the request (migration 0012's trigger). The digest covers the page's window of
-# requests and those before it (the member's filter, newest first, up to offset + limit:
-# the index range the page reads), the filter's total, and the networks; so it changes
-# whenever anything the page shows, or which requests it shows, does.
-_VERSION = """SELECT md5(concat(
-  (SELECT count(*) FROM join_requests r WHERE {where}), ';',
-  (SELECT string_agg(concat(n.id, '.', n.xmin), ',' ORDER BY n.id) FROM ix_networks n), ';',
-  string_agg(concat(w.id, '.', w.xmin), ','))) AS digest
-FROM (SELECT r.id, r.xmin FROM join_requests r WHERE {where}
-      ORDER BY r.created_at DESC, r.id DESC LIMIT :window) AS w"""
-
-
-@functools.cache
-def _version_query(with_statuses: bool) -> TextualSelect:
-    # Arrays, not expanded IN lists: one statement text whatever the number of ASNs
-    # (Database.fetch compiles it once).
-    where = "r.asn = ANY(:asns)" + (" AND r.status = ANY(:statuses)" if with_statuses else "")
-    return text(_VERSION.format(where=where)).columns(column("digest", String))
+# The digest of what a member's page is written from (migration 0013's function
+# ``ztix_member_page_version``, where the statement is): every request in the page's window
+# and before it by its key and its row version (``xmin``: PostgreSQL stamps every insert
+# and update of a row with its transaction; an address change updates its request:
+# migration 0012), the filter's total, and the networks' row versions; so it changes
+# whenever anything the page shows, or which requests it shows, does. Its plan is made
+# once per connection (inside the function: a plain statement was planned anew on every
+# request).
+_VERSION = text(
+    "SELECT ztix_member_page_version(CAST(:asns AS bigint[]), CAST(:statuses AS text[]), "
+    ":window) AS digest"
+).columns(column("digest", String))
 
 
 def member_version(database: Database, f: RequestFilter, *, limit: int, offset: int) -> str | None:
@@ -267,10 +257,12 @@ def member_version(database: Database, f: RequestFilter, *, limit: int, offset: 
     versions (SQLite): there every page is read."""
     if database.engine.dialect.name != "postgresql" or not f.asns_visible:
         return None
-    params: dict[str, Any] = {"asns": sorted(f.asns_visible), "window": offset + limit}
-    if f.statuses:
-        params["statuses"] = [s.value for s in f.statuses]
-    return str(database.fetch(_version_query(bool(f.statuses)), params)[0].digest)
+    params = {
+        "asns": sorted(f.asns_visible),
+        "statuses": [s.value for s in f.statuses] if f.statuses else None,
+        "window": offset + limit,
+    }
+    return str(database.fetch(_VERSION, params)[0].digest)
 
 
 def _order(sort: SortKey) -> list[Any]:
