@@ -503,3 +503,69 @@ def test_the_desired_state_is_read_without_holding_the_write_lock(
     outcomes = sync_route_servers(ctx)
     assert [o.result for o in outcomes] == ["applied", "applied"]
     assert writers == ["got the write lock", "got the write lock"]
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("ready", [2, 7])
+def test_activation_asks_about_the_peers_once_whatever_the_number_waiting(
+    rs_settings: Callable[..., Settings], database: Database, ready: int
+) -> None:
+    """After an apply, the requests that every route server of their network now runs
+    become active. Which those are is one question to the database (per network), not one
+    per waiting request: at 2,000 members the questions were asked inside the sync's write
+    transaction, and on SQLite provisioning jobs queued behind it until "database is
+    locked". A request applied on one server only, or still leased by its job, waits."""
+    from datetime import timedelta
+
+    from sqlalchemy import event, update
+
+    from ztix.db.base import utcnow
+    from ztix.db.models import JoinRequest
+    from ztix.domain.requests import RequestStatus
+    from ztix.workflow.routeservers import activate_ready
+
+    settings = rs_settings()
+    ids = [submit(database, settings, node=f"abcdef{i:04x}") for i in range(ready + 2)]
+    half, leased, *rest = ids
+    now = utcnow()
+    with database.session() as db:
+        db.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id.in_(ids))
+            .values(status=RequestStatus.PROVISIONING.value, zt_authorized=True)
+        )
+        db.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id == leased)
+            .values(lease_owner="a job", lease_expires_at=now + timedelta(minutes=5))
+        )
+        for request_id in ids:
+            for server in ("rs1", "rs2"):
+                db.add(
+                    RouteServerPeer(
+                        server=server,
+                        request_id=request_id,
+                        asn=213035,
+                        max_prefix_ipv4=100,
+                        max_prefix_ipv6=100,
+                        max_prefix_source="default",
+                        applied=not (request_id == half and server == "rs2"),
+                        applied_at=now,
+                    )
+                )
+    asked: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().lower().startswith("select") and "route_server_peers" in statement:
+            asked.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    try:
+        with database.session() as db:
+            assert activate_ready(db, settings) == ready
+    finally:
+        event.remove(database.engine, "before_cursor_execute", record)
+    assert len(asked) == 1
+    assert {load(database, i).status for i in rest} == {"active"}
+    assert load(database, half).status == "provisioning"
+    assert load(database, leased).status == "provisioning"

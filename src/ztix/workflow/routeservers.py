@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ztix import observability
 from ztix.config import RouteServerConfig, Settings
 from ztix.db.base import utcnow
-from ztix.db.models import JoinRequest, RouteServerPeer, RouteServerState
+from ztix.db.models import IxNetwork, JoinRequest, RouteServerPeer, RouteServerState
 from ztix.db.session import Database
 from ztix.domain.requests import RequestStatus
 from ztix.domain.routeserver import DesiredConfig
@@ -374,36 +374,51 @@ def gate_for(settings: Settings) -> Callable[[Session, JoinRequest], bool]:
 
 
 def activate_ready(db: Session, settings: Settings) -> int:
-    """Move to active every authorized, provisioning request whose peer every server runs."""
-    waiting = db.scalars(
-        select(JoinRequest).where(
-            JoinRequest.status == S.PROVISIONING.value, JoinRequest.zt_authorized.is_(True)
+    """Move to active every authorized, provisioning request whose peer every server of its
+    network runs, and whose provisioning job holds no lease on it (a running job looks
+    itself). One question per network: after an apply at 2,000 members, one per waiting
+    request held the sync's write transaction (on SQLite, the write lock) for seconds."""
+    now = utcnow()
+    ready: list[JoinRequest] = []
+    for network_id, zt_network_id in db.execute(select(IxNetwork.id, IxNetwork.zt_network_id)):
+        servers = _servers_for(settings, zt_network_id)
+        query = select(JoinRequest).where(
+            JoinRequest.network_id == network_id,
+            JoinRequest.status == S.PROVISIONING.value,
+            JoinRequest.zt_authorized.is_(True),
+            or_(
+                JoinRequest.lease_owner.is_(None),
+                JoinRequest.lease_expires_at.is_(None),
+                JoinRequest.lease_expires_at <= now,
+            ),
         )
-    ).all()
-    done = 0
-    for request in waiting:
-        if (
-            request.lease_owner is not None
-            and request.lease_expires_at
-            and request.lease_expires_at > utcnow()
-        ):
-            continue  # its provisioning job is still running; it will look itself
-        if peer_applied_everywhere(db, settings, request):
-            request.next_attempt_at = None
-            transition(
-                db,
-                request,
-                S.ACTIVE,
-                SYNC,
-                "provisioning.succeeded",
-                {
-                    "route_servers": _servers_for(settings, request.network.zt_network_id),
-                    "ipv4": request.address(4),
-                    "ipv6": request.address(6),
-                },
+        if servers:  # (server, request_id) is the key: one row per server at most
+            applied = (
+                select(func.count())
+                .where(
+                    RouteServerPeer.request_id == JoinRequest.id,
+                    RouteServerPeer.server.in_(servers),
+                    RouteServerPeer.applied.is_(True),
+                )
+                .scalar_subquery()
             )
-            done += 1
-    return done
+            query = query.where(applied == len(servers))
+        ready += db.scalars(query.order_by(JoinRequest.created_at, JoinRequest.id)).all()
+    for request in ready:
+        request.next_attempt_at = None
+        transition(
+            db,
+            request,
+            S.ACTIVE,
+            SYNC,
+            "provisioning.succeeded",
+            {
+                "route_servers": _servers_for(settings, request.network.zt_network_id),
+                "ipv4": request.address(4),
+                "ipv6": request.address(6),
+            },
+        )
+    return len(ready)
 
 
 def _fail_waiting(
