@@ -205,7 +205,9 @@ class Database:
         connection (in autocommit: :func:`_pg_autocommit`); driver errors come out as
         SQLAlchemy's (``OperationalError`` answers 503), and a connection found dead is
         dropped from the pool. Its parameters must need no conversion (strings, numbers,
-        lists: checked when it is compiled). On SQLite it is a plain Core read."""
+        lists: checked when it is compiled). Each statement is compiled once and kept, so
+        it is built once too (a module constant), not per call. On SQLite it is a plain
+        Core read."""
         if self.engine.dialect.name == "sqlite":
             with self.read_engine.connect() as conn:
                 return list(conn.execute(cast(Executable, statement), params).all())
