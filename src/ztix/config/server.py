@@ -22,10 +22,7 @@ class ServerConfig(Strict):
     # Threads per HTTP worker process that run handlers and dependencies. A request holds a
     # database connection only while on one of them, so the pool is sized from this
     # (Settings.database_pool_size); requests beyond it wait without a thread or connection.
-    # 8, not 16: the handlers are Python holding one GIL per process, and more threads
-    # only contend for it (the member page cost 10-20 % more API CPU at 16 than at 8 under
-    # load; the burst of writes is served as well at 8: docs/performance.md).
-    threads: int = Field(8, ge=1, le=256)
+    threads: int = Field(16, ge=1, le=256)
     # Members' list pages each HTTP worker keeps, with the version of the rows they were
     # written from, read again on every request (PostgreSQL; api/page_cache.py). 0: none.
     page_cache_mb: float = Field(8, ge=0, le=1024)
