@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from tests.support.app import (
@@ -217,6 +217,25 @@ def test_a_read_session_refuses_to_write(database: Database) -> None:
     with pytest.raises(RuntimeError, match="read-only"), database.read_session() as db:
         db.add(UserSession(token_hash="x", user_id=1, csrf_token="y", method="local"))
         db.flush()
+
+
+def test_a_writing_session_is_one_transaction_and_a_read_is_none(database: Database) -> None:
+    """On PostgreSQL a pooled connection rests in autocommit (``db/session.py``): a writing
+    session must still be one transaction, all or nothing, and leave no transaction open
+    behind it; a read session and ``Database.fetch`` run in none."""
+    from ztix.db.models import User
+
+    with pytest.raises(RuntimeError, match="after the first write"), database.session() as db:
+        db.add(User(username="first"))
+        db.flush()
+        raise RuntimeError("after the first write")
+    with database.read_session() as db:
+        assert db.scalars(select(User.username)).all() == []
+        connection = db.connection().connection.dbapi_connection
+        if database.engine.dialect.name == "postgresql":
+            assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    users = database.fetch(select(User.username), {})
+    assert users == []
 
 
 @pytest.mark.parametrize(

@@ -258,9 +258,10 @@ class _RawStatement:
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
         self.dialect = dialect
+        self.error: Any = dialect.loaded_dbapi.Error  # the driver's DB-API Error class
 
     def run(self, engine: Engine, params: dict[str, Any]) -> list[Any]:
-        error = self.dialect.loaded_dbapi.Error
+        error = self.error
         try:
             connection = engine.raw_connection()
         except error as exc:  # the pool connects anew and the server refuses
@@ -288,12 +289,11 @@ class _RawStatement:
 
     def _wrapped(self, exc: Exception, params: dict[str, Any], *, invalidated: bool) -> Exception:
         """The driver's error as SQLAlchemy raises it (``OperationalError`` and the rest)."""
-        error = self.dialect.loaded_dbapi.Error
         return DBAPIError.instance(
             self.sql,
             params,
             exc,
-            error,
+            self.error,
             hide_parameters=True,
             connection_invalidated=invalidated,
             dialect=self.dialect,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -344,20 +344,29 @@ def _servers_for(settings: Settings, zt_network_id: str) -> list[str]:
     return [rs.name for rs in settings.route_servers_of(zt_network_id)]
 
 
+def _applied_on_all(servers: list[str]) -> ColumnElement[bool]:
+    """A request's peer is applied on every one of ``servers`` ((server, request_id) is the
+    key: one row per server at most)."""
+    applied = (
+        select(func.count())
+        .where(
+            RouteServerPeer.request_id == JoinRequest.id,
+            RouteServerPeer.server.in_(servers),
+            RouteServerPeer.applied.is_(True),
+        )
+        .scalar_subquery()
+    )
+    return applied == len(servers)
+
+
 def peer_applied_everywhere(db: Session, settings: Settings, request: JoinRequest) -> bool:
     servers = _servers_for(settings, request.network.zt_network_id)
     if not servers:
         return True
-    applied = set(
-        db.scalars(
-            select(RouteServerPeer.server).where(
-                RouteServerPeer.request_id == request.id,
-                RouteServerPeer.server.in_(servers),
-                RouteServerPeer.applied.is_(True),
-            )
-        )
+    found = db.scalar(
+        select(JoinRequest.id).where(JoinRequest.id == request.id, _applied_on_all(servers))
     )
-    return applied == set(servers)
+    return found is not None
 
 
 def gate_for(settings: Settings) -> Callable[[Session, JoinRequest], bool]:
@@ -379,7 +388,7 @@ def activate_ready(db: Session, settings: Settings) -> int:
     itself). One question per network: after an apply at 2,000 members, one per waiting
     request held the sync's write transaction (on SQLite, the write lock) for seconds."""
     now = utcnow()
-    ready: list[JoinRequest] = []
+    ready: list[tuple[JoinRequest, list[str]]] = []
     for network_id, zt_network_id in db.execute(select(IxNetwork.id, IxNetwork.zt_network_id)):
         servers = _servers_for(settings, zt_network_id)
         query = select(JoinRequest).where(
@@ -392,19 +401,11 @@ def activate_ready(db: Session, settings: Settings) -> int:
                 JoinRequest.lease_expires_at <= now,
             ),
         )
-        if servers:  # (server, request_id) is the key: one row per server at most
-            applied = (
-                select(func.count())
-                .where(
-                    RouteServerPeer.request_id == JoinRequest.id,
-                    RouteServerPeer.server.in_(servers),
-                    RouteServerPeer.applied.is_(True),
-                )
-                .scalar_subquery()
-            )
-            query = query.where(applied == len(servers))
-        ready += db.scalars(query.order_by(JoinRequest.created_at, JoinRequest.id)).all()
-    for request in ready:
+        if servers:
+            query = query.where(_applied_on_all(servers))
+        found = db.scalars(query.order_by(JoinRequest.created_at, JoinRequest.id)).all()
+        ready += [(request, servers) for request in found]
+    for request, servers in ready:
         request.next_attempt_at = None
         transition(
             db,
@@ -412,11 +413,7 @@ def activate_ready(db: Session, settings: Settings) -> int:
             S.ACTIVE,
             SYNC,
             "provisioning.succeeded",
-            {
-                "route_servers": _servers_for(settings, request.network.zt_network_id),
-                "ipv4": request.address(4),
-                "ipv6": request.address(6),
-            },
+            {"route_servers": servers, "ipv4": request.address(4), "ipv6": request.address(6)},
         )
     return len(ready)
 
