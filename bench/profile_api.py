@@ -49,6 +49,8 @@ def top(raw: Path, count: int) -> str:
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
+        if not n.isdigit():  # py-spy's lines without a count (idle samples)
+            continue
         frames = [SITE_PACKAGES.sub("(", f) for f in stack.split(";")]
         total += int(n)
         own[frames[-1]] += int(n)

@@ -9,17 +9,23 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from tests.api.test_perf_member_list import make_requests
 from tests.support.app import NWID, NWID_B, Session
 from ztix.api.page_cache import PageCache
+from ztix.auth import sessions
+from ztix.auth.sessions import CompanionValue
 from ztix.db.base import utcnow
-from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest
+from ztix.db.models import AddressAssignment, IxNetwork, JoinRequest, UserAsn, UserSession
 from ztix.db.session import Database
+from ztix.domain.requests import RequestStatus
+from ztix.workflow import listing, users
 
 PAGE = "/api/v1/requests"
 
@@ -217,3 +223,105 @@ def test_readers_racing_a_writer_never_get_an_older_page(
         thread.join(timeout=120)
     assert failures == []
     assert member.get(PAGE).json()["items"][0]["notes"] == f"v{writes:04d}"
+
+
+def test_an_asn_gained_or_lost_shows_on_the_next_read(
+    member: Session, login_as: Callable[..., Session], database: Database
+) -> None:
+    """The digest the session look-up reads is for the ASNs it reads in the same statement:
+    an ASN the member gains or loses between two reads changes the page at once."""
+    bob = login_as("bob", asns=(3320,))
+    body = {"asn": 3320, "zt_network_id": NWID, "node_id": "fedcba9876"}
+    assert bob.post(PAGE, json=body).status_code == 201
+    _requests(member, 2)
+    assert _read(member)["total"] == 2
+    with database.session() as db:
+        alice = users.get_user_by_username(db, "alice")
+        assert alice is not None
+        db.add(UserAsn(user_id=alice.id, asn=3320, source="local"))
+    page = _read(member)
+    assert page["total"] == 3 and 3320 in [i["asn"] for i in page["items"]]
+    _change(database, lambda db: db.execute(delete(UserAsn).where(UserAsn.asn == 3320)))
+    assert _read(member)["total"] == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("limit=0", 422, "validation_failed"),
+        ("limit=abc", 422, "validation_failed"),
+        ("limit=201", 422, "validation_failed"),
+        ("offset=-1", 422, "validation_failed"),
+        ("status=bogus", 422, "validation_failed"),
+        ("limit=1&limit=2", 200, None),
+        ("offset=2147483647&limit=200", 200, None),
+        ("status=pending&status=cancelled&limit=007", 200, None),
+    ],
+)
+def test_a_query_the_look_up_cannot_read_ahead_is_still_answered_right(
+    member: Session, query: str, status: int, code: str | None
+) -> None:
+    """The look-up reads the digest for the query as it reads it; the handler uses that only
+    for the statuses and window it validated: a query refused, repeated or at its bounds is
+    answered as it would be without the look-up's help (422 with its code, or the page)."""
+    made = _requests(member, 3)
+    assert member.post(f"{PAGE}/{made[0]}/cancel").status_code == 200
+    for _ in range(2):  # written, then kept
+        response = member.get(f"{PAGE}?{query}")
+        assert response.status_code == status, response.text
+        if code is not None:
+            assert response.json()["code"] == code
+    if status == 200:
+        assert response.json() == _read(member, **parse_qs(query))
+
+
+@pytest.mark.parametrize("migrated_url", ["postgresql"], indirect=True)  # no digest on SQLite
+def test_the_look_up_reads_the_digest_once_whatever_the_number_of_asns(
+    member: Session, database: Database
+) -> None:
+    """The digest rides on the session look-up's statement as an uncorrelated subquery:
+    PostgreSQL runs it once per look-up (an InitPlan), not once per ASN row of the join."""
+    companion = listing.member_version_companion(database, (), limit=50, offset=0)
+    assert companion is not None
+    with database.engine.connect() as conn:
+        token = conn.scalar(select(UserSession.token_hash).limit(1))
+        sql = sessions._lookup_with(companion).compile(dialect=database.engine.dialect)
+        plan = "\n".join(
+            conn.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, COSTS OFF) {sql}",
+                {**companion.params, "token_hash": token},
+            ).scalars()
+        )
+    assert "InitPlan" in plan and "SubPlan" not in plan, plan
+    statement, params = sessions._lookup_with(companion), {**companion.params, "token_hash": token}
+    rows = database.fetch(statement, params)
+    assert len(rows) == 2 and rows[0].companion == rows[1].companion  # alice's two ASNs
+
+
+def test_a_digest_read_for_another_window_is_read_again(
+    member: Session, database: Database
+) -> None:
+    """``member_version`` takes the look-up's digest only when it was read for the same
+    statuses and window; anything else is read afresh."""
+    _requests(member, 2)
+    f = listing.RequestFilter(asns_visible=frozenset({213035, 13335}))
+    fresh = listing.member_version(database, f, limit=50, offset=0)
+    companion = listing.member_version_companion(database, (), limit=50, offset=0)
+    if database.engine.dialect.name != "postgresql":
+        assert fresh is None and companion is None
+        return
+    assert companion is not None
+    same = CompanionValue(companion, "from the look-up")
+    assert listing.member_version(database, f, limit=50, offset=0, known=same) == (
+        "from the look-up"
+    )
+    assert listing.member_version(database, f, limit=10, offset=0, known=same) != (
+        "from the look-up"
+    )
+    assert listing.member_version(database, f, limit=40, offset=10, known=same) == (
+        "from the look-up"  # the same window: offset + limit rows
+    )
+    other = replace(f, statuses=(RequestStatus.PENDING,))
+    assert listing.member_version(database, other, limit=50, offset=0, known=same) != (
+        "from the look-up"
+    )

@@ -21,7 +21,7 @@ from ztix.api import bearer
 from ztix.auth import api_tokens
 from ztix.auth.caller import Caller, LiveSession, LiveToken
 from ztix.auth.ratelimit import RateLimits
-from ztix.auth.sessions import check_csrf, record_seen, resolve_session, seen_due
+from ztix.auth.sessions import Companion, check_csrf, record_seen, resolve_session, seen_due
 from ztix.config import Settings
 from ztix.db.models import TOKEN_SCOPE, User, UserSession
 from ztix.db.session import READ_ONLY, Database
@@ -288,6 +288,7 @@ def _cookie_session(
     against the session's read limit, a read without a valid session against its
     address's; admins work through queues and are exempt."""
     reads = request.method not in UNSAFE_METHODS
+    companion = getattr(request.scope.get("route"), "companion", None)
     try:
         cookie = request.cookies.get(settings.auth.cookie_name)
         session = resolve_session(
@@ -295,6 +296,7 @@ def _cookie_session(
             cookie,
             settings.auth,
             grants_max_age_hours=settings.peeringdb.recheck_max_age_hours,
+            companion=None if companion is None else companion(request),
         )
         then(session.caller, session)
     except AppError:
@@ -324,14 +326,36 @@ async def current_session(principal: CurrentPrincipal) -> UserSession:
 CurrentSession = Annotated[UserSession, Depends(current_session)]
 
 
+LookupCompanion = Callable[[Request], Companion | None]
+
+
+def with_lookup(companion: LookupCompanion) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a handler whose every request reads one more value that depends only on the
+    caller's ASNs and the request: ``companion(request)`` says which (or ``None``), and a
+    cookie session's look-up reads it in its own statement (``auth.sessions.Companion``),
+    handed to the handler as ``principal.session.companion``. The handler checks it was read
+    for what it validated, and reads it itself otherwise (a token's requests, say)."""
+
+    def mark(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(endpoint, _COMPANION, companion)
+        return endpoint
+
+    return mark
+
+
+_COMPANION = "ztix_lookup_companion"
+
+
 class DatabaseRoute(APIRoute):
     """The route class of every router: its handler's database transaction ends when the
     handler returns, in the handler's thread (``end_transaction``), not at the request's end
-    in another; ``resolves_session`` says whether it reads a session (for the limits), and
+    in another; ``resolves_session`` says whether it reads a session (for the limits),
     ``loads`` which ORM rows its dependencies need besides the caller (``"user"``,
-    ``"session"``), read by ``current_principal`` on the look-up's connection."""
+    ``"session"``), read by ``current_principal`` on the look-up's connection, and
+    ``companion`` what the look-up's statement reads besides (:func:`with_lookup`)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        self.companion: LookupCompanion | None = getattr(endpoint, _COMPANION, None)
         kwargs["dependencies"] = _without_csrf_on_reads(path, endpoint, kwargs)
         super().__init__(path, _ending_transactions(endpoint), **kwargs)
         self.resolves_session = _depends_on(self.dependant, current_principal)

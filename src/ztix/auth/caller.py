@@ -64,6 +64,8 @@ class LiveSession:
     method: str
     last_seen_at: datetime
     caller: Caller
+    # A route's companion value, read by the look-up's statement (``sessions.Companion``).
+    companion: Any = None
 
 
 @dataclass(frozen=True, slots=True)

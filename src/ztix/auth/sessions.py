@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from ztix.auth.caller import Caller, LiveSession, grants_stale
 from ztix.config import AuthConfig
@@ -89,11 +92,63 @@ _SESSION_QUERY = (
 )
 
 
+@dataclass(frozen=True)
+class Companion:
+    """One more value a route reads in the session look-up's own statement: the round trip
+    to the database a read every request of the route makes, saved (issue 17, P4: the member
+    page's digest, ``workflow.listing.member_version_companion``).
+
+    ``column`` makes the value from the session's user's ASNs (an SQL array, ``NULL`` for
+    none), which the statement reads in the same snapshot as the rows ``Caller.asns`` is
+    built from: the value is computed for exactly the caller's ASNs. ``params`` are its bind
+    parameters. The statement is built once per ``column``; the value is computed once per
+    look-up, whatever the number of ASN rows."""
+
+    column: Callable[[ColumnElement[Any]], ColumnElement[Any]]
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CompanionValue:
+    """What a :class:`Companion` read: the companion asked for, and its value."""
+
+    companion: Companion
+    value: Any
+
+
+_WITH_COMPANION: dict[Callable[..., Any], Select[Any]] = {}
+
+
+def _lookup_with(companion: Companion) -> Select[Any]:
+    """``_SESSION_QUERY`` and the companion's value as one more column, ``companion``. The
+    value is an uncorrelated scalar subquery (PostgreSQL's InitPlan: run once per
+    statement, not once per ASN row), its ASNs read by the same token hash."""
+    statement = _WITH_COMPANION.get(companion.column)
+    if statement is None:
+        session, held = aliased(UserSession), aliased(UserAsn)
+        asns = (
+            select(func.array_agg(held.asn))
+            .join(session, session.user_id == held.user_id)
+            .where(session.token_hash == bindparam("token_hash"))
+            .scalar_subquery()
+        )
+        value = select(companion.column(asns)).scalar_subquery()
+        statement = _SESSION_QUERY.add_columns(value.label("companion"))
+        _WITH_COMPANION[companion.column] = statement
+    return statement
+
+
 def resolve_session(
-    database: Database, token: str | None, config: AuthConfig, *, grants_max_age_hours: float
+    database: Database,
+    token: str | None,
+    config: AuthConfig,
+    *,
+    grants_max_age_hours: float,
+    companion: Companion | None = None,
 ) -> LiveSession:
     """The live session for a cookie token, or ``not_authenticated`` / ``session_expired``
-    / ``account_disabled``; one statement (``_SESSION_QUERY``).
+    / ``account_disabled``; one statement (``_SESSION_QUERY``), which also reads
+    ``companion``'s value when a route asks for one (``LiveSession.companion``).
 
     A PeeringDB user's session also expires once PeeringDB has not confirmed their networks
     (login or re-check) for ``grants_max_age_hours``.
@@ -102,7 +157,10 @@ def resolve_session(
         raise AppError("not_authenticated")
     hashed = token_hash(token)
     # Plain columns, without the ORM or a transaction: every request reads this.
-    rows = database.fetch(_SESSION_QUERY, {"token_hash": hashed})
+    if companion is None:
+        rows = database.fetch(_SESSION_QUERY, {"token_hash": hashed})
+    else:
+        rows = database.fetch(_lookup_with(companion), {**companion.params, "token_hash": hashed})
     if not rows or rows[0].revoked_at is not None:
         raise AppError("not_authenticated")
     row = rows[0]
@@ -125,6 +183,7 @@ def resolve_session(
         method=row.method,
         last_seen_at=row.last_seen_at,
         caller=Caller.of_rows(rows),
+        companion=None if companion is None else CompanionValue(companion, row.companion),
     )
 
 

@@ -11,21 +11,23 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Integer,
     ScalarSelect,
     Select,
-    String,
+    Text,
     bindparam,
-    column,
+    cast,
     func,
     literal_column,
     select,
-    text,
 )
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
+from ztix.auth.sessions import Companion, CompanionValue
 from ztix.db.base import utcnow
 from ztix.db.models import (
     AddressAssignment,
@@ -244,25 +246,56 @@ def member_page(
 # whenever anything the page shows, or which requests it shows, does. Its plan is made
 # once per connection (inside the function: a plain statement was planned anew on every
 # request).
-_VERSION = text(
-    "SELECT ztix_member_page_version(CAST(:asns AS bigint[]), CAST(:statuses AS text[]), "
-    ":window) AS digest"
-).columns(column("digest", String))
+def _digest(asns: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The digest for ``asns`` (an SQL array), the statuses and window bound as parameters."""
+    return func.ztix_member_page_version(
+        asns, cast(bindparam("statuses"), ARRAY(Text)), bindparam("window", type_=Integer)
+    )
 
 
-def member_version(database: Database, f: RequestFilter, *, limit: int, offset: int) -> str | None:
+_VERSION = select(_digest(cast(bindparam("asns"), ARRAY(BigInteger))).label("digest"))
+
+
+def _version_params(statuses: tuple[RequestStatus, ...], limit: int, offset: int) -> dict[str, Any]:
+    # The window is a PostgreSQL integer: past it, it is past every row anyway.
+    return {"statuses": [s.value for s in statuses] or None, "window": min(offset + limit, _INT4)}
+
+
+_INT4 = 2**31 - 1
+
+
+def member_version_companion(
+    database: Database, statuses: tuple[RequestStatus, ...], *, limit: int, offset: int
+) -> Companion | None:
+    """The digest a page with these statuses, limit and offset will ask for, read with the
+    session look-up (``auth.sessions.Companion``): a kept page then costs one round trip to
+    the database, not two. ``None`` where no digest is read (SQLite)."""
+    if database.engine.dialect.name != "postgresql":
+        return None
+    return Companion(_digest, _version_params(statuses, limit, offset))
+
+
+def member_version(
+    database: Database,
+    f: RequestFilter,
+    *,
+    limit: int,
+    offset: int,
+    known: CompanionValue | None = None,
+) -> str | None:
     """A digest of the row versions of everything a member's page is written from (see
-    ``_VERSION``): read before the page, an unchanged digest means the page written then is
+    ``_digest``): read before the page, an unchanged digest means the page written then is
     still the page (``api/page_cache.py``). ``None`` where the database keeps no row
-    versions (SQLite): there every page is read."""
+    versions (SQLite): there every page is read. ``known`` is the digest the session
+    look-up read for the caller's ASNs (:func:`member_version_companion`; the caller passes
+    it only when those are ``f``'s): used when it was read for this page's statuses and
+    window, read again otherwise."""
     if database.engine.dialect.name != "postgresql" or not f.asns_visible:
         return None
-    params = {
-        "asns": sorted(f.asns_visible),
-        "statuses": [s.value for s in f.statuses] if f.statuses else None,
-        "window": offset + limit,
-    }
-    return str(database.fetch(_VERSION, params)[0].digest)
+    params = _version_params(f.statuses, limit, offset)
+    if known is not None and known.companion.column is _digest and known.companion.params == params:
+        return str(known.value)
+    return str(database.fetch(_VERSION, {**params, "asns": sorted(f.asns_visible)})[0].digest)
 
 
 def _order(sort: SortKey) -> list[Any]:

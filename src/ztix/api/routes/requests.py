@@ -11,15 +11,17 @@ from ztix.api.deps import (
     Csrf,
     CurrentActor,
     CurrentCaller,
+    CurrentPrincipal,
     CurrentUser,
     DatabaseRoute,
     DbSession,
     SettingsDep,
+    with_lookup,
 )
 from ztix.api.page_cache import PageCache
 from ztix.api.problems import responses
 from ztix.api.schemas.auth import AsnOut
-from ztix.api.schemas.common import Limit, Offset, Page
+from ztix.api.schemas.common import MAX_LIMIT, MAX_OFFSET, Limit, Offset, Page
 from ztix.api.schemas.requests import (
     JoinRequestCreate,
     JoinRequestOut,
@@ -28,7 +30,9 @@ from ztix.api.schemas.requests import (
     member_item_json,
 )
 from ztix.api.serialize import json_page, json_response
+from ztix.auth.sessions import Companion
 from ztix.db.session import Database
+from ztix.domain.identifiers import parse_digits
 from ztix.domain.requests import RequestStatus
 from ztix.workflow import listing, policy
 from ztix.workflow import requests as service
@@ -38,6 +42,7 @@ router = APIRouter(
 )
 
 AUTH = ("not_authenticated", "session_expired", "account_disabled")
+LIMIT = 50  # a page's length when the query names none
 
 
 @router.get("/onboarding/context", response_model=OnboardingContext, responses=responses(*AUTH))
@@ -107,26 +112,53 @@ def create_request(
     return JoinRequestOut.of(request)
 
 
+def _page_digest(request: Request) -> Companion | None:
+    """The digest :func:`list_requests` reads, asked of the session look-up (one round trip
+    to the database for a kept page, not two) when the query reads as the handler will
+    validate it; the handler reads it itself when it does not."""
+    if not request.app.state.page_cache.max_bytes:
+        return None
+    query = request.query_params
+    limit, offset = (
+        parse_digits(query.get("limit", str(LIMIT))),
+        parse_digits(query.get("offset", "0")),
+    )
+    if limit is None or offset is None or not (1 <= limit <= MAX_LIMIT and offset <= MAX_OFFSET):
+        return None
+    try:
+        statuses = tuple(RequestStatus(s) for s in query.getlist("status"))
+    except ValueError:
+        return None
+    database: Database = request.app.state.database
+    return listing.member_version_companion(database, statuses, limit=limit, offset=offset)
+
+
 @router.get("/requests", response_model=Page[JoinRequestOut], responses=responses(*AUTH))
+@with_lookup(_page_digest)
 def list_requests(
     request: Request,
     db: DbSession,
-    user: CurrentCaller,
+    principal: CurrentPrincipal,
     status: Annotated[list[RequestStatus] | None, Query()] = None,
-    limit: Limit = 50,
+    limit: Limit = LIMIT,
     offset: Offset = 0,
 ) -> Response:
     """Requests for the ASNs you hold, newest first."""
+    user, session = principal.caller, principal.session
     f = listing.RequestFilter(
         statuses=tuple(status or ()), asns_visible=frozenset(service.user_asns(user))
     )
     # A page written earlier is answered again while the digest of its rows' versions, read
-    # first, is unchanged (api/page_cache.py; on PostgreSQL).
+    # first (by the session look-up, as a rule), is unchanged (api/page_cache.py; on
+    # PostgreSQL). The look-up read it for all the caller's ASNs, which a token narrows.
     cache: PageCache = request.app.state.page_cache
     key = (f, limit, offset)
     database: Database = request.app.state.database
+    known = session.companion if session is not None and f.asns_visible == user.asns else None
     version = (
-        listing.member_version(database, f, limit=limit, offset=offset) if cache.max_bytes else None
+        listing.member_version(database, f, limit=limit, offset=offset, known=known)
+        if cache.max_bytes
+        else None
     )
     if version is not None and (kept := cache.get(key, version)) is not None:
         return json_response(kept)

@@ -17,6 +17,7 @@ T = TypeVar("T")
 # Numbers a query may carry stay within what the database's integers and Python's dates
 # take: past them the query would fail with a server error rather than answer.
 MAX_OFFSET = 2_147_483_647
+MAX_LIMIT = 200  # a page's items at most
 MAX_AGE_MINUTES = 100 * 366 * 24 * 60  # a century
 
 # PostgreSQL's text cannot hold NUL: text that is stored or looked up is refused at the door
@@ -43,7 +44,7 @@ def _ascii_int(value: Any) -> Any:
 # ``Annotated[int, Query(ge=1), AsciiDigits]``: the bounds stay in the OpenAPI document.
 AsciiDigits = BeforeValidator(_ascii_int)
 
-Limit = Annotated[int, Query(ge=1, le=200), AsciiDigits]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT), AsciiDigits]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET), AsciiDigits]
 
 
