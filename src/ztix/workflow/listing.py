@@ -275,26 +275,27 @@ def member_version_companion(
     return Companion(_digest, _version_params(statuses, limit, offset))
 
 
-def member_version(
-    database: Database,
-    f: RequestFilter,
-    *,
-    limit: int,
-    offset: int,
-    known: CompanionValue | None = None,
+def known_member_version(
+    f: RequestFilter, *, limit: int, offset: int, known: CompanionValue | None
 ) -> str | None:
+    """The digest the session look-up read (:func:`member_version_companion`; the caller
+    passes it only when it was read for ``f``'s ASNs) if it was read for this page's
+    statuses and window, else ``None``. No I/O."""
+    if known is None or known.companion.column is not _digest or not f.asns_visible:
+        return None
+    if known.companion.params != _version_params(f.statuses, limit, offset):
+        return None
+    return str(known.value)
+
+
+def member_version(database: Database, f: RequestFilter, *, limit: int, offset: int) -> str | None:
     """A digest of the row versions of everything a member's page is written from (see
-    ``_digest``): read before the page, an unchanged digest means the page written then is
-    still the page (``api/page_cache.py``). ``None`` where the database keeps no row
-    versions (SQLite): there every page is read. ``known`` is the digest the session
-    look-up read for the caller's ASNs (:func:`member_version_companion`; the caller passes
-    it only when those are ``f``'s): used when it was read for this page's statuses and
-    window, read again otherwise."""
+    ``_digest``), read on its own: read before the page, an unchanged digest means the page
+    written then is still the page (``api/page_cache.py``). ``None`` where the database
+    keeps no row versions (SQLite): there every page is read."""
     if database.engine.dialect.name != "postgresql" or not f.asns_visible:
         return None
     params = _version_params(f.statuses, limit, offset)
-    if known is not None and known.companion.column is _digest and known.companion.params == params:
-        return str(known.value)
     return str(database.fetch(_VERSION, {**params, "asns": sorted(f.asns_visible)})[0].digest)
 
 

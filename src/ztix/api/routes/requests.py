@@ -6,6 +6,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ztix.api.deps import (
     Csrf,
@@ -16,6 +18,7 @@ from ztix.api.deps import (
     DatabaseRoute,
     DbSession,
     SettingsDep,
+    end_transaction,
     with_lookup,
 )
 from ztix.api.page_cache import PageCache
@@ -135,7 +138,7 @@ def _page_digest(request: Request) -> Companion | None:
 
 @router.get("/requests", response_model=Page[JoinRequestOut], responses=responses(*AUTH))
 @with_lookup(_page_digest)
-def list_requests(
+async def list_requests(
     request: Request,
     db: DbSession,
     principal: CurrentPrincipal,
@@ -149,26 +152,45 @@ def list_requests(
         statuses=tuple(status or ()), asns_visible=frozenset(service.user_asns(user))
     )
     # A page written earlier is answered again while the digest of its rows' versions, read
-    # first (by the session look-up, as a rule), is unchanged (api/page_cache.py; on
-    # PostgreSQL). The look-up read it for all the caller's ASNs, which a token narrows.
+    # first, is unchanged (api/page_cache.py; on PostgreSQL). As a rule the session look-up
+    # read it (for all the caller's ASNs, which a token narrows): a kept page is then
+    # answered here, on the event loop, with no I/O and no hop to a thread.
     cache: PageCache = request.app.state.page_cache
     key = (f, limit, offset)
-    database: Database = request.app.state.database
     known = session.companion if session is not None and f.asns_visible == user.asns else None
-    version = (
-        listing.member_version(database, f, limit=limit, offset=offset, known=known)
-        if cache.max_bytes
-        else None
-    )
+    version = listing.known_member_version(f, limit=limit, offset=offset, known=known)
     if version is not None and (kept := cache.get(key, version)) is not None:
         return json_response(kept)
-    items, total = listing.member_page(db, f, member_item_json, limit=limit, offset=offset)
-    # Page[JoinRequestOut]'s JSON (its response_model documents it), each item written by
-    # the database (member_item_json; tests/api/test_perf_member_list.py compares them).
-    page = json_page(items, total=total, limit=limit, offset=offset)
-    if version is not None:
-        cache.put(key, version, page)
+    page = await run_in_threadpool(_member_page, request, db, f, key, version)
     return json_response(page)
+
+
+def _member_page(
+    request: Request,
+    db: Session,
+    f: listing.RequestFilter,
+    key: tuple[listing.RequestFilter, int, int],
+    version: str | None,
+) -> bytes:
+    """On a thread: the page's digest unless the look-up read it, then the kept page if it
+    is still the page, or the page read (and kept). Its transaction ends here."""
+    cache: PageCache = request.app.state.page_cache
+    database: Database = request.app.state.database
+    _, limit, offset = key
+    try:
+        if version is None and cache.max_bytes:
+            version = listing.member_version(database, f, limit=limit, offset=offset)
+            if version is not None and (kept := cache.get(key, version)) is not None:
+                return kept
+        items, total = listing.member_page(db, f, member_item_json, limit=limit, offset=offset)
+        # Page[JoinRequestOut]'s JSON (its response_model documents it), each item written
+        # by the database (member_item_json; tests/api/test_perf_member_list.py compares).
+        page = json_page(items, total=total, limit=limit, offset=offset)
+        if version is not None:
+            cache.put(key, version, page)
+        return page
+    finally:
+        end_transaction(db)
 
 
 @router.get(
