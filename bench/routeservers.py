@@ -295,7 +295,7 @@ class Bird:
         return "?"
 
     def transport(self) -> LocalTransport:
-        return LocalTransport(self.config_dir, birdc=BIRDC, birdc_socket=self.socket)
+        return LocalTransport(self.config_dir, birdc_socket=self.socket)
 
 
 def _wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

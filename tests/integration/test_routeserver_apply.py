@@ -7,6 +7,7 @@ static protocol with two routes and a passive BGP session stand in for two membe
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping
@@ -17,6 +18,7 @@ import asyncssh
 import pytest
 
 from tests.support.routeserver_apply import (
+    BIRDC,
     INITIAL_ZTIX_CONF,
     Bird,
     route_server_config,
@@ -422,12 +424,43 @@ def test_bird_not_running_fails_configure_and_restores(bird: Bird) -> None:
     assert bird.deployed() == {"ztix.conf": INITIAL_ZTIX_CONF}
 
 
-def test_birdc_missing_is_reported(bird: Bird) -> None:
-    local = LocalTransport.from_config(route_server_config(bird, birdc="/nonexistent/birdc"))
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("show", "symbols"),  # a long listing of continuation lines
+        ("show", "protocols", "all", "device1"),  # blocks of two codes
+        ("show", "route", "for", "203.0.113.1"),  # 8001, a run-time error
+        ("show", "protocols", "nonexistent"),  # 9001, BIRD's parse error
+        ("configure", "check"),  # 0002 then 0020
+        ("configure", "confirm"),  # 0019, nothing to do
+    ],
+)
+def test_the_local_transport_answers_as_birdc_does(bird: Bird, args: tuple[str, ...]) -> None:
+    """The local transport speaks BIRD's control socket itself (``routeserver/control.py``),
+    without a ``birdc`` process per command: every reply is what ``birdc -v`` prints for the
+    same command, exit status included, so everything that reads replies reads both alike."""
+    local = LocalTransport(bird.config_dir, birdc_socket=bird.socket)
+    ours, birdc = local.birdc(*args), bird.birdc(*args)
+    assert (ours.exit_status, ours.output) == (birdc.exit_status, birdc.output)
+    assert ours.codes == birdc.codes and ours.lines == birdc.lines
+
+
+def test_a_control_socket_nobody_listens_on_is_reported_as_birdc_does(bird: Bird) -> None:
+    gone = bird.root / "gone.ctl"
+    local = LocalTransport(bird.config_dir, birdc_socket=gone)
+    birdc = subprocess.run(
+        [BIRDC, "-v", "-s", str(gone), "show", "status"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    reply = local.birdc("show", "status")
+    assert (reply.exit_status, reply.output) == (birdc.returncode, birdc.stdout + birdc.stderr)
 
     result = run(local, bird, payload(bird.config_dir))
 
-    assert not result.ok and result.stage == "configure" and result.exit_status == 127
+    assert not result.ok and result.stage == "configure" and result.exit_status == 1
+    assert "Unable to connect" in result.output_excerpt
     assert bird.deployed() == {"ztix.conf": INITIAL_ZTIX_CONF}
 
 

@@ -18,8 +18,9 @@ class RouteServerConfig(Strict):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
     enabled: bool = True
-    # ssh: SFTP + birdc over SSH with a pinned host key. local: files and birdc on this
-    # machine (single-box IXes, tests, the embedded default).
+    # ssh: SFTP + birdc over SSH with a pinned host key. local: files and BIRD's control
+    # socket on this machine, spoken directly as birdc does (single-box IXes, tests, the
+    # embedded default).
     transport: Literal["ssh", "local"] = "ssh"
     host: str = ""
     port: int = Field(22, ge=1, le=65535)
@@ -28,7 +29,8 @@ class RouteServerConfig(Strict):
     host_key: str = ""
     # The SSH private key: ZTIX_ROUTESERVERS__<N>__PRIVATE_KEY is awkward, so a file path.
     private_key_file: Path | None = None
-    # A full path: commands run over SSH do not have /usr/sbin in PATH on Debian.
+    # A full path: commands run over SSH do not have /usr/sbin in PATH on Debian. (The
+    # local transport starts no birdc: it speaks birdc_socket itself.)
     birdc: str = "/usr/sbin/birdc"
     birdc_socket: Path = Path("/run/bird/bird.ctl")
     # ZT-IX's files: <config_dir>/ztix.conf (included by the server's bird.conf) and

@@ -365,12 +365,20 @@ def parse_server_time(reply: BirdcReply) -> datetime | None:
     return None
 
 
+# A 1002 block (one protocol per line; ``show protocols all`` starts one per protocol):
+# its first line's text and its continuation lines.
+_PROTOCOL_BLOCK = re.compile(r"\n1002-([^\n]*)((?:\n [^\n]*)*)")
+_CONTINUED_NAME = re.compile(r"\n +(\S+)")
+
+
 def parse_protocol_names(reply: BirdcReply) -> list[str]:
-    """Protocol names from ``show protocols`` (or ``show protocols all``)."""
+    """Protocol names from ``show protocols`` (or ``show protocols all``): the first word
+    of every line of code 1002, read without splitting the whole listing into lines."""
     names = []
-    for code, text in reply.lines:
-        if code == PROTOCOL_LIST and text.strip():
-            names.append(text.split()[0])
+    for first, rest in _PROTOCOL_BLOCK.findall("\n" + reply.output):
+        if first.strip():
+            names.append(first.split()[0])
+        names.extend(_CONTINUED_NAME.findall(rest))
     return names
 
 

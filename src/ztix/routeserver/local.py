@@ -1,17 +1,17 @@
-"""The route server is this machine: files written directly, ``birdc`` run as a child."""
+"""The route server is this machine: files written directly, BIRD's control socket spoken
+directly (``control.py``, what ``birdc`` does)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import subprocess
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 
 from ztix.config import RouteServerConfig
-from ztix.routeserver import manifest
+from ztix.routeserver import control, manifest
 from ztix.routeserver.manifest import MANIFEST_FILE, FileStat, Manifest
 from ztix.routeserver.transport import BirdcReply, Deployment, Layout, RouteServerError, Stage
 
@@ -20,19 +20,18 @@ _SYNC_THREADS = 16
 
 
 class LocalTransport:
-    """The route server is this machine: files written directly, birdc run as a child."""
+    """The route server is this machine: files written directly, commands sent on BIRD's
+    control socket (``routeserver/control.py``: the replies ``birdc -v`` would print)."""
 
     def __init__(
         self,
         config_dir: Path,
         *,
-        birdc: str = "birdc",
         birdc_socket: Path = Path("/run/bird/bird.ctl"),
         host: str = "localhost",
         command_timeout_seconds: float = 60,
     ) -> None:
         self._layout = Layout(PurePosixPath(str(config_dir)))
-        self._birdc = birdc
         self._socket = str(birdc_socket)
         self._host = host
         self._timeout = command_timeout_seconds
@@ -41,7 +40,6 @@ class LocalTransport:
     def from_config(cls, config: RouteServerConfig) -> LocalTransport:
         return cls(
             config.config_dir,
-            birdc=config.birdc,
             birdc_socket=config.birdc_socket,
             host=config.host or "localhost",
             command_timeout_seconds=max(config.configure_timeout_seconds, 30),
@@ -175,18 +173,7 @@ class LocalTransport:
             pass  # best effort: a stale staging directory is only clutter
 
     def birdc(self, *args: str) -> BirdcReply:
-        command = BirdcReply.command(self._birdc, self._socket, args)
-        try:
-            done = subprocess.run(  # noqa: S603 - argv list, no shell; args are validated
-                command, capture_output=True, text=True, timeout=self._timeout, check=False
-            )
-        except FileNotFoundError:
-            return BirdcReply(127, f"{self._birdc}: not found")
-        except subprocess.TimeoutExpired:
-            return BirdcReply(-1, f"birdc {' '.join(args)}: no answer within {self._timeout} s")
-        except OSError as exc:
-            return BirdcReply(126, f"{self._birdc}: cannot run: {exc}")
-        return BirdcReply(done.returncode, done.stdout + done.stderr)
+        return control.command(self._socket, " ".join(args), self._timeout)
 
     def close(self) -> None:
         pass
