@@ -29,6 +29,8 @@ _READ_SIZE = 1 << 16
 def command(path: str, line: str, timeout: float) -> BirdcReply:
     """Send ``line`` to the BIRD listening on ``path`` and wait at most ``timeout`` seconds
     for the whole reply."""
+    if "\n" in line or "\r" in line:  # one command per line: never a second one smuggled in
+        return BirdcReply(1, f"refused: the command {line!r} holds a line break\n")
     deadline = time.monotonic() + timeout
     data = bytearray()
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:

@@ -143,3 +143,10 @@ def test_codes_and_protocol_names_read_as_the_lines_say(output: str) -> None:
     assert BirdcReply(0, output).codes == {code for code, _ in reply.lines}
     names = [text.split()[0] for code, text in reply.lines if code == 1002 and text.strip()]
     assert parse_protocol_names(reply) == names
+
+
+def test_a_command_with_a_line_break_is_never_sent(short_tmp: Path) -> None:
+    """One command per line: a line break in an argument would make a second command."""
+    path = short_tmp / "bird.ctl"
+    answer = control.command(str(path), "show route for 192.0.2.1\nconfigure undo", timeout=1)
+    assert answer.exit_status == 1 and answer.error and "line break" in answer.output
