@@ -51,7 +51,7 @@ def _with(settings: Settings, **sections: object) -> Settings:
                 "network": settings.networks[0].zt_network_id,
                 "ipv4": "192.0.2.250",
                 "ipv6": "2001:db8:ab::fa",
-                "birdc": "/nonexistent/birdc",
+                "birdc_socket": "/nonexistent/bird.ctl",
             }
         ]
     }
@@ -113,7 +113,7 @@ def test_members_only_by_default_and_consistent_with_ixf(
         assert conn["ipv6"] == vlan["ipv6"]["address"]
         assert conn["route_server"] is vlan["ipv4"]["routeserver"] is True
         assert conn["network_name"] == ctx.settings.networks[0].name
-        # rs1 cannot be asked here (no birdc): its sessions are shown as unknown, not hidden
+        # rs1 cannot be asked here (no BIRD on its socket): its sessions are unknown, not hidden
         assert {(s["server"], s["state"]) for s in conn["sessions"]} == {("rs1", "unknown")}
         assert {s["family"] for s in conn["sessions"]} == {"ipv4", "ipv6"}
 

@@ -327,6 +327,7 @@ CurrentSession = Annotated[UserSession, Depends(current_session)]
 
 
 LookupCompanion = Callable[[Request], Companion | None]
+_COMPANION = "ztix_lookup_companion"  # the endpoint's attribute with_lookup sets
 
 
 def with_lookup(companion: LookupCompanion) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -341,9 +342,6 @@ def with_lookup(companion: LookupCompanion) -> Callable[[Callable[..., Any]], Ca
         return endpoint
 
     return mark
-
-
-_COMPANION = "ztix_lookup_companion"
 
 
 class DatabaseRoute(APIRoute):

@@ -367,7 +367,7 @@ def parse_server_time(reply: BirdcReply) -> datetime | None:
 
 # A 1002 block (one protocol per line; ``show protocols all`` starts one per protocol):
 # its first line's text and its continuation lines.
-_PROTOCOL_BLOCK = re.compile(r"\n1002-([^\n]*)((?:\n [^\n]*)*)")
+_PROTOCOL_BLOCK = re.compile(rf"\n{PROTOCOL_LIST:04d}-([^\n]*)((?:\n [^\n]*)*)")
 _CONTINUED_NAME = re.compile(r"\n +(\S+)")
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ztix.config import EmbeddedRouteServerConfig
+from ztix.routeserver import control
 from ztix.routeserver.model import RouteServer
 from ztix.routeserver.render import render_host_config
 
@@ -198,16 +199,8 @@ class EmbeddedRouteServer:
         self._wait("BIRD to answer on its socket", self._answers)
 
     def _answers(self) -> bool:
-        try:
-            done = subprocess.run(  # noqa: S603 - fixed argv
-                [self._config.birdc, "-s", str(self.socket), "show", "status"],
-                capture_output=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return False
-        return done.returncode == 0 and b"up and running" in done.stdout
+        reply = control.command(str(self.socket), "show status", timeout=5)
+        return reply.exit_status == 0 and "up and running" in reply.output
 
     def _spawn(self, argv: list[str], log: Path) -> None:
         with log.open("ab") as out:

@@ -256,12 +256,11 @@ def _digest(asns: ColumnElement[Any]) -> ColumnElement[Any]:
 _VERSION = select(_digest(cast(bindparam("asns"), ARRAY(BigInteger))).label("digest"))
 
 
+_INT4 = 2**31 - 1  # the window is a PostgreSQL integer: past it, it is past every row anyway
+
+
 def _version_params(statuses: tuple[RequestStatus, ...], limit: int, offset: int) -> dict[str, Any]:
-    # The window is a PostgreSQL integer: past it, it is past every row anyway.
     return {"statuses": [s.value for s in statuses] or None, "window": min(offset + limit, _INT4)}
-
-
-_INT4 = 2**31 - 1
 
 
 def member_version_companion(

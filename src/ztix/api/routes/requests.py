@@ -122,10 +122,8 @@ def _page_digest(request: Request) -> Companion | None:
     if not request.app.state.page_cache.max_bytes:
         return None
     query = request.query_params
-    limit, offset = (
-        parse_digits(query.get("limit", str(LIMIT))),
-        parse_digits(query.get("offset", "0")),
-    )
+    limit = parse_digits(query.get("limit", str(LIMIT)))
+    offset = parse_digits(query.get("offset", "0"))
     if limit is None or offset is None or not (1 <= limit <= MAX_LIMIT and offset <= MAX_OFFSET):
         return None
     try:
